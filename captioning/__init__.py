@@ -1,0 +1,1 @@
+"""captioning: not implemented yet in lexmotion 0.1.0."""

@@ -1,0 +1,180 @@
+"""BVH reading and forward kinematics to global joint positions.
+
+Conventions (those of the BVH format as Blender and most tools read it):
+- a joint with position channels takes them as its local translation; a joint
+  without takes its OFFSET;
+- rotation channels compose in the order they are listed (``Zrotation
+  Xrotation Yrotation`` gives R = Rz @ Rx @ Ry), acting on column vectors;
+- End Sites are not joints.
+Positions come out in metres: the file's unit is guessed from the body's size
+in the first frame (metres, centimetres or millimetres) unless a scale is given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion.errors import LexmotionError
+
+
+@dataclass
+class BVH:
+    joints: list[str]
+    parents: list[int]
+    offsets: np.ndarray          # (J, 3)
+    channels: list[list[str]]    # per joint, e.g. ["Xposition", ..., "Yrotation"]
+    frame_time: float
+    motion: np.ndarray           # (T, C) float64
+
+    @property
+    def fps(self) -> float:
+        fps = 1.0 / self.frame_time
+        return float(round(fps)) if abs(fps - round(fps)) < 1e-2 else fps
+
+
+def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
+    """Parse BVH text. Raises LexmotionError naming ``source`` on any defect."""
+    tokens = text.split()
+    if not tokens or tokens[0] != "HIERARCHY":
+        raise LexmotionError(f"{source}: corrupt BVH: does not start with HIERARCHY")
+    joints, parents, offsets, channels = [], [], [], []
+    stack: list[int] = []
+    i, in_end_site = 1, 0
+    try:
+        while tokens[i] != "MOTION":
+            tok = tokens[i]
+            if tok in ("ROOT", "JOINT"):
+                if tok == "ROOT" and joints:
+                    raise LexmotionError(f"{source}: BVH files with several ROOTs are not supported")
+                joints.append(tokens[i + 1])
+                parents.append(stack[-1] if stack else -1)
+                i += 2
+            elif tok == "End":
+                in_end_site += 1
+                i += 2
+            elif tok == "{":
+                if not in_end_site:
+                    stack.append(len(joints) - 1)
+                i += 1
+            elif tok == "}":
+                if in_end_site:
+                    in_end_site -= 1
+                else:
+                    stack.pop()
+                i += 1
+            elif tok == "OFFSET":
+                if not in_end_site:
+                    offsets.append([float(v) for v in tokens[i + 1:i + 4]])
+                i += 4
+            elif tok == "CHANNELS":
+                n = int(tokens[i + 1])
+                channels.append(tokens[i + 2:i + 2 + n])
+                i += 2 + n
+            else:
+                raise LexmotionError(f"{source}: corrupt BVH: unexpected token {tok!r} in HIERARCHY")
+        if tokens[i + 1] != "Frames:" or tokens[i + 3:i + 5] != ["Frame", "Time:"]:
+            raise LexmotionError(f"{source}: corrupt BVH: MOTION must be followed by Frames: and Frame Time:")
+        n_frames = int(tokens[i + 2])
+        frame_time = float(tokens[i + 5])
+    except IndexError:
+        raise LexmotionError(f"{source}: truncated BVH: the file ends inside its header") from None
+    except ValueError as err:
+        raise LexmotionError(f"{source}: corrupt BVH: {err}") from None
+    if not joints or len(offsets) != len(joints) or len(channels) != len(joints) or stack:
+        raise LexmotionError(f"{source}: corrupt BVH: unbalanced or incomplete HIERARCHY")
+    if not (frame_time > 0 and np.isfinite(frame_time)):
+        raise LexmotionError(f"{source}: corrupt BVH: Frame Time must be positive, got {frame_time}")
+    n_channels = sum(len(c) for c in channels)
+    values = tokens[i + 6:]
+    expected = n_frames * n_channels
+    if len(values) < expected:
+        raise LexmotionError(
+            f"{source}: truncated BVH: expected {n_frames} frames x {n_channels} channels, "
+            f"found {len(values) // max(n_channels, 1)} whole frames")
+    if len(values) > expected:
+        raise LexmotionError(f"{source}: corrupt BVH: {len(values) - expected} values beyond the {n_frames} frames declared")
+    try:
+        motion = np.asarray(values, dtype=np.float64).reshape(n_frames, n_channels)
+    except ValueError:
+        raise LexmotionError(f"{source}: corrupt BVH: non-numeric value in MOTION") from None
+    return BVH(joints, parents, np.asarray(offsets, dtype=np.float64), channels, frame_time, motion)
+
+
+def _axis_rotation(axis: str, degrees: np.ndarray) -> np.ndarray:
+    """(T,) angles -> (T, 3, 3) rotation matrices about x, y or z."""
+    a = np.deg2rad(degrees)
+    c, s = np.cos(a), np.sin(a)
+    one, zero = np.ones_like(a), np.zeros_like(a)
+    if axis == "X":
+        rows = [[one, zero, zero], [zero, c, -s], [zero, s, c]]
+    elif axis == "Y":
+        rows = [[c, zero, s], [zero, one, zero], [-s, zero, c]]
+    else:
+        rows = [[c, -s, zero], [s, c, zero], [zero, zero, one]]
+    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
+
+
+def forward_kinematics(bvh: BVH) -> np.ndarray:
+    """Global joint positions (T, J, 3) in the file's units."""
+    n_frames = bvh.motion.shape[0]
+    positions = np.zeros((n_frames, len(bvh.joints), 3))
+    rotations = np.zeros((n_frames, len(bvh.joints), 3, 3))
+    col = 0
+    for j, chans in enumerate(bvh.channels):
+        # A position channel replaces that component of OFFSET (it is not added to it).
+        local_t = np.broadcast_to(bvh.offsets[j], (n_frames, 3)).copy()
+        local_r = np.broadcast_to(np.eye(3), (n_frames, 3, 3)).copy()
+        for k, ch in enumerate(chans):
+            v = bvh.motion[:, col + k]
+            if ch.endswith("position"):
+                local_t[:, "XYZ".index(ch[0].upper())] = v
+            elif ch.endswith("rotation"):
+                local_r = local_r @ _axis_rotation(ch[0].upper(), v)
+        col += len(chans)
+        p = bvh.parents[j]
+        if p < 0:
+            positions[:, j], rotations[:, j] = local_t, local_r
+        else:
+            positions[:, j] = positions[:, p] + np.einsum("tij,tj->ti", rotations[:, p], local_t)
+            rotations[:, j] = rotations[:, p] @ local_r
+    return positions
+
+
+def guess_scale(positions: np.ndarray) -> float:
+    """Factor that converts positions to metres, from the body's extent in frame 0.
+
+    The root joint is left out: some rigs (Bandai) keep it at the origin as a
+    ground marker while the body stands metres away.
+    """
+    body = positions[0, 1:] if positions.shape[1] > 2 else positions[0]
+    extent = float(np.ptp(body, axis=0).max())
+    if extent < 5:       # a body a few metres at most: already metres
+        return 1.0
+    if extent < 500:     # 100-250 for a person in centimetres
+        return 0.01
+    return 0.001
+
+
+def read_bvh(path: str | Path, scale: float | None = None, up_axis: str = "y",
+             text: str | None = None) -> tuple[BVH, np.ndarray]:
+    """Read a BVH file -> (parsed file, (T, J, 3) float32 positions in metres, y-up)."""
+    source = str(path)
+    if text is None:
+        path = Path(path)
+        if not path.is_file():
+            raise LexmotionError(f"{source}: no such file")
+        text = path.read_text(errors="replace")
+    bvh = parse_bvh(text, source)
+    positions = forward_kinematics(bvh)
+    if not np.isfinite(positions).all():
+        bad = int(np.where(~np.isfinite(positions).all(axis=(1, 2)))[0][0])
+        raise LexmotionError(f"{source}: frame {bad} has NaN or infinite values")
+    if positions.shape[0] > 0:
+        positions = positions * (scale if scale is not None else guess_scale(positions))
+    if up_axis == "z":
+        positions = positions[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])
+    elif up_axis != "y":
+        raise LexmotionError(f"up axis must be 'y' or 'z', got {up_axis!r}")
+    return bvh, positions.astype(np.float32)

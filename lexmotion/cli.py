@@ -1,0 +1,187 @@
+"""The ``lexmotion`` command line.
+
+Every command is a ``main(argv)``-style function that tests call directly.
+Problems with the user's input print one line (``error: ...``) and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lexmotion import __version__
+from lexmotion.errors import LexmotionError
+
+_LATER = {
+    "pretrain": "Four-phase lexical pretraining (LexMLM, CMMM, LexMMM, LexCMLP) and the dense baseline.",
+    "index": "Build FAISS / sparse / torch indexes of encoded motions or texts.",
+    "search": "Explained text-to-motion and motion-to-text search over an index.",
+    "eval": "Retrieval evaluation under TMR's protocols (all, threshold, dissimilar, batch32).",
+    "caption": "Interpretable motion captioning (guided, local and lexical captioners).",
+}
+
+
+def _cmd_data_build(args) -> int:
+    from lexmotion.dataset import build_dataset
+    options = {"skeleton": args.skeleton, "fps": args.fps, "captions": args.captions,
+               "scale": args.scale, "up_axis": args.up_axis}
+    report = build_dataset(args.source, args.root, args.out, overwrite=args.overwrite,
+                           progress=not args.quiet, **options)
+    splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
+    print(f"built {args.out}: {report['clips']} clips ({splits}), {report['captions']} captions, "
+          f"{report['num_skipped']} skipped, {report['seconds']} s")
+    for s in report["skipped"][:10]:
+        print(f"  skipped: {s['reason']}" if s["reason"].startswith(s["item"]) else f"  skipped {s['item']}: {s['reason']}")
+    if report["num_skipped"] > 10:
+        print(f"  ... and {report['num_skipped'] - 10} more: see {Path(args.out) / 'build_report.json'}")
+    return 0
+
+
+def format_info(info: dict) -> str:
+    lines = [f"{info['path']}  (source: {info['source']})",
+             f"clips {info['clips']}, captions {info['captions']}, {info['total_hours']} h, "
+             f"skeletons {info['skeletons']}, caption source {info['caption_source']}", "",
+             f"{'split':<12}{'clips':>8}{'captions':>10}{'seconds':>10}"]
+    for split, s in info["splits"].items():
+        lines.append(f"{split:<12}{s['clips']:>8}{s['captions']:>10}{s['seconds']:>10}")
+    f, d = info["frames"], info["duration_seconds"]
+    lines += ["", f"frames (source fps): min {f['min']:g}, median {f['median']:g}, mean {f['mean']:g}, max {f['max']:g}",
+              f"duration (s): min {d['min']:g}, median {d['median']:g}, mean {d['mean']:g}, max {d['max']:g}",
+              f"fps: {info['fps']}", "",
+              "top caption words (" + info["top_words_note"] + "): "
+              + ", ".join(f"{w} {n}" for w, n in info["top_words"])]
+    return "\n".join(lines)
+
+
+def _cmd_data_info(args) -> int:
+    from lexmotion.dataset import dataset_info
+    info = dataset_info(args.dir, top_words=args.top)
+    print(json.dumps(info, indent=1) if args.json else format_info(info))
+    return 0
+
+
+def _cmd_data_render(args) -> int:
+    from lexmotion.dataset import MotionDataset
+    from lexmotion.render import render_gif
+    ds = MotionDataset(args.dir)
+    row = ds.row(ds.find(args.id))
+    title = row["texts"][0] if row["texts"] else row["id"]
+    if row["caption_source"] == "label":
+        title += " (label-derived)"
+    render_gif(row["joints"], float(row["fps"]), ds.skeleton(row["skeleton"]), args.out, title=title)
+    print(f"wrote {args.out} ({row['id']}: {title})")
+    return 0
+
+
+def _cmd_data_skeletons(args) -> int:
+    from lexmotion.skeletons import REGISTRY
+    if args.json:
+        print(json.dumps({n: s.to_dict() for n, s in REGISTRY.items()}, indent=1))
+        return 0
+    for s in REGISTRY.values():
+        print(f"{s.name}: {s.num_joints} joints. {s.description}")
+        for part, joints in s.parts.items():
+            print(f"  {part:<10} {', '.join(joints)}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from lexmotion.demo import run_demo
+    return run_demo(out=args.out)
+
+
+def _not_yet(name):
+    def run(args) -> int:
+        raise LexmotionError(f"`lexmotion {name}` is not available in lexmotion {__version__} yet "
+                             f"({_LATER[name]} is planned)")
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lexmotion",
+        description="Sparse lexical motion-language toolkit: build motion datasets, pretrain, search, caption.",
+        epilog="Start with `lexmotion demo`, then `lexmotion data build --help`.")
+    parser.add_argument("--version", action="version", version=f"lexmotion {__version__}")
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+
+    data = groups.add_parser("data", help="build, inspect and render motion datasets",
+                             description="Build, inspect and render motion datasets.")
+    data_cmds = data.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+
+    build = data_cmds.add_parser(
+        "build", help="import a motion source into a dataset folder",
+        description="Import motions and captions into an Arrow dataset folder (datasets.load_from_disk opens it). "
+                    "Bad clips are skipped and listed in OUT/build_report.json; the rest is built.",
+        epilog="examples:\n"
+               "  lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml\n"
+               "  lexmotion data build bandai --root bandai-namco-motion-2.tar.gz --out data/bandai\n"
+               "  lexmotion data build guo --root HumanML3D --out data/hml3d\n"
+               "  lexmotion data build bvh --root my_bvh_folder --out data/mine",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    build.add_argument("source", choices=["kitml-cmu", "bandai", "guo", "bvh"],
+                       help="kitml-cmu: joints/*.npy + annotations.jsonl; bandai: a Bandai Namco Research "
+                            "Motiondataset 1 or 2 tarball or folder (captions are label-derived); guo: the "
+                            "HumanML3D/KIT-ML layout (new_joints/, texts/, split files); bvh: any folder of BVH "
+                            "files plus an optional captions.jsonl")
+    build.add_argument("--root", required=True, help="the source folder (or tarball for bandai)")
+    build.add_argument("--out", required=True, help="the dataset folder to write")
+    build.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    build.add_argument("--skeleton", choices=["humanml3d", "kitml-mmm"], help="guo: the skeleton (default: by joint count)")
+    build.add_argument("--fps", type=float, help="guo: source frame rate (default: 20 for HumanML3D, 12.5 for KIT-ML)")
+    build.add_argument("--captions", help="bvh: the captions JSON-lines file (default: ROOT/captions.jsonl)")
+    build.add_argument("--scale", type=float, help="bvh: factor from file units to metres (default: guessed)")
+    build.add_argument("--up-axis", choices=["y", "z"], default="y", help="bvh: the files' up axis (default: y)")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(run=_cmd_data_build)
+
+    info = data_cmds.add_parser("info", help="summarise a dataset folder",
+                                description="Clips and captions per split, frame and duration statistics, "
+                                            "and the most frequent caption words.")
+    info.add_argument("dir", help="a dataset folder written by `lexmotion data build`")
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.add_argument("--top", type=int, default=20, help="how many frequent words to list (default: 20)")
+    info.set_defaults(run=_cmd_data_info)
+
+    render = data_cmds.add_parser("render", help="draw one clip as an animated stick figure (GIF)",
+                                  description="Render one clip of a dataset as an animated stick figure, "
+                                              "with its caption as the title.")
+    render.add_argument("dir", help="a dataset folder")
+    render.add_argument("id", help="the clip id (see `lexmotion data info` or the dataset's id column)")
+    render.add_argument("--out", required=True, help="the GIF file to write")
+    render.set_defaults(run=_cmd_data_render)
+
+    skel = data_cmds.add_parser("skeletons", help="list the registered skeletons and their body parts",
+                                description="List the registered skeletons, their six body parts and joints.")
+    skel.add_argument("--json", action="store_true", help="print the full definitions as JSON")
+    skel.set_defaults(run=_cmd_data_skeletons)
+
+    for name, text in _LATER.items():
+        p = groups.add_parser(name, help=f"(not yet available) {text}",
+                              description=f"{text}\n\nNot available in lexmotion {__version__} yet: "
+                                          "this command only says so and exits with status 2.")
+        p.set_defaults(run=_not_yet(name))
+
+    demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
+                             description="Build the embedded kitml-cmu sample (about 100 real clips with their "
+                                         "captions) into a dataset and summarise it.")
+    demo.add_argument("--out", help="folder for the demo's outputs (default: a temporary folder)")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LexmotionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

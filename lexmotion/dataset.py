@@ -1,0 +1,232 @@
+"""Built datasets: an Arrow dataset (Hugging Face ``datasets``) plus, beside it,
+the skeletons it uses, its normalisation statistics and its build report.
+
+Layout of a built dataset folder::
+
+    DIR/                      datasets.load_from_disk(DIR) opens it
+    DIR/lexmotion.json        version, source, skeleton definitions
+    DIR/stats.json            feature mean/std over the train split (20 fps)
+    DIR/build_report.json     counts per split and every skipped item with its reason
+
+Writes are atomic: everything goes to a temporary folder that is renamed at the end.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion import __version__
+from lexmotion.errors import LexmotionError
+from lexmotion.features import feature_stats, part_features
+from lexmotion.importers import (SOURCES, Skipped, import_bandai, import_bvh_folder, import_guo,
+                                 import_kitml_cmu)
+from lexmotion.skeletons import Skeleton, get_skeleton
+
+META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
+_CHUNK = 256
+
+
+def _features_schema(num_joints: int):
+    import datasets
+    return datasets.Features({
+        "id": datasets.Value("string"),
+        "joints": datasets.Array3D(shape=(None, num_joints, 3), dtype="float32"),
+        "fps": datasets.Value("float32"),
+        "skeleton": datasets.Value("string"),
+        "texts": datasets.Sequence(datasets.Value("string")),
+        "split": datasets.Value("string"),
+        "caption_source": datasets.Value("string"),
+        "num_frames": datasets.Value("int32"),
+        "meta": datasets.Value("string"),
+    })
+
+
+def write_json(path: Path, obj) -> None:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _iter_source(source: str, root: Path, skeletons: dict, options: dict):
+    if source == "kitml-cmu":
+        return import_kitml_cmu(root, skeletons)
+    if source == "bandai":
+        return import_bandai(root, skeletons)
+    if source == "guo":
+        return import_guo(root, skeletons, skeleton=options.get("skeleton"), fps=options.get("fps"))
+    if source == "bvh":
+        return import_bvh_folder(root, skeletons, captions=options.get("captions"),
+                                 scale=options.get("scale"), up_axis=options.get("up_axis", "y"))
+    raise LexmotionError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+
+
+def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: bool = False,
+                  progress: bool = True, **options) -> dict:
+    """Import ``source`` from ``root`` into a dataset folder ``out``; return the build report."""
+    import datasets
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise LexmotionError(f"{out}: already exists (pass --overwrite to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    skeletons: dict[str, Skeleton] = {}
+    skipped: list[dict] = []
+    chunks, rows = [], {k: [] for k in _features_schema(1)}
+    stats_features = []
+    num_joints = None
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    try:
+        items = _iter_source(source, Path(root), skeletons, options)
+        # Take the first item before the progress bar starts, so that a bad root
+        # (missing folder, no caption file) fails with one clean line.
+        first = next(items, None)
+        items = itertools.chain([first] if first is not None else [], items)
+        for item in tqdm(items, desc=f"importing {source}", unit="clip", disable=not progress):
+            if isinstance(item, Skipped):
+                skipped.append({"item": item.item, "reason": item.reason})
+                continue
+            if num_joints is None:
+                num_joints = item["joints"].shape[1]
+            elif item["joints"].shape[1] != num_joints:
+                skipped.append({"item": item["id"], "reason": f"{item['joints'].shape[1]} joints; this dataset's "
+                                f"clips have {num_joints} (build mixed rigs as separate datasets)"})
+                continue
+            if item["split"] == "train":
+                stats_features.append(part_features(item["joints"], item["fps"], skeletons[item["skeleton"]]))
+            for k in rows:
+                rows[k].append(item[k])
+            if len(rows["id"]) >= _CHUNK:
+                chunks.append(datasets.Dataset.from_dict(rows, features=_features_schema(num_joints)))
+                rows = {k: [] for k in rows}
+        if rows["id"]:
+            chunks.append(datasets.Dataset.from_dict(rows, features=_features_schema(num_joints)))
+        if not chunks:
+            reasons = "; ".join(f"{s['item']}: {s['reason']}" for s in skipped[:3])
+            raise LexmotionError(f"{root}: no usable clip found" + (f" ({reasons})" if reasons else ""))
+        table = datasets.concatenate_datasets(chunks)
+        table.save_to_disk(str(tmp))
+        if not stats_features:
+            # No train split (e.g. a folder of BVH to index): statistics over all clips.
+            stats_features = [part_features(np.asarray(r["joints"]), r["fps"], skeletons[r["skeleton"]])
+                              for r in table.with_format("numpy")]
+        write_json(tmp / STATS_FILE, feature_stats(stats_features))
+        write_json(tmp / META_FILE, {"lexmotion_version": __version__, "source": source, "root": str(root),
+                                     "skeletons": {n: s.to_dict() for n, s in skeletons.items()}})
+        splits = Counter(table["split"])
+        report = {"source": source, "root": str(root), "out": str(out), "clips": len(table),
+                  "splits": dict(sorted(splits.items())),
+                  "captions": sum(len(t) for t in table["texts"]),
+                  "caption_source": dict(Counter(table["caption_source"])),
+                  "skipped": skipped, "num_skipped": len(skipped),
+                  "seconds": round(time.time() - started, 1), "lexmotion_version": __version__}
+        write_json(tmp / REPORT_FILE, report)
+        if out.exists():
+            trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, trash)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+        return report
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class MotionDataset:
+    """A built dataset folder: rows, skeletons and normalisation statistics."""
+
+    def __init__(self, path: str | Path):
+        import datasets
+        self.path = Path(path)
+        if not self.path.exists():
+            raise LexmotionError(f"{self.path}: no such dataset folder")
+        meta_file = self.path / META_FILE
+        if not meta_file.is_file():
+            raise LexmotionError(f"{self.path}: not a lexmotion dataset (no {META_FILE}; build one with `lexmotion data build`)")
+        self.meta = json.loads(meta_file.read_text())
+        self.skeletons = {n: Skeleton.from_dict(d) for n, d in self.meta["skeletons"].items()}
+        self.stats = json.loads((self.path / STATS_FILE).read_text())
+        try:
+            self.table = datasets.load_from_disk(str(self.path))
+        except (FileNotFoundError, ValueError) as err:
+            raise LexmotionError(f"{self.path}: cannot open the Arrow dataset ({err})") from None
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def skeleton(self, name: str) -> Skeleton:
+        return get_skeleton(name, self.skeletons)
+
+    def split_indices(self, split: str | None) -> list[int]:
+        if split in (None, "all"):
+            return list(range(len(self.table)))
+        idx = [i for i, s in enumerate(self.table["split"]) if s == split]
+        if not idx:
+            have = ", ".join(sorted(set(self.table["split"])))
+            raise LexmotionError(f"{self.path}: no clip in split {split!r} (splits: {have})")
+        return idx
+
+    def row(self, index: int) -> dict:
+        row = self.table.with_format("numpy")[index]
+        row["texts"] = list(row["texts"])
+        row["meta"] = json.loads(row["meta"])
+        return row
+
+    def find(self, clip_id: str) -> int:
+        ids = self.table["id"]
+        try:
+            return ids.index(clip_id)
+        except ValueError:
+            close = [i for i in ids if clip_id in i][:5]
+            hint = f"; similar ids: {', '.join(close)}" if close else ""
+            raise LexmotionError(f"{self.path}: no clip with id {clip_id!r}{hint}") from None
+
+
+_STOPWORDS = frozenset(
+    "a an the and or but of to in on at with by for from as is are was were be been it its his her "
+    "their them they he she someone person human man woman then while this that up down".split())
+
+
+def dataset_info(path: str | Path, top_words: int = 20) -> dict:
+    """Clips and captions per split, frame/duration statistics, frequent caption words."""
+    ds = MotionDataset(path)
+    t = ds.table
+    frames = np.asarray(t["num_frames"], dtype=float)
+    fps = np.asarray(t["fps"], dtype=float)
+    seconds = (frames - 1) / fps
+    splits = {}
+    for split, count in sorted(Counter(t["split"]).items()):
+        idx = [i for i, s in enumerate(t["split"]) if s == split]
+        splits[split] = {"clips": count, "captions": int(sum(len(t["texts"][i]) for i in idx)),
+                         "seconds": round(float(seconds[idx].sum()), 1)}
+    words = Counter(w for texts in t["texts"] for text in texts
+                    for w in "".join(ch if ch.isalpha() else " " for ch in text.lower()).split()
+                    if w not in _STOPWORDS)
+
+    def summary(x):
+        return {"min": round(float(x.min()), 2), "median": round(float(np.median(x)), 2),
+                "mean": round(float(x.mean()), 2), "max": round(float(x.max()), 2)}
+
+    return {"path": str(ds.path), "source": ds.meta.get("source"), "clips": len(t),
+            "captions": int(sum(len(x) for x in t["texts"])), "splits": splits,
+            "skeletons": dict(Counter(t["skeleton"])), "fps": dict(Counter(map(float, fps))),
+            "caption_source": dict(Counter(t["caption_source"])),
+            "frames": summary(frames), "duration_seconds": summary(seconds),
+            "total_hours": round(float(seconds.sum()) / 3600, 3),
+            "top_words": words.most_common(top_words),
+            "top_words_note": "stop words and subjects removed"}

@@ -1,0 +1,395 @@
+"""Importers: each turns one source into clip records, and reports what it skips.
+
+A record is a dict with the built dataset's columns: id, joints (T, J, 3)
+float32 metres y-up at the source fps, fps, skeleton, texts, split,
+caption_source ("human" or "label"), num_frames and meta (a JSON string).
+An importer yields records, and ``Skipped(item, reason)`` for each bad item,
+so a build never stops halfway over one bad clip.
+"""
+from __future__ import annotations
+
+import json
+import random
+import tarfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from lexmotion.bvh import read_bvh
+from lexmotion.errors import LexmotionError
+from lexmotion.features import check_joints
+from lexmotion.skeletons import BANDAI, HUMANML3D, KITML_CMU, KITML_MMM, Skeleton, skeleton_from_names
+
+SOURCES = ("kitml-cmu", "bandai", "guo", "bvh")
+
+
+@dataclass
+class Skipped:
+    item: str
+    reason: str
+
+
+def _record(id, joints, fps, skeleton, texts, split, caption_source, meta=None) -> dict:
+    return {"id": str(id), "joints": joints, "fps": float(fps), "skeleton": skeleton.name,
+            "texts": [t.strip() for t in texts if t.strip()], "split": split,
+            "caption_source": caption_source, "num_frames": int(joints.shape[0]),
+            "meta": json.dumps(meta or {}, sort_keys=True)}
+
+
+def _require_dir(root: Path, what: str) -> Path:
+    root = Path(root)
+    if not root.exists():
+        raise LexmotionError(f"{root}: no such file or folder ({what})")
+    return root
+
+
+# --- kitml-cmu -------------------------------------------------------------------
+
+def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton]) -> Iterator[dict | Skipped]:
+    """The kitml-cmu folder: joints/<id>.npy, annotations.jsonl, skeleton.json."""
+    root = _require_dir(root, "kitml-cmu folder")
+    ann = root / "annotations.jsonl"
+    if not ann.is_file():
+        raise LexmotionError(f"{ann}: missing caption file (kitml-cmu needs annotations.jsonl)")
+    skel_file = root / "skeleton.json"
+    if skel_file.is_file():
+        names = json.loads(skel_file.read_text())["names"]
+        if tuple(names) != KITML_CMU.joints:
+            raise LexmotionError(f"{skel_file}: joint names differ from the registered kitml-cmu skeleton")
+    skeletons[KITML_CMU.name] = KITML_CMU
+    for line_no, line in enumerate(ann.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            clip_id = row["id"]
+        except (json.JSONDecodeError, KeyError) as err:
+            yield Skipped(f"{ann}:{line_no}", f"bad annotation line ({err})")
+            continue
+        path = root / "joints" / f"{clip_id}.npy"
+        try:
+            if not path.is_file():
+                raise LexmotionError(f"{path}: missing joints file")
+            joints = check_joints(np.load(path), str(path), KITML_CMU)
+        except (LexmotionError, ValueError, OSError) as err:
+            yield Skipped(str(path), str(err))
+            continue
+        if not row.get("texts"):
+            yield Skipped(str(path), "no caption in annotations.jsonl")
+            continue
+        meta = {k: row[k] for k in ("cmu_trial", "same_motion_as", "temos_split") if k in row}
+        yield _record(clip_id, joints, row["fps"], KITML_CMU, row["texts"], row.get("split", "train"),
+                      "human", meta)
+
+
+# --- Bandai Namco Research Motiondataset 1 and 2 -----------------------------------
+
+SUBJECTS = ("a person", "someone", "a human", "the person")
+CONTENT_PHRASES = {
+    # dataset 2
+    "walk": ("walks", "walks forward", "is walking"),
+    "walk-turn-left": ("walks and turns left", "walks forward, then turns to the left", "turns left while walking"),
+    "walk-turn-right": ("walks and turns right", "walks forward, then turns to the right", "turns right while walking"),
+    "run": ("runs", "runs forward", "is running"),
+    "wave-left-hand": ("waves the left hand", "waves with the left hand", "raises the left hand and waves"),
+    "wave-right-hand": ("waves the right hand", "waves with the right hand", "raises the right hand and waves"),
+    "wave-both-hands": ("waves both hands", "waves with both hands", "waves both arms"),
+    "raise-up-left-hand": ("raises the left hand", "lifts the left hand up", "puts the left hand up"),
+    "raise-up-right-hand": ("raises the right hand", "lifts the right hand up", "puts the right hand up"),
+    "raise-up-both-hands": ("raises both hands", "lifts both hands up", "puts both arms up"),
+    # dataset 1
+    "bow": ("bows", "bows forward", "takes a bow"),
+    "bye": ("waves goodbye", "says goodbye with a wave", "waves a hand to say bye"),
+    "byebye": ("waves goodbye with both hands", "waves bye bye", "says goodbye waving"),
+    "call": ("calls someone over", "beckons someone to come", "gestures for someone to come"),
+    "dance": ("dances", "is dancing", "does a dance"),
+    "dash": ("dashes", "sprints forward", "runs fast"),
+    "guide": ("guides someone the way", "points the way", "shows someone where to go"),
+    "kick": ("kicks", "kicks with a leg", "does a kick"),
+    "punch": ("punches", "throws a punch", "punches forward"),
+    "respond": ("responds to someone", "answers with a gesture", "reacts to someone"),
+    "slash": ("slashes", "makes a slashing move", "swings an arm to slash"),
+    "walk-back": ("walks backwards", "walks back", "steps backwards"),
+    "walk-left": ("walks to the left", "walks leftwards", "walks sideways to the left"),
+    "walk-right": ("walks to the right", "walks rightwards", "walks sideways to the right"),
+}
+STYLE_PHRASES = {
+    "active": ("actively", "in an active way", "energetically"),
+    "elderly": ("like an elderly person", "in an elderly way", "like an old person"),
+    "old": ("like an old person", "in an old way", "like an elderly person"),
+    "exhausted": ("in an exhausted way", "wearily", "as if exhausted"),
+    "tired": ("in a tired way", "wearily", "as if tired"),
+    "feminine": ("in a feminine way", "femininely", "with a feminine style"),
+    "masculine": ("in a masculine way", "masculinely", "with a masculine style"),
+    "normal": ("", "normally", "in a normal way"),
+    "youthful": ("in a youthful way", "youthfully", "with youthful energy"),
+    "childish": ("in a childish way", "like a child", "childishly"),
+    "angry": ("angrily", "in an angry way", "as if angry"),
+    "happy": ("happily", "in a happy way", "cheerfully"),
+    "sad": ("sadly", "in a sad way", "as if sad"),
+    "proud": ("proudly", "in a proud way", "with pride"),
+    "not-confident": ("without confidence", "in an unconfident way", "timidly"),
+    "giant": ("like a giant", "in a giant's heavy way", "heavily like a giant"),
+    "musical": ("in a musical way", "like in a musical", "theatrically"),
+    "chimpira": ("like a thug", "in a thuggish way", "like a street punk"),
+}
+
+
+def _phrases(table: dict, label: str, fallback: str) -> tuple[str, ...]:
+    return table.get(label) or (fallback.format(label.replace("-", " ")),)
+
+
+def bandai_captions(content: str, style: str, key: str, n: int = 3) -> list[str]:
+    """``n`` label-derived paraphrases, chosen deterministically from ``key``."""
+    contents = _phrases(CONTENT_PHRASES, content, "does {}")
+    styles = _phrases(STYLE_PHRASES, style, "in a {} way")
+    combos = [(s, c, st) for s in SUBJECTS for c in contents for st in styles]
+    rng = random.Random(zlib.crc32(key.encode()))
+    rng.shuffle(combos)
+    out = []
+    for subject, verb, adverb in combos:
+        text = " ".join(w for w in (subject, verb, adverb) if w) + "."
+        text = text[0].upper() + text[1:]
+        if text not in out:
+            out.append(text)
+        if len(out) == n:
+            break
+    return out
+
+
+def bandai_splits(take_counts: dict[str, int], fractions=(("train", 0.8), ("val", 0.1), ("test", 0.1))) -> dict[str, str]:
+    """Deterministic ~80/10/10 split of clips by take number, so no take is in two splits.
+
+    Takes are visited in a fixed pseudo-random order (crc32 of the take) and each
+    goes to the split furthest below its share of the clips assigned so far.
+    """
+    counts = {name: 0 for name, _ in fractions}
+    out = {}
+    for take in sorted(take_counts, key=lambda t: (zlib.crc32(t.encode()), t)):
+        total = sum(counts.values()) + take_counts[take]
+        split = max(fractions, key=lambda f: f[1] * total - counts[f[0]])[0]
+        counts[split] += take_counts[take]
+        out[take] = split
+    return out
+
+
+def _parse_bandai_name(stem: str, contents: list[str], styles: list[str]) -> tuple[str, str, str]:
+    """dataset-2_walk-turn-left_normal_001 -> ("walk-turn-left", "normal", "001")."""
+    prefix, _, rest = stem.partition("_")
+    body, _, take = rest.rpartition("_")
+    for style in sorted(styles, key=len, reverse=True):
+        if body.endswith("_" + style) and body[: -len(style) - 1] in contents:
+            return body[: -len(style) - 1], style, take
+    raise LexmotionError(f"{stem}: name does not match {prefix}_{{content}}_{{style}}_{{nnn}} with the cfg/ labels")
+
+
+class _Folder:
+    """Uniform access to a folder or a .tar(.gz) holding one.
+
+    A compressed tarball is only ever read front to back (random access into a
+    gzip stream re-decompresses it each time): small files are kept in memory on
+    a first pass, large ones are streamed in archive order by ``iter_files``.
+    """
+
+    def __init__(self, root: Path, keep_suffixes: tuple[str, ...] = ()):
+        self.root, self.is_tar, self.small, self.names = root, root.is_file(), {}, []
+        if self.is_tar:
+            try:
+                with tarfile.open(root) as tar:
+                    for member in tar:
+                        if member.isfile():
+                            self.names.append(member.name)
+                        if member.isfile() and member.name.endswith(keep_suffixes):
+                            self.small[member.name] = tar.extractfile(member).read().decode("utf-8", "replace")
+            except (tarfile.TarError, OSError, EOFError) as err:
+                raise LexmotionError(f"{root}: not a readable tar archive ({err})") from None
+
+    def find(self, suffix: str) -> list[str]:
+        if self.is_tar:
+            return sorted(n for n in self.names if n.endswith(suffix))
+        return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*" + suffix))
+
+    def read(self, name: str) -> str:
+        if self.is_tar:
+            if name not in self.small:
+                raise LexmotionError(f"{self.root}: {name} is not kept in memory")
+            return self.small[name]
+        return (self.root / name).read_text(errors="replace")
+
+    def exists(self, name: str) -> bool:
+        return name in self.small if self.is_tar else (self.root / name).is_file()
+
+    def iter_files(self, suffix: str) -> Iterator[tuple[str, str | Exception]]:
+        """(name, text) for every file ending in ``suffix``; text is the error if unreadable."""
+        if not self.is_tar:
+            for name in self.find(suffix):
+                try:
+                    yield name, self.read(name)
+                except OSError as err:
+                    yield name, err
+            return
+        try:
+            with tarfile.open(self.root) as tar:
+                for member in tar:
+                    if member.isfile() and member.name.endswith(suffix):
+                        yield member.name, tar.extractfile(member).read().decode("utf-8", "replace")
+        except (tarfile.TarError, OSError, EOFError) as err:
+            yield f"{self.root} (archive)", LexmotionError(f"{self.root}: archive ends early or is corrupt ({err})")
+
+
+def import_bandai(root: Path, skeletons: dict[str, Skeleton], captions_per_clip: int = 3) -> Iterator[dict | Skipped]:
+    """A Bandai Namco Research Motiondataset (1 or 2): tarball or unpacked folder."""
+    folder = _Folder(_require_dir(root, "Bandai tarball or folder"), keep_suffixes=(".txt", ".json"))
+    labels = {}
+    for kind in ("content", "style"):
+        found = folder.find(f"cfg/{kind}_label.txt")
+        if not found:
+            raise LexmotionError(f"{root}: missing cfg/{kind}_label.txt (is this a Bandai Namco Motiondataset?)")
+        # Lines read "dataset-2_walk-turn-left": the dataset prefix is dropped.
+        labels[kind] = [line.strip().split("_", 1)[-1] for line in folder.read(found[0]).splitlines()
+                        if line.strip()]
+    takes = Counter(Path(n).stem.rpartition("_")[2] for n in folder.find(".bvh"))
+    split_of_take = bandai_splits(takes)
+    for name, text in folder.iter_files(".bvh"):
+        stem = Path(name).stem
+        source = f"{root}:{name}" if folder.is_tar else str(folder.root / name)
+        try:
+            if isinstance(text, Exception):
+                raise LexmotionError(str(text))
+            content, style, take = _parse_bandai_name(stem, labels["content"], labels["style"])
+            label_file = name[:-4] + ".json"
+            if folder.exists(label_file):
+                ids = json.loads(folder.read(label_file))
+                if (labels["content"][ids["content"]], labels["style"][ids["style"]]) != (content, style):
+                    raise LexmotionError(f"{label_file}: labels disagree with the file name")
+            bvh, joints = read_bvh(source, text=text)
+            skeleton = skeleton_from_names(bvh.joints, bvh.parents, source=source)
+            joints = check_joints(joints, source, skeleton)
+        except (LexmotionError, KeyError, IndexError, ValueError) as err:
+            yield Skipped(source, str(err))
+            continue
+        skeletons[skeleton.name] = skeleton
+        texts = bandai_captions(content, style, stem, captions_per_clip)
+        yield _record(stem, joints, bvh.fps, skeleton, texts, split_of_take[take], "label",
+                      {"content": content, "style": style, "take": take, "dataset": stem.split("_")[0]})
+
+
+# --- Guo layout (HumanML3D / KIT-ML) ------------------------------------------------
+
+def _guo_texts(path: Path) -> list[tuple[str, float, float]]:
+    """texts/<id>.txt lines ``caption#tokens#start#end`` -> (caption, start, end)."""
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        fields = line.strip().split("#")
+        if not fields[0].strip():
+            continue
+        start = end = 0.0
+        if len(fields) >= 4:
+            try:
+                start, end = float(fields[2] or 0), float(fields[3] or 0)
+            except ValueError:
+                start = end = 0.0
+        out.append((fields[0].strip(), 0.0 if np.isnan(start) else start, 0.0 if np.isnan(end) else end))
+    return out
+
+
+def import_guo(root: Path, skeletons: dict[str, Skeleton], skeleton: str | None = None,
+               fps: float | None = None) -> Iterator[dict | Skipped]:
+    """new_joints/<id>.npy, texts/<id>.txt and train/val/test.txt split files.
+
+    HumanML3D (22 joints, 20 fps) and KIT-ML (21 joints, 12.5 fps) are told apart
+    by the joint count unless ``skeleton`` is given. A caption with its own
+    start/end times becomes its own clip ``<id>#<start>#<end>``, as in HumanML3D.
+    """
+    root = _require_dir(root, "Guo-layout folder")
+    joint_dir = root / "new_joints"
+    if not joint_dir.is_dir():
+        raise LexmotionError(f"{joint_dir}: missing (the Guo layout keeps joints in new_joints/*.npy)")
+    text_dir = root / "texts"
+    if not text_dir.is_dir():
+        raise LexmotionError(f"{text_dir}: missing caption folder (the Guo layout keeps captions in texts/*.txt)")
+    split_of = {}
+    for split in ("train", "val", "test"):
+        split_file = root / f"{split}.txt"
+        if split_file.is_file():
+            for line in split_file.read_text().split():
+                split_of.setdefault(line.strip(), split)
+    if not split_of:
+        raise LexmotionError(f"{root}: no train.txt, val.txt or test.txt split file")
+    for path in sorted(joint_dir.glob("*.npy")):
+        clip_id = path.stem
+        try:
+            joints = np.load(path)
+            skel = (HUMANML3D if joints.shape[1:2] == (22,) else KITML_MMM) if skeleton is None else \
+                {"humanml3d": HUMANML3D, "kitml-mmm": KITML_MMM}[skeleton]
+            joints = check_joints(joints, str(path), skel)
+            text_file = text_dir / f"{clip_id}.txt"
+            if not text_file.is_file():
+                raise LexmotionError(f"{text_file}: missing caption file")
+            captions = _guo_texts(text_file)
+            if not captions:
+                raise LexmotionError(f"{text_file}: no caption in the file")
+        except (LexmotionError, ValueError, OSError, IndexError) as err:
+            yield Skipped(str(path), str(err))
+            continue
+        skeletons[skel.name] = skel
+        clip_fps = fps or (20.0 if skel is HUMANML3D else 12.5)
+        split = split_of.get(clip_id, "unassigned")
+        whole = [c for c, s, e in captions if s == 0.0 and e == 0.0]
+        if whole:
+            yield _record(clip_id, joints, clip_fps, skel, whole, split, "human", {"file": path.name})
+        for caption, start, end in captions:
+            if start == 0.0 and end == 0.0:
+                continue
+            segment = joints[int(start * clip_fps):int(end * clip_fps)]
+            seg_id = f"{clip_id}#{start:g}#{end:g}"
+            if len(segment) < 2:
+                yield Skipped(f"{text_file}:{seg_id}", f"segment {start:g}-{end:g}s has {len(segment)} frame(s)")
+                continue
+            yield _record(seg_id, segment, clip_fps, skel, [caption], split, "human",
+                          {"file": path.name, "start": start, "end": end})
+
+
+# --- any folder of BVH files ------------------------------------------------------------
+
+def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path | None = None,
+                      scale: float | None = None, up_axis: str = "y") -> Iterator[dict | Skipped]:
+    """Every *.bvh under ``root``; captions from ``captions.jsonl`` ({"file", "texts"}) if present.
+
+    The skeleton is recognised from its joint names. Clips without captions are
+    kept with an empty caption list (usable for motion-only phases and indexing).
+    """
+    root = _require_dir(root, "BVH folder")
+    files = [root] if root.is_file() else sorted(root.rglob("*.bvh"))
+    if not files:
+        raise LexmotionError(f"{root}: no .bvh files found")
+    base = root.parent if root.is_file() else root
+    caption_file = Path(captions) if captions else base / "captions.jsonl"
+    if captions and not caption_file.is_file():
+        raise LexmotionError(f"{caption_file}: missing caption file")
+    texts_of: dict[str, list[str]] = {}
+    if caption_file.is_file():
+        for line_no, line in enumerate(caption_file.read_text().splitlines(), 1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                    texts_of[row["file"]] = list(row["texts"])
+                except (json.JSONDecodeError, KeyError, TypeError) as err:
+                    raise LexmotionError(f"{caption_file}:{line_no}: bad line ({err})") from None
+    for path in files:
+        rel = str(path.relative_to(base)) if path != base else path.name
+        try:
+            bvh, joints = read_bvh(path, scale=scale, up_axis=up_axis)
+            skeleton = skeleton_from_names(bvh.joints, bvh.parents, source=str(path))
+            joints = check_joints(joints, str(path), skeleton)
+        except LexmotionError as err:
+            yield Skipped(str(path), str(err))
+            continue
+        skeletons[skeleton.name] = skeleton
+        texts = texts_of.get(rel, texts_of.get(path.name, []))
+        yield _record(Path(rel).with_suffix("").as_posix(), joints, bvh.fps, skeleton, texts, "train",
+                      "human" if texts else "none", {"file": rel})

@@ -1,0 +1,1 @@
+"""retrieval: not implemented yet in lexmotion 0.1.0."""

@@ -1,0 +1,75 @@
+"""Shared fixtures. Tests run offline and read tiny slices of ../shared/data."""
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LEXMOTION_SHARED_DATA", REPO.parent / "shared" / "data"))
+KITML_CMU = SHARED / "kitml-cmu"
+BANDAI_TAR = SHARED / "bandai" / "bandai-namco-motion-2.tar.gz"
+HUMANML3D = SHARED / "humanml3d-sample"
+
+
+def _need(path: Path):
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (set LEXMOTION_SHARED_DATA to the shared/data folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def kitml_root():
+    return _need(KITML_CMU)
+
+
+@pytest.fixture(scope="session")
+def humanml3d_root():
+    return _need(HUMANML3D)
+
+
+@pytest.fixture(scope="session")
+def kitml_slice(tmp_path_factory, kitml_root):
+    """12 real kitml-cmu clips (train, val and test) in the kitml-cmu layout."""
+    out = tmp_path_factory.mktemp("kitml-slice")
+    rows = [json.loads(line) for line in (kitml_root / "annotations.jsonl").read_text().splitlines()]
+    picked = []
+    for split, n in (("train", 8), ("val", 2), ("test", 2)):
+        picked += [r for r in rows if r["split"] == split][:n]
+    (out / "joints").mkdir()
+    for r in picked:
+        shutil.copy(kitml_root / "joints" / f"{r['id']}.npy", out / "joints")
+    (out / "annotations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in picked))
+    shutil.copy(kitml_root / "skeleton.json", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bandai_slice(tmp_path_factory):
+    """An unpacked Bandai dataset-2 folder with cfg/ and 3 takes of 4 content/style pairs."""
+    _need(BANDAI_TAR)
+    out = tmp_path_factory.mktemp("bandai-slice")
+    wanted = ("walk_normal", "wave-left-hand_elderly", "raise-up-right-hand_active", "walk-turn-left_exhausted")
+    with tarfile.open(BANDAI_TAR) as tar:
+        for m in tar:
+            name = Path(m.name).name
+            keep = "/cfg/" in m.name or any(f"_{w}_00{k}." in name for w in wanted for k in (1, 2, 3))
+            if m.isfile() and keep:
+                target = out / Path(*Path(m.name).parts[1:])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(m).read())
+    return out
+
+
+def write_npy(path: Path, array) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.asarray(array, dtype=np.float32))
+    return path

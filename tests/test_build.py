@@ -1,0 +1,166 @@
+"""Importers and `lexmotion data ...` run end to end, through the CLI's main()."""
+import json
+import re
+import shutil
+
+import datasets
+import numpy as np
+import pytest
+
+from lexmotion.cli import main
+from lexmotion.dataset import MotionDataset
+
+from conftest import write_npy
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_full_kitml_cmu_build_and_info(capsys, kitml_root, tmp_path):
+    code, out, _ = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_root, "--out", tmp_path / "kit", "--quiet")
+    assert code == 0 and "774 clips" in out
+    code, out, _ = run(capsys, "data", "info", tmp_path / "kit", "--json")
+    info = json.loads(out)
+    assert info["clips"] == 774
+    assert {s: v["clips"] for s, v in info["splits"].items()} == {"train": 621, "val": 33, "test": 120}
+    assert info["fps"] == {"24.0": 546, "12.0": 228}
+    table = datasets.load_from_disk(str(tmp_path / "kit"))
+    row = table.with_format("numpy")[0]
+    assert row["joints"].dtype == np.float32 and row["joints"].shape == (row["num_frames"], 21, 3)
+    assert set(table.column_names) >= {"id", "joints", "fps", "skeleton", "texts", "split", "caption_source"}
+    assert set(table["caption_source"]) == {"human"}
+    stats = json.loads((tmp_path / "kit" / "stats.json").read_text())
+    assert len(stats["mean"]) == len(stats["std"]) == 105
+
+
+def test_build_skips_bad_clips_and_keeps_the_rest(capsys, kitml_slice, tmp_path):
+    root = tmp_path / "kit"
+    shutil.copytree(kitml_slice, root)
+    rows = [json.loads(x) for x in (root / "annotations.jsonl").read_text().splitlines()]
+    nan = np.load(root / "joints" / f"{rows[0]['id']}.npy")
+    nan[4, 3] = np.nan
+    write_npy(root / "joints" / "nanclip.npy", nan)
+    write_npy(root / "joints" / "oneframe.npy", nan[:1])
+    extra = [dict(rows[1], id="nanclip"), dict(rows[1], id="oneframe"), dict(rows[1], id="missing")]
+    with open(root / "annotations.jsonl", "a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in extra) + "{not json\n")
+    code, out, _ = run(capsys, "data", "build", "kitml-cmu", "--root", root, "--out", tmp_path / "ds", "--quiet")
+    assert code == 0 and "12 clips" in out and "4 skipped" in out
+    report = json.loads((tmp_path / "ds" / "build_report.json").read_text())
+    reasons = " | ".join(s["reason"] for s in report["skipped"])
+    assert "NaN" in reasons and "1 frame" in reasons and "missing joints file" in reasons
+    assert "bad annotation line" in reasons
+
+
+def test_bandai_folder_build(capsys, bandai_slice, tmp_path):
+    code, out, _ = run(capsys, "data", "build", "bandai", "--root", bandai_slice, "--out", tmp_path / "b", "--quiet")
+    assert code == 0 and "12 clips" in out
+    ds = MotionDataset(tmp_path / "b")
+    assert set(ds.table["caption_source"]) == {"label"} and set(ds.table["skeleton"]) == {"bandai"}
+    by_take = {}
+    for i in range(len(ds)):
+        row = ds.row(i)
+        assert row["fps"] == 30.0 and len(row["texts"]) == 3 and len(set(row["texts"])) == 3
+        by_take.setdefault(row["meta"]["take"], set()).add(row["split"])
+        if row["meta"]["content"] == "wave-left-hand":
+            assert all("left hand" in t for t in row["texts"])
+            assert any("elderly" in t or "old person" in t for t in row["texts"])
+    assert all(len(s) == 1 for s in by_take.values()), "no take in two splits"
+
+
+def test_bandai_build_skips_a_truncated_bvh(capsys, bandai_slice, tmp_path):
+    root = tmp_path / "bandai"
+    shutil.copytree(bandai_slice, root)
+    victim = sorted(root.rglob("*.bvh"))[0]
+    victim.write_text(victim.read_text()[:-5000])
+    code, out, _ = run(capsys, "data", "build", "bandai", "--root", root, "--out", tmp_path / "b", "--quiet")
+    assert code == 0 and "11 clips" in out and "1 skipped" in out
+    assert f"{victim.name}: truncated BVH" in out
+
+
+def test_bandai_needs_its_cfg(capsys, tmp_path):
+    (tmp_path / "x").mkdir()
+    code, _, err = run(capsys, "data", "build", "bandai", "--root", tmp_path / "x", "--out", tmp_path / "b")
+    assert code == 2 and "missing cfg/content_label.txt" in err and err.count("\n") == 1
+
+
+def test_guo_layout_with_texts_written_here(capsys, humanml3d_root, tmp_path):
+    root = tmp_path / "hml"
+    shutil.copytree(humanml3d_root / "new_joints", root / "new_joints")
+    write_npy(root / "new_joints" / "000001.npy", np.load(root / "new_joints" / "012314.npy")[:40])
+    (root / "texts").mkdir()
+    (root / "texts" / "012314.txt").write_text(
+        "a person walks forward then turns around.#a/DET person/NOUN walk/VERB#0.0#0.0\n"
+        "someone walks and turns back#someone/PRON walk/VERB#0.0#0.0\n"
+        "the person turns around#the/DET person/NOUN turn/VERB#2.0#6.0\n")
+    (root / "train.txt").write_text("012314\n")
+    code, out, _ = run(capsys, "data", "build", "guo", "--root", root, "--out", tmp_path / "ds", "--quiet")
+    assert code == 0 and "2 clips" in out and "1 skipped" in out and "missing caption file" in out
+    ds = MotionDataset(tmp_path / "ds")
+    rows = {ds.row(i)["id"]: ds.row(i) for i in range(len(ds))}
+    assert rows["012314"]["skeleton"] == "humanml3d" and rows["012314"]["fps"] == 20.0
+    assert len(rows["012314"]["texts"]) == 2 and rows["012314"]["num_frames"] == 170
+    assert rows["012314#2#6"]["num_frames"] == 80 and rows["012314#2#6"]["split"] == "train"
+
+
+def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
+    root = tmp_path / "mine"
+    root.mkdir()
+    good = sorted(bandai_slice.rglob("*.bvh"))[:2]
+    for p in good:
+        shutil.copy(p, root / p.name)
+    text = good[0].read_text()
+    (root / "truncated.bvh").write_text(text[: len(text) // 3])
+    lines = text.split("\n")
+    motion_at = lines.index("MOTION")
+    lines[motion_at + 5] = " ".join(["nan"] * len(lines[motion_at + 5].split()))
+    (root / "nan.bvh").write_text("\n".join(lines))
+    (root / "one.bvh").write_text("\n".join(lines[: motion_at + 1] + ["Frames: 1"] + lines[motion_at + 2: motion_at + 4]))
+    odd = text.replace("Hand_L", "Paw_L").replace("Hand_R", "Paw_R")
+    (root / "odd.bvh").write_text(odd)
+    (root / "captions.jsonl").write_text(json.dumps({"file": good[0].name, "texts": ["a person waves"]}) + "\n")
+    code, out, _ = run(capsys, "data", "build", "bvh", "--root", root, "--out", tmp_path / "ds", "--quiet")
+    assert code == 0 and "2 clips" in out and "4 skipped" in out
+    assert "truncated.bvh: truncated BVH" in out and "NaN" in out and "1 frame" in out
+    assert re.search(r"odd.bvh: unknown joint names, cannot find [a-z_, ]*l_wrist", out)
+    ds = MotionDataset(tmp_path / "ds")
+    texts = {ds.row(i)["id"]: ds.row(i)["texts"] for i in range(len(ds))}
+    assert texts[good[0].stem] == ["a person waves"] and texts[good[1].stem] == []
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["data", "build", "kitml-cmu", "--root", "no/such/folder", "--out", "x"], "no/such/folder: no such file or folder"),
+    (["data", "info", "no/such/ds"], "no/such/ds: no such dataset folder"),
+    (["pretrain"], "not available in lexmotion"),
+])
+def test_errors_are_one_line(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_caption_file(capsys, tmp_path):
+    (tmp_path / "kit" / "joints").mkdir(parents=True)
+    code, _, err = run(capsys, "data", "build", "kitml-cmu", "--root", tmp_path / "kit", "--out", tmp_path / "o")
+    assert code == 2 and "annotations.jsonl: missing caption file" in err
+
+
+def test_existing_output_is_not_overwritten_by_accident(capsys, kitml_slice, tmp_path):
+    (tmp_path / "ds").mkdir()
+    code, _, err = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "ds")
+    assert code == 2 and "already exists" in err
+    code, _, _ = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "ds",
+                     "--overwrite", "--quiet")
+    assert code == 0 and (tmp_path / "ds" / "build_report.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary folders left behind"
+
+
+def test_render_gif(capsys, kitml_slice, tmp_path):
+    run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "ds", "--quiet")
+    clip_id = MotionDataset(tmp_path / "ds").table["id"][0]
+    code, out, _ = run(capsys, "data", "render", tmp_path / "ds", clip_id, "--out", tmp_path / "clip.gif")
+    assert code == 0 and (tmp_path / "clip.gif").read_bytes()[:3] == b"GIF"
+    code, _, err = run(capsys, "data", "render", tmp_path / "ds", "nope", "--out", tmp_path / "x.gif")
+    assert code == 2 and "no clip with id 'nope'" in err

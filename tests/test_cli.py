@@ -1,0 +1,27 @@
+import pytest
+
+from lexmotion.cli import main
+
+
+@pytest.mark.parametrize("argv", [[], ["data"], ["data", "build"], ["data", "info"], ["data", "render"],
+                                  ["data", "skeletons"], ["demo"], ["pretrain"], ["index"], ["search"],
+                                  ["eval"], ["caption"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(argv + ["--help"])
+    assert exit.value.code == 0
+    assert "usage: lexmotion" in capsys.readouterr().out
+
+
+def test_skeletons_listing(capsys):
+    assert main(["data", "skeletons"]) == 0
+    out = capsys.readouterr().out
+    for name in ("kitml-cmu", "bandai", "humanml3d", "kitml-mmm"):
+        assert f"{name}:" in out
+
+
+def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "100 clips, 100 captions, 0 skipped" in out
+    assert list(tmp_path.glob("*.gif"))
