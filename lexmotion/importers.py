@@ -358,7 +358,9 @@ def import_guo(root: Path, skeletons: dict[str, Skeleton], skeleton: str | None 
 
 def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path | None = None,
                       scale: float | None = None, up_axis: str = "y") -> Iterator[dict | Skipped]:
-    """Every *.bvh under ``root``; captions from ``captions.jsonl`` ({"file", "texts"}) if present.
+    """Every *.bvh under ``root``; captions from ``captions.jsonl`` if present.
+
+    Each line: {"file": path relative to root (or file name), "texts": [...], "split": optional, default train}.
 
     The skeleton is recognised from its joint names. Clips without captions are
     kept with an empty caption list (usable for motion-only phases and indexing).
@@ -372,12 +374,14 @@ def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path
     if captions and not caption_file.is_file():
         raise LexmotionError(f"{caption_file}: missing caption file")
     texts_of: dict[str, list[str]] = {}
+    split_of: dict[str, str] = {}
     if caption_file.is_file():
         for line_no, line in enumerate(caption_file.read_text().splitlines(), 1):
             if line.strip():
                 try:
                     row = json.loads(line)
                     texts_of[row["file"]] = list(row["texts"])
+                    split_of[row["file"]] = str(row.get("split", "train"))
                 except (json.JSONDecodeError, KeyError, TypeError) as err:
                     raise LexmotionError(f"{caption_file}:{line_no}: bad line ({err})") from None
     for path in files:
@@ -390,6 +394,7 @@ def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path
             yield Skipped(str(path), str(err))
             continue
         skeletons[skeleton.name] = skeleton
-        texts = texts_of.get(rel, texts_of.get(path.name, []))
-        yield _record(Path(rel).with_suffix("").as_posix(), joints, bvh.fps, skeleton, texts, "train",
+        key = rel if rel in texts_of else path.name
+        texts = texts_of.get(key, [])
+        yield _record(Path(rel).with_suffix("").as_posix(), joints, bvh.fps, skeleton, texts, split_of.get(key, "train"),
                       "human" if texts else "none", {"file": rel})

@@ -121,7 +121,8 @@ def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
     (root / "one.bvh").write_text("\n".join(lines[: motion_at + 1] + ["Frames: 1"] + lines[motion_at + 2: motion_at + 4]))
     odd = text.replace("Hand_L", "Paw_L").replace("Hand_R", "Paw_R")
     (root / "odd.bvh").write_text(odd)
-    (root / "captions.jsonl").write_text(json.dumps({"file": good[0].name, "texts": ["a person waves"]}) + "\n")
+    (root / "captions.jsonl").write_text(
+        json.dumps({"file": good[0].name, "texts": ["a person waves"], "split": "test"}) + "\n")
     code, out, _ = run(capsys, "data", "build", "bvh", "--root", root, "--out", tmp_path / "ds", "--quiet")
     assert code == 0 and "2 clips" in out and "4 skipped" in out
     assert "truncated.bvh: truncated BVH" in out and "NaN" in out and "1 frame" in out
@@ -129,6 +130,7 @@ def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
     ds = MotionDataset(tmp_path / "ds")
     texts = {ds.row(i)["id"]: ds.row(i)["texts"] for i in range(len(ds))}
     assert texts[good[0].stem] == ["a person waves"] and texts[good[1].stem] == []
+    assert sorted(ds.table["split"]) == ["test", "train"]
 
 
 @pytest.mark.parametrize("argv,message", [
