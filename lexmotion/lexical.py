@@ -1,0 +1,71 @@
+"""Lexical heads and sparse operations: the one place for the lexical formulas.
+
+- ``lexical_pool``: w_v = max over real tokens of log(1 + ReLU(logit_v)), special
+  tokens removed from the vocabulary. Every caller (text, motion, bottlenecks,
+  retrieval) uses it.
+- ``LexicalHead``: BERT's MLM form, dense -> GELU -> LayerNorm -> decoder tied to
+  the word embeddings, plus a bias.
+- ``flops_loss``: the FLOPS sparsity regulariser, sum_v (mean_b w_bv)^2.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def lexical_pool(logits: torch.Tensor, token_mask: torch.Tensor, vocab_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, L, V) logits, (B, L) mask of real tokens -> (B, V) non-negative lexical weights."""
+    weights = torch.log1p(torch.relu(logits))                           # (B, L, V)
+    weights = weights.masked_fill(~token_mask.bool()[..., None], 0.0)   # weights >= 0, so 0 never wins a max
+    pooled = weights.max(dim=1).values                                  # (B, V)
+    return pooled * vocab_mask if vocab_mask is not None else pooled
+
+
+def real_token_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
+    """Attention mask without [CLS], [SEP] and other special tokens."""
+    special = torch.isin(input_ids, torch.as_tensor(list(special_ids), device=input_ids.device))
+    return attention_mask.bool() & ~special
+
+
+def flops_loss(weights: torch.Tensor) -> torch.Tensor:
+    """FLOPS regulariser (Paria et al. 2020): sum over the vocabulary of the squared mean weight."""
+    return (weights.abs().mean(dim=0) ** 2).sum()
+
+
+def bottleneck(weights_or_logits: torch.Tensor, word_embeddings: torch.Tensor) -> torch.Tensor:
+    """Lexical bottleneck: softmax over the vocabulary times the detached embedding matrix.
+
+    (B, V) -> (B, H). The embeddings are detached so the bottleneck cannot move them.
+    """
+    return F.softmax(weights_or_logits, dim=-1) @ word_embeddings.detach()
+
+
+class LexicalHead(nn.Module):
+    """dense -> GELU -> LayerNorm -> decoder tied to ``word_embeddings`` (+ bias)."""
+
+    def __init__(self, in_dim: int, word_embeddings: nn.Embedding, layer_norm_eps: float = 1e-12):
+        super().__init__()
+        hidden = word_embeddings.embedding_dim
+        self.dense = nn.Linear(in_dim, hidden)
+        self.norm = nn.LayerNorm(hidden, eps=layer_norm_eps)
+        self.word_embeddings = word_embeddings          # shared, not copied
+        self.bias = nn.Parameter(torch.zeros(word_embeddings.num_embeddings))
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        x = self.norm(F.gelu(self.dense(hidden_states)))
+        return F.linear(x, self.word_embeddings.weight, self.bias)      # (..., V)
+
+    def load_bert_mlm_head(self, state: dict) -> None:
+        """Initialise from a BERT ``cls.predictions`` state dict (transform.dense, LayerNorm, bias)."""
+        self.dense.load_state_dict({"weight": state["transform.dense.weight"], "bias": state["transform.dense.bias"]})
+        self.norm.load_state_dict({"weight": state["transform.LayerNorm.weight"], "bias": state["transform.LayerNorm.bias"]})
+        bias = state.get("bias", state.get("decoder.bias"))
+        if bias is not None:
+            self.bias.data.copy_(bias)
+
+
+def explain(weights: torch.Tensor, tokenizer, k: int = 10) -> list[tuple[str, float]]:
+    """Top-k (word, weight) pairs of one lexical vector (V,), non-zero only."""
+    values, index = torch.topk(weights.float(), min(k, weights.numel()))
+    return [(tokenizer.convert_ids_to_tokens(int(i)), float(v)) for v, i in zip(values, index) if v > 0]

@@ -1,0 +1,94 @@
+"""Motion-patch transformer (MotionPatches-style) over the per-part features.
+
+A clip's features (T, 105) at 20 fps are cut into patches of ``patch_frames``
+frames per body part; each part has its own patch projection, learnable part
+and time embeddings are added, and timm transformer blocks mix all tokens.
+Padding is masked in attention. The motion lexical head reads one token per
+time step (the mean of its six part tokens), which keeps the (tokens x 30,522)
+logits small enough to train on a CPU.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from lexmotion.features import FEATURE_DIM, FEATURE_LAYOUT
+from lexmotion.skeletons import PARTS
+
+
+@dataclass
+class MotionEncoderConfig:
+    feature_dim: int = FEATURE_DIM
+    patch_frames: int = 4          # 0.2 s at 20 fps
+    max_frames: int = 200          # 10 s; longer clips are cropped by the data pipeline
+    dim: int = 256
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    dropout: float = 0.1
+    drop_path: float = 0.05
+
+    @property
+    def max_time_patches(self) -> int:
+        return -(-self.max_frames // self.patch_frames)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MotionPatchEncoder(nn.Module):
+    def __init__(self, config: MotionEncoderConfig):
+        super().__init__()
+        from timm.models.vision_transformer import Block
+
+        self.config = config
+        w = config.patch_frames
+        self.part_slices = [FEATURE_LAYOUT[p] for p in PARTS]
+        self.patch_embed = nn.ModuleList(nn.Linear((b - a) * w, config.dim) for a, b in self.part_slices)
+        self.part_embedding = nn.Parameter(torch.zeros(len(PARTS), config.dim))
+        self.time_embedding = nn.Parameter(torch.zeros(config.max_time_patches, config.dim))
+        nn.init.trunc_normal_(self.part_embedding, std=0.02)
+        nn.init.trunc_normal_(self.time_embedding, std=0.02)
+        rates = torch.linspace(0, config.drop_path, config.depth).tolist()
+        self.blocks = nn.ModuleList(
+            Block(config.dim, config.heads, mlp_ratio=config.mlp_ratio, qkv_bias=True, proj_drop=config.dropout,
+                  attn_drop=config.dropout, drop_path=rate) for rate in rates)
+        self.norm = nn.LayerNorm(config.dim)
+
+    def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> dict:
+        """motion (B, T, F) normalised features, mask (B, T) of real frames.
+
+        Returns tokens (B, n_t * 6, D) with token_mask, and time_tokens (B, n_t, D)
+        with time_mask (one token per time patch: the mean over the six parts).
+        """
+        B, T, _ = motion.shape
+        w = self.config.patch_frames
+        if T > self.config.max_frames:
+            raise ValueError(f"{T} frames > max_frames {self.config.max_frames}: crop in the data pipeline")
+        pad = (-T) % w
+        motion = motion * mask[..., None]
+        if pad:
+            motion = nn.functional.pad(motion, (0, 0, 0, pad))
+            mask = nn.functional.pad(mask, (0, pad))
+        n_t = motion.shape[1] // w
+        time_mask = mask.view(B, n_t, w).any(dim=-1)                               # (B, n_t)
+        parts = []
+        for p, ((a, b), embed) in enumerate(zip(self.part_slices, self.patch_embed)):
+            patch = motion[..., a:b].reshape(B, n_t, w * (b - a))                  # (B, n_t, w * d_part)
+            parts.append(embed(patch) + self.part_embedding[p] + self.time_embedding[:n_t])
+        tokens = torch.stack(parts, dim=2).reshape(B, n_t * len(PARTS), -1)         # (B, n_t * parts, D)
+        token_mask = time_mask[:, :, None].expand(B, n_t, len(PARTS)).reshape(B, -1)
+        attn_mask = token_mask[:, None, None, :]                                     # (B, 1, 1, N) keys
+        for block in self.blocks:
+            tokens = block(tokens, attn_mask=attn_mask)
+        tokens = self.norm(tokens)
+        time_tokens = tokens.view(B, n_t, len(PARTS), -1).mean(dim=2)               # (B, n_t, D)
+        return {"tokens": tokens, "token_mask": token_mask, "time_tokens": time_tokens, "time_mask": time_mask}
+
+    @staticmethod
+    def pooled(tokens: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
+        """Masked mean of tokens: (B, N, D) -> (B, D)."""
+        m = token_mask[..., None].to(tokens.dtype)
+        return (tokens * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)

