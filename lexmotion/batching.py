@@ -1,0 +1,84 @@
+"""Motion-text examples and the one collate function.
+
+Batches are dicts with fixed keys:
+  motion (B, T, F) normalised features at 20 fps, zero-padded;
+  mask (B, T) bool of real frames; lengths (B,);
+  texts (list of B captions); ids (list of B clip ids); index (B,) row indices;
+  text_ids / text_mask (B, L) when the collate has a tokenizer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lexmotion.dataset import MotionDataset
+from lexmotion.errors import LexmotionError
+from lexmotion.features import mirror_joints, mirror_text, part_features
+
+
+def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
+    return (features - np.asarray(stats["mean"], dtype=np.float32)) / np.asarray(stats["std"], dtype=np.float32)
+
+
+class MotionTextDataset(torch.utils.data.Dataset):
+    """Features of one split, computed once. Training draws a random caption, a random
+    crop of at most ``max_frames`` and, with ``mirror_prob``, the mirrored clip with its
+    left/right words swapped. Evaluation takes the first caption and a centred crop."""
+
+    def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
+                 max_frames: int = 200, train: bool = False, mirror_prob: float = 0.0,
+                 require_text: bool = True):
+        self.data, self.train, self.max_frames = data, train, max_frames
+        self.mirror_prob = mirror_prob if train else 0.0
+        self.stats = stats or data.stats
+        self.rows = []
+        for index in data.split_indices(split):
+            row = data.row(index)
+            if require_text and not row["texts"]:
+                continue
+            skeleton = data.skeleton(row["skeleton"])
+            item = {"index": index, "id": row["id"], "texts": row["texts"],
+                    "features": normalise(part_features(row["joints"], float(row["fps"]), skeleton), self.stats)}
+            if self.mirror_prob > 0:
+                mirrored = mirror_joints(row["joints"], skeleton)
+                item["mirrored"] = normalise(part_features(mirrored, float(row["fps"]), skeleton), self.stats)
+            self.rows.append(item)
+        if not self.rows:
+            raise LexmotionError(f"{data.path}: no captioned clip in split {split!r}")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        row = self.rows[i]
+        features, texts = row["features"], row["texts"]
+        if self.mirror_prob > 0 and torch.rand(()) < self.mirror_prob:
+            features, texts = row["mirrored"], [mirror_text(t) for t in texts]
+        T = len(features)
+        if T > self.max_frames:
+            start = int(torch.randint(T - self.max_frames + 1, ())) if self.train else (T - self.max_frames) // 2
+            features = features[start:start + self.max_frames]
+        text = texts[int(torch.randint(len(texts), ()))] if self.train and texts else (texts[0] if texts else "")
+        return {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text, "id": row["id"],
+                "index": row["index"]}
+
+
+class Collate:
+    """Pads motions and (optionally) tokenises texts into one batch dict."""
+
+    def __init__(self, tokenizer=None, max_text_len: int = 40):
+        self.tokenizer, self.max_text_len = tokenizer, max_text_len
+
+    def __call__(self, items: list[dict]) -> dict:
+        lengths = torch.tensor([len(it["motion"]) for it in items])
+        motion = torch.zeros(len(items), int(lengths.max()), items[0]["motion"].shape[-1])
+        for b, it in enumerate(items):
+            motion[b, : len(it["motion"])] = it["motion"]
+        batch = {"motion": motion, "mask": torch.arange(motion.shape[1])[None] < lengths[:, None],
+                 "lengths": lengths, "texts": [it["text"] for it in items], "ids": [it["id"] for it in items],
+                 "index": torch.tensor([it["index"] for it in items])}
+        if self.tokenizer is not None:
+            tok = self.tokenizer(batch["texts"], padding=True, truncation=True, max_length=self.max_text_len,
+                                 return_tensors="pt")
+            batch["text_ids"], batch["text_mask"] = tok["input_ids"], tok["attention_mask"].bool()
+        return batch
