@@ -1,0 +1,46 @@
+"""Loss modules: tensors in, a dict of named terms out (the trainer weights and sums them)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lexmotion.lexical import flops_loss
+
+
+class InfoNCE(nn.Module):
+    """Symmetric InfoNCE on L2-normalised embeddings (text->motion and motion->text).
+
+    ``text_similarity`` (B, B), optional: negatives whose captions nearly duplicate
+    the positive's (similarity >= ``filter_threshold``) are removed from the
+    softmax, as TMR does, so that "a person walks" is not pushed away from
+    another walking clip.
+    """
+
+    def __init__(self, temperature: float = 0.07, filter_threshold: float | None = 0.8):
+        super().__init__()
+        self.temperature, self.filter_threshold = temperature, filter_threshold
+
+    def forward(self, text: torch.Tensor, motion: torch.Tensor,
+                text_similarity: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        logits = F.normalize(text, dim=-1) @ F.normalize(motion, dim=-1).T / self.temperature   # (B, B)
+        if text_similarity is not None and self.filter_threshold is not None:
+            near_duplicate = text_similarity >= self.filter_threshold
+            near_duplicate.fill_diagonal_(False)
+            logits = logits.masked_fill(near_duplicate, float("-inf"))
+        target = torch.arange(len(logits), device=logits.device)
+        t2m = F.cross_entropy(logits, target)
+        m2t = F.cross_entropy(logits.T, target)
+        return {"t2m": t2m, "m2t": m2t, "contrastive": (t2m + m2t) / 2}
+
+
+def flops_terms(text_lexical: torch.Tensor, motion_lexical: torch.Tensor) -> dict[str, torch.Tensor]:
+    """FLOPS regulariser per modality."""
+    return {"flops_text": flops_loss(text_lexical), "flops_motion": flops_loss(motion_lexical)}
+
+
+def quadratic_warmup(step: int, warmup_steps: int, final_weight: float) -> float:
+    """Weight ramped up quadratically from 0 to ``final_weight`` over ``warmup_steps`` (SPLADE)."""
+    if warmup_steps <= 0 or step >= warmup_steps:
+        return final_weight
+    return final_weight * (step / warmup_steps) ** 2
