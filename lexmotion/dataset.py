@@ -165,6 +165,7 @@ class MotionDataset:
             self.table = datasets.load_from_disk(str(self.path))
         except (FileNotFoundError, ValueError) as err:
             raise LexmotionError(f"{self.path}: cannot open the Arrow dataset ({err})") from None
+        self._numpy_view = self.table.with_format("numpy")
 
     def __len__(self) -> int:
         return len(self.table)
@@ -182,7 +183,7 @@ class MotionDataset:
         return idx
 
     def row(self, index: int) -> dict:
-        row = self.table.with_format("numpy")[index]
+        row = self._numpy_view[index]
         row["texts"] = list(row["texts"])
         row["meta"] = json.loads(row["meta"])
         return row
@@ -209,12 +210,13 @@ def dataset_info(path: str | Path, top_words: int = 20) -> dict:
     frames = np.asarray(t["num_frames"], dtype=float)
     fps = np.asarray(t["fps"], dtype=float)
     seconds = (frames - 1) / fps
+    split_column, text_column = list(t["split"]), list(t["texts"])
     splits = {}
-    for split, count in sorted(Counter(t["split"]).items()):
-        idx = [i for i, s in enumerate(t["split"]) if s == split]
-        splits[split] = {"clips": count, "captions": int(sum(len(t["texts"][i]) for i in idx)),
+    for split, count in sorted(Counter(split_column).items()):
+        idx = [i for i, s in enumerate(split_column) if s == split]
+        splits[split] = {"clips": count, "captions": int(sum(len(text_column[i]) for i in idx)),
                          "seconds": round(float(seconds[idx].sum()), 1)}
-    words = Counter(w for texts in t["texts"] for text in texts
+    words = Counter(w for texts in text_column for text in texts
                     for w in "".join(ch if ch.isalpha() else " " for ch in text.lower()).split()
                     if w not in _STOPWORDS)
 
@@ -223,7 +225,7 @@ def dataset_info(path: str | Path, top_words: int = 20) -> dict:
                 "mean": round(float(x.mean()), 2), "max": round(float(x.max()), 2)}
 
     return {"path": str(ds.path), "source": ds.meta.get("source"), "clips": len(t),
-            "captions": int(sum(len(x) for x in t["texts"])), "splits": splits,
+            "captions": int(sum(len(x) for x in text_column)), "splits": splits,
             "skeletons": dict(Counter(t["skeleton"])), "fps": dict(Counter(map(float, fps))),
             "caption_source": dict(Counter(t["caption_source"])),
             "frames": summary(frames), "duration_seconds": summary(seconds),

@@ -22,7 +22,7 @@ import numpy as np
 from lexmotion.bvh import read_bvh
 from lexmotion.errors import LexmotionError
 from lexmotion.features import check_joints
-from lexmotion.skeletons import BANDAI, HUMANML3D, KITML_CMU, KITML_MMM, Skeleton, skeleton_from_names
+from lexmotion.skeletons import HUMANML3D, KITML_CMU, KITML_MMM, Skeleton, skeleton_from_names
 
 SOURCES = ("kitml-cmu", "bandai", "guo", "bvh")
 

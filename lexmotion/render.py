@@ -28,6 +28,8 @@ def render_gif(joints: np.ndarray, fps: float, skeleton: Skeleton, out: str | Pa
     out = Path(out)
     if out.suffix.lower() != ".gif":
         raise LexmotionError(f"{out}: the output must be a .gif file")
+    if not out.parent.is_dir():
+        raise LexmotionError(f"{out.parent}: no such folder for the output")
     step = max(1, int(round(fps / max_fps)))
     frames = joints[::step]
     part_of = {j: part for part, names in skeleton.parts.items() for j in names}
@@ -58,7 +60,7 @@ def render_gif(joints: np.ndarray, fps: float, skeleton: Skeleton, out: str | Pa
         return []
 
     anim = FuncAnimation(fig, draw, frames=len(frames), blit=False)
-    fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=".gif")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".gif")
     os.close(fd)
     try:
         anim.save(tmp, writer=PillowWriter(fps=fps / step))

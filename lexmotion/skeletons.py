@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lexmotion.errors import LexmotionError
 
@@ -30,7 +30,6 @@ CANONICAL_PARTS = {
     "left_leg": ("l_hip", "l_knee", "l_ankle"),
     "right_leg": ("r_hip", "r_knee", "r_ankle"),
 }
-CANONICAL_MIRROR = {"l_": "r_", "r_": "l_"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,6 @@ class Skeleton:
     mirror_pairs: tuple[tuple[str, str], ...]  # (left joint, right joint)
     canonical: dict[str, str]                  # canonical joint -> joint name of this skeleton
     description: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if len(self.joints) != len(self.parents):

@@ -166,3 +166,5 @@ def test_render_gif(capsys, kitml_slice, tmp_path):
     assert code == 0 and (tmp_path / "clip.gif").read_bytes()[:3] == b"GIF"
     code, _, err = run(capsys, "data", "render", tmp_path / "ds", "nope", "--out", tmp_path / "x.gif")
     assert code == 2 and "no clip with id 'nope'" in err
+    code, _, err = run(capsys, "data", "render", tmp_path / "ds", clip_id, "--out", tmp_path / "no" / "x.gif")
+    assert code == 2 and "no such folder" in err
