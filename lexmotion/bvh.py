@@ -6,8 +6,9 @@ Conventions (those of the BVH format as Blender and most tools read it):
 - rotation channels compose in the order they are listed (``Zrotation
   Xrotation Yrotation`` gives R = Rz @ Rx @ Ry), acting on column vectors;
 - End Sites are not joints.
-Positions come out in metres: the file's unit is guessed from the body's size
-in the first frame (metres, centimetres or millimetres) unless a scale is given.
+Positions come out in metres: the file's unit (m, cm, mm, inch or CMU's 1/0.45
+inch) is the one that gives the body a human size in the first frame, unless a
+scale is given.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class BVH:
     channels: list[list[str]]    # per joint, e.g. ["Xposition", ..., "Yrotation"]
     frame_time: float
     motion: np.ndarray           # (T, C) float64
+    scale: float = 1.0           # metres per file unit, set by read_bvh
 
     @property
     def fps(self) -> float:
@@ -142,24 +144,32 @@ def forward_kinematics(bvh: BVH) -> np.ndarray:
     return positions
 
 
-def guess_scale(positions: np.ndarray) -> float:
-    """Factor that converts positions to metres, from the body's extent in frame 0.
+# Units found in BVH files, as metres per unit. CMU's BVH conversions use the ASF
+# length unit, 1/0.45 inch.
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu": 0.0254 / 0.45}
 
-    The root joint is left out: some rigs (Bandai) keep it at the origin as a
-    ground marker while the body stands metres away.
+
+def guess_scale(positions: np.ndarray) -> float:
+    """Metres per file unit: the unit that makes the body's size closest to 1.7 m.
+
+    The size is the 90th percentile over frames of the body's largest per-frame
+    extent, so a clip that starts crouched still reads as a person. The root joint
+    is left out: some rigs (Bandai) keep it at the origin as a ground marker
+    while the body stands metres away.
     """
-    body = positions[0, 1:] if positions.shape[1] > 2 else positions[0]
-    extent = float(np.ptp(body, axis=0).max())
-    if extent < 5:       # a body a few metres at most: already metres
+    body = positions[:, 1:] if positions.shape[1] > 2 else positions
+    extent = float(np.percentile(np.ptp(body, axis=1).max(axis=-1), 90))
+    if extent <= 0:
         return 1.0
-    if extent < 500:     # 100-250 for a person in centimetres
-        return 0.01
-    return 0.001
+    return min(UNITS.values(), key=lambda metres: abs(np.log(extent * metres / 1.7)))
 
 
 def read_bvh(path: str | Path, scale: float | None = None, up_axis: str = "y",
              text: str | None = None) -> tuple[BVH, np.ndarray]:
-    """Read a BVH file -> (parsed file, (T, J, 3) float32 positions in metres, y-up)."""
+    """Read a BVH file -> (parsed file, (T, J, 3) float32 positions in metres, y-up).
+
+    The scale applied (metres per file unit) is stored on the returned ``BVH.scale``.
+    """
     source = str(path)
     if text is None:
         path = Path(path)
@@ -172,7 +182,8 @@ def read_bvh(path: str | Path, scale: float | None = None, up_axis: str = "y",
         bad = int(np.where(~np.isfinite(positions).all(axis=(1, 2)))[0][0])
         raise LexmotionError(f"{source}: frame {bad} has NaN or infinite values")
     if positions.shape[0] > 0:
-        positions = positions * (scale if scale is not None else guess_scale(positions))
+        bvh.scale = scale if scale is not None else guess_scale(positions)
+        positions = positions * bvh.scale
     if up_axis == "z":
         positions = positions[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])
     elif up_axis != "y":

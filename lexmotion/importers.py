@@ -397,4 +397,4 @@ def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path
         key = rel if rel in texts_of else path.name
         texts = texts_of.get(key, [])
         yield _record(Path(rel).with_suffix("").as_posix(), joints, bvh.fps, skeleton, texts, split_of.get(key, "train"),
-                      "human" if texts else "none", {"file": rel})
+                      "human" if texts else "none", {"file": rel, "scale": bvh.scale})

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from lexmotion.bvh import parse_bvh, read_bvh
+from lexmotion.bvh import guess_scale, parse_bvh, read_bvh
 from lexmotion.errors import LexmotionError
 
 TWO_BONES = """HIERARCHY
@@ -96,3 +96,16 @@ def test_missing_file():
 def test_zero_frames_parse_but_carry_no_motion():
     text = TWO_BONES.split("MOTION")[0] + "MOTION\nFrames: 0\nFrame Time: 0.05\n"
     assert parse_bvh(text).motion.shape == (0, 12)
+
+
+@pytest.mark.parametrize("height,metres_per_unit", [(1.75, 1.0), (172.0, 0.01), (1690.0, 0.001),
+                                                    (66.0, 0.0254), (30.5, 0.0254 / 0.45)])
+def test_unit_guess_gives_a_human_size(height, metres_per_unit):
+    body = np.zeros((1, 3, 3))
+    body[0, 2, 1] = height
+    assert guess_scale(body) == pytest.approx(metres_per_unit)
+
+
+def test_read_bvh_records_the_scale():
+    bvh, _ = read_bvh("two.bvh", text=TWO_BONES.replace("OFFSET 0 0 30", "OFFSET 0 0 170"))  # 1.7 m in cm
+    assert bvh.scale == 0.01
