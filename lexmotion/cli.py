@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = groups.add_parser(name, help=f"(not yet available) {text}",
                               description=f"{text}\n\nNot available in lexmotion {__version__} yet: "
                                           "this command only says so and exits with status 2.")
+        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(run=_not_yet(name))
 
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
