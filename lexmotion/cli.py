@@ -161,7 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
         p = groups.add_parser(name, help=f"(not yet available) {text}",
                               description=f"{text}\n\nNot available in lexmotion {__version__} yet: "
                                           "this command only says so and exits with status 2.")
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(run=_not_yet(name))
 
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
@@ -173,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.group not in _LATER:   # commands still to come take any arguments
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args)
     except LexmotionError as err:
