@@ -94,7 +94,7 @@ def _cmd_demo(args) -> int:
 def _not_yet(name):
     def run(args) -> int:
         raise LexmotionError(f"`lexmotion {name}` is not available in lexmotion {__version__} yet "
-                             f"({_LATER[name]} is planned)")
+                             f"(planned: {_LATER[name][:-1].lower()})")
     return run
 
 
