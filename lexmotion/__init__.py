@@ -6,4 +6,10 @@ __version__ = "0.1.0"
 
 from lexmotion.errors import LexmotionError  # noqa: E402
 
-__all__ = ["LexmotionError", "__version__"]
+__all__ = ["LexmotionError", "__version__", "load"]
+
+
+def load(path, device="cpu"):
+    """Load a pretrained checkpoint folder: ``lexmotion.load("runs/kit/lexcmlp")``."""
+    from lexmotion.checkpoint import load as _load
+    return _load(path, device)

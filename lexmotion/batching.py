@@ -69,6 +69,12 @@ class Collate:
     def __init__(self, tokenizer=None, max_text_len: int = 40):
         self.tokenizer, self.max_text_len = tokenizer, max_text_len
 
+    def tokenize_only(self, items: list[dict]) -> dict:
+        """Text-only batches (LexMLM): texts, text_ids, text_mask."""
+        texts = [it["text"] for it in items]
+        tok = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_text_len, return_tensors="pt")
+        return {"texts": texts, "text_ids": tok["input_ids"], "text_mask": tok["attention_mask"].bool()}
+
     def __call__(self, items: list[dict]) -> dict:
         lengths = torch.tensor([len(it["motion"]) for it in items])
         motion = torch.zeros(len(items), int(lengths.max()), items[0]["motion"].shape[-1])
@@ -78,7 +84,6 @@ class Collate:
                  "lengths": lengths, "texts": [it["text"] for it in items], "ids": [it["id"] for it in items],
                  "index": torch.tensor([it["index"] for it in items])}
         if self.tokenizer is not None:
-            tok = self.tokenizer(batch["texts"], padding=True, truncation=True, max_length=self.max_text_len,
-                                 return_tensors="pt")
-            batch["text_ids"], batch["text_mask"] = tok["input_ids"], tok["attention_mask"].bool()
+            text = self.tokenize_only(items)
+            batch["text_ids"], batch["text_mask"] = text["text_ids"], text["text_mask"]
         return batch

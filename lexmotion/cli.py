@@ -14,7 +14,6 @@ from lexmotion import __version__
 from lexmotion.errors import LexmotionError
 
 _LATER = {
-    "pretrain": "Four-phase lexical pretraining (LexMLM, CMMM, LexMMM, LexCMLP) and the dense baseline.",
     "index": "Build FAISS / sparse / torch indexes of encoded motions or texts.",
     "search": "Explained text-to-motion and motion-to-text search over an index.",
     "eval": "Retrieval evaluation under TMR's protocols (all, threshold, dissimilar, batch32).",
@@ -84,6 +83,11 @@ def _cmd_data_skeletons(args) -> int:
         for part, joints in s.parts.items():
             print(f"  {part:<10} {', '.join(joints)}")
     return 0
+
+
+def _cmd_pretrain(args) -> int:
+    from pretrain.cli import run
+    return run(args)
 
 
 def _cmd_demo(args) -> int:
@@ -156,6 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="List the registered skeletons, their six body parts and joints.")
     skel.add_argument("--json", action="store_true", help="print the full definitions as JSON")
     skel.set_defaults(run=_cmd_data_skeletons)
+
+    from pretrain.cli import add_arguments
+    pretrain = groups.add_parser(
+        "pretrain", help="run a pretraining phase (lexmlm, cmmm, lexmmm, lexcmlp, dense, all)",
+        description="Pretrain the lexical motion-language model phase by phase, or the dense baseline. Each phase "
+                    "writes a checkpoint folder (safetensors weights, config, statistics, vocabulary, metrics) and "
+                    "resumes where it stopped when run again with the same --out. Under torchrun every phase runs "
+                    "with DDP; on CUDA it uses bf16 autocast.",
+        epilog="examples:\n"
+               "  lexmotion pretrain all --data data/kitml --out runs/kit --text-corpus ../shared/data/kitml-text\n"
+               "  lexmotion pretrain dense --data data/kitml --out runs/kit-dense\n"
+               "  torchrun --nproc_per_node=4 -m lexmotion.cli pretrain lexcmlp --data data/kitml --out runs/x",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(pretrain)
+    pretrain.set_defaults(run=_cmd_pretrain)
 
     for name, text in _LATER.items():
         p = groups.add_parser(name, help=f"(not yet available) {text}",

@@ -22,6 +22,13 @@ def lexical_pool(logits: torch.Tensor, token_mask: torch.Tensor, vocab_mask: tor
     return pooled * vocab_mask if vocab_mask is not None else pooled
 
 
+def max_pool_logits(logits: torch.Tensor, token_mask: torch.Tensor, vocab_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, L, V) -> (B, V): max over real tokens of the raw logits (input of the bottleneck softmax).
+    Words outside the vocabulary mask get -inf, so the softmax gives them no weight."""
+    pooled = logits.masked_fill(~token_mask.bool()[..., None], float("-inf")).max(dim=1).values
+    return pooled.masked_fill(vocab_mask == 0, float("-inf")) if vocab_mask is not None else pooled
+
+
 def real_token_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
     """Attention mask without [CLS], [SEP] and other special tokens."""
     special = torch.isin(input_ids, torch.as_tensor(list(special_ids), device=input_ids.device))

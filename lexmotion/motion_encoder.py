@@ -49,6 +49,8 @@ class MotionPatchEncoder(nn.Module):
         self.patch_embed = nn.ModuleList(nn.Linear((b - a) * w, config.dim) for a, b in self.part_slices)
         self.part_embedding = nn.Parameter(torch.zeros(len(PARTS), config.dim))
         self.time_embedding = nn.Parameter(torch.zeros(config.max_time_patches, config.dim))
+        self.mask_token = nn.Parameter(torch.zeros(config.dim))    # replaces masked patches (CMMM)
+        nn.init.trunc_normal_(self.mask_token, std=0.02)
         nn.init.trunc_normal_(self.part_embedding, std=0.02)
         nn.init.trunc_normal_(self.time_embedding, std=0.02)
         rates = torch.linspace(0, config.drop_path, config.depth).tolist()
@@ -57,8 +59,22 @@ class MotionPatchEncoder(nn.Module):
                   attn_drop=config.dropout, drop_path=rate) for rate in rates)
         self.norm = nn.LayerNorm(config.dim)
 
-    def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> dict:
-        """motion (B, T, F) normalised features, mask (B, T) of real frames.
+    def num_time_patches(self, num_frames: int) -> int:
+        return -(-num_frames // self.config.patch_frames)
+
+    def patchify(self, motion: torch.Tensor) -> list[torch.Tensor]:
+        """(B, T, F) -> per part (B, n_t, patch_frames * d_part), zero-padded in time."""
+        B, T, _ = motion.shape
+        w = self.config.patch_frames
+        pad = (-T) % w
+        if pad:
+            motion = nn.functional.pad(motion, (0, 0, 0, pad))
+        n_t = motion.shape[1] // w
+        return [motion[..., a:b].reshape(B, n_t, w * (b - a)) for a, b in self.part_slices]
+
+    def forward(self, motion: torch.Tensor, mask: torch.Tensor, patch_mask: torch.Tensor | None = None) -> dict:
+        """motion (B, T, F) normalised features, mask (B, T) of real frames,
+        patch_mask (B, n_t, 6) True where a patch is hidden behind the mask token.
 
         Returns tokens (B, n_t * 6, D) with token_mask, and time_tokens (B, n_t, D)
         with time_mask (one token per time patch: the mean over the six parts).
@@ -67,17 +83,15 @@ class MotionPatchEncoder(nn.Module):
         w = self.config.patch_frames
         if T > self.config.max_frames:
             raise ValueError(f"{T} frames > max_frames {self.config.max_frames}: crop in the data pipeline")
-        pad = (-T) % w
-        motion = motion * mask[..., None]
-        if pad:
-            motion = nn.functional.pad(motion, (0, 0, 0, pad))
-            mask = nn.functional.pad(mask, (0, pad))
-        n_t = motion.shape[1] // w
-        time_mask = mask.view(B, n_t, w).any(dim=-1)                               # (B, n_t)
+        patches = self.patchify(motion * mask[..., None])
+        n_t = patches[0].shape[1]
+        time_mask = nn.functional.pad(mask, (0, n_t * w - T)).view(B, n_t, w).any(dim=-1)   # (B, n_t)
         parts = []
-        for p, ((a, b), embed) in enumerate(zip(self.part_slices, self.patch_embed)):
-            patch = motion[..., a:b].reshape(B, n_t, w * (b - a))                  # (B, n_t, w * d_part)
-            parts.append(embed(patch) + self.part_embedding[p] + self.time_embedding[:n_t])
+        for p, (patch, embed) in enumerate(zip(patches, self.patch_embed)):
+            x = embed(patch)                                                        # (B, n_t, D)
+            if patch_mask is not None:
+                x = torch.where(patch_mask[:, :, p, None], self.mask_token.to(x.dtype), x)
+            parts.append(x + self.part_embedding[p] + self.time_embedding[:n_t])
         tokens = torch.stack(parts, dim=2).reshape(B, n_t * len(PARTS), -1)         # (B, n_t * parts, D)
         token_mask = time_mask[:, :, None].expand(B, n_t, len(PARTS)).reshape(B, -1)
         attn_mask = token_mask[:, None, None, :]                                     # (B, 1, 1, N) keys

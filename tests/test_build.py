@@ -136,7 +136,7 @@ def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["data", "build", "kitml-cmu", "--root", "no/such/folder", "--out", "x"], "no/such/folder: no such file or folder"),
     (["data", "info", "no/such/ds"], "no/such/ds: no such dataset folder"),
-    (["pretrain"], "not available in lexmotion"),
+    (["index"], "not available in lexmotion"),
     (["search", "--index", "idx", "a person kicks"], "`lexmotion search` is not available"),
 ])
 def test_errors_are_one_line(capsys, argv, message):

@@ -1,0 +1,99 @@
+"""Checkpoint folders: weights, resolved config, statistics, vocabulary mask, version, metrics.
+
+    CKPT/model.safetensors      weights (tied tensors stored once)
+    CKPT/config.json            lexmotion version, phase, model config, training config
+    CKPT/stats.json             feature normalisation statistics used in training
+    CKPT/vocab.json             vocabulary size, hash of the vocabulary and of the mask
+    CKPT/metrics.jsonl          one line per epoch
+    CKPT/trainer_state.pt       optimizer, scheduler, step and RNG state (for resuming)
+
+Every file is written to a temporary name and renamed, so a killed run leaves
+the previous complete checkpoint in place.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from lexmotion import __version__
+from lexmotion.dataset import write_json
+from lexmotion.errors import LexmotionError
+
+FORMAT_VERSION = 1
+
+
+def vocabulary_fingerprint(model) -> dict:
+    vocab = model.tokenizer.get_vocab()
+    words = "\n".join(sorted(vocab, key=vocab.get))
+    return {"size": len(vocab), "sha1": hashlib.sha1(words.encode()).hexdigest(),
+            "mask_sha1": hashlib.sha1(model.vocab_mask.cpu().numpy().tobytes()).hexdigest(),
+            "active": int(model.vocab_mask.sum())}
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trainer_state: dict | None = None) -> Path:
+    from safetensors.torch import save_model
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".tmp")
+    os.close(fd)
+    save_model(model, tmp)
+    os.replace(tmp, out / "model.safetensors")
+    write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
+                                     "phase": phase, "model": model.config.to_dict(), "train": train_config})
+    write_json(out / "stats.json", model.stats)
+    write_json(out / "vocab.json", vocabulary_fingerprint(model))
+    if trainer_state is not None:
+        _atomic_torch_save(trainer_state, out / "trainer_state.pt")
+    return out
+
+
+def read_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise LexmotionError(f"{path}: no such checkpoint folder")
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file() or not (path / "model.safetensors").is_file():
+        raise LexmotionError(f"{path}: not a lexmotion checkpoint (needs config.json and model.safetensors)")
+    cfg = json.loads(cfg_file.read_text())
+    if cfg.get("format_version") != FORMAT_VERSION:
+        raise LexmotionError(f"{path}: checkpoint format {cfg.get('format_version')} (written by lexmotion "
+                             f"{cfg.get('lexmotion_version')}), but this lexmotion {__version__} reads format "
+                             f"{FORMAT_VERSION}")
+    return cfg
+
+
+def load(path: str | Path, device: str | torch.device = "cpu"):
+    """Rebuild a model from a checkpoint folder (no command line needed)."""
+    from safetensors.torch import load_model
+
+    from lexmotion.model import LexMotionModel, ModelConfig
+
+    path = Path(path)
+    cfg = read_config(path)
+    model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False)
+    saved_vocab = json.loads((path / "vocab.json").read_text())
+    ours = vocabulary_fingerprint(model)
+    if (saved_vocab["size"], saved_vocab["sha1"]) != (ours["size"], ours["sha1"]):
+        raise LexmotionError(f"{path}: checkpoint vocabulary ({saved_vocab['size']} words) does not match the "
+                             f"text model's ({ours['size']} words)")
+    try:
+        load_model(model, path / "model.safetensors", strict=True)
+    except RuntimeError as err:
+        raise LexmotionError(f"{path}: weights do not match the model its config describes "
+                             f"({str(err).splitlines()[0][:200]})") from None
+    model.stats = json.loads((path / "stats.json").read_text())
+    model.phase = cfg["phase"]
+    return model.to(device).eval()

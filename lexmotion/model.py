@@ -1,0 +1,222 @@
+"""LexMotion: text and motion encoders with lexical heads over one shared vocabulary.
+
+One model family serves every phase and the dense baseline:
+- text side: a BERT-family encoder, a lexical head tied to its word embeddings,
+  and (for LexMLM/LexMMM) a 2-layer bottleneck decoder with its own MLM head;
+- motion side: the motion-patch transformer, its own lexical head tied to the
+  same word embeddings, a patch-reconstruction head and a projection (CMMM);
+- dense baseline: pooled text/motion features projected to ``dense_dim``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lexmotion.lexical import LexicalHead, bottleneck, explain, lexical_pool, max_pool_logits, real_token_mask
+from lexmotion.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
+from lexmotion.text import DEFAULT_TEXT_MODEL, load_text_backbone, vocabulary_mask
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "lexical"                      # "lexical" or "dense"
+    text_model: str = DEFAULT_TEXT_MODEL
+    motion: MotionEncoderConfig = field(default_factory=MotionEncoderConfig)
+    dense_dim: int = 256
+    decoder_layers: int = 2
+    max_text_len: int = 40
+    # Fresh lexical heads start with this bias: logits are ~N(0, 1.1) at init, so -3
+    # leaves ~0.1% of a token's words positive and vectors start sparse.
+    initial_lexical_bias: float = -3.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        d["motion"] = MotionEncoderConfig(**d.get("motion", {}))
+        return cls(**d)
+
+
+def mask_tokens(input_ids: torch.Tensor, token_mask: torch.Tensor, ratio: float, mask_id: int,
+                vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking of real tokens: of the chosen ``ratio``, 80% [MASK], 10% random, 10% kept.
+    Returns (masked ids, labels with -100 where no prediction is asked)."""
+    chosen = (torch.rand(input_ids.shape, device=input_ids.device) < ratio) & token_mask
+    # Every caption predicts at least one token.
+    first = token_mask.float().argmax(dim=1)
+    none = ~chosen.any(dim=1) & token_mask.any(dim=1)
+    chosen[none, first[none]] = True
+    labels = input_ids.masked_fill(~chosen, -100)
+    masked = input_ids.clone()
+    roll = torch.rand(input_ids.shape, device=input_ids.device)
+    masked[chosen & (roll < 0.8)] = mask_id
+    random_words = chosen & (roll >= 0.8) & (roll < 0.9)
+    masked[random_words] = torch.randint(vocab_size, (int(random_words.sum()),), device=input_ids.device)
+    return masked, labels
+
+
+class LexMotionModel(nn.Module):
+    def __init__(self, config: ModelConfig, load_pretrained_text: bool = True):
+        super().__init__()
+        from transformers import BertConfig, BertModel
+
+        self.config = config
+        self.tokenizer, self.text_encoder, mlm_head = load_text_backbone(config.text_model)
+        if not load_pretrained_text:   # rebuilt from a checkpoint: its weights come next
+            mlm_head = None
+        hidden = self.text_encoder.config.hidden_size
+        word_embeddings = self.text_encoder.get_input_embeddings()
+        self.register_buffer("vocab_mask", vocabulary_mask(self.tokenizer), persistent=True)
+        self.special_ids = list(self.tokenizer.all_special_ids)
+        self.motion_encoder = MotionPatchEncoder(config.motion)
+        motion_dim = config.motion.dim
+        if config.kind == "lexical":
+            self.text_head = LexicalHead(hidden, word_embeddings)
+            self.text_head.bias.data.fill_(config.initial_lexical_bias)
+            if mlm_head is not None:
+                self.text_head.load_bert_mlm_head(mlm_head)
+            self.motion_head = LexicalHead(motion_dim, word_embeddings)
+            self.motion_head.bias.data.fill_(config.initial_lexical_bias)
+            decoder_config = BertConfig(**{**self.text_encoder.config.to_dict(),
+                                           "num_hidden_layers": config.decoder_layers})
+            self.decoder = BertModel(decoder_config, add_pooling_layer=False)
+            self.decoder.set_input_embeddings(word_embeddings)
+            self.decoder_head = LexicalHead(hidden, word_embeddings)
+        elif config.kind == "dense":
+            self.text_projection = nn.Linear(hidden, config.dense_dim)
+            self.motion_projection = nn.Linear(motion_dim, config.dense_dim)
+        else:
+            raise ValueError(f"model kind must be 'lexical' or 'dense', got {config.kind!r}")
+        # CMMM: patch reconstruction per part and a projection for the view-contrastive term.
+        self.reconstruction = nn.ModuleList(nn.Linear(motion_dim, p.in_features)
+                                            for p in self.motion_encoder.patch_embed)
+        self.view_projection = nn.Sequential(nn.Linear(motion_dim, motion_dim), nn.GELU(),
+                                             nn.Linear(motion_dim, 128))
+        self.stats: dict | None = None   # feature normalisation, set by training or loading
+
+    @property
+    def device(self) -> torch.device:
+        return self.vocab_mask.device
+
+    # --- text -------------------------------------------------------------------------
+    def tokenize(self, texts: list[str]) -> dict:
+        tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_text_len,
+                             return_tensors="pt")
+        return {"text_ids": tok["input_ids"].to(self.device), "text_mask": tok["attention_mask"].bool().to(self.device)}
+
+    def real_tokens(self, text_ids, text_mask) -> torch.Tensor:
+        return real_token_mask(text_ids, text_mask, self.special_ids)
+
+    def text_hidden(self, text_ids, text_mask) -> torch.Tensor:
+        return self.text_encoder(input_ids=text_ids, attention_mask=text_mask.long()).last_hidden_state
+
+    def text_logits(self, text_ids, text_mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, L, V) lexical logits and the (B, L) mask of real (non-special) tokens."""
+        logits = self.text_head(self.text_hidden(text_ids, text_mask))
+        return logits, self.real_tokens(text_ids, text_mask)
+
+    def text_lexical(self, text_ids, text_mask) -> torch.Tensor:
+        logits, real = self.text_logits(text_ids, text_mask)
+        return lexical_pool(logits, real, self.vocab_mask)
+
+    def text_dense(self, text_ids, text_mask) -> torch.Tensor:
+        hidden = self.text_hidden(text_ids, text_mask)
+        m = text_mask[..., None].to(hidden.dtype)
+        return self.text_projection((hidden * m).sum(1) / m.sum(1).clamp(min=1))
+
+    # --- motion -----------------------------------------------------------------------
+    def motion_tokens(self, motion, mask, patch_mask=None) -> dict:
+        return self.motion_encoder(motion, mask, patch_mask)
+
+    def motion_logits(self, motion, mask) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.motion_tokens(motion, mask)
+        return self.motion_head(out["time_tokens"]), out["time_mask"]
+
+    def motion_lexical(self, motion, mask) -> torch.Tensor:
+        logits, time_mask = self.motion_logits(motion, mask)
+        return lexical_pool(logits, time_mask, self.vocab_mask)
+
+    def motion_dense(self, motion, mask) -> torch.Tensor:
+        out = self.motion_tokens(motion, mask)
+        return self.motion_projection(MotionPatchEncoder.pooled(out["tokens"], out["token_mask"]))
+
+    # --- lexical bottleneck decoder (LexMLM, LexMMM) ---------------------------------------
+    def decode_from_bottleneck(self, pooled_logits, text_ids, text_mask) -> torch.Tensor:
+        """The bottleneck vector replaces the [CLS] input of the decoder; -> (B, L, V) logits."""
+        summary = bottleneck(pooled_logits, self.text_encoder.get_input_embeddings().weight)   # (B, H)
+        embeds = self.text_encoder.get_input_embeddings()(text_ids)                            # (B, L, H)
+        embeds = torch.cat([summary[:, None].to(embeds.dtype), embeds[:, 1:]], dim=1)
+        hidden = self.decoder(inputs_embeds=embeds, attention_mask=text_mask.long()).last_hidden_state
+        return self.decoder_head(hidden)
+
+    def text_bottleneck_logits(self, text_logits, real_mask) -> torch.Tensor:
+        return max_pool_logits(text_logits, real_mask, self.vocab_mask)
+
+    # --- the user's API --------------------------------------------------------------------
+    def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
+        """clips: feature arrays (T, 105), or dicts with joints, fps and skeleton (a Skeleton)."""
+        from lexmotion.batching import normalise
+        from lexmotion.features import check_joints, part_features
+
+        if self.stats is None:
+            raise RuntimeError("the model has no normalisation statistics (load it with lexmotion.load)")
+        feats = []
+        max_frames = self.config.motion.max_frames
+        for i, clip in enumerate(clips):
+            if isinstance(clip, dict):
+                joints = check_joints(clip["joints"], clip.get("source", f"clip {i}"), clip["skeleton"])
+                f = normalise(part_features(joints, float(clip["fps"]), clip["skeleton"]), self.stats)
+            else:
+                f = np.asarray(clip, dtype=np.float32)
+            if len(f) > max_frames:       # centred crop, as in evaluation
+                start = (len(f) - max_frames) // 2
+                f = f[start:start + max_frames]
+            feats.append(torch.from_numpy(np.ascontiguousarray(f)))
+        lengths = torch.tensor([len(f) for f in feats])
+        motion = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[-1])
+        for b, f in enumerate(feats):
+            motion[b, :len(f)] = f
+        mask = torch.arange(motion.shape[1])[None] < lengths[:, None]
+        return motion.to(self.device), mask.to(self.device)
+
+    @torch.no_grad()
+    def encode_text(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
+        """Lexical models: (N, V) sparse COO tensor; dense models: (N, dense_dim)."""
+        from lexmotion.errors import LexmotionError
+        if isinstance(texts, str) or any(not str(t).strip() for t in texts):
+            raise LexmotionError("encode_text needs a list of non-empty strings")
+        was_training = self.training
+        self.eval()
+        out = []
+        for i in range(0, len(texts), batch_size):
+            batch = self.tokenize(texts[i:i + batch_size])
+            vec = self.text_lexical(**batch) if self.config.kind == "lexical" else self.text_dense(**batch)
+            out.append(vec.float().cpu())
+        self.train(was_training)
+        result = torch.cat(out)
+        return result.to_sparse() if self.config.kind == "lexical" else result
+
+    @torch.no_grad()
+    def encode_motion(self, clips, batch_size: int = 64) -> torch.Tensor:
+        was_training = self.training
+        self.eval()
+        out = []
+        for i in range(0, len(clips), batch_size):
+            motion, mask = self._features(clips[i:i + batch_size])
+            vec = self.motion_lexical(motion, mask) if self.config.kind == "lexical" else self.motion_dense(motion, mask)
+            out.append(vec.float().cpu())
+        self.train(was_training)
+        result = torch.cat(out)
+        return result.to_sparse() if self.config.kind == "lexical" else result
+
+    def explain(self, vector: torch.Tensor, k: int = 10) -> list[tuple[str, float]]:
+        """Top-k (word, weight) of one lexical vector; dense models have no words to show."""
+        if self.config.kind != "lexical":
+            raise ValueError("dense vectors have no vocabulary terms to explain")
+        return explain(vector.to_dense() if vector.is_sparse else vector, self.tokenizer, k)
+

@@ -1,0 +1,98 @@
+"""``lexmotion pretrain PHASE``: argument parsing and the ``all`` chain."""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import fields
+from pathlib import Path
+
+from lexmotion.errors import LexmotionError
+
+PHASE_HELP = {
+    "lexmlm": "text: encoder MLM (mask 0.3) + lexical-bottleneck decoder MLM (mask 0.5) on real captions",
+    "cmmm": "motion: masked patch reconstruction (mask 0.7) + InfoNCE between two masked views",
+    "lexmmm": "motion -> text: the motion lexical bottleneck drives the phase-1 decoder to rebuild the caption",
+    "lexcmlp": "motion <-> text: symmetric InfoNCE on sparse vectors + FLOPS with quadratic warm-up",
+    "dense": "the dense baseline: pooled projections + InfoNCE (TMR / MotionPatches style)",
+    "all": "lexmlm -> cmmm -> lexmmm -> lexcmlp into OUT/<phase>, each starting from the previous",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("phase", choices=list(PHASE_HELP), help="; ".join(f"{k}: {v}" for k, v in PHASE_HELP.items()))
+    p.add_argument("--data", action="append", required=True,
+                   help="a dataset folder from `lexmotion data build` (repeat to mix datasets)")
+    p.add_argument("--out", required=True, help="checkpoint folder (run again with the same --out to resume)")
+    p.add_argument("--init", help="checkpoint to start from (default: the previous phase for `all`, else fresh)")
+    p.add_argument("--config", help="JSON file with keys train / settings / model overriding the defaults")
+    p.add_argument("--epochs", type=int, help="epochs (default per phase: lexmlm 3, cmmm 30, lexmmm 20, lexcmlp 40, dense 40)")
+    p.add_argument("--batch-size", type=int, help="batch size per process (default 64)")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    p.add_argument("--lr", type=float, help="learning rate of the new parts (default 2e-4; text encoder 2e-5)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--wandb", choices=["offline", "online", "disabled"], help="wandb logging (default offline)")
+    p.add_argument("--text-corpus", action="append", default=[],
+                   help="lexmlm: a kitml-text folder whose training captions join the corpus (repeatable)")
+    p.add_argument("--text-model", help="text encoder: Hugging Face name or path (default: the offline MiniLM)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _configs(args, phase: str):
+    from lexmotion.model import ModelConfig
+    from lexmotion.motion_encoder import MotionEncoderConfig
+    from pretrain.phases import PhaseSettings
+    from pretrain.trainer import TrainConfig
+
+    file_cfg = {}
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise LexmotionError(f"{path}: no such config file")
+        try:
+            file_cfg = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise LexmotionError(f"{path}: not valid JSON ({err})") from None
+
+    def build(cls, values):
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise LexmotionError(f"{args.config}: unknown {cls.__name__} keys {sorted(unknown)}")
+        return values
+
+    settings = PhaseSettings(**build(PhaseSettings, file_cfg.get("settings", {})))
+    train = dict(build(TrainConfig, file_cfg.get("train", {})))
+    for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
+                       ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed)):
+        if value is not None:
+            train[key] = value
+    train_config = TrainConfig(**{**train, "phase": phase, "settings": settings,
+                                  "text_corpus": list(args.text_corpus) or train.get("text_corpus", [])})
+    model = dict(file_cfg.get("model", {}))
+    motion = MotionEncoderConfig(**build(MotionEncoderConfig, model.pop("motion", {})))
+    build(ModelConfig, model)
+    if args.text_model:
+        model["text_model"] = args.text_model
+    model_config = ModelConfig(**{**model, "kind": "dense" if phase == "dense" else "lexical", "motion": motion})
+    train_config.max_frames = motion.max_frames
+    return train_config, model_config
+
+
+def run(args) -> int:
+    from pretrain.phases import PHASES
+    from pretrain.trainer import Trainer
+
+    for d in args.data:
+        if not Path(d).exists():
+            raise LexmotionError(f"{d}: no such dataset folder")
+    phases = PHASES if args.phase == "all" else (args.phase,)
+    init = args.init
+    for phase in phases:
+        out = Path(args.out) / phase if args.phase == "all" else Path(args.out)
+        train_config, model_config = _configs(args, phase)
+        print(f"== {phase}: {PHASE_HELP[phase]} -> {out}")
+        Trainer(args.data, str(out), train_config, init=init, model_config=model_config,
+                progress=not args.quiet).fit()
+        init = str(out)
+    return 0

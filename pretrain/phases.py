@@ -1,0 +1,136 @@
+"""The pretraining phases as loss functions: (model, batch, settings) -> dict of named terms.
+
+Each returns raw terms plus "loss", the weighted sum the trainer backpropagates.
+They are called through ``LexMotionModel.forward`` so that DDP sees every pass.
+
+- lexmlm:  encoder MLM (mask 0.3) + bottleneck-decoder MLM on a copy masked at 0.5.
+- cmmm:    masked patch reconstruction (mask 0.7, MSE on hidden patches) + InfoNCE
+           between two differently masked views of the same clip.
+- lexmmm:  the motion lexical bottleneck drives the (frozen) phase-1 decoder, which
+           reconstructs the paired caption masked at 0.5.
+- lexcmlp: symmetric InfoNCE on L2-normalised sparse vectors + FLOPS per modality,
+           its weight ramped up quadratically.
+- dense:   symmetric InfoNCE on pooled dense projections (TMR / MotionPatches style).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from lexmotion.losses import InfoNCE, flops_terms, quadratic_warmup
+from lexmotion.model import mask_tokens
+
+PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
+ALL_PHASES = PHASES + ("dense",)
+
+
+@dataclass
+class PhaseSettings:
+    mlm_ratio: float = 0.3
+    decoder_mask_ratio: float = 0.5
+    motion_mask_ratio: float = 0.7
+    temperature: float = 0.05
+    view_temperature: float = 0.1
+    flops_text: float = 1e-3
+    flops_motion: float = 1e-3
+    flops_warmup_steps: int = 500
+    duplicate_threshold: float | None = 0.8   # word-set Jaccard above which a caption is not a negative
+
+
+def _mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
+
+
+def lexmlm(model, batch, settings: PhaseSettings, step: int) -> dict:
+    ids, mask = batch["text_ids"], batch["text_mask"]
+    real = model.real_tokens(ids, mask)
+    vocab = len(model.tokenizer)
+    enc_ids, enc_labels = mask_tokens(ids, real, settings.mlm_ratio, model.tokenizer.mask_token_id, vocab)
+    logits, enc_real = model.text_logits(enc_ids, mask)
+    encoder_mlm = _mlm_loss(logits, enc_labels)
+    dec_ids, dec_labels = mask_tokens(ids, real, settings.decoder_mask_ratio, model.tokenizer.mask_token_id, vocab)
+    pooled = model.text_bottleneck_logits(logits, enc_real)
+    decoder_mlm = _mlm_loss(model.decode_from_bottleneck(pooled, dec_ids, mask), dec_labels)
+    return {"encoder_mlm": encoder_mlm, "decoder_mlm": decoder_mlm, "loss": encoder_mlm + decoder_mlm}
+
+
+def _random_patch_mask(time_mask: torch.Tensor, parts: int, ratio: float) -> torch.Tensor:
+    """(B, n_t) real patches -> (B, n_t, parts) True where hidden; at least one visible and one hidden."""
+    B, n_t = time_mask.shape
+    scores = torch.rand(B, n_t, parts, device=time_mask.device)
+    hidden = (scores < ratio) & time_mask[..., None]
+    flat_real = time_mask[..., None].expand(B, n_t, parts).reshape(B, -1)
+    flat = hidden.reshape(B, -1)
+    # keep at least one real patch visible: the real patch with the highest score
+    visible_pick = (scores.reshape(B, -1).masked_fill(~flat_real, -1)).argmax(dim=1)
+    flat[torch.arange(B), visible_pick] = False
+    return flat.view(B, n_t, parts)
+
+
+def cmmm(model, batch, settings: PhaseSettings, step: int) -> dict:
+    motion, mask = batch["motion"], batch["mask"]
+    encoder = model.motion_encoder
+    targets = encoder.patchify(motion * mask[..., None])                     # per part (B, n_t, w*d)
+    n_t = targets[0].shape[1]
+    time_mask = F.pad(mask, (0, n_t * encoder.config.patch_frames - mask.shape[1])).view(
+        mask.shape[0], n_t, -1).any(-1)
+    views, errors = [], []
+    for _ in range(2):
+        patch_mask = _random_patch_mask(time_mask, len(targets), settings.motion_mask_ratio)
+        out = model.motion_tokens(motion, mask, patch_mask)
+        tokens = out["tokens"].view(mask.shape[0], n_t, len(targets), -1)    # (B, n_t, parts, D)
+        for p, head in enumerate(model.reconstruction):
+            err = ((head(tokens[:, :, p]).float() - targets[p]) ** 2).mean(-1)  # (B, n_t)
+            errors.append(err[patch_mask[:, :, p]])
+        pooled = (out["tokens"] * out["token_mask"][..., None]).sum(1) / out["token_mask"].sum(1, keepdim=True)
+        views.append(model.view_projection(pooled))
+    reconstruction = torch.cat(errors).mean()
+    contrastive = InfoNCE(settings.view_temperature, None)(views[0], views[1])["contrastive"]
+    return {"reconstruction": reconstruction, "view_contrastive": contrastive, "loss": reconstruction + contrastive}
+
+
+def lexmmm(model, batch, settings: PhaseSettings, step: int) -> dict:
+    ids, mask = batch["text_ids"], batch["text_mask"]
+    real = model.real_tokens(ids, mask)
+    motion_logits, time_mask = model.motion_logits(batch["motion"], batch["mask"])
+    pooled = model.text_bottleneck_logits(motion_logits, time_mask)
+    dec_ids, dec_labels = mask_tokens(ids, real, settings.decoder_mask_ratio, model.tokenizer.mask_token_id,
+                                      len(model.tokenizer))
+    decoder_mlm = _mlm_loss(model.decode_from_bottleneck(pooled, dec_ids, mask), dec_labels)
+    return {"motion_to_text_mlm": decoder_mlm, "loss": decoder_mlm}
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def caption_overlap(texts: list[str]) -> torch.Tensor:
+    """(B, B) word-set Jaccard similarity of captions, to spot near-duplicate negatives."""
+    sets = [set(_WORD.findall(t.lower())) for t in texts]
+    return torch.tensor([[len(a & b) / max(len(a | b), 1) for b in sets] for a in sets])
+
+
+def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
+    text = model.text_lexical(batch["text_ids"], batch["text_mask"])
+    motion = model.motion_lexical(batch["motion"], batch["mask"])
+    similarity = caption_overlap(batch["texts"]).to(text.device) if settings.duplicate_threshold else None
+    terms = InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
+    terms.update(flops_terms(text.float(), motion.float()))
+    w_text = quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_text)
+    w_motion = quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_motion)
+    terms["loss"] = terms["contrastive"] + w_text * terms["flops_text"] + w_motion * terms["flops_motion"]
+    return terms
+
+
+def dense(model, batch, settings: PhaseSettings, step: int) -> dict:
+    text = model.text_dense(batch["text_ids"], batch["text_mask"])
+    motion = model.motion_dense(batch["motion"], batch["mask"])
+    similarity = caption_overlap(batch["texts"]).to(text.device) if settings.duplicate_threshold else None
+    terms = InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
+    terms["loss"] = terms["contrastive"]
+    return terms
+
+
+LOSSES = {"lexmlm": lexmlm, "cmmm": cmmm, "lexmmm": lexmmm, "lexcmlp": lexcmlp, "dense": dense}

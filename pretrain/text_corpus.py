@@ -1,0 +1,55 @@
+"""The LexMLM caption corpus: real captions only.
+
+kitml-text's training captions (TMR split; ids that are in a dataset's val or
+test split are left out, mirrored "M" copies included) plus the training
+captions of the datasets in use.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from lexmotion.errors import LexmotionError
+
+
+class TextCorpus(torch.utils.data.Dataset):
+    def __init__(self, captions: list[str]):
+        if not captions:
+            raise LexmotionError("the caption corpus is empty")
+        self.captions = captions
+
+    def __len__(self):
+        return len(self.captions)
+
+    def __getitem__(self, i):
+        return {"text": self.captions[i]}
+
+
+def kitml_text_captions(root: str | Path, exclude_ids: set[str] = frozenset()) -> list[str]:
+    """Training captions of a kitml-text folder (annotations.json + splits/train.txt)."""
+    root = Path(root)
+    ann_file, split_file = root / "annotations.json", root / "splits" / "train.txt"
+    for f in (ann_file, split_file):
+        if not f.is_file():
+            raise LexmotionError(f"{f}: missing (a kitml-text folder has annotations.json and splits/train.txt)")
+    annotations = json.loads(ann_file.read_text())
+    captions = []
+    for clip_id in split_file.read_text().split():
+        if clip_id.lstrip("M") in exclude_ids or clip_id not in annotations:
+            continue
+        captions += [a["text"].strip() for a in annotations[clip_id]["annotations"] if a["text"].strip()]
+    return captions
+
+
+def load_caption_corpus(corpus_dirs: list[str], datasets) -> list[str]:
+    held_out = {i for d in datasets for i, s in zip(d.table["id"], d.table["split"]) if s in ("val", "test")}
+    captions = []
+    for root in corpus_dirs:
+        captions += kitml_text_captions(root, held_out)
+    for d in datasets:
+        for texts, split in zip(d.table["texts"], d.table["split"]):
+            if split == "train":
+                captions += [t for t in texts if t.strip()]
+    return captions

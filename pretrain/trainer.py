@@ -1,0 +1,339 @@
+"""One trainer for every phase: CPU or CUDA (bf16 autocast), single process or torchrun DDP.
+
+Resuming: the batch order of epoch e is a permutation seeded by (seed, e), so a
+run restarted with the same --out reloads trainer_state.pt and skips the
+batches it had already done in that epoch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from lexmotion.batching import Collate, MotionTextDataset
+from lexmotion.checkpoint import load as load_checkpoint
+from lexmotion.checkpoint import save_checkpoint
+from lexmotion.dataset import MotionDataset
+from lexmotion.errors import LexmotionError
+from lexmotion.model import LexMotionModel, ModelConfig
+from pretrain.phases import LOSSES, PhaseSettings
+from pretrain.text_corpus import TextCorpus, load_caption_corpus
+
+TRAINABLE = {
+    "lexmlm": ("text_encoder.", "text_head.", "decoder.", "decoder_head."),
+    "cmmm": ("motion_encoder.", "reconstruction.", "view_projection."),
+    "lexmmm": ("motion_encoder.", "motion_head."),
+    "lexcmlp": ("text_encoder.", "text_head.", "motion_encoder.", "motion_head."),
+    "dense": ("text_encoder.", "motion_encoder.", "text_projection.", "motion_projection."),
+}
+DEFAULT_EPOCHS = {"lexmlm": 3, "cmmm": 30, "lexmmm": 20, "lexcmlp": 40, "dense": 40}
+
+
+@dataclass
+class TrainConfig:
+    phase: str = "lexcmlp"
+    epochs: int | None = None          # None: the phase's default
+    batch_size: int = 64
+    lr: float = 2e-4
+    text_lr: float = 2e-5              # the pretrained text encoder learns slower
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    max_steps: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    save_every: int = 200              # steps between checkpoints (and at every epoch end)
+    max_frames: int = 200
+    mirror_prob: float = 0.5
+    wandb: str = "offline"
+    text_corpus: list[str] = field(default_factory=list)
+    settings: PhaseSettings = field(default_factory=PhaseSettings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PhaseModule(nn.Module):
+    """Wraps the model so that one forward = one phase's loss terms (what DDP needs)."""
+
+    def __init__(self, model: LexMotionModel, phase: str, settings: PhaseSettings):
+        super().__init__()
+        self.model, self.phase, self.settings = model, phase, settings
+
+    def forward(self, batch: dict, step: int) -> dict:
+        return LOSSES[self.phase](self.model, batch, self.settings, step)
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise LexmotionError("--device cuda was asked for, but no CUDA device is available")
+        return torch.device("cuda", local_rank)
+    return torch.device(name)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: int, drop_last: bool) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed * 100003 + epoch)
+    order = torch.randperm(n, generator=g).tolist()
+    order = order[rank::world]
+    out = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if drop_last and len(out) > 1 and len(out[-1]) < batch_size:
+        out = out[:-1]
+    return out
+
+
+def _lr_lambda(warmup: int, total: int):
+    def f(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+    return f
+
+
+class Trainer:
+    def __init__(self, data_dirs: list[str], out: str, config: TrainConfig, init: str | None = None,
+                 model_config: ModelConfig | None = None, progress: bool = True):
+        self.config, self.out, self.progress = config, Path(out), progress
+        self.world, self.rank, local_rank = _distributed()
+        if self.world > 1 and not torch.distributed.is_initialized():
+            backend = "nccl" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "gloo"
+            torch.distributed.init_process_group(backend)
+        self.device = _device(config.device, local_rank)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        phase = config.phase
+        if phase not in LOSSES:
+            raise LexmotionError(f"unknown phase {phase!r}; choose one of {', '.join(LOSSES)}")
+        self.datasets = [MotionDataset(d) for d in data_dirs]
+        self.resume_state = None
+        if (self.out / "trainer_state.pt").is_file():
+            self.model = load_checkpoint(self.out)
+            self.resume_state = torch.load(self.out / "trainer_state.pt", map_location="cpu", weights_only=False)
+            if self.resume_state.get("phase") != phase:
+                raise LexmotionError(f"{self.out}: holds a {self.resume_state.get('phase')} run, not {phase}; "
+                                     "use another --out")
+        elif init:
+            self.model = load_checkpoint(init)
+            if phase == "dense" and self.model.config.kind != "dense":
+                raise LexmotionError(f"{init}: a lexical checkpoint cannot initialise the dense baseline")
+            if phase != "dense" and self.model.config.kind != "lexical":
+                raise LexmotionError(f"{init}: a dense checkpoint cannot initialise the lexical phase {phase}")
+        else:
+            model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
+            self.model = LexMotionModel(model_config)
+        if self.model.stats is None:
+            self.model.stats = self.datasets[0].stats      # normalisation of the first dataset
+        self.model.to(self.device)
+        for name, param in self.model.named_parameters():
+            param.requires_grad = name.startswith(TRAINABLE[phase])
+        self.module = PhaseModule(self.model, phase, config.settings)
+        if self.world > 1:
+            self.module = nn.parallel.DistributedDataParallel(
+                self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True)
+
+    # --- data ---------------------------------------------------------------------------
+    def _train_set(self):
+        c = self.config
+        if c.phase == "lexmlm":
+            captions = load_caption_corpus(c.text_corpus, self.datasets)
+            return TextCorpus(captions), self._text_collate
+        sets = [MotionTextDataset(d, "train", self.model.stats, c.max_frames, train=True, mirror_prob=c.mirror_prob,
+                                  require_text=c.phase != "cmmm") for d in self.datasets]
+        return torch.utils.data.ConcatDataset(sets), Collate(self.model.tokenizer, self.model.config.max_text_len)
+
+    def _val_set(self):
+        c = self.config
+        sets = []
+        for d in self.datasets:
+            try:
+                sets.append(MotionTextDataset(d, "val", self.model.stats, c.max_frames, train=False))
+            except LexmotionError:
+                continue
+        return torch.utils.data.ConcatDataset(sets) if sets else None
+
+    def _text_collate(self, items):
+        return Collate(self.model.tokenizer, self.model.config.max_text_len).tokenize_only(items)
+
+    # --- loop ---------------------------------------------------------------------------
+    def _params(self):
+        text = [p for n, p in self.model.named_parameters() if p.requires_grad and n.startswith("text_encoder.")]
+        other = [p for n, p in self.model.named_parameters() if p.requires_grad and not n.startswith("text_encoder.")]
+        groups = [{"params": other, "lr": self.config.lr}]
+        if text:
+            groups.append({"params": text, "lr": self.config.text_lr})
+        return groups
+
+    def _to_device(self, batch):
+        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cpu", enabled=False)
+
+    def _wandb(self):
+        if self.rank != 0 or self.config.wandb == "disabled":
+            return None
+        try:
+            import wandb
+            return wandb.init(project="lexmotion", name=f"{self.config.phase}-{self.out.name}", dir=str(self.out),
+                              mode=self.config.wandb, config=self.config.to_dict(), reinit="finish_previous",
+                              settings=wandb.Settings(init_timeout=30, silent=True))
+        except Exception as err:   # logging must never stop training
+            print(f"warning: wandb logging is off ({type(err).__name__}: {err})")
+            return None
+
+    def fit(self) -> dict:
+        from tqdm.auto import tqdm
+
+        c = self.config
+        _seed_everything(c.seed + self.rank)
+        train_set, collate = self._train_set()
+        val_set = self._val_set() if c.phase != "lexmlm" else None
+        epochs = c.epochs or DEFAULT_EPOCHS[c.phase]
+        per_epoch = len(_batches(len(train_set), c.batch_size, c.seed, 0, self.rank, self.world, drop_last=True))
+        total = min(c.max_steps or epochs * per_epoch, epochs * per_epoch)
+        optimizer = torch.optim.AdamW(self._params(), weight_decay=c.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(min(c.warmup_steps, max(total // 10, 1)), total))
+        step, start_epoch, skip = 0, 0, 0
+        if self.resume_state:
+            optimizer.load_state_dict(self.resume_state["optimizer"])
+            scheduler.load_state_dict(self.resume_state["scheduler"])
+            step, start_epoch, skip = (self.resume_state["step"], self.resume_state["epoch"],
+                                       self.resume_state["batch_in_epoch"])
+            torch.set_rng_state(self.resume_state["torch_rng"])
+            if step >= total:
+                if self.rank == 0:
+                    print(f"{c.phase}: already finished in {self.out} (step {step}), nothing to do")
+                return {"step": step, "sparsity": None}
+            if self.rank == 0:
+                print(f"resuming {c.phase} in {self.out} at step {step} (epoch {start_epoch + 1}, batch {skip})")
+        run = self._wandb()
+        self.module.train()
+        started = time.time()
+        samples = 0
+        for epoch in range(start_epoch, epochs):
+            if step >= total:
+                break
+            batches = _batches(len(train_set), c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
+            sums, count = {}, 0
+            bar = tqdm(total=len(batches), initial=skip, desc=f"{c.phase} epoch {epoch + 1}/{epochs}",
+                       disable=not self.progress or self.rank != 0, leave=False)
+            done = skip
+            for b in range(skip, len(batches)):
+                batch = self._to_device(collate([train_set[i] for i in batches[b]]))
+                with self._autocast():
+                    terms = self.module(batch, step)
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                done = b + 1
+                samples += len(batches[b]) * self.world
+                count += 1
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+                bar.update(1)
+                bar.set_postfix(loss=f"{terms['loss'].item():.3f}")
+                if run is not None:
+                    run.log({f"train/{k}": float(v) for k, v in terms.items()} | {"lr": scheduler.get_last_lr()[0]},
+                            step=step)
+                if step % c.save_every == 0 and done < len(batches):
+                    self._save(optimizer, scheduler, step, epoch, done)
+                if step >= total:
+                    break
+            bar.close()
+            finished_epoch = done >= len(batches)
+            skip = 0
+            metrics = {"epoch": epoch + 1, "step": step, **{f"train_{k}": v / max(count, 1) for k, v in sums.items()}}
+            if val_set is not None and self.rank == 0:
+                metrics.update(self.validate(val_set))
+            metrics["seconds"] = round(time.time() - started, 1)
+            metrics["samples_per_second"] = round(samples / max(time.time() - started, 1e-9), 1)
+            if self.rank == 0:
+                self._append_metrics(metrics)
+                if run is not None:
+                    run.log({f"epoch/{k}": v for k, v in metrics.items()}, step=step)
+                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+            self._save(optimizer, scheduler, step, epoch + 1 if finished_epoch else epoch,
+                       0 if finished_epoch else done)
+        report = None
+        if self.rank == 0:
+            if c.phase in ("lexmlm", "lexmmm", "lexcmlp"):
+                from pretrain.sparsity import sparsity_report, format_report
+                report = sparsity_report(self.model, self.datasets, c.max_frames)
+                from lexmotion.dataset import write_json
+                write_json(self.out / "sparsity.json", report)
+                print(format_report(report))
+            (self.out / "DONE").write_text(json.dumps({"step": step, "total": total}) + "\n")
+        if run is not None:
+            run.finish()
+        return {"step": step, "sparsity": report}
+
+    @torch.no_grad()
+    def validate(self, val_set) -> dict:
+        """Validation loss terms and, for the retrieval phases, text->motion recall on the val split."""
+        self.module.eval()
+        collate = Collate(self.model.tokenizer, self.model.config.max_text_len)
+        sums, count, texts, motions = {}, 0, [], []
+        for i in range(0, len(val_set), self.config.batch_size):
+            batch = self._to_device(collate([val_set[j] for j in range(i, min(i + self.config.batch_size, len(val_set)))]))
+            if len(batch["texts"]) < 2:
+                continue
+            with self._autocast():
+                terms = LOSSES[self.config.phase](self.model, batch, self.config.settings, 10 ** 9)
+                if self.config.phase in ("lexcmlp", "dense"):
+                    kind = self.model.config.kind
+                    texts.append((self.model.text_lexical if kind == "lexical" else self.model.text_dense)(
+                        batch["text_ids"], batch["text_mask"]).float())
+                    motions.append((self.model.motion_lexical if kind == "lexical" else self.model.motion_dense)(
+                        batch["motion"], batch["mask"]).float())
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            count += 1
+        self.module.train()
+        out = {f"val_{k}": v / max(count, 1) for k, v in sums.items()}
+        if texts:
+            t = torch.nn.functional.normalize(torch.cat(texts), dim=-1)
+            m = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
+            scores = t @ m.T
+            rank = (scores > scores.diag()[:, None]).sum(1)          # 0 = first
+            for k in (1, 5, 10):
+                out[f"val_t2m_R@{k}"] = round(100 * float((rank < k).float().mean()), 2)
+        return out
+
+    def _save(self, optimizer, scheduler, step, epoch, batch_in_epoch):
+        if self.rank != 0:
+            return
+        state = {"phase": self.config.phase, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "torch_rng": torch.get_rng_state()}
+        save_checkpoint(self.out, self.model, self.config.phase, self.config.to_dict(), state)
+
+    def _append_metrics(self, metrics: dict):
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(metrics) + "\n")

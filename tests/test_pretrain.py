@@ -1,0 +1,118 @@
+"""The real pretraining entry point on a tiny slice of kitml-cmu, on the CPU."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import lexmotion
+from lexmotion.cli import main
+from lexmotion.dataset import MotionDataset, build_dataset
+from lexmotion.errors import LexmotionError
+
+TINY = {"model": {"motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}},
+        "train": {"save_every": 1, "warmup_steps": 1}}
+
+
+@pytest.fixture(scope="module")
+def data(kitml_slice, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pre") / "kit"
+    build_dataset("kitml-cmu", kitml_slice, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    return path
+
+
+def pretrain(capsys, data, out, phase, config, *extra):
+    code = main(["pretrain", phase, "--data", str(data), "--out", str(out), "--config", str(config),
+                 "--batch-size", "4", "--wandb", "disabled", "--quiet", *map(str, extra)])
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def chain(data, tiny_config, tmp_path_factory):
+    """`pretrain all` for 2 steps per phase (shared by the tests below)."""
+    out = tmp_path_factory.mktemp("runs") / "all"
+    assert main(["pretrain", "all", "--data", str(data), "--out", str(out), "--config", str(tiny_config),
+                 "--batch-size", "4", "--max-steps", "2", "--wandb", "disabled", "--quiet"]) == 0
+    return out
+
+
+def test_all_phases_write_complete_checkpoints(chain):
+    for phase in ("lexmlm", "cmmm", "lexmmm", "lexcmlp"):
+        ckpt = chain / phase
+        for name in ("model.safetensors", "config.json", "stats.json", "vocab.json", "metrics.jsonl", "DONE"):
+            assert (ckpt / name).is_file(), f"{phase}: {name}"
+        config = json.loads((ckpt / "config.json").read_text())
+        assert config["phase"] == phase and config["lexmotion_version"] == lexmotion.__version__
+        assert config["train"]["settings"]["mlm_ratio"] == 0.3
+        assert json.loads((ckpt / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 2
+    report = json.loads((chain / "lexcmlp" / "sparsity.json").read_text())
+    assert {"text_nonzeros", "motion_nonzeros", "flops_text", "flops_motion", "top_motion_words"} <= set(report)
+
+
+def test_all_skips_finished_phases(capsys, chain, data, tiny_config):
+    code = main(["pretrain", "all", "--data", str(data), "--out", str(chain), "--config", str(tiny_config),
+                 "--max-steps", "2", "--wandb", "disabled", "--quiet"])
+    assert code == 0 and capsys.readouterr().out.count("already finished") == 4
+
+
+def test_load_and_encode(chain, data):
+    model = lexmotion.load(chain / "lexcmlp")
+    text = model.encode_text(["a person walks forward", "someone jumps"])
+    assert text.is_sparse and text.shape == (2, 30522)
+    ds = MotionDataset(data)
+    row = ds.row(0)
+    motion = model.encode_motion([{"joints": row["joints"], "fps": row["fps"], "skeleton": ds.skeleton(row["skeleton"])}])
+    assert motion.shape == (1, 30522) and (motion.to_dense() >= 0).all()
+    words = model.explain(text[0], k=5)
+    assert all(isinstance(w, str) and v > 0 for w, v in words)
+    with pytest.raises(LexmotionError, match="non-empty"):
+        model.encode_text([""])
+
+
+def test_resume_continues_from_the_last_saved_step(capsys, data, tiny_config, tmp_path):
+    out = tmp_path / "run"
+    code, _ = pretrain(capsys, data, out, "lexcmlp", tiny_config, "--max-steps", "2", "--epochs", "5")
+    assert code == 0
+    first = torch.load(out / "trainer_state.pt", weights_only=False)
+    assert first["step"] == 2
+    code, printed = pretrain(capsys, data, out, "lexcmlp", tiny_config, "--max-steps", "4", "--epochs", "5")
+    assert code == 0 and "resuming lexcmlp" in printed and "at step 2" in printed
+    assert torch.load(out / "trainer_state.pt", weights_only=False)["step"] == 4
+
+
+def test_dense_baseline(capsys, data, tiny_config, tmp_path):
+    code, _ = pretrain(capsys, data, tmp_path / "dense", "dense", tiny_config, "--max-steps", "2")
+    assert code == 0
+    model = lexmotion.load(tmp_path / "dense")
+    vec = model.encode_text(["a person walks"])
+    assert not vec.is_sparse and vec.shape == (1, 256)
+    with pytest.raises(ValueError):
+        model.explain(vec[0])
+
+
+def test_mismatched_checkpoints_are_refused(chain, tmp_path):
+    import shutil
+    bad = tmp_path / "bad"
+    shutil.copytree(chain / "lexcmlp", bad)
+    vocab = json.loads((bad / "vocab.json").read_text())
+    (bad / "vocab.json").write_text(json.dumps({**vocab, "size": 999, "sha1": "x"}))
+    with pytest.raises(LexmotionError, match="vocabulary"):
+        lexmotion.load(bad)
+    config = json.loads((bad / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps({**config, "format_version": 99}))
+    with pytest.raises(LexmotionError, match="format 99"):
+        lexmotion.load(bad)
+    with pytest.raises(LexmotionError, match="no such checkpoint"):
+        lexmotion.load(tmp_path / "nowhere")
+
+
+def test_bad_pretrain_input(capsys, tmp_path, tiny_config):
+    code = main(["pretrain", "lexcmlp", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o")])
+    assert code == 2 and "no such dataset folder" in capsys.readouterr().err
