@@ -9,7 +9,50 @@ import numpy as np
 SAMPLE_DIR = Path(__file__).parent / "sample"
 
 
-def run_demo(out: str | None = None) -> int:
+DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its test split
+# A motion encoder small enough to pretrain on a laptop CPU in a few minutes.
+DEMO_MOTION = {"dim": 96, "depth": 2, "heads": 4, "patch_frames": 8, "max_frames": 160, "drop_path": 0.0}
+DEMO_EPOCHS = {"lexmlm": 4, "cmmm": 10, "lexmmm": 10, "lexcmlp": 25}
+
+
+def _sample_with_test_split(work: Path) -> Path:
+    """Copy the sample's annotations, marking every 10th clip as test (joints stay in the package)."""
+    import json
+    import shutil
+
+    src = work / "sample-source"
+    src.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE_DIR / "skeleton.json", src / "skeleton.json")
+    if not (src / "joints").exists():
+        (src / "joints").symlink_to(SAMPLE_DIR / "joints", target_is_directory=True)
+    rows = [json.loads(line) for line in (SAMPLE_DIR / "annotations.jsonl").read_text().splitlines() if line]
+    for i, row in enumerate(rows):
+        row["split"] = "test" if i % (len(rows) // DEMO_HELD_OUT) == 0 and i // (len(rows) // DEMO_HELD_OUT) < DEMO_HELD_OUT else "train"
+    (src / "annotations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return src
+
+
+def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
+    """Short four-phase pretraining on the sample; returns the LexCMLP checkpoint."""
+    from lexmotion.model import ModelConfig
+    from lexmotion.motion_encoder import MotionEncoderConfig
+    from pretrain.phases import PHASES
+    from pretrain.trainer import TrainConfig, Trainer
+
+    init = None
+    for phase in PHASES:
+        config = TrainConfig(phase=phase, epochs=1 if quick else DEMO_EPOCHS[phase], max_steps=2 if quick else None,
+                             batch_size=16, lr=5e-4, warmup_steps=10, save_every=1000, max_frames=160,
+                             wandb="disabled", device="cpu")
+        config.settings.flops_warmup_steps = 60
+        print(f"      {phase}: {config.epochs} epoch(s)")
+        Trainer([str(data_dir)], str(out / phase), config, init=init,
+                model_config=ModelConfig(motion=MotionEncoderConfig(**DEMO_MOTION)), progress=not quick).fit()
+        init = str(out / phase)
+    return out / "lexcmlp"
+
+
+def run_demo(out: str | None = None, quick: bool = False) -> int:
     from lexmotion.cli import format_info
     from lexmotion.dataset import MotionDataset, build_dataset, dataset_info
     from lexmotion.features import FEATURE_DIM, FEATURE_LAYOUT, mirror_joints, mirror_text, part_features
@@ -18,8 +61,9 @@ def run_demo(out: str | None = None) -> int:
     work = Path(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     data_dir = work / "sample-dataset"
-    print(f"[1/3] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}")
-    report = build_dataset("kitml-cmu", SAMPLE_DIR, data_dir, overwrite=True, progress=False)
+    print(f"[1/4] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
+          f"{DEMO_HELD_OUT} clips held out as the demo's test split")
+    report = build_dataset("kitml-cmu", _sample_with_test_split(work), data_dir, overwrite=True, progress=False)
     print(f"      {report['clips']} clips, {report['captions']} captions, {report['num_skipped']} skipped\n")
     print(format_info(dataset_info(data_dir)) + "\n")
 
@@ -27,7 +71,7 @@ def run_demo(out: str | None = None) -> int:
     row = ds.row(0)
     skeleton = ds.skeleton(row["skeleton"])
     feats = part_features(row["joints"], float(row["fps"]), skeleton)
-    print(f"[2/3] features of clip {row['id']} ({row['texts'][0]!r}): {row['num_frames']} frames at "
+    print(f"[2/4] features of clip {row['id']} ({row['texts'][0]!r}): {row['num_frames']} frames at "
           f"{row['fps']:g} fps -> {feats.shape[0]} frames at 20 fps x {FEATURE_DIM} values")
     print("      parts: " + ", ".join(f"{p} {b - a}" for p, (a, b) in FEATURE_LAYOUT.items()))
     mirrored = [i for i, texts in enumerate(ds.table["texts"]) if any("left" in t.lower() for t in texts)]
@@ -38,9 +82,23 @@ def run_demo(out: str | None = None) -> int:
         print(f"      mirror augmentation: {m['texts'][0]!r} -> {mirror_text(m['texts'][0])!r} "
               f"(x reflected, left/right joints swapped; joints move up to {moved:.2f} m)")
     gif = work / f"{row['id']}.gif"
-    print(f"\n[3/3] rendering {row['id']} as a stick figure -> {gif}")
+    print(f"\n[3/4] rendering {row['id']} as a stick figure -> {gif}")
     render_gif(row["joints"], float(row["fps"]), skeleton, gif, title=row["texts"][0])
+
+    print("\n[4/4] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
+    ckpt = pretrain_demo(data_dir, work / "pretrain", quick=quick)
+    import lexmotion
+    model = lexmotion.load(ckpt)
+    test = ds.split_indices("test")[:3]
+    rows = [ds.row(i) for i in test]
+    vectors = model.encode_motion([{"joints": r["joints"], "fps": float(r["fps"]),
+                                    "skeleton": ds.skeleton(r["skeleton"])} for r in rows])
+    print("\nheld-out test motions: their real caption, then the motion's top-10 lexical words")
+    for r, vec in zip(rows, vectors):
+        words = model.explain(vec, k=10)
+        print(f"  {r['id']}  caption: {r['texts'][0]}")
+        print(f"         words:   {', '.join(f'{w} {v:.2f}' for w, v in words) or '(empty vector)'}")
     print(f"\ndone: outputs in {work}")
-    print("next: `lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml` on the full data."
-          "\n(pretraining, search and captioning are not available in this version yet)")
+    print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
+          " and pretrain on it; see README.\n(search and captioning are not available in this version yet)")
     return 0

@@ -39,6 +39,7 @@ def load_text_backbone(name: str = DEFAULT_TEXT_MODEL, local_files_only: bool = 
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_files_only)
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()   # "newly initialized head" is expected for MiniLM
+        hf_logging.disable_progress_bar()
         try:
             mlm, info = AutoModelForMaskedLM.from_pretrained(path, local_files_only=local_files_only,
                                                              output_loading_info=True)

@@ -49,10 +49,12 @@ def lexmlm(model, batch, settings: PhaseSettings, step: int) -> dict:
     real = model.real_tokens(ids, mask)
     vocab = len(model.tokenizer)
     enc_ids, enc_labels = mask_tokens(ids, real, settings.mlm_ratio, model.tokenizer.mask_token_id, vocab)
-    logits, enc_real = model.text_logits(enc_ids, mask)
+    logits, _ = model.text_logits(enc_ids, mask)
     encoder_mlm = _mlm_loss(logits, enc_labels)
     dec_ids, dec_labels = mask_tokens(ids, real, settings.decoder_mask_ratio, model.tokenizer.mask_token_id, vocab)
-    pooled = model.text_bottleneck_logits(logits, enc_real)
+    # Pool over the caption's word positions, [MASK]ed ones included: a short caption
+    # may have all its words masked, and the encoder's guesses there are the point.
+    pooled = model.text_bottleneck_logits(logits, real)
     decoder_mlm = _mlm_loss(model.decode_from_bottleneck(pooled, dec_ids, mask), dec_labels)
     return {"encoder_mlm": encoder_mlm, "decoder_mlm": decoder_mlm, "loss": encoder_mlm + decoder_mlm}
 

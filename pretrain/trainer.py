@@ -127,6 +127,8 @@ class Trainer:
         if phase not in LOSSES:
             raise LexmotionError(f"unknown phase {phase!r}; choose one of {', '.join(LOSSES)}")
         self.datasets = [MotionDataset(d) for d in data_dirs]
+        if self.rank == 0:
+            self.out.mkdir(parents=True, exist_ok=True)
         self.resume_state = None
         if (self.out / "trainer_state.pt").is_file():
             self.model = load_checkpoint(self.out)

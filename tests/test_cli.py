@@ -21,7 +21,9 @@ def test_skeletons_listing(capsys):
 
 
 def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
     out = capsys.readouterr().out
     assert "100 clips, 100 captions, 0 skipped" in out
     assert list(tmp_path.glob("*.gif"))
+    assert out.count("caption:") == 3 and out.count("\n         words:") == 3
+    assert (tmp_path / "pretrain" / "lexcmlp" / "model.safetensors").is_file()
