@@ -96,7 +96,7 @@ def _seed_everything(seed: int) -> None:
 def _batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: int, drop_last: bool) -> list[list[int]]:
     g = torch.Generator().manual_seed(seed * 100003 + epoch)
     order = torch.randperm(n, generator=g).tolist()
-    order = order[rank::world]
+    order = order[: len(order) - len(order) % world][rank::world]   # equal shards: no rank waits forever
     out = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     if drop_last and len(out) > 1 and len(out[-1]) < batch_size:
         out = out[:-1]

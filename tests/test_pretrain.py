@@ -116,3 +116,13 @@ def test_mismatched_checkpoints_are_refused(chain, tmp_path):
 def test_bad_pretrain_input(capsys, tmp_path, tiny_config):
     code = main(["pretrain", "lexcmlp", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o")])
     assert code == 2 and "no such dataset folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n,world,batch", [(127, 2, 32), (128, 2, 32), (10, 3, 2), (65, 4, 8)])
+def test_every_rank_gets_the_same_number_of_batches(n, world, batch):
+    from pretrain.trainer import _batches
+    shards = [_batches(n, batch, 0, 3, rank, world, drop_last=True) for rank in range(world)]
+    assert len({len(s) for s in shards}) == 1
+    seen = [i for s in shards for b in s for i in b]
+    assert len(seen) == len(set(seen)), "no clip on two ranks"
+    assert _batches(n, batch, 0, 3, 0, world, True) == shards[0], "deterministic per (seed, epoch)"
