@@ -1,8 +1,8 @@
 """The LexMLM caption corpus: real captions only.
 
 kitml-text's training captions (TMR split; ids that are in a dataset's val or
-test split are left out, mirrored "M" copies included) plus the training
-captions of the datasets in use.
+test split are left out, mirrored "M" copies included) plus the human training
+captions of the datasets in use (label-derived captions are left out).
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def load_caption_corpus(corpus_dirs: list[str], datasets) -> list[str]:
     for root in corpus_dirs:
         captions += kitml_text_captions(root, held_out)
     for d in datasets:
-        for texts, split in zip(d.table["texts"], d.table["split"]):
-            if split == "train":
+        # Label-derived captions (Bandai) are templates, not language: they stay out of LexMLM.
+        for texts, split, source in zip(d.table["texts"], d.table["split"], d.table["caption_source"]):
+            if split == "train" and source == "human":
                 captions += [t for t in texts if t.strip()]
     return captions

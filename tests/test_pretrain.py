@@ -126,3 +126,20 @@ def test_every_rank_gets_the_same_number_of_batches(n, world, batch):
     seen = [i for s in shards for b in s for i in b]
     assert len(seen) == len(set(seen)), "no clip on two ranks"
     assert _batches(n, batch, 0, 3, 0, world, True) == shards[0], "deterministic per (seed, epoch)"
+
+
+def test_mixed_rigs_train_together(capsys, data, bandai_slice, tiny_config, tmp_path):
+    bandai = tmp_path / "bandai"
+    build_dataset("bandai", bandai_slice, bandai, progress=False)
+    code = main(["pretrain", "lexcmlp", "--data", str(data), "--data", str(bandai), "--out", str(tmp_path / "mix"),
+                 "--config", str(tiny_config), "--batch-size", "4", "--max-steps", "2", "--wandb", "disabled",
+                 "--quiet"])
+    assert code == 0 and (tmp_path / "mix" / "model.safetensors").is_file()
+
+
+def test_lexmlm_corpus_is_human_captions_only(data, bandai_slice, tmp_path):
+    from pretrain.text_corpus import load_caption_corpus
+    bandai = tmp_path / "bandai"
+    build_dataset("bandai", bandai_slice, bandai, progress=False)
+    corpus = load_caption_corpus([], [MotionDataset(data), MotionDataset(bandai)])
+    assert len(corpus) == 8 and not any("waves the left hand" in c for c in corpus)
