@@ -23,11 +23,12 @@ def caption_word_ids(tokenizer, text: str) -> set[int]:
 @torch.no_grad()
 def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test", top_k: int = 20) -> dict:
     model.eval()
-    sets = []
+    sets, used = [], []
     for d in datasets:
         for s in (split, "val", "train"):
             try:
                 sets.append(MotionTextDataset(d, s, model.stats, max_frames))
+                used.append(s)
                 break
             except LexmotionError:
                 continue
@@ -57,7 +58,7 @@ def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test",
         return {"mean": round(float(n.mean()), 1), "median": float(np.median(n))}
 
     return {
-        "clips": len(items), "split_used": split, "vocabulary_active": active,
+        "clips": len(items), "split_used": "+".join(sorted(set(used))), "vocabulary_active": active,
         "text_nonzeros": nnz(text), "motion_nonzeros": nnz(motion),
         "flops_text": round(float(flops_loss(text)), 4), "flops_motion": round(float(flops_loss(motion)), 4),
         "top_motion_words": [(tokens(i), n) for i, n in counts.most_common(10)],

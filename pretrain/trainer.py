@@ -263,7 +263,7 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix(loss=f"{terms['loss'].item():.3f}")
                 if run is not None:
-                    run.log({f"train/{k}": float(v) for k, v in terms.items()} | {"lr": scheduler.get_last_lr()[0]},
+                    run.log({f"train/{k}": v.item() for k, v in terms.items()} | {"lr": scheduler.get_last_lr()[0]},
                             step=step)
                 if step % c.save_every == 0 and done < len(batches):
                     self._save(optimizer, scheduler, step, epoch, done)
