@@ -96,4 +96,5 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
                              f"({str(err).splitlines()[0][:200]})") from None
     model.stats = json.loads((path / "stats.json").read_text())
     model.phase = cfg["phase"]
+    model.path = str(path)
     return model.to(device).eval()

@@ -16,7 +16,6 @@ from lexmotion.errors import LexmotionError
 _LATER = {
     "index": "Build FAISS / sparse / torch indexes of encoded motions or texts.",
     "search": "Explained text-to-motion and motion-to-text search over an index.",
-    "eval": "Retrieval evaluation under TMR's protocols (all, threshold, dissimilar, batch32).",
     "caption": "Interpretable motion captioning (guided, local and lexical captioners).",
 }
 
@@ -175,6 +174,25 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(pretrain)
     pretrain.set_defaults(run=_cmd_pretrain)
+
+    evaluation = groups.add_parser("eval", help="evaluate a checkpoint (retrieval)",
+                                   description="Evaluate a pretrained checkpoint.")
+    eval_cmds = evaluation.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    ret = eval_cmds.add_parser(
+        "retrieval", help="text-to-motion and motion-to-text retrieval under TMR's protocols",
+        description="R@1/2/3/5/10 and MedR (ties averaged), both directions, under TMR's protocols: all, threshold "
+                    "(captions with MiniLM similarity >= 0.95 also count), dissimilar (nsim), batch32 (seed 0). "
+                    "kitml-cmu duplicates (same_motion_as) are removed; on label-derived data (Bandai) a hit is "
+                    "correct when it has the query's (content, style).")
+    ret.add_argument("--model", required=True, help="a checkpoint folder from `lexmotion pretrain`")
+    ret.add_argument("--data", required=True, help="a dataset folder")
+    ret.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    ret.add_argument("--protocol", default="all", choices=["all", "threshold", "dissimilar", "batch32", "every"],
+                     help="the protocol, or `every` for all four (default: all)")
+    ret.add_argument("--nsim-list", help="dissimilar: TMR's nsim_test.txt (used if 90%% of its ids are in the split)")
+    ret.add_argument("--json", help="write the result(s) as JSON here")
+    ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 
     for name, text in _LATER.items():
         p = groups.add_parser(name, help=f"(not yet available) {text}",

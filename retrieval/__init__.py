@@ -1,1 +1,1 @@
-"""retrieval: not implemented yet in lexmotion 0.1.0."""
+"""retrieval: encoding collections, evaluation protocols (TMR) and, later, indexes and search."""

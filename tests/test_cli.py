@@ -5,7 +5,7 @@ from lexmotion.cli import main
 
 @pytest.mark.parametrize("argv", [[], ["data"], ["data", "build"], ["data", "info"], ["data", "render"],
                                   ["data", "skeletons"], ["demo"], ["pretrain"], ["index"], ["search"],
-                                  ["eval"], ["caption"]])
+                                  ["eval"], ["eval", "retrieval"], ["caption"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit:
         main(argv + ["--help"])

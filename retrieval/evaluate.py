@@ -1,0 +1,189 @@
+"""Retrieval evaluation under TMR's protocols.
+
+- all:        the whole (deduplicated) test set.
+- threshold:  a motion whose caption's sentence similarity to the query caption is
+              >= 0.95 also counts as a positive. As in TMR, similarity is (1 + cos) / 2
+              of sentence embeddings, here the offline MiniLM (mean pooling, L2-normalised).
+- dissimilar: the nsim protocol: TMR's list (kitml-text/splits/nsim_test.txt) when at
+              least 90% of its ids are in the test set, otherwise a list built the same
+              way: up to 100 test clips chosen greedily so that their captions are as
+              dissimilar as possible (farthest-point selection on the MiniLM similarity).
+- batch32:    the test set shuffled with seed 0, cut into batches of 32 (the last,
+              incomplete one dropped), metrics averaged over batches.
+
+Label-derived data (Bandai): a hit counts as correct when it has the query's
+(content, style), in every protocol. kitml-cmu: test clips that are the same
+capture as a train/val clip (``same_motion_as``) are removed, and of test clips
+that share a capture only the first is kept; the output says how many.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lexmotion.batching import MotionTextDataset
+from lexmotion.dataset import MotionDataset
+from lexmotion.errors import LexmotionError
+from retrieval.metrics import retrieval_metrics, summarise
+
+PROTOCOLS = ("all", "threshold", "dissimilar", "batch32")
+THRESHOLD = 0.95
+NSIM_SIZE = 100
+
+
+def deduplicate(ds: MotionDataset, indices: list[int]) -> tuple[list[int], int]:
+    """Drop test clips that duplicate a capture outside the split, or an earlier test clip."""
+    ids = ds.table["id"]
+    metas = [ds.row(i)["meta"] for i in indices]
+    in_split, in_dataset = {ids[i] for i in indices}, set(ids)
+    kept, seen = [], set()
+    for i, meta in zip(indices, metas):
+        same = set(meta.get("same_motion_as", [])) & in_dataset
+        if same - in_split or same & seen:
+            continue
+        kept.append(i)
+        seen.add(ids[i])
+    return kept, len(indices) - len(kept)
+
+
+@torch.no_grad()
+def sentence_embeddings(texts: list[str], batch_size: int = 128) -> np.ndarray:
+    """MiniLM sentence embeddings (mean pooling over tokens, L2-normalised)."""
+    from lexmotion.text import load_text_backbone
+    tokenizer, encoder, _ = load_text_backbone()
+    encoder.eval()
+    out = []
+    for i in range(0, len(texts), batch_size):
+        tok = tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=128, return_tensors="pt")
+        hidden = encoder(**tok).last_hidden_state
+        m = tok["attention_mask"][..., None].float()
+        out.append(torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=-1))
+    return torch.cat(out).numpy()
+
+
+def build_dissimilar(similarity: np.ndarray, size: int = NSIM_SIZE) -> list[int]:
+    """Greedy farthest-point selection: start from the caption least similar to the rest,
+    then repeatedly add the one whose highest similarity to the chosen ones is lowest."""
+    n = len(similarity)
+    chosen = [int(np.argmin(similarity.mean(axis=1)))]
+    closest = similarity[chosen[0]].copy()
+    while len(chosen) < min(size, n):
+        closest[chosen] = np.inf
+        nxt = int(np.argmin(closest))
+        chosen.append(nxt)
+        closest = np.maximum(closest, similarity[nxt])
+    return sorted(chosen)
+
+
+@torch.no_grad()
+def encode_split(model, data: MotionTextDataset, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, V or D) text and motion vectors for the first caption of each clip (centred crop)."""
+    from lexmotion.batching import Collate
+    collate = Collate(model.tokenizer, model.config.max_text_len)
+    model.eval()
+    texts, motions = [], []
+    for i in range(0, len(data), batch_size):
+        batch = collate([data[j] for j in range(i, min(i + batch_size, len(data)))])
+        batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        if model.config.kind == "lexical":
+            texts.append(model.text_lexical(batch["text_ids"], batch["text_mask"]).float().cpu())
+            motions.append(model.motion_lexical(batch["motion"], batch["mask"]).float().cpu())
+        else:
+            texts.append(model.text_dense(batch["text_ids"], batch["text_mask"]).float().cpu())
+            motions.append(model.motion_dense(batch["motion"], batch["mask"]).float().cpu())
+    return torch.cat(texts), torch.cat(motions)
+
+
+def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "all",
+             nsim_list: str | Path | None = None) -> dict:
+    if protocol not in PROTOCOLS:
+        raise LexmotionError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    ds = MotionDataset(data_dir)
+    indices, removed = deduplicate(ds, ds.split_indices(split))
+    items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames)
+    keep = {i for i in indices}
+    positions = [p for p, row in enumerate(items.rows) if row["index"] in keep]
+    rows = [items.rows[p] for p in positions]
+    items.rows = rows
+    captions = [r["texts"][0] for r in rows]
+    labelled = all(ds.row(r["index"])["caption_source"] == "label" for r in rows)
+    text, motion = encode_split(model, items)
+    scores = (torch.nn.functional.normalize(text, dim=-1) @ torch.nn.functional.normalize(motion, dim=-1).T).numpy()
+    if labelled:
+        labels = [(ds.row(r["index"])["meta"].get("content"), ds.row(r["index"])["meta"].get("style")) for r in rows]
+        positives = np.array([[a == b for b in labels] for a in labels])
+    else:
+        positives = np.eye(len(rows), dtype=bool)
+    result = {"protocol": protocol, "details": {
+        "split": split, "model": str(getattr(model, "path", "")), "kind": model.config.kind,
+        "positives": "same (content, style) label" if labelled else "own caption",
+        "duplicates_removed": removed,
+        "duplicates_note": f"{removed} {split} clip(s) removed as the same capture as another clip (same_motion_as)"}}
+    if protocol == "all":
+        result.update(n=len(rows), **retrieval_metrics(scores, positives))
+    elif protocol == "threshold":
+        emb = sentence_embeddings(captions)
+        selfsim = (1 + emb @ emb.T) / 2
+        result["details"]["threshold"] = THRESHOLD
+        result.update(n=len(rows), **retrieval_metrics(scores, positives | (selfsim >= THRESHOLD)))
+    elif protocol == "dissimilar":
+        ids = [r["id"] for r in rows]
+        chosen, source = None, "built"
+        if nsim_list and Path(nsim_list).is_file():
+            listed = Path(nsim_list).read_text().split()
+            present = [ids.index(x) for x in listed if x in ids]
+            if listed and len(present) >= 0.9 * len(listed):
+                chosen, source = sorted(present), f"given ({nsim_list})"
+        if chosen is None:
+            emb = sentence_embeddings(captions)
+            chosen = build_dissimilar(emb @ emb.T)
+        sub = np.ix_(chosen, chosen)
+        result["details"]["nsim_source"] = source
+        result.update(n=len(chosen), **retrieval_metrics(scores[sub], positives[sub]))
+    else:
+        order = np.random.RandomState(0).permutation(len(rows))
+        batches = [order[i:i + 32] for i in range(0, len(order) - 31, 32)]
+        if not batches:
+            raise LexmotionError(f"{data_dir}: batch32 needs at least 32 test clips, found {len(rows)}")
+        per_batch = [retrieval_metrics(scores[np.ix_(b, b)], positives[np.ix_(b, b)]) for b in batches]
+        result["details"]["batches"] = len(batches)
+        result.update(n=len(rows))
+        for direction in ("t2m", "m2t"):
+            result[direction] = {k: round(float(np.mean([m[direction][k] for m in per_batch])), 2)
+                                 for k in per_batch[0][direction]}
+    return {k: result[k] for k in ("protocol", "n", "t2m", "m2t", "details")}
+
+
+def markdown_row(name: str, r: dict) -> str:
+    cols = [r["t2m"][k] for k in ("R@1", "R@2", "R@3", "R@5", "R@10", "MedR")] + \
+           [r["m2t"][k] for k in ("R@1", "R@2", "R@3", "R@5", "R@10", "MedR")]
+    return f"| {name} | {r['protocol']} | {r['n']} | " + " | ".join(f"{c:g}" for c in cols) + " |"
+
+
+TABLE_HEADER = ("| model | protocol | n | t2m R@1 | R@2 | R@3 | R@5 | R@10 | MedR | m2t R@1 | R@2 | R@3 | R@5 | R@10 | MedR |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def main_eval(args) -> int:
+    import json
+
+    from lexmotion.checkpoint import load
+    from lexmotion.dataset import write_json
+    model = load(args.model, device=args.device)
+    protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
+    results = [evaluate(model, args.data, args.split, p, nsim_list=args.nsim_list) for p in protocols]
+    print(TABLE_HEADER)
+    for r in results:
+        print(markdown_row(Path(args.model).name, r))
+    for r in results:
+        print(f"({r['protocol']}: {r['details']['duplicates_note']}; positives: {r['details']['positives']}"
+              + (f"; dissimilar list {r['details']['nsim_source']}" if "nsim_source" in r["details"] else "") + ")")
+    if args.json:
+        write_json(Path(args.json), results[0] if len(results) == 1 else results)
+        print(f"wrote {args.json}")
+    return 0
+
+
+__all__ = ["PROTOCOLS", "evaluate", "markdown_row", "summarise", "build_dissimilar", "deduplicate"]

@@ -1,0 +1,33 @@
+"""Retrieval metrics: R@1, 2, 3, 5, 10 and MedR with ties averaged (as TMR).
+
+A query's rank is that of its best-scoring positive; when other candidates have
+exactly that score, the rank is the average of the positions the tie spans.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+RECALL_AT = (1, 2, 3, 5, 10)
+
+
+def ranks(scores: np.ndarray, positives: np.ndarray) -> np.ndarray:
+    """scores (Q, C), positives (Q, C) bool with at least one per row -> (Q,) 1-based ranks."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if not positives.any(axis=1).all():
+        raise ValueError("every query needs at least one positive")
+    best = np.where(positives, scores, -np.inf).max(axis=1, keepdims=True)
+    higher = (scores > best).sum(axis=1)
+    tied = (scores == best).sum(axis=1)           # includes the positive itself
+    return higher + (tied + 1) / 2.0
+
+
+def summarise(rank: np.ndarray) -> dict:
+    out = {f"R@{k}": round(100.0 * float((rank <= k).mean()), 2) for k in RECALL_AT}
+    out["MedR"] = float(np.median(rank))
+    return out
+
+
+def retrieval_metrics(text_motion_scores: np.ndarray, positives: np.ndarray) -> dict:
+    """Both directions from one (texts x motions) score matrix and its positive mask."""
+    return {"t2m": summarise(ranks(text_motion_scores, positives)),
+            "m2t": summarise(ranks(text_motion_scores.T, positives.T))}

@@ -1,0 +1,90 @@
+"""`lexmotion eval retrieval` end to end on a tiny checkpoint, and each protocol against a naive version."""
+import json
+
+import numpy as np
+import pytest
+
+from lexmotion.cli import main
+from lexmotion.dataset import MotionDataset, build_dataset
+from retrieval.evaluate import build_dissimilar, deduplicate
+
+TINY = {"model": {"motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}}, "train": {"save_every": 1}}
+
+
+@pytest.fixture(scope="module")
+def kit(kitml_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ev") / "kit"
+    build_dataset("kitml-cmu", kitml_root, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def ckpt(kit, tmp_path_factory):
+    cfg = tmp_path_factory.mktemp("cfg") / "tiny.json"
+    cfg.write_text(json.dumps(TINY))
+    out = tmp_path_factory.mktemp("ck") / "lexcmlp"
+    assert main(["pretrain", "lexcmlp", "--data", str(kit), "--out", str(out), "--config", str(cfg),
+                 "--batch-size", "8", "--max-steps", "2", "--wandb", "disabled", "--quiet"]) == 0
+    return out
+
+
+def test_kitml_dedup_removes_the_17_straddling_captures(kit):
+    ds = MotionDataset(kit)
+    kept, removed = deduplicate(ds, ds.split_indices("test"))
+    assert removed == 17 and len(kept) == 103
+
+
+def test_every_protocol_writes_fixed_keys(capsys, ckpt, kit, tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["eval", "retrieval", "--model", str(ckpt), "--data", str(kit), "--protocol", "every",
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "17 test clip(s) removed" in printed and "| lexcmlp | batch32 |" in printed
+    results = json.loads(out.read_text())
+    assert [r["protocol"] for r in results] == ["all", "threshold", "dissimilar", "batch32"]
+    for r in results:
+        assert list(r)[:4] == ["protocol", "n", "t2m", "m2t"]
+        assert set(r["t2m"]) == {"R@1", "R@2", "R@3", "R@5", "R@10", "MedR"}
+    assert results[0]["n"] == 103 and results[2]["n"] == 100 and results[3]["details"]["batches"] == 3
+    # threshold only adds positives, so it can only improve ranks
+    assert results[1]["t2m"]["R@10"] >= results[0]["t2m"]["R@10"]
+
+
+def test_batch32_and_all_match_a_naive_per_query_loop(ckpt, kit):
+    import torch
+
+    import lexmotion
+    from lexmotion.batching import MotionTextDataset
+    from retrieval.evaluate import encode_split, evaluate
+
+    model = lexmotion.load(ckpt)
+    ds = MotionDataset(kit)
+    kept, _ = deduplicate(ds, ds.split_indices("test"))
+    items = MotionTextDataset(ds, "test", model.stats, model.config.motion.max_frames)
+    items.rows = [r for r in items.rows if r["index"] in set(kept)]
+    text, motion = encode_split(model, items)
+    scores = (torch.nn.functional.normalize(text, dim=-1) @ torch.nn.functional.normalize(motion, dim=-1).T).numpy()
+
+    def naive_recall(sub, k):
+        hits = 0
+        for q in range(len(sub)):
+            order = sorted(range(len(sub)), key=lambda c: -sub[q, c])
+            tie = [i + 1 for i, c in enumerate(order) if sub[q, c] == sub[q, q]]
+            hits += sum(tie) / len(tie) <= k
+        return 100 * hits / len(sub)
+
+    order = np.random.RandomState(0).permutation(len(scores))
+    per_batch = [naive_recall(scores[np.ix_(order[i:i + 32], order[i:i + 32])], 5) for i in (0, 32, 64)]
+    assert evaluate(model, kit, "test", "batch32")["t2m"]["R@5"] == pytest.approx(np.mean(per_batch), abs=0.01)
+    assert evaluate(model, kit, "test", "all")["t2m"]["R@10"] == pytest.approx(naive_recall(scores, 10), abs=0.01)
+
+
+def test_dissimilar_selection_is_greedy_farthest_point():
+    emb = np.eye(5)[[0, 0, 1, 2, 3]]          # items 0 and 1 are identical captions
+    chosen = build_dissimilar(emb @ emb.T, size=4)
+    assert len(chosen) == 4 and not {0, 1} <= set(chosen)
+
+
+def test_eval_refuses_bad_input(capsys, kit, tmp_path):
+    assert main(["eval", "retrieval", "--model", str(tmp_path / "none"), "--data", str(kit)]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
