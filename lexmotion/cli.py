@@ -14,8 +14,6 @@ from lexmotion import __version__
 from lexmotion.errors import LexmotionError
 
 _LATER = {
-    "index": "Build FAISS / sparse / torch indexes of encoded motions or texts.",
-    "search": "Explained text-to-motion and motion-to-text search over an index.",
     "caption": "Interpretable motion captioning (guided, local and lexical captioners).",
 }
 
@@ -193,6 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     ret.add_argument("--json", help="write the result(s) as JSON here")
     ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
+
+    from retrieval.cli import add_index_arguments, add_search_arguments, run_index_build, run_search
+    index = groups.add_parser("index", help="build an index of encoded motions (or captions)",
+                              description="Build and manage retrieval indexes.")
+    index_cmds = index.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    ib = index_cmds.add_parser("build", help="encode a dataset split with a checkpoint and index it",
+                               description="Encode a dataset split with a pretrained checkpoint and index the vectors. "
+                                           "The index records its model; searching it with another model is refused.")
+    add_index_arguments(ib)
+    ib.set_defaults(run=run_index_build)
+    search = groups.add_parser("search", help="search an index with a text (or a motion), with explanations",
+                               description="Search an index. Each hit shows its id, score, captions and the "
+                                           "vocabulary terms that contributed most (term, query weight, item weight).",
+                               epilog='example: lexmotion search --index idx/kit "a person kicks with the left leg" -k 5')
+    add_search_arguments(search)
+    search.set_defaults(run=run_search)
 
     for name, text in _LATER.items():
         p = groups.add_parser(name, help=f"(not yet available) {text}",

@@ -136,8 +136,8 @@ def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["data", "build", "kitml-cmu", "--root", "no/such/folder", "--out", "x"], "no/such/folder: no such file or folder"),
     (["data", "info", "no/such/ds"], "no/such/ds: no such dataset folder"),
-    (["index"], "not available in lexmotion"),
-    (["search", "--index", "idx", "a person kicks"], "`lexmotion search` is not available"),
+    (["caption", "train"], "not available in lexmotion"),
+    (["search", "--index", "no/idx", "a person kicks"], "no/idx: no such index"),
 ])
 def test_errors_are_one_line(capsys, argv, message):
     code, _, err = run(capsys, *argv)

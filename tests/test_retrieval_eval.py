@@ -88,3 +88,73 @@ def test_dissimilar_selection_is_greedy_farthest_point():
 def test_eval_refuses_bad_input(capsys, kit, tmp_path):
     assert main(["eval", "retrieval", "--model", str(tmp_path / "none"), "--data", str(kit)]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def indexes(ckpt, kit, tmp_path_factory):
+    root = tmp_path_factory.mktemp("idx")
+    for backend in ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "torch"):
+        assert main(["index", "build", "--model", str(ckpt), "--data", str(kit), "--split", "all",
+                     "--out", str(root / backend), "--backend", backend]) == 0
+    return root
+
+
+def test_backends_agree_with_brute_force(ckpt, indexes):
+    import lexmotion
+    from retrieval.index import Index
+    model = lexmotion.load(ckpt)
+    queries = ["a person walks forward", "someone jumps", "a man waves with the right hand", "a person sits down"]
+    q = model.encode_text(queries).to_dense().numpy()
+    exact = Index.load(indexes / "faiss")
+    brute = (q / np.linalg.norm(q, axis=1, keepdims=True)) @ exact.vectors.T
+    truth = np.argsort(-brute, axis=1)[:, :10]
+    for backend in ("faiss", "sparse", "torch"):
+        scores, top = Index.load(indexes / backend).search_vectors(q, 10)
+        np.testing.assert_allclose(scores, np.take_along_axis(brute, top, axis=1), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(np.sort(scores, axis=1), np.sort(np.take_along_axis(brute, truth, axis=1), axis=1),
+                                   rtol=1e-4, atol=1e-5)   # same scores, ties allowed in any order
+    for backend in ("faiss-ivf", "faiss-hnsw"):
+        _, top = Index.load(indexes / backend).search_vectors(q, 10)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top, truth)])
+        assert recall >= 0.8, backend
+
+
+def test_search_command_explains_hits(capsys, indexes):
+    assert main(["search", "--index", str(indexes / "faiss"), "a person kicks with the left leg", "-k", "3",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["hits"]) == 3
+    for hit in out["hits"]:
+        assert {"id", "score", "texts", "terms"} <= set(hit) and len(hit["terms"]) <= 5
+        for term in hit["terms"]:
+            assert term["query_weight"] > 0 and term["item_weight"] > 0
+    scores = [h["score"] for h in out["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
+    import shutil
+    assert main(["search", "--index", str(indexes / "faiss"), "   "]) == 2
+    assert "empty query" in capsys.readouterr().err
+    assert main(["search", "--index", str(indexes / "faiss"), "walk " * 2000, "-k", "1"]) == 0
+    assert "only the first" in capsys.readouterr().out
+    assert main(["search", "--index", str(tmp_path / "missing"), "walk"]) == 2
+    assert "no such index" in capsys.readouterr().err
+    other = tmp_path / "other"
+    shutil.copytree(ckpt, other)
+    (other / "model.safetensors").write_bytes((ckpt / "model.safetensors").read_bytes()[:-4] + b"\0\0\0\0")
+    assert main(["search", "--index", str(indexes / "faiss"), "--model", str(other), "walk"]) == 2
+    assert "rebuild the index" in capsys.readouterr().err
+    assert main(["search", "--index", str(indexes / "faiss"), "--motion", str(tmp_path / "x.npy")]) == 2
+    assert "no such motion file" in capsys.readouterr().err
+
+
+def test_motion_to_text_search(capsys, ckpt, kit, kitml_root, tmp_path):
+    assert main(["index", "build", "--model", str(ckpt), "--data", str(kit), "--out", str(tmp_path / "t"),
+                 "--texts"]) == 0
+    capsys.readouterr()
+    clip = kitml_root / "joints" / "02252.npy"
+    assert main(["search", "--index", str(tmp_path / "t"), "--motion", str(clip), "--fps", "24", "-k", "2"]) == 0
+    assert capsys.readouterr().out.count("score") == 2
+    assert main(["search", "--index", str(tmp_path / "t"), "walk"]) == 2
+    assert "holds texts" in capsys.readouterr().err

@@ -1,0 +1,106 @@
+"""``lexmotion index build`` and ``lexmotion search``."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion.errors import LexmotionError
+from retrieval.index import BACKENDS, Index
+
+
+def add_index_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="a checkpoint folder from `lexmotion pretrain`")
+    p.add_argument("--data", required=True, help="a dataset folder from `lexmotion data build`")
+    p.add_argument("--split", default="test", help="split to index, or `all` (default: test)")
+    p.add_argument("--out", required=True, help="the index folder to write")
+    p.add_argument("--backend", default="faiss", choices=BACKENDS,
+                   help="faiss: exact inner product over the active vocabulary (default); faiss-ivf / faiss-hnsw: "
+                        "approximate, for large collections; sparse: scipy inverted index; torch: exact, CPU or GPU")
+    p.add_argument("--texts", action="store_true", help="index the captions instead of the motions "
+                                                       "(for `lexmotion search --motion`)")
+
+
+def add_search_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", nargs="?", help='a description, e.g. "a person kicks with the left leg"')
+    p.add_argument("--index", required=True, help="an index folder from `lexmotion index build`")
+    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--motion", help="search captions with a motion: a .bvh file or a .npy of joints (T, J, 3)")
+    p.add_argument("--fps", type=float, default=20.0, help=".npy motion: its frame rate (default 20)")
+    p.add_argument("--skeleton", help=".npy motion: registered skeleton (default by joint count: 21 kitml-cmu, "
+                                      "22 humanml3d)")
+    p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend and encoding)")
+
+
+def run_index_build(args) -> int:
+    from lexmotion.checkpoint import load
+    model = load(args.model)
+    index = Index.build(model, args.model, args.data, None if args.split == "all" else args.split,
+                        backend=args.backend, texts=args.texts)
+    index.save(args.out)
+    m = index.meta
+    print(f"indexed {m['n']} {m['collection']} of {args.data} ({args.split}) with {m['backend']} -> {args.out}"
+          + (f"; {m['active_columns']} active vocabulary columns of {m['vocab_size']}" if "active_columns" in m else ""))
+    return 0
+
+
+def _read_motion(path: str, fps: float, skeleton: str | None) -> dict:
+    from lexmotion.bvh import read_bvh
+    from lexmotion.features import check_joints
+    from lexmotion.skeletons import REGISTRY, get_skeleton, skeleton_from_names
+    p = Path(path)
+    if not p.is_file():
+        raise LexmotionError(f"{p}: no such motion file")
+    if p.suffix.lower() == ".bvh":
+        bvh, joints = read_bvh(p)
+        skel = skeleton_from_names(bvh.joints, bvh.parents, source=str(p))
+        return {"joints": check_joints(joints, str(p), skel), "fps": bvh.fps, "skeleton": skel, "source": str(p)}
+    if p.suffix.lower() == ".npy":
+        try:
+            joints = np.load(p)
+        except (ValueError, OSError) as err:
+            raise LexmotionError(f"{p}: not a readable .npy file ({err})") from None
+        if skeleton:
+            skel = get_skeleton(skeleton)
+        else:
+            by_count = {21: REGISTRY["kitml-cmu"], 22: REGISTRY["humanml3d"]}
+            skel = by_count.get(joints.shape[1] if joints.ndim == 3 else -1)
+            if skel is None:
+                raise LexmotionError(f"{p}: cannot tell the skeleton of shape {joints.shape}; pass --skeleton")
+        return {"joints": check_joints(joints, str(p), skel), "fps": fps, "skeleton": skel, "source": str(p)}
+    raise LexmotionError(f"{p}: a motion must be a .bvh file or a .npy of joints")
+
+
+def run_search(args) -> int:
+    from lexmotion.checkpoint import load
+    index_path = Path(args.index)
+    if not (index_path / "index.json").is_file():
+        raise LexmotionError(f"{index_path}: no such index (build one with `lexmotion index build`)")
+    meta = json.loads((index_path / "index.json").read_text())
+    model_path = args.model or meta["model_path"]
+    index = Index.load(index_path, model_path=model_path).to(args.device)
+    model = load(model_path, device=args.device)
+    if args.motion:
+        hits = index.search_motion(model, _read_motion(args.motion, args.fps, args.skeleton), k=args.k)
+        query = args.motion
+    else:
+        if args.query is None or not args.query.strip():
+            raise LexmotionError('empty query: give a description such as "a person kicks with the left leg"')
+        query = args.query
+        n_tokens = len(model.tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"])
+        if n_tokens > model.config.max_text_len - 2:
+            print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
+        hits = index.search(model, query, k=args.k)
+    if args.json:
+        print(json.dumps({"query": query, "index": str(index_path), "hits": [h.to_dict() for h in hits]}, indent=1))
+        return 0
+    print(f"query: {query if len(query) <= 120 else query[:117] + '...'}")
+    for rank, h in enumerate(hits, 1):
+        print(f"{rank:>2}. {h.id}  score {h.score:.3f}  {' | '.join(h.texts)[:100]}")
+        if h.terms:
+            print("    because: " + ", ".join(f"{t} (query {q:.2f} x item {m:.2f})" for t, q, m in h.terms))
+    return 0

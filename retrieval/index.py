@@ -1,0 +1,253 @@
+"""Indexes of encoded motions (or captions) and explained search.
+
+Vectors are L2-normalised at indexing, so every backend ranks by cosine, the
+similarity LexCMLP trains. Backends:
+- faiss:       exact inner product (IndexFlatIP) over the collection's active
+               vocabulary columns: a query word no item uses adds 0 to every score,
+               so dropping those columns is exact.
+- faiss-ivf:   IndexIVFFlat (inner product), nlist ~ 4 sqrt(N), nprobe settable.
+- faiss-hnsw:  IndexHNSWFlat (inner product, M=32), efSearch settable.
+- sparse:      an inverted index: scipy CSR matrix; a query touches only the
+               columns of its own non-zero words.
+- torch:       exact dense matmul + top-k, on CPU or GPU (``device``).
+Dense checkpoints use faiss (flat) or torch over their 256-d vectors.
+
+An index folder holds index.json (lexmotion version, backend, the model's path
+and a hash of its weights, vocabulary hash), items.jsonl (id and captions),
+vectors.npz (the normalised vectors, CSR for lexical models) and, for FAISS
+backends, faiss.index. Loading it with a different model is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion import __version__
+from lexmotion.errors import LexmotionError
+
+BACKENDS = ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "torch")
+INDEX_FORMAT = 1
+
+
+def import_faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise LexmotionError("FAISS is not installed: pip install 'lexmotion[cpu]' (faiss-cpu) or "
+                             "'lexmotion[gpu]' (faiss-gpu-cu12); or use --backend sparse or torch") from None
+    return faiss
+
+
+def model_fingerprint(model_path: str | Path) -> str:
+    h = hashlib.sha1()
+    with open(Path(model_path) / "model.safetensors", "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    texts: list[str]
+    terms: list[tuple[str, float, float]]   # (word, query weight, item weight)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "score": round(self.score, 4), "texts": self.texts,
+                "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms]}
+
+
+class Index:
+    def __init__(self, meta: dict, items: list[dict], vectors, raw_vectors, engine=None, columns=None):
+        self.meta, self.items, self.vectors, self.raw_vectors = meta, items, vectors, raw_vectors
+        self.engine, self.columns = engine, columns
+        self.device = "cpu"
+
+    # --- building -----------------------------------------------------------------
+    @classmethod
+    def build(cls, model, model_path: str | Path, data_dir: str | Path, split: str | None = "test",
+              backend: str = "faiss", texts: bool = False, progress: bool = True) -> "Index":
+        import torch
+
+        from lexmotion.batching import MotionTextDataset
+        from lexmotion.dataset import MotionDataset
+
+        if backend not in BACKENDS:
+            raise LexmotionError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        lexical = model.config.kind == "lexical"
+        if not lexical and backend not in ("faiss", "torch"):
+            raise LexmotionError(f"a dense model is indexed with --backend faiss or torch, not {backend}")
+        ds = MotionDataset(data_dir)
+        data = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, require_text=texts)
+        items, vecs = [], []
+        if texts:
+            captions = [(r["id"], t) for r in data.rows for t in r["texts"]]
+            items = [{"id": i, "texts": [t]} for i, t in captions]
+            for start in range(0, len(captions), 256):
+                v = model.encode_text([t for _, t in captions[start:start + 256]])
+                vecs.append(v.to_dense() if v.is_sparse else v)
+        else:
+            items = [{"id": r["id"], "texts": r["texts"]} for r in data.rows]
+            feats = [r["features"] for r in data.rows]
+            for start in range(0, len(feats), 64):
+                v = model.encode_motion(feats[start:start + 64])
+                vecs.append(v.to_dense() if v.is_sparse else v)
+        raw = torch.cat(vecs).numpy().astype(np.float32)
+        normed = raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
+        meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
+                "kind": model.config.kind, "collection": "texts" if texts else "motions",
+                "model_path": str(model_path), "model_sha1": model_fingerprint(model_path),
+                "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
+        index = cls(meta, items, normed, raw)
+        index._make_engine()
+        return index
+
+    def _make_engine(self):
+        import scipy.sparse as sp
+        backend, x = self.meta["backend"], self.vectors
+        lexical = self.meta["kind"] == "lexical"
+        if lexical:
+            self.columns = np.flatnonzero((x != 0).any(axis=0))
+            self.meta["active_columns"] = int(len(self.columns))
+        else:
+            self.columns = np.arange(x.shape[1])
+        if backend == "sparse":
+            self.engine = sp.csr_matrix(x).T.tocsr()            # (V, N): a query reads only its words' rows
+        elif backend == "torch":
+            import torch
+            self.engine = torch.from_numpy(np.ascontiguousarray(x[:, self.columns]))
+        else:
+            faiss = import_faiss()
+            sub = np.ascontiguousarray(x[:, self.columns])
+            d = sub.shape[1]
+            if backend == "faiss":
+                engine = faiss.IndexFlatIP(d)
+            elif backend == "faiss-ivf":
+                nlist = max(1, min(int(4 * np.sqrt(len(sub))), len(sub) // 39 or 1))
+                engine = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+                engine.train(sub)
+                engine.nprobe = min(nlist, 16)
+            else:
+                engine = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+                engine.hnsw.efConstruction = 80
+                engine.hnsw.efSearch = 128
+            engine.add(sub)
+            self.engine = engine
+
+    # --- saving and loading ---------------------------------------------------------
+    def save(self, out: str | Path) -> Path:
+        import scipy.sparse as sp
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+        try:
+            (tmp / "index.json").write_text(json.dumps(self.meta, indent=1) + "\n")
+            (tmp / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in self.items))
+            if self.meta["kind"] == "lexical":
+                sp.save_npz(tmp / "vectors.npz", sp.csr_matrix(self.raw_vectors))
+            else:
+                np.savez_compressed(tmp / "vectors.npz", raw=self.raw_vectors)
+            if self.meta["backend"].startswith("faiss"):
+                import_faiss().write_index(self.engine, str(tmp / "faiss.index"))
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path, model_path: str | Path | None = None) -> "Index":
+        import scipy.sparse as sp
+        path = Path(path)
+        if not (path / "index.json").is_file():
+            raise LexmotionError(f"{path}: no such index (build one with `lexmotion index build`)")
+        meta = json.loads((path / "index.json").read_text())
+        if meta.get("format") != INDEX_FORMAT:
+            raise LexmotionError(f"{path}: index format {meta.get('format')} (lexmotion {meta.get('lexmotion_version')}); "
+                                 f"this lexmotion {__version__} reads format {INDEX_FORMAT}: rebuild the index")
+        if model_path is not None and model_fingerprint(model_path) != meta["model_sha1"]:
+            raise LexmotionError(f"{path}: built with the model {meta['model_path']}, not {model_path} "
+                                 "(its weights differ): rebuild the index with this model")
+        items = [json.loads(line) for line in (path / "items.jsonl").read_text().splitlines() if line]
+        if meta["kind"] == "lexical":
+            raw = sp.load_npz(path / "vectors.npz").toarray().astype(np.float32)
+        else:
+            raw = np.load(path / "vectors.npz")["raw"]
+        normed = raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
+        index = cls(meta, items, normed, raw)
+        if meta["backend"].startswith("faiss"):
+            index.engine = import_faiss().read_index(str(path / "faiss.index"))
+            index.columns = np.flatnonzero((raw != 0).any(axis=0)) if meta["kind"] == "lexical" else np.arange(raw.shape[1])
+        else:
+            index._make_engine()
+        return index
+
+    def to(self, device: str) -> "Index":
+        if self.meta["backend"] == "torch":
+            self.engine = self.engine.to(device)
+            self.device = device
+        return self
+
+    # --- searching ------------------------------------------------------------------
+    def search_vectors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, V) raw query vectors -> (Q, k) scores and item indices, best first."""
+        k = min(k, len(self.items))
+        q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        backend = self.meta["backend"]
+        if backend == "sparse":
+            import scipy.sparse as sp
+            scores = np.asarray((sp.csr_matrix(q) @ self.engine).todense())
+            top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            return np.take_along_axis(scores, top, axis=1), top
+        sub = np.ascontiguousarray(q[:, self.columns]).astype(np.float32)
+        if backend == "torch":
+            import torch
+            scores = torch.from_numpy(sub).to(self.engine.device) @ self.engine.T
+            values, top = torch.topk(scores, k, dim=1)
+            return values.cpu().numpy(), top.cpu().numpy()
+        values, top = self.engine.search(sub, k)
+        return values, top
+
+    def search(self, model, query: str, k: int = 5, n_terms: int = 5) -> list[Hit]:
+        if not isinstance(query, str) or not query.strip():
+            raise LexmotionError("empty query: give a description such as \"a person kicks with the left leg\"")
+        if self.meta["collection"] != "motions":
+            raise LexmotionError("this index holds texts: search it with a motion (--motion FILE)")
+        vec = model.encode_text([query])
+        return self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms)
+
+    def search_motion(self, model, clip: dict, k: int = 5, n_terms: int = 5) -> list[Hit]:
+        if self.meta["collection"] != "texts":
+            raise LexmotionError("this index holds motions: build one with `lexmotion index build --texts` "
+                                 "to search captions with a motion")
+        vec = model.encode_motion([clip])
+        return self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms)
+
+    def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int) -> list[Hit]:
+        if not np.any(query_vec):
+            raise LexmotionError("the query has no vocabulary term after encoding (only stop words or unknown "
+                                 "words?): describe the motion, e.g. \"someone walks in a circle\"")
+        scores, top = self.search_vectors(query_vec[None], k)
+        hits = []
+        for score, i in zip(scores[0], top[0]):
+            if i < 0:
+                continue
+            terms = []
+            if self.meta["kind"] == "lexical":
+                item = self.raw_vectors[i]
+                contrib = query_vec * item
+                for v in np.argsort(-contrib)[:n_terms]:
+                    if contrib[v] > 0:
+                        terms.append((model.tokenizer.convert_ids_to_tokens(int(v)), float(query_vec[v]), float(item[v])))
+            hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms))
+        return hits
