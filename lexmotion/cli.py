@@ -217,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
                              description="Build the embedded kitml-cmu sample (100 real clips with their captions), "
                                          "summarise it, render one clip, pretrain the four lexical phases on it "
-                                         "for a few minutes on the CPU, and show three held-out motions' top words.")
+                                         "for a few minutes on the CPU, show three held-out motions' top words, "
+                                         "then index the sample and answer three text queries with explanations.")
     demo.add_argument("--out", help="folder for the demo's outputs (default: a temporary folder)")
     demo.add_argument("--quick", action="store_true", help="2 training steps per phase (a smoke test, seconds)")
     demo.set_defaults(run=_cmd_demo)

@@ -13,6 +13,7 @@ DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its 
 # A motion encoder small enough to pretrain on a laptop CPU in a few minutes.
 DEMO_MOTION = {"dim": 96, "depth": 2, "heads": 4, "patch_frames": 8, "max_frames": 160, "drop_path": 0.0}
 DEMO_EPOCHS = {"lexmlm": 4, "cmmm": 10, "lexmmm": 10, "lexcmlp": 25}
+DEMO_QUERIES = ("a person walks forward", "someone jumps up", "a person waves with the right hand")
 
 
 def _sample_with_test_split(work: Path) -> Path:
@@ -45,6 +46,7 @@ def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
                              batch_size=16, lr=5e-4, warmup_steps=10, save_every=1000, max_frames=160,
                              wandb="disabled", device="cpu")
         config.settings.flops_warmup_steps = 60
+        config.settings.flops_text = config.settings.flops_motion = 2e-3
         print(f"      {phase}: {config.epochs} epoch(s)")
         Trainer([str(data_dir)], str(out / phase), config, init=init,
                 model_config=ModelConfig(motion=MotionEncoderConfig(**DEMO_MOTION)), progress=not quick).fit()
@@ -61,7 +63,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     work = Path(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     data_dir = work / "sample-dataset"
-    print(f"[1/4] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
+    print(f"[1/5] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
           f"{DEMO_HELD_OUT} clips held out as the demo's test split")
     report = build_dataset("kitml-cmu", _sample_with_test_split(work), data_dir, overwrite=True, progress=False)
     print(f"      {report['clips']} clips, {report['captions']} captions, {report['num_skipped']} skipped\n")
@@ -71,7 +73,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     row = ds.row(0)
     skeleton = ds.skeleton(row["skeleton"])
     feats = part_features(row["joints"], float(row["fps"]), skeleton)
-    print(f"[2/4] features of clip {row['id']} ({row['texts'][0]!r}): {row['num_frames']} frames at "
+    print(f"[2/5] features of clip {row['id']} ({row['texts'][0]!r}): {row['num_frames']} frames at "
           f"{row['fps']:g} fps -> {feats.shape[0]} frames at 20 fps x {FEATURE_DIM} values")
     print("      parts: " + ", ".join(f"{p} {b - a}" for p, (a, b) in FEATURE_LAYOUT.items()))
     mirrored = [i for i, texts in enumerate(ds.table["texts"]) if any("left" in t.lower() for t in texts)]
@@ -82,10 +84,10 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         print(f"      mirror augmentation: {m['texts'][0]!r} -> {mirror_text(m['texts'][0])!r} "
               f"(x reflected, left/right joints swapped; joints move up to {moved:.2f} m)")
     gif = work / f"{row['id']}.gif"
-    print(f"\n[3/4] rendering {row['id']} as a stick figure -> {gif}")
+    print(f"\n[3/5] rendering {row['id']} as a stick figure -> {gif}")
     render_gif(row["joints"], float(row["fps"]), skeleton, gif, title=row["texts"][0])
 
-    print("\n[4/4] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
+    print("\n[4/5] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
     ckpt = pretrain_demo(data_dir, work / "pretrain", quick=quick)
     import lexmotion
     model = lexmotion.load(ckpt)
@@ -98,7 +100,22 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         words = model.explain(vec, k=10)
         print(f"  {r['id']}  caption: {r['texts'][0]}")
         print(f"         words:   {', '.join(f'{w} {v:.2f}' for w, v in words) or '(empty vector)'}")
+    print("\n[5/5] indexing the sample's motions and searching them by text")
+    from retrieval.index import Index
+    try:
+        import faiss  # noqa: F401
+        backend = "faiss"
+    except ImportError:
+        backend = "sparse"
+    index = Index.build(model, ckpt, data_dir, split=None, backend=backend)
+    index.save(work / "index")
+    print(f"      {index.meta['n']} motions, backend {backend}, {index.meta.get('active_columns')} active words")
+    for query in DEMO_QUERIES:
+        print(f"\n  query: {query}")
+        for rank, hit in enumerate(index.search(model, query, k=3), 1):
+            why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
+            print(f"   {rank}. {hit.id} {hit.score:.3f}  {hit.texts[0][:70]}\n      because: {why}")
     print(f"\ndone: outputs in {work}")
     print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
-          " and pretrain on it; see README.\n(search and captioning are not available in this version yet)")
+          " and pretrain on it; see README.\n(captioning is not available in this version yet)")
     return 0

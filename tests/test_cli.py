@@ -27,3 +27,5 @@ def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
     assert list(tmp_path.glob("*.gif"))
     assert out.count("caption:") == 3 and out.count("\n         words:") == 3
     assert (tmp_path / "pretrain" / "lexcmlp" / "model.safetensors").is_file()
+    assert out.count("  query: ") == 3 and out.count("because:") == 9
+    assert (tmp_path / "index" / "index.json").is_file()

@@ -158,3 +158,12 @@ def test_motion_to_text_search(capsys, ckpt, kit, kitml_root, tmp_path):
     assert capsys.readouterr().out.count("score") == 2
     assert main(["search", "--index", str(tmp_path / "t"), "walk"]) == 2
     assert "holds texts" in capsys.readouterr().err
+
+
+def test_bench_prints_a_table_with_exact_backends_at_full_recall(capsys, ckpt, kit):
+    from retrieval.bench import main as bench
+    assert bench(["--model", str(ckpt), "--data", str(kit), "--sizes", "800", "--queries", "20"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "| 800 |" in line]
+    by_backend = {r.split("|")[1].strip(): r.split("|")[8].strip() for r in rows}
+    assert by_backend["sparse (scipy CSR)"] == "1.0" and by_backend["torch (exact, CPU)"] == "1.0"
+    assert by_backend["faiss flat (exact)"] == "1.0"
