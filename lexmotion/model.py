@@ -145,6 +145,18 @@ class LexMotionModel(nn.Module):
         out = self.motion_tokens(motion, mask)
         return self.motion_projection(MotionPatchEncoder.pooled(out["tokens"], out["token_mask"]))
 
+    # --- the retrieval vector of either kind --------------------------------------------------
+    def text_vectors(self, text_ids, text_mask) -> torch.Tensor:
+        """Lexical (B, V) or dense (B, dense_dim) text vectors, by the model's kind."""
+        if self.config.kind == "lexical":
+            return self.text_lexical(text_ids, text_mask)
+        return self.text_dense(text_ids, text_mask)
+
+    def motion_vectors(self, motion, mask) -> torch.Tensor:
+        if self.config.kind == "lexical":
+            return self.motion_lexical(motion, mask)
+        return self.motion_dense(motion, mask)
+
     # --- lexical bottleneck decoder (LexMLM, LexMMM) ---------------------------------------
     def decode_from_bottleneck(self, pooled_logits, text_ids, text_mask) -> torch.Tensor:
         """The bottleneck vector replaces the [CLS] input of the decoder; -> (B, L, V) logits."""
@@ -194,9 +206,7 @@ class LexMotionModel(nn.Module):
         self.eval()
         out = []
         for i in range(0, len(texts), batch_size):
-            batch = self.tokenize(texts[i:i + batch_size])
-            vec = self.text_lexical(**batch) if self.config.kind == "lexical" else self.text_dense(**batch)
-            out.append(vec.float().cpu())
+            out.append(self.text_vectors(**self.tokenize(texts[i:i + batch_size])).float().cpu())
         self.train(was_training)
         result = torch.cat(out)
         return result.to_sparse() if self.config.kind == "lexical" else result
@@ -207,9 +217,7 @@ class LexMotionModel(nn.Module):
         self.eval()
         out = []
         for i in range(0, len(clips), batch_size):
-            motion, mask = self._features(clips[i:i + batch_size])
-            vec = self.motion_lexical(motion, mask) if self.config.kind == "lexical" else self.motion_dense(motion, mask)
-            out.append(vec.float().cpu())
+            out.append(self.motion_vectors(*self._features(clips[i:i + batch_size])).float().cpu())
         self.train(was_training)
         result = torch.cat(out)
         return result.to_sparse() if self.config.kind == "lexical" else result

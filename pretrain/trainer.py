@@ -310,23 +310,20 @@ class Trainer:
             with self._autocast():
                 terms = LOSSES[self.config.phase](self.model, batch, self.config.settings, 10 ** 9)
                 if self.config.phase in ("lexcmlp", "dense"):
-                    kind = self.model.config.kind
-                    texts.append((self.model.text_lexical if kind == "lexical" else self.model.text_dense)(
-                        batch["text_ids"], batch["text_mask"]).float())
-                    motions.append((self.model.motion_lexical if kind == "lexical" else self.model.motion_dense)(
-                        batch["motion"], batch["mask"]).float())
+                    texts.append(self.model.text_vectors(batch["text_ids"], batch["text_mask"]).float())
+                    motions.append(self.model.motion_vectors(batch["motion"], batch["mask"]).float())
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             count += 1
         self.module.train()
         out = {f"val_{k}": v / max(count, 1) for k, v in sums.items()}
         if texts:
+            from retrieval.metrics import ranks
             t = torch.nn.functional.normalize(torch.cat(texts), dim=-1)
             m = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
-            scores = t @ m.T
-            rank = (scores > scores.diag()[:, None]).sum(1)          # 0 = first
+            rank = ranks((t @ m.T).cpu().numpy(), np.eye(len(t), dtype=bool))
             for k in (1, 5, 10):
-                out[f"val_t2m_R@{k}"] = round(100 * float((rank < k).float().mean()), 2)
+                out[f"val_t2m_R@{k}"] = round(100 * float((rank <= k).mean()), 2)
         return out
 
     def _save(self, optimizer, scheduler, step, epoch, batch_in_epoch):

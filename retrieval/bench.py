@@ -63,7 +63,6 @@ def _qps(fn, queries, threads: int) -> float:
 
 
 def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
-    import scipy.sparse as sp
     import torch
     n = collection.shape[0]
     active = np.flatnonzero(np.asarray(collection.getnnz(axis=0)) > 0)

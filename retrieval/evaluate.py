@@ -87,12 +87,8 @@ def encode_split(model, data: MotionTextDataset, batch_size: int = 64) -> tuple[
     for i in range(0, len(data), batch_size):
         batch = collate([data[j] for j in range(i, min(i + batch_size, len(data)))])
         batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
-        if model.config.kind == "lexical":
-            texts.append(model.text_lexical(batch["text_ids"], batch["text_mask"]).float().cpu())
-            motions.append(model.motion_lexical(batch["motion"], batch["mask"]).float().cpu())
-        else:
-            texts.append(model.text_dense(batch["text_ids"], batch["text_mask"]).float().cpu())
-            motions.append(model.motion_dense(batch["motion"], batch["mask"]).float().cpu())
+        texts.append(model.text_vectors(batch["text_ids"], batch["text_mask"]).float().cpu())
+        motions.append(model.motion_vectors(batch["motion"], batch["mask"]).float().cpu())
     return torch.cat(texts), torch.cat(motions)
 
 
@@ -167,7 +163,6 @@ TABLE_HEADER = ("| model | protocol | n | t2m R@1 | R@2 | R@3 | R@5 | R@10 | Med
 
 
 def main_eval(args) -> int:
-    import json
 
     from lexmotion.checkpoint import load
     from lexmotion.dataset import write_json

@@ -20,6 +20,18 @@ BANDAI_TAR = SHARED / "bandai" / "bandai-namco-motion-2.tar.gz"
 HUMANML3D = SHARED / "humanml3d-sample"
 
 
+# A model small enough for tests on the CPU; "save_every": 1 makes every step resumable.
+TINY_CONFIG = {"model": {"motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}},
+               "train": {"save_every": 1, "warmup_steps": 1}}
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "tiny.json"
+    path.write_text(json.dumps(TINY_CONFIG))
+    return path
+
+
 def _need(path: Path):
     if not path.exists():
         pytest.skip(f"real data not found at {path} (set LEXMOTION_SHARED_DATA to the shared/data folder)")

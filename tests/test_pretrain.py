@@ -1,7 +1,6 @@
 """The real pretraining entry point on a tiny slice of kitml-cmu, on the CPU."""
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -10,8 +9,6 @@ from lexmotion.cli import main
 from lexmotion.dataset import MotionDataset, build_dataset
 from lexmotion.errors import LexmotionError
 
-TINY = {"model": {"motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}},
-        "train": {"save_every": 1, "warmup_steps": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +16,6 @@ def data(kitml_slice, tmp_path_factory):
     out = tmp_path_factory.mktemp("pre") / "kit"
     build_dataset("kitml-cmu", kitml_slice, out, progress=False)
     return out
-
-
-@pytest.fixture(scope="module")
-def tiny_config(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cfg") / "tiny.json"
-    path.write_text(json.dumps(TINY))
-    return path
 
 
 def pretrain(capsys, data, out, phase, config, *extra):

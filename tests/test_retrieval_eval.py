@@ -8,7 +8,6 @@ from lexmotion.cli import main
 from lexmotion.dataset import MotionDataset, build_dataset
 from retrieval.evaluate import build_dissimilar, deduplicate
 
-TINY = {"model": {"motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}}, "train": {"save_every": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +18,9 @@ def kit(kitml_root, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ckpt(kit, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cfg") / "tiny.json"
-    cfg.write_text(json.dumps(TINY))
+def ckpt(kit, tiny_config, tmp_path_factory):
     out = tmp_path_factory.mktemp("ck") / "lexcmlp"
-    assert main(["pretrain", "lexcmlp", "--data", str(kit), "--out", str(out), "--config", str(cfg),
+    assert main(["pretrain", "lexcmlp", "--data", str(kit), "--out", str(out), "--config", str(tiny_config),
                  "--batch-size", "8", "--max-steps", "2", "--wandb", "disabled", "--quiet"]) == 0
     return out
 
