@@ -1,5 +1,8 @@
 """One trainer for every phase: CPU or CUDA (bf16 autocast), single process or torchrun DDP.
 
+Data: every clip's features are computed once, in memory, when the run starts;
+a batch is then only a crop, a pad and a tokenisation, done in-process.
+
 Resuming: the batch order of epoch e is a permutation seeded by (seed, e), so a
 run restarted with the same --out reloads trainer_state.pt and skips the
 batches it had already done in that epoch.
@@ -49,7 +52,6 @@ class TrainConfig:
     max_steps: int | None = None
     seed: int = 0
     device: str = "auto"
-    num_workers: int = 0
     save_every: int = 200              # steps between checkpoints (and at every epoch end)
     max_frames: int = 200
     mirror_prob: float = 0.5
@@ -161,7 +163,7 @@ class Trainer:
         c = self.config
         if c.phase == "lexmlm":
             captions = load_caption_corpus(c.text_corpus, self.datasets)
-            return TextCorpus(captions), self._text_collate
+            return TextCorpus(captions), Collate(self.model.tokenizer, self.model.config.max_text_len).tokenize_only
         sets = [MotionTextDataset(d, "train", self.model.stats, c.max_frames, train=True, mirror_prob=c.mirror_prob,
                                   require_text=c.phase != "cmmm") for d in self.datasets]
         return torch.utils.data.ConcatDataset(sets), Collate(self.model.tokenizer, self.model.config.max_text_len)
@@ -175,9 +177,6 @@ class Trainer:
             except LexmotionError:
                 continue
         return torch.utils.data.ConcatDataset(sets) if sets else None
-
-    def _text_collate(self, items):
-        return Collate(self.model.tokenizer, self.model.config.max_text_len).tokenize_only(items)
 
     # --- loop ---------------------------------------------------------------------------
     def _params(self):
