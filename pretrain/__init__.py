@@ -1,1 +1,5 @@
-"""pretrain: not implemented yet in lexmotion 0.1.0."""
+"""pretrain: the four lexical phases (LexMLM, CMMM, LexMMM, LexCMLP), the dense baseline, and the trainer.
+
+``lexmotion pretrain`` (pretrain/cli.py) drives ``Trainer`` (pretrain/trainer.py) with the loss
+functions of pretrain/phases.py.
+"""
