@@ -188,6 +188,10 @@ class MotionDataset:
         row["meta"] = json.loads(row["meta"])
         return row
 
+    def metas(self) -> list[dict]:
+        """Every row's ``meta`` (parsed JSON), read from its column alone (no joints)."""
+        return [json.loads(m) for m in self.table["meta"]]
+
     def find(self, clip_id: str) -> int:
         ids = self.table["id"]
         try:

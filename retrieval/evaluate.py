@@ -35,11 +35,11 @@ NSIM_SIZE = 100
 
 def deduplicate(ds: MotionDataset, indices: list[int]) -> tuple[list[int], int]:
     """Drop test clips that duplicate a capture outside the split, or an earlier test clip."""
-    ids = ds.table["id"]
-    metas = [ds.row(i)["meta"] for i in indices]
+    ids, all_metas = ds.table["id"], ds.metas()
     in_split, in_dataset = {ids[i] for i in indices}, set(ids)
     kept, seen = [], set()
-    for i, meta in zip(indices, metas):
+    for i in indices:
+        meta = all_metas[i]
         same = set(meta.get("same_motion_as", [])) & in_dataset
         if same - in_split or same & seen:
             continue
@@ -94,24 +94,39 @@ def encode_split(model, data: MotionTextDataset, batch_size: int = 64) -> tuple[
 
 def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "all",
              nsim_list: str | Path | None = None) -> dict:
-    if protocol not in PROTOCOLS:
-        raise LexmotionError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    return evaluate_protocols(model, data_dir, split, (protocol,), nsim_list)[0]
+
+
+def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protocols=PROTOCOLS,
+                       nsim_list: str | Path | None = None) -> list[dict]:
+    """Encode the split once, then score it under each protocol."""
+    for protocol in protocols:
+        if protocol not in PROTOCOLS:
+            raise LexmotionError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     ds = MotionDataset(data_dir)
     indices, removed = deduplicate(ds, ds.split_indices(split))
     items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames)
-    keep = {i for i in indices}
-    positions = [p for p, row in enumerate(items.rows) if row["index"] in keep]
-    rows = [items.rows[p] for p in positions]
-    items.rows = rows
+    keep = set(indices)
+    items.rows = rows = [r for r in items.rows if r["index"] in keep]
     captions = [r["texts"][0] for r in rows]
-    labelled = all(ds.row(r["index"])["caption_source"] == "label" for r in rows)
+    sources, metas = ds.table["caption_source"], ds.metas()
+    labelled = all(sources[r["index"]] == "label" for r in rows)
     text, motion = encode_split(model, items)
     scores = (torch.nn.functional.normalize(text, dim=-1) @ torch.nn.functional.normalize(motion, dim=-1).T).numpy()
     if labelled:
-        labels = [(ds.row(r["index"])["meta"].get("content"), ds.row(r["index"])["meta"].get("style")) for r in rows]
+        labels = [(metas[r["index"]].get("content"), metas[r["index"]].get("style")) for r in rows]
         positives = np.array([[a == b for b in labels] for a in labels])
     else:
         positives = np.eye(len(rows), dtype=bool)
+    similarity = None
+    if {"threshold", "dissimilar"} & set(protocols):
+        emb = sentence_embeddings(captions)
+        similarity = emb @ emb.T
+    return [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
+                   nsim_list) for protocol in protocols]
+
+
+def _score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir, nsim_list):
     result = {"protocol": protocol, "details": {
         "split": split, "model": str(getattr(model, "path", "")), "kind": model.config.kind,
         "positives": "same (content, style) label" if labelled else "own caption",
@@ -120,8 +135,7 @@ def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "
     if protocol == "all":
         result.update(n=len(rows), **retrieval_metrics(scores, positives))
     elif protocol == "threshold":
-        emb = sentence_embeddings(captions)
-        selfsim = (1 + emb @ emb.T) / 2
+        selfsim = (1 + similarity) / 2
         result["details"]["threshold"] = THRESHOLD
         result.update(n=len(rows), **retrieval_metrics(scores, positives | (selfsim >= THRESHOLD)))
     elif protocol == "dissimilar":
@@ -133,8 +147,7 @@ def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "
             if listed and len(present) >= 0.9 * len(listed):
                 chosen, source = sorted(present), f"given ({nsim_list})"
         if chosen is None:
-            emb = sentence_embeddings(captions)
-            chosen = build_dissimilar(emb @ emb.T)
+            chosen = build_dissimilar(similarity)
         sub = np.ix_(chosen, chosen)
         result["details"]["nsim_source"] = source
         result.update(n=len(chosen), **retrieval_metrics(scores[sub], positives[sub]))
@@ -168,7 +181,7 @@ def main_eval(args) -> int:
     from lexmotion.dataset import write_json
     model = load(args.model, device=args.device)
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
-    results = [evaluate(model, args.data, args.split, p, nsim_list=args.nsim_list) for p in protocols]
+    results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list)
     print(TABLE_HEADER)
     for r in results:
         print(markdown_row(Path(args.model).name, r))
@@ -181,4 +194,4 @@ def main_eval(args) -> int:
     return 0
 
 
-__all__ = ["PROTOCOLS", "evaluate", "markdown_row", "summarise", "build_dissimilar", "deduplicate"]
+__all__ = ["PROTOCOLS", "evaluate", "evaluate_protocols", "markdown_row", "summarise", "build_dissimilar", "deduplicate"]

@@ -86,15 +86,18 @@ class Index:
         if not lexical and backend not in ("faiss", "torch"):
             raise LexmotionError(f"a dense model is indexed with --backend faiss or torch, not {backend}")
         ds = MotionDataset(data_dir)
-        data = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, require_text=texts)
         items, vecs = [], []
-        if texts:
-            captions = [(r["id"], t) for r in data.rows for t in r["texts"]]
+        if texts:   # captions only: no motion features needed
+            ids, all_texts = ds.table["id"], ds.table["texts"]
+            captions = [(ids[i], t) for i in ds.split_indices(split) for t in all_texts[i] if t.strip()]
+            if not captions:
+                raise LexmotionError(f"{data_dir}: no caption in split {split!r} to index")
             items = [{"id": i, "texts": [t]} for i, t in captions]
             for start in range(0, len(captions), 256):
                 v = model.encode_text([t for _, t in captions[start:start + 256]])
                 vecs.append(v.to_dense() if v.is_sparse else v)
         else:
+            data = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, require_text=False)
             items = [{"id": r["id"], "texts": r["texts"]} for r in data.rows]
             feats = [r["features"] for r in data.rows]
             for start in range(0, len(feats), 64):
