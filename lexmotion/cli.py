@@ -13,9 +13,7 @@ from pathlib import Path
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError
 
-_LATER = {
-    "caption": "Interpretable motion captioning (guided, local and lexical captioners).",
-}
+_LATER: dict[str, str] = {}
 
 
 def _cmd_data_build(args) -> int:
@@ -208,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_arguments(search)
     search.set_defaults(run=run_search)
 
+    from captioning.cli import add_caption_commands
+    add_caption_commands(groups)
+
     for name, text in _LATER.items():
         p = groups.add_parser(name, help=f"(not yet available) {text}",
                               description=f"{text}\n\nNot available in lexmotion {__version__} yet: "
@@ -218,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Build the embedded kitml-cmu sample (100 real clips with their captions), "
                                          "summarise it, render one clip, pretrain the four lexical phases on it "
                                          "for a few minutes on the CPU, show three held-out motions' top words, "
-                                         "then index the sample and answer three text queries with explanations.")
+                                         "then index the sample and answer three text queries with explanations, and finally train a "
+                                         "guided-attention captioner and caption three held-out motions with an attention figure.")
     demo.add_argument("--out", help="folder for the demo's outputs (default: a temporary folder)")
     demo.add_argument("--quick", action="store_true", help="2 training steps per phase (a smoke test, seconds)")
     demo.set_defaults(run=_cmd_demo)

@@ -13,6 +13,7 @@ DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its 
 # A motion encoder small enough to pretrain on a laptop CPU in a few minutes.
 DEMO_MOTION = {"dim": 96, "depth": 2, "heads": 4, "patch_frames": 8, "max_frames": 160, "drop_path": 0.0}
 DEMO_EPOCHS = {"lexmlm": 4, "cmmm": 10, "lexmmm": 10, "lexcmlp": 25}
+DEMO_CAPTION_EPOCHS = 25
 DEMO_QUERIES = ("a person walks forward", "someone jumps up", "a person waves with the right hand")
 
 
@@ -63,7 +64,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     work = Path(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     data_dir = work / "sample-dataset"
-    print(f"[1/5] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
+    print(f"[1/6] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
           f"{DEMO_HELD_OUT} clips held out as the demo's test split")
     report = build_dataset("kitml-cmu", _sample_with_test_split(work), data_dir, overwrite=True, progress=False)
     print(f"      {report['clips']} clips, {report['captions']} captions, {report['num_skipped']} skipped\n")
@@ -73,7 +74,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     row = ds.row(0)
     skeleton = ds.skeleton(row["skeleton"])
     feats = part_features(row["joints"], float(row["fps"]), skeleton)
-    print(f"[2/5] features of clip {row['id']} ({row['texts'][0]!r}): {row['num_frames']} frames at "
+    print(f"[2/6] features of clip {row['id']} ({row['texts'][0]!r}): {row['num_frames']} frames at "
           f"{row['fps']:g} fps -> {feats.shape[0]} frames at 20 fps x {FEATURE_DIM} values")
     print("      parts: " + ", ".join(f"{p} {b - a}" for p, (a, b) in FEATURE_LAYOUT.items()))
     mirrored = [i for i, texts in enumerate(ds.table["texts"]) if any("left" in t.lower() for t in texts)]
@@ -84,10 +85,10 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         print(f"      mirror augmentation: {m['texts'][0]!r} -> {mirror_text(m['texts'][0])!r} "
               f"(x reflected, left/right joints swapped; joints move up to {moved:.2f} m)")
     gif = work / f"{row['id']}.gif"
-    print(f"\n[3/5] rendering {row['id']} as a stick figure -> {gif}")
+    print(f"\n[3/6] rendering {row['id']} as a stick figure -> {gif}")
     render_gif(row["joints"], float(row["fps"]), skeleton, gif, title=row["texts"][0])
 
-    print("\n[4/5] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
+    print("\n[4/6] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
     ckpt = pretrain_demo(data_dir, work / "pretrain", quick=quick)
     import lexmotion
     model = lexmotion.load(ckpt)
@@ -102,7 +103,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         words = model.explain(vec, k=10)
         print(f"  {r['id']}  caption: {r['texts'][0]}")
         print(f"         words:   {', '.join(f'{w} {v:.2f}' for w, v in words) or '(empty vector)'}")
-    print("\n[5/5] indexing the sample's motions and searching them by text")
+    print("\n[5/6] indexing the sample's motions and searching them by text")
     from retrieval.index import Index
     try:
         import faiss  # noqa: F401
@@ -117,7 +118,40 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         for rank, hit in enumerate(index.search(model, query, k=3), 1):
             why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
             print(f"   {rank}. {hit.id} {hit.score:.3f}  {hit.texts[0][:70]}\n      because: {why}")
+    caption_demo(data_dir, ds, work, quick)
     print(f"\ndone: outputs in {work}")
     print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
-          " and pretrain on it; see README.\n(captioning is not available in this version yet)")
+          ", pretrain and train captioners on it; see README.")
     return 0
+
+
+def caption_demo(data_dir: Path, ds, work: Path, quick: bool = False) -> None:
+    """Train a guided captioner on the sample, caption three held-out motions, draw one attention figure."""
+    from captioning.analysis import describe_clip, draw_words, word_report
+    from captioning.data import clip_features
+    from captioning.model import CaptionerConfig, load_captioner
+    from captioning.train import CaptionTrainConfig, train_captioner
+
+    epochs = 1 if quick else DEMO_CAPTION_EPOCHS
+    print(f"\n[6/6] training the guided-attention captioner (body parts, lambda_spat 2, lambda_adapt 3) on the "
+          f"sample's 90 training clips for {epochs} epoch(s); the sample has no validation split, so the epoch "
+          f"is chosen on the training clips")
+    out = work / "captioner"
+    train_captioner(str(data_dir), str(out), CaptionerConfig(arch="guided", encoder="parts"),
+                    CaptionTrainConfig(epochs=epochs, lambda_spat=2.0, lambda_adapt=3.0, min_count=1, wandb="disabled",
+                                       device="cpu", val_split="train"), progress=False)
+    model = load_captioner(out)
+    print("      held-out motions, their real caption and the generated one (beam 2), with each motion word's "
+          "most attended body part and time span:")
+    for n, index in enumerate(ds.split_indices("test")[:3]):
+        row = ds.row(index)
+        features = clip_features(row["joints"], float(row["fps"]), ds.skeleton(row["skeleton"]), model.stats, row["id"])
+        caption, att = describe_clip(model, features, beam=2)
+        print(f"  {row['id']}  real:      {row['texts'][0]}\n         generated: {caption or '(empty)'}")
+        words = [f"{w['word']} ({w['top_part']}, {w['span_seconds'][0]:.1f}-{w['span_seconds'][1]:.1f} s, "
+                 f"beta {w['beta']:.2f})" for w in word_report(model, att)]
+        print(f"         attention: {'; '.join(words)}")
+        if n == 0:
+            figure = work / f"{row['id']}-attention.png"
+            draw_words(model, att, caption, str(figure))
+            print(f"         attention figure (parts x time per word, beta, time window): {figure}")

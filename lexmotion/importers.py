@@ -13,16 +13,22 @@ import random
 import tarfile
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from lexmotion.bvh import read_bvh
 from lexmotion.errors import LexmotionError
 from lexmotion.features import check_joints
-from lexmotion.skeletons import HUMANML3D, KITML_CMU, KITML_MMM, Skeleton, skeleton_from_names
+from lexmotion.skeletons import (
+    HUMANML3D,
+    KITML_CMU,
+    KITML_MMM,
+    Skeleton,
+    skeleton_from_names,
+)
 
 SOURCES = ("kitml-cmu", "bandai", "guo", "bvh")
 
@@ -398,3 +404,30 @@ def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path
         texts = texts_of.get(key, [])
         yield _record(Path(rel).with_suffix("").as_posix(), joints, bvh.fps, skeleton, texts, split_of.get(key, "train"),
                       "human" if texts else "none", {"file": rel, "scale": bvh.scale})
+
+
+def read_motion_file(path: str, fps: float = 20.0, skeleton: str | None = None) -> dict:
+    """One motion file for a query: a .bvh (rig from its joint names) or a .npy of joints (T, J, 3)
+    with ``skeleton`` (default by joint count) at ``fps``. -> {joints, fps, skeleton, source}."""
+    from lexmotion.skeletons import REGISTRY, get_skeleton
+    p = Path(path)
+    if not p.is_file():
+        raise LexmotionError(f"{p}: no such motion file")
+    if p.suffix.lower() == ".bvh":
+        bvh, joints = read_bvh(p)
+        skel = skeleton_from_names(bvh.joints, bvh.parents, source=str(p))
+        return {"joints": check_joints(joints, str(p), skel), "fps": bvh.fps, "skeleton": skel, "source": str(p)}
+    if p.suffix.lower() == ".npy":
+        try:
+            joints = np.load(p)
+        except (ValueError, OSError) as err:
+            raise LexmotionError(f"{p}: not a readable .npy file ({err})") from None
+        if skeleton:
+            skel = get_skeleton(skeleton)
+        else:
+            by_count = {21: REGISTRY["kitml-cmu"], 22: REGISTRY["humanml3d"]}
+            skel = by_count.get(joints.shape[1] if joints.ndim == 3 else -1)
+            if skel is None:
+                raise LexmotionError(f"{p}: cannot tell the skeleton of shape {joints.shape}; pass --skeleton")
+        return {"joints": check_joints(joints, str(p), skel), "fps": fps, "skeleton": skel, "source": str(p)}
+    raise LexmotionError(f"{p}: a motion must be a .bvh file or a .npy of joints")

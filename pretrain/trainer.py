@@ -27,6 +27,7 @@ from lexmotion.checkpoint import save_checkpoint
 from lexmotion.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.model import LexMotionModel, ModelConfig
+from lexmotion.tracking import start_wandb
 from pretrain.phases import LOSSES, PhaseSettings
 from pretrain.text_corpus import TextCorpus, load_caption_corpus
 
@@ -196,16 +197,9 @@ class Trainer:
         return torch.autocast("cpu", enabled=False)
 
     def _wandb(self):
-        if self.rank != 0 or self.config.wandb == "disabled":
+        if self.rank != 0:
             return None
-        try:
-            import wandb
-            return wandb.init(project="lexmotion", name=f"{self.config.phase}-{self.out.name}", dir=str(self.out),
-                              mode=self.config.wandb, config=self.config.to_dict(), reinit="finish_previous",
-                              settings=wandb.Settings(init_timeout=30, silent=True))
-        except Exception as err:   # logging must never stop training
-            print(f"warning: wandb logging is off ({type(err).__name__}: {err})")
-            return None
+        return start_wandb(self.config.wandb, f"{self.config.phase}-{self.out.name}", self.out, self.config.to_dict())
 
     def fit(self) -> dict:
         from tqdm.auto import tqdm

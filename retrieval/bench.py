@@ -17,6 +17,11 @@ import time
 
 import numpy as np
 
+from lexmotion.errors import LexmotionError
+
+# (query_cut, heap_factor) settings of the seismic backend shown in the table.
+SEISMIC_SETTINGS = ((10, 0.7), (20, 0.8))
+
 
 def synthesise(base, n: int, rng: np.random.Generator):
     """base: (B, V) scipy CSR of real vectors -> (n, V) CSR of perturbed resamples."""
@@ -50,6 +55,7 @@ def exact_topk(collection, queries, k):
 
 
 def _qps(fn, queries, threads: int) -> float:
+    """Queries per second of ``fn(queries, threads)`` with torch/FAISS limited to ``threads``."""
     import torch
     try:
         import faiss
@@ -58,7 +64,7 @@ def _qps(fn, queries, threads: int) -> float:
         pass
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    fn(queries)
+    fn(queries, threads)
     return queries.shape[0] / (time.perf_counter() - start)
 
 
@@ -73,7 +79,7 @@ def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
 
     def record(name, build_s, mem, search):
         out = {"backend": name, "N": n, "build_s": round(build_s, 2), "memory_MB": round(mem / 2 ** 20, 1)}
-        top = search(queries)
+        top = search(queries, os.cpu_count())
         out["recall@10"] = round(float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top, truth)])), 4)
         out["qps_1_thread"] = round(_qps(search, queries, 1), 1)
         out["qps_all_threads"] = round(_qps(search, queries, os.cpu_count()), 1)
@@ -84,11 +90,22 @@ def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
     inverted = collection.T.tocsr()
     build = time.perf_counter() - t
 
-    def sparse_search(q):
+    def sparse_search(q, threads):
         scores = np.asarray((q @ inverted).todense())
         return np.argpartition(-scores, k, axis=1)[:, :k]
     record("sparse (scipy CSR)", build, inverted.data.nbytes + inverted.indices.nbytes + inverted.indptr.nbytes,
            sparse_search)
+    try:
+        from retrieval import seismic_backend
+        t = time.perf_counter()
+        engine = seismic_backend.build(collection)
+        build, memory = time.perf_counter() - t, seismic_backend.memory_bytes(engine)
+        for cut, heap in SEISMIC_SETTINGS:
+            record(f"seismic (query_cut {cut}, heap {heap})", build, memory,
+                   lambda q, threads, cut=cut, heap=heap: seismic_backend.search(engine, q, k, cut, heap, threads)[1])
+        del engine
+    except LexmotionError as err:
+        rows.append({"backend": f"seismic skipped: {err}", "N": n})
     if dense_bytes / 2 ** 30 > max_dense_gb:
         rows.append({"backend": f"dense backends skipped: {dense_bytes / 2 ** 30:.1f} GB > --max-dense-gb", "N": n})
         return rows
@@ -96,11 +113,11 @@ def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
     matrix = torch.from_numpy(np.ascontiguousarray(collection[:, active].toarray().astype(np.float32)))
     build = time.perf_counter() - t
     record("torch (exact, CPU)", build, dense_bytes,
-           lambda q: torch.topk(torch.from_numpy(q_dense) @ matrix.T, k, dim=1).indices.numpy())
+           lambda q, threads: torch.topk(torch.from_numpy(q_dense) @ matrix.T, k, dim=1).indices.numpy())
     if torch.cuda.is_available():
         gpu = matrix.cuda()
         record("torch (exact, GPU)", build, dense_bytes,
-               lambda q: torch.topk(torch.from_numpy(q_dense).cuda() @ gpu.T, k, dim=1).indices.cpu().numpy())
+               lambda q, threads: torch.topk(torch.from_numpy(q_dense).cuda() @ gpu.T, k, dim=1).indices.cpu().numpy())
     try:
         import faiss
     except ImportError:
@@ -111,14 +128,14 @@ def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
     t = time.perf_counter()
     flat = faiss.IndexFlatIP(d)
     flat.add(x)
-    record("faiss flat (exact)", time.perf_counter() - t, dense_bytes, lambda q: flat.search(q_dense, k)[1])
+    record("faiss flat (exact)", time.perf_counter() - t, dense_bytes, lambda q, threads: flat.search(q_dense, k)[1])
     t = time.perf_counter()
     nlist = max(1, int(4 * np.sqrt(n)))
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.train(x[np.random.default_rng(0).choice(n, min(n, 50 * nlist), replace=False)])
     ivf.add(x)
     ivf.nprobe = 16
-    record(f"faiss IVF{nlist} nprobe16", time.perf_counter() - t, dense_bytes, lambda q: ivf.search(q_dense, k)[1])
+    record(f"faiss IVF{nlist} nprobe16", time.perf_counter() - t, dense_bytes, lambda q, threads: ivf.search(q_dense, k)[1])
     return rows
 
 

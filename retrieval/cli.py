@@ -5,9 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from lexmotion.errors import LexmotionError
+from lexmotion.importers import read_motion_file
 from retrieval.index import BACKENDS, Index
 
 
@@ -48,33 +47,6 @@ def run_index_build(args) -> int:
     return 0
 
 
-def _read_motion(path: str, fps: float, skeleton: str | None) -> dict:
-    from lexmotion.bvh import read_bvh
-    from lexmotion.features import check_joints
-    from lexmotion.skeletons import REGISTRY, get_skeleton, skeleton_from_names
-    p = Path(path)
-    if not p.is_file():
-        raise LexmotionError(f"{p}: no such motion file")
-    if p.suffix.lower() == ".bvh":
-        bvh, joints = read_bvh(p)
-        skel = skeleton_from_names(bvh.joints, bvh.parents, source=str(p))
-        return {"joints": check_joints(joints, str(p), skel), "fps": bvh.fps, "skeleton": skel, "source": str(p)}
-    if p.suffix.lower() == ".npy":
-        try:
-            joints = np.load(p)
-        except (ValueError, OSError) as err:
-            raise LexmotionError(f"{p}: not a readable .npy file ({err})") from None
-        if skeleton:
-            skel = get_skeleton(skeleton)
-        else:
-            by_count = {21: REGISTRY["kitml-cmu"], 22: REGISTRY["humanml3d"]}
-            skel = by_count.get(joints.shape[1] if joints.ndim == 3 else -1)
-            if skel is None:
-                raise LexmotionError(f"{p}: cannot tell the skeleton of shape {joints.shape}; pass --skeleton")
-        return {"joints": check_joints(joints, str(p), skel), "fps": fps, "skeleton": skel, "source": str(p)}
-    raise LexmotionError(f"{p}: a motion must be a .bvh file or a .npy of joints")
-
-
 def run_search(args) -> int:
     from lexmotion.checkpoint import load
     index_path = Path(args.index)
@@ -85,7 +57,7 @@ def run_search(args) -> int:
     index = Index.load(index_path, model_path=model_path).to(args.device)
     model = load(model_path, device=args.device)
     if args.motion:
-        hits = index.search_motion(model, _read_motion(args.motion, args.fps, args.skeleton), k=args.k)
+        hits = index.search_motion(model, read_motion_file(args.motion, args.fps, args.skeleton), k=args.k)
         query = args.motion
     else:
         if args.query is None or not args.query.strip():

@@ -5,7 +5,9 @@ from lexmotion.cli import main
 
 @pytest.mark.parametrize("argv", [[], ["data"], ["data", "build"], ["data", "info"], ["data", "render"],
                                   ["data", "skeletons"], ["demo"], ["pretrain"], ["index"], ["search"],
-                                  ["eval"], ["eval", "retrieval"], ["caption"]])
+                                  ["eval"], ["eval", "retrieval"], ["caption"],
+                                  ["caption", "train"], ["caption", "eval"], ["caption", "describe"],
+                                  ["caption", "analyze"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit:
         main(argv + ["--help"])
@@ -29,3 +31,5 @@ def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
     assert (tmp_path / "pretrain" / "lexcmlp" / "model.safetensors").is_file()
     assert out.count("  query: ") == 3 and out.count("because:") == 9
     assert (tmp_path / "index" / "index.json").is_file()
+    assert out.count("generated: ") == 3 and out.count("attention: ") == 3
+    assert list(tmp_path.glob("*-attention.png")) and (tmp_path / "captioner" / "model.safetensors").is_file()

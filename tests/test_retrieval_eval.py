@@ -1,4 +1,5 @@
 """`lexmotion eval retrieval` end to end on a tiny checkpoint, and each protocol against a naive version."""
+import importlib.util
 import json
 
 import numpy as np
@@ -90,7 +91,10 @@ def test_eval_refuses_bad_input(capsys, kit, tmp_path):
 @pytest.fixture(scope="module")
 def indexes(ckpt, kit, tmp_path_factory):
     root = tmp_path_factory.mktemp("idx")
-    for backend in ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "torch"):
+    backends = ["faiss", "faiss-ivf", "faiss-hnsw", "sparse", "torch"]
+    if importlib.util.find_spec("seismic"):
+        backends.append("seismic")
+    for backend in backends:
         assert main(["index", "build", "--model", str(ckpt), "--data", str(kit), "--split", "all",
                      "--out", str(root / backend), "--backend", backend]) == 0
     return root
@@ -114,6 +118,22 @@ def test_backends_agree_with_brute_force(ckpt, indexes):
         _, top = Index.load(indexes / backend).search_vectors(q, 10)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top, truth)])
         assert recall >= 0.8, backend
+
+
+def test_seismic_backend_matches_exact_search(ckpt, indexes):
+    if not (indexes / "seismic").exists():
+        pytest.skip("pyseismic-lsr is not installed (pip install 'lexmotion[seismic]')")
+    import lexmotion
+    from retrieval.index import Index
+    model = lexmotion.load(ckpt)
+    q = model.encode_text(["a person walks forward", "someone jumps", "a person sits down"]).to_dense().numpy()
+    exact = Index.load(indexes / "sparse")
+    seismic = Index.load(indexes / "seismic")      # saved and reloaded through seismic's own file
+    truth_scores, _ = exact.search_vectors(q, 5)
+    scores, top = seismic.search_vectors(q, 5)
+    np.testing.assert_allclose(scores, truth_scores, rtol=1e-2, atol=1e-3)   # seismic stores weights in half precision
+    brute = (q / np.linalg.norm(q, axis=1, keepdims=True)) @ exact.vectors.T
+    np.testing.assert_allclose(np.take_along_axis(brute, top, axis=1), truth_scores, rtol=1e-2, atol=1e-3)
 
 
 def test_search_command_explains_hits(capsys, indexes):
@@ -164,3 +184,5 @@ def test_bench_prints_a_table_with_exact_backends_at_full_recall(capsys, ckpt, k
     by_backend = {r.split("|")[1].strip(): r.split("|")[8].strip() for r in rows}
     assert by_backend["sparse (scipy CSR)"] == "1.0" and by_backend["torch (exact, CPU)"] == "1.0"
     assert by_backend["faiss flat (exact)"] == "1.0"
+    if importlib.util.find_spec("seismic"):
+        assert float(by_backend["seismic (query_cut 20, heap 0.8)"]) >= 0.9

@@ -1,0 +1,186 @@
+"""A captioner = a motion encoder + a decoder + the caption vocabulary, saved as a folder:
+
+    DIR/model.safetensors   weights of the best epoch (by validation BLEU@4)
+    DIR/config.json         lexmotion version, format version, CaptionerConfig, training config
+    DIR/vocab.json          the caption vocabulary
+    DIR/stats.json          feature normalisation statistics
+    DIR/last/               the latest epoch's weights and trainer state (for resuming)
+    DIR/metrics.jsonl       one line per epoch
+Every file is written to a temporary name and renamed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from captioning.decoders import GuidedDecoder, LocalDecoder
+from captioning.encoders import FrameEncoder, LexicalEncoder, PartEncoder
+from captioning.text import Vocabulary
+from lexmotion import __version__
+from lexmotion.dataset import write_json
+from lexmotion.errors import LexmotionError
+
+FORMAT_VERSION = 1
+ARCHS = ("guided", "local")
+ENCODERS = ("parts", "mlp", "gru", "bigru", "lexical:CKPT")
+
+
+@dataclass
+class CaptionerConfig:
+    arch: str = "guided"
+    encoder: str = "parts"            # parts | mlp | gru | bigru | lexical:CKPT
+    finetune: bool = False            # lexical backbone: train it too
+    emb: int = 64
+    hidden: int = 128
+    att: int = 64
+    window: float = 8.0               # local: D, in encoder time steps
+    truncate: bool = True             # local: truncation mask in training
+    dropout: float = 0.3
+    lexical_model: dict | None = None  # the backbone's ModelConfig (lexical encoders), to rebuild it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_arch(arch: str, encoder: str) -> None:
+    if arch not in ARCHS:
+        raise LexmotionError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    kind = encoder.split(":", 1)[0]
+    if kind not in ("parts", "mlp", "gru", "bigru", "lexical") or (kind == "lexical" and ":" not in encoder):
+        raise LexmotionError(f"--encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
+    if arch == "guided" and kind not in ("parts", "lexical"):
+        raise LexmotionError(f"the guided captioner attends over body parts: use --encoder parts or "
+                             f"lexical:CKPT, not {encoder!r}")
+
+
+class Captioner(nn.Module):
+    def __init__(self, config: CaptionerConfig, vocab: Vocabulary, lexmotion_model=None):
+        super().__init__()
+        check_arch(config.arch, config.encoder)
+        self.config, self.vocab = config, vocab
+        kind = config.encoder.split(":", 1)[0]
+        if kind == "lexical":
+            if lexmotion_model is None:
+                raise ValueError("a lexical encoder needs the LexMotion model")
+            self.encoder = LexicalEncoder(lexmotion_model, finetune=config.finetune)
+        elif kind == "parts":
+            self.encoder = PartEncoder(hidden=128)
+        else:
+            self.encoder = FrameEncoder(kind, hidden=256)
+        dim = self.encoder.dim
+        if config.arch == "guided":
+            self.decoder = GuidedDecoder(len(vocab), dim, config.emb, config.hidden, config.att, config.dropout)
+        else:
+            self.decoder = LocalDecoder(len(vocab), dim, config.emb, config.hidden, 2 * config.att,
+                                        config.window, config.truncate, config.dropout)
+        self.stats: dict | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.decoder.parameters()).device
+
+    def encode(self, motion: torch.Tensor, mask: torch.Tensor) -> dict:
+        return self.encoder(motion, mask)
+
+    def teacher_forced(self, batch: dict) -> tuple[torch.Tensor, dict, dict]:
+        """-> logits (B, L, V), the step infos stacked along dim 1, and the encoder memory."""
+        memory = self.encode(batch["motion"], batch["mask"])
+        state = self.decoder.init_state(memory)
+        logits, infos = [], []
+        for t in range(batch["inputs"].shape[1]):
+            out, state, info = self.decoder.step(batch["inputs"][:, t], state, memory)
+            logits.append(out)
+            infos.append(info)
+        stacked = {k: torch.stack([i[k] for i in infos], 1) for k in infos[0]}
+        return torch.stack(logits, 1), stacked, memory
+
+    def loss(self, batch: dict, lambda_spat: float = 0.0, lambda_adapt: float = 0.0) -> dict:
+        """CE + lambda_spat * BCE(alpha) + lambda_adapt * BCE(beta) (guided-attention paper, eq. 11-14).
+
+        BCE(alpha) is summed over the six parts, averaged over real frames, and divided by the number
+        of supervised words; BCE(beta) is averaged over supervised words.
+        """
+        logits, info, memory = self.teacher_forced(batch)
+        targets = batch["targets"]
+        lang = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.vocab.pad)
+        out = {"lang": lang, "spat": lang.new_zeros(()), "adapt": lang.new_zeros(())}
+        L = targets.shape[1]
+        if "beta" in info and lambda_adapt > 0:
+            known = batch["beta_known"][:, :L]
+            if known.any():
+                out["adapt"] = F.binary_cross_entropy(info["beta"][known].clamp(1e-6, 1 - 1e-6), batch["beta"][:, :L][known])
+        if "alpha" in info and lambda_spat > 0:
+            known = batch["parts_known"][:, :L]
+            if known.any():
+                alpha = info["alpha"].clamp(1e-6, 1 - 1e-6)                               # (B, L, T, 6)
+                target = batch["parts"][:, :L, None, :].expand_as(alpha)
+                bce = -(target * alpha.log() + (1 - target) * (1 - alpha).log()).sum(-1)  # (B, L, T)
+                mask = memory["mask"][:, None, :].to(bce.dtype)
+                per_word = (bce * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+                out["spat"] = per_word[known].sum() / known.sum()
+        out["total"] = lang + lambda_spat * out["spat"] + lambda_adapt * out["adapt"]
+        return out
+
+    # --- saving and loading ------------------------------------------------------------
+    def save(self, out: str | Path, train_config: dict | None = None) -> Path:
+        from safetensors.torch import save_model
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".tmp")
+        os.close(fd)
+        save_model(self, tmp)
+        os.replace(tmp, out / "model.safetensors")
+        write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
+                                         "kind": "captioner", "captioner": self.config.to_dict(),
+                                         "train": train_config or {}})
+        write_json(out / "vocab.json", self.vocab.to_dict())
+        write_json(out / "stats.json", self.stats)
+        return out
+
+
+def read_captioner_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise LexmotionError(f"{path}: no such captioner folder")
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file() or not (path / "model.safetensors").is_file():
+        raise LexmotionError(f"{path}: not a lexmotion captioner (needs config.json and model.safetensors; "
+                             f"train one with `lexmotion caption train`)")
+    cfg = json.loads(cfg_file.read_text())
+    if cfg.get("kind") != "captioner":
+        raise LexmotionError(f"{path}: this is a pretraining checkpoint, not a captioner")
+    if cfg.get("format_version") != FORMAT_VERSION:
+        raise LexmotionError(f"{path}: captioner format {cfg.get('format_version')} (written by lexmotion "
+                             f"{cfg.get('lexmotion_version')}), but this lexmotion {__version__} reads format "
+                             f"{FORMAT_VERSION}")
+    return cfg
+
+
+def build_lexmotion_backbone(model_config: dict):
+    from lexmotion.model import LexMotionModel, ModelConfig
+    return LexMotionModel(ModelConfig.from_dict(model_config), load_pretrained_text=False)
+
+
+def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Captioner:
+    """Rebuild a trained captioner from its folder."""
+    from safetensors.torch import load_model
+    path = Path(path)
+    cfg = read_captioner_config(path)
+    config = CaptionerConfig(**cfg["captioner"])
+    backbone = build_lexmotion_backbone(config.lexical_model) if config.lexical_model else None
+    model = Captioner(config, Vocabulary.load(path / "vocab.json"), backbone)
+    try:
+        load_model(model, path / "model.safetensors", strict=True)
+    except RuntimeError as err:
+        raise LexmotionError(f"{path}: weights do not match the captioner its config describes "
+                             f"({str(err).splitlines()[0][:200]})") from None
+    model.stats = json.loads((path / "stats.json").read_text())
+    model.path = str(path)
+    return model.to(device).eval()
