@@ -80,7 +80,7 @@ def add_caption_commands(groups) -> None:
         epilog="example: lexmotion caption describe --model cap/guided --motion clip.bvh --figure clip.png")
     de.add_argument("--model", required=True, help="a captioner folder")
     de.add_argument("--motion", required=True, help="a .npy (frames, joints, 3) or a .bvh file")
-    de.add_argument("--skeleton", default="kitml-cmu", help=".npy: its skeleton (default kitml-cmu)")
+    de.add_argument("--skeleton", help=".npy: registered skeleton (default by joint count: 21 kitml-cmu, 22 humanml3d)")
     de.add_argument("--fps", type=float, default=20.0, help=".npy: its frame rate (default 20)")
     de.add_argument("--beam", type=int, default=2, help="beam size (default 2; 1 = greedy)")
     de.add_argument("--figure", help="write the attention figure (PNG) here")

@@ -11,8 +11,6 @@ Every file is written to a temporary name and renamed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,10 +22,15 @@ from captioning.decoders import GuidedDecoder, LocalDecoder
 from captioning.encoders import FrameEncoder, LexicalEncoder, PartEncoder
 from captioning.text import Vocabulary
 from lexmotion import __version__
+from lexmotion.checkpoint import (
+    FORMAT_VERSION,
+    load_weights,
+    read_folder_config,
+    save_weights,
+)
 from lexmotion.dataset import write_json
 from lexmotion.errors import LexmotionError
 
-FORMAT_VERSION = 1
 ARCHS = ("guided", "local")
 ENCODERS = ("parts", "mlp", "gru", "bigru", "lexical:CKPT")
 
@@ -130,13 +133,8 @@ class Captioner(nn.Module):
 
     # --- saving and loading ------------------------------------------------------------
     def save(self, out: str | Path, train_config: dict | None = None) -> Path:
-        from safetensors.torch import save_model
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".tmp")
-        os.close(fd)
-        save_model(self, tmp)
-        os.replace(tmp, out / "model.safetensors")
+        save_weights(self, out)
         write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
                                          "kind": "captioner", "captioner": self.config.to_dict(),
                                          "train": train_config or {}})
@@ -146,20 +144,9 @@ class Captioner(nn.Module):
 
 
 def read_captioner_config(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise LexmotionError(f"{path}: no such captioner folder")
-    cfg_file = path / "config.json"
-    if not cfg_file.is_file() or not (path / "model.safetensors").is_file():
-        raise LexmotionError(f"{path}: not a lexmotion captioner (needs config.json and model.safetensors; "
-                             f"train one with `lexmotion caption train`)")
-    cfg = json.loads(cfg_file.read_text())
+    cfg = read_folder_config(path, "captioner", "; train one with `lexmotion caption train`")
     if cfg.get("kind") != "captioner":
         raise LexmotionError(f"{path}: this is a pretraining checkpoint, not a captioner")
-    if cfg.get("format_version") != FORMAT_VERSION:
-        raise LexmotionError(f"{path}: captioner format {cfg.get('format_version')} (written by lexmotion "
-                             f"{cfg.get('lexmotion_version')}), but this lexmotion {__version__} reads format "
-                             f"{FORMAT_VERSION}")
     return cfg
 
 
@@ -170,17 +157,12 @@ def build_lexmotion_backbone(model_config: dict):
 
 def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Captioner:
     """Rebuild a trained captioner from its folder."""
-    from safetensors.torch import load_model
     path = Path(path)
     cfg = read_captioner_config(path)
     config = CaptionerConfig(**cfg["captioner"])
     backbone = build_lexmotion_backbone(config.lexical_model) if config.lexical_model else None
     model = Captioner(config, Vocabulary.load(path / "vocab.json"), backbone)
-    try:
-        load_model(model, path / "model.safetensors", strict=True)
-    except RuntimeError as err:
-        raise LexmotionError(f"{path}: weights do not match the captioner its config describes "
-                             f"({str(err).splitlines()[0][:200]})") from None
+    load_weights(model, path)
     model.stats = json.loads((path / "stats.json").read_text())
     model.path = str(path)
     return model.to(device).eval()

@@ -42,15 +42,45 @@ def _atomic_torch_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trainer_state: dict | None = None) -> Path:
+def save_weights(model, out: Path) -> None:
+    """OUT/model.safetensors, written to a temporary name and renamed (tied tensors stored once)."""
     from safetensors.torch import save_model
-
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".tmp")
     os.close(fd)
     save_model(model, tmp)
     os.replace(tmp, out / "model.safetensors")
+
+
+def load_weights(model, path: Path) -> None:
+    """Strictly load PATH/model.safetensors; a mismatch is a one-line LexmotionError."""
+    from safetensors.torch import load_model
+    try:
+        load_model(model, path / "model.safetensors", strict=True)
+    except RuntimeError as err:
+        raise LexmotionError(f"{path}: weights do not match the model its config describes "
+                             f"({str(err).splitlines()[0][:200]})") from None
+
+
+def read_folder_config(path: str | Path, what: str = "checkpoint", hint: str = "") -> dict:
+    """config.json of a model folder, checked for presence and format version."""
+    path = Path(path)
+    if not path.exists():
+        raise LexmotionError(f"{path}: no such {what} folder")
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file() or not (path / "model.safetensors").is_file():
+        raise LexmotionError(f"{path}: not a lexmotion {what} (needs config.json and model.safetensors{hint})")
+    cfg = json.loads(cfg_file.read_text())
+    if cfg.get("format_version") != FORMAT_VERSION:
+        raise LexmotionError(f"{path}: {what} format {cfg.get('format_version')} (written by lexmotion "
+                             f"{cfg.get('lexmotion_version')}), but this lexmotion {__version__} reads format "
+                             f"{FORMAT_VERSION}")
+    return cfg
+
+
+def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trainer_state: dict | None = None) -> Path:
+    out = Path(out)
+    save_weights(model, out)
     write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
                                      "phase": phase, "model": model.config.to_dict(), "train": train_config})
     write_json(out / "stats.json", model.stats)
@@ -61,24 +91,14 @@ def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trai
 
 
 def read_config(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise LexmotionError(f"{path}: no such checkpoint folder")
-    cfg_file = path / "config.json"
-    if not cfg_file.is_file() or not (path / "model.safetensors").is_file():
-        raise LexmotionError(f"{path}: not a lexmotion checkpoint (needs config.json and model.safetensors)")
-    cfg = json.loads(cfg_file.read_text())
-    if cfg.get("format_version") != FORMAT_VERSION:
-        raise LexmotionError(f"{path}: checkpoint format {cfg.get('format_version')} (written by lexmotion "
-                             f"{cfg.get('lexmotion_version')}), but this lexmotion {__version__} reads format "
-                             f"{FORMAT_VERSION}")
+    cfg = read_folder_config(path)
+    if cfg.get("kind") == "captioner":
+        raise LexmotionError(f"{path}: this is a captioner, not a pretraining checkpoint")
     return cfg
 
 
 def load(path: str | Path, device: str | torch.device = "cpu"):
     """Rebuild a model from a checkpoint folder (no command line needed)."""
-    from safetensors.torch import load_model
-
     from lexmotion.model import LexMotionModel, ModelConfig
 
     path = Path(path)
@@ -89,11 +109,7 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     if (saved_vocab["size"], saved_vocab["sha1"]) != (ours["size"], ours["sha1"]):
         raise LexmotionError(f"{path}: checkpoint vocabulary ({saved_vocab['size']} words) does not match the "
                              f"text model's ({ours['size']} words)")
-    try:
-        load_model(model, path / "model.safetensors", strict=True)
-    except RuntimeError as err:
-        raise LexmotionError(f"{path}: weights do not match the model its config describes "
-                             f"({str(err).splitlines()[0][:200]})") from None
+    load_weights(model, path)
     model.stats = json.loads((path / "stats.json").read_text())
     model.phase = cfg["phase"]
     model.path = str(path)

@@ -20,7 +20,7 @@ import numpy as np
 from lexmotion.errors import LexmotionError
 
 # (query_cut, heap_factor) settings of the seismic backend shown in the table.
-SEISMIC_SETTINGS = ((10, 0.7), (20, 0.8))
+SEISMIC_SETTINGS = ((5, 0.6), (10, 0.7), (20, 0.8))
 
 
 def synthesise(base, n: int, rng: np.random.Generator):
