@@ -100,4 +100,4 @@ def bertscore(predictions: list[str], references: list[list[str]], device: str =
 def caption_metrics(predictions: list[str], references: list[list[str]], device: str = "cpu") -> dict:
     out = coco_metrics(predictions, references)
     out["BERTScore"] = bertscore(predictions, references, device)
-    return {k: round(v, 2) for k, v in out.items()}
+    return {k: round(float(v), 2) for k, v in out.items()}
