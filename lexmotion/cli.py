@@ -13,8 +13,6 @@ from pathlib import Path
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError
 
-_LATER: dict[str, str] = {}
-
 
 def _cmd_data_build(args) -> int:
     from lexmotion.dataset import build_dataset
@@ -88,13 +86,6 @@ def _cmd_pretrain(args) -> int:
 def _cmd_demo(args) -> int:
     from lexmotion.demo import run_demo
     return run_demo(out=args.out, quick=args.quick)
-
-
-def _not_yet(name):
-    def run(args) -> int:
-        raise LexmotionError(f"`lexmotion {name}` is not available in lexmotion {__version__} yet "
-                             f"(planned: {_LATER[name][:-1].lower()})")
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,12 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     from captioning.cli import add_caption_commands
     add_caption_commands(groups)
 
-    for name, text in _LATER.items():
-        p = groups.add_parser(name, help=f"(not yet available) {text}",
-                              description=f"{text}\n\nNot available in lexmotion {__version__} yet: "
-                                          "this command only says so and exits with status 2.")
-        p.set_defaults(run=_not_yet(name))
-
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
                              description="Build the embedded kitml-cmu sample (100 real clips with their captions), "
                                          "summarise it, render one clip, pretrain the four lexical phases on it "
@@ -229,9 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and args.group not in _LATER:   # commands still to come take any arguments
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except LexmotionError as err:

@@ -136,7 +136,8 @@ def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["data", "build", "kitml-cmu", "--root", "no/such/folder", "--out", "x"], "no/such/folder: no such file or folder"),
     (["data", "info", "no/such/ds"], "no/such/ds: no such dataset folder"),
-    (["caption", "train"], "not available in lexmotion"),
+    (["caption", "describe", "--model", "no/cap", "--motion", "x.npy"], "no/cap: no such captioner folder"),
+    (["caption", "eval", "--model", "no/cap", "--data", "no/ds"], "no/cap: no such captioner folder"),
     (["search", "--index", "no/idx", "a person kicks"], "no/idx: no such index"),
 ])
 def test_errors_are_one_line(capsys, argv, message):
