@@ -11,7 +11,7 @@ import torch
 
 from captioning.rules import load_rules, target_arrays
 from captioning.text import Vocabulary, normalise_caption, words
-from lexmotion.batching import normalise
+from lexmotion.batching import normalise, pad_motions
 from lexmotion.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.features import check_joints, mirror_joints, mirror_text, part_features
@@ -106,11 +106,8 @@ class CaptionCollate:
         self.vocab, self.rules = vocab, rules or load_rules()
 
     def __call__(self, items: list[dict]) -> dict:
-        lengths = torch.tensor([len(it["motion"]) for it in items])
-        motion = torch.zeros(len(items), int(lengths.max()), items[0]["motion"].shape[-1])
-        for b, it in enumerate(items):
-            motion[b, :len(it["motion"])] = it["motion"]
-        batch = {"motion": motion, "mask": torch.arange(motion.shape[1])[None] < lengths[:, None],
+        motion, mask, _ = pad_motions([it["motion"] for it in items])
+        batch = {"motion": motion, "mask": mask,
                  "refs": [it["refs"] for it in items], "ids": [it["id"] for it in items],
                  "clip": [it["clip"] for it in items]}
         if self.vocab is None:

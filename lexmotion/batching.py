@@ -63,6 +63,15 @@ class MotionTextDataset(torch.utils.data.Dataset):
                 "index": row["index"]}
 
 
+def pad_motions(motions: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(T_i, F) tensors -> zero-padded (B, T, F), mask (B, T) of real frames, lengths (B,)."""
+    lengths = torch.tensor([len(m) for m in motions])
+    motion = torch.zeros(len(motions), int(lengths.max()), motions[0].shape[-1])
+    for b, m in enumerate(motions):
+        motion[b, : len(m)] = m
+    return motion, torch.arange(motion.shape[1])[None] < lengths[:, None], lengths
+
+
 class Collate:
     """Pads motions and (optionally) tokenises texts into one batch dict."""
 
@@ -76,12 +85,8 @@ class Collate:
         return {"texts": texts, "text_ids": tok["input_ids"], "text_mask": tok["attention_mask"].bool()}
 
     def __call__(self, items: list[dict]) -> dict:
-        lengths = torch.tensor([len(it["motion"]) for it in items])
-        motion = torch.zeros(len(items), int(lengths.max()), items[0]["motion"].shape[-1])
-        for b, it in enumerate(items):
-            motion[b, : len(it["motion"])] = it["motion"]
-        batch = {"motion": motion, "mask": torch.arange(motion.shape[1])[None] < lengths[:, None],
-                 "lengths": lengths, "texts": [it["text"] for it in items], "ids": [it["id"] for it in items],
+        motion, mask, lengths = pad_motions([it["motion"] for it in items])
+        batch = {"motion": motion, "mask": mask, "lengths": lengths, "texts": [it["text"] for it in items], "ids": [it["id"] for it in items],
                  "index": torch.tensor([it["index"] for it in items])}
         if self.tokenizer is not None:
             text = self.tokenize_only(items)
