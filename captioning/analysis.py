@@ -108,22 +108,22 @@ def draw_words(model, att: dict, caption: str, path: str) -> None:
     tmp.replace(path)
 
 
-def describe_clip(model, features: np.ndarray, beam: int = 2) -> tuple[str, dict]:
+def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0) -> tuple[str, dict]:
     device = model.device
     motion = torch.from_numpy(np.ascontiguousarray(features))[None].to(device)
     mask = torch.ones(1, motion.shape[1], dtype=torch.bool, device=device)
-    ids = decode(ModelScorer(model), motion, mask, beam=beam)[0]
+    ids = decode(ModelScorer(model), motion, mask, beam=beam, no_repeat=no_repeat)[0]
     att = read_attention(model, motion, mask, [ids])[0]
     return " ".join(model.vocab.decode(ids)), att
 
 
 def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None, fps: float = 20.0,
-                  beam: int = 2, figure: str | None = None) -> dict:
+                  beam: int = 2, figure: str | None = None, no_repeat: int = 0) -> dict:
     from lexmotion.importers import read_motion_file
     model = load_captioner(model_dir)
     clip = read_motion_file(motion_path, fps, skeleton)
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])
-    caption, att = describe_clip(model, features, beam)
+    caption, att = describe_clip(model, features, beam, no_repeat)
     if figure:
         draw_words(model, att, caption, figure)
     return {"motion": motion_path, "caption": caption, "words": word_report(model, att), "figure": figure}

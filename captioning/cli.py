@@ -83,6 +83,8 @@ def add_caption_commands(groups) -> None:
     de.add_argument("--skeleton", help=".npy: registered skeleton (default by joint count: 21 kitml-cmu, 22 humanml3d)")
     de.add_argument("--fps", type=float, default=20.0, help=".npy: its frame rate (default 20)")
     de.add_argument("--beam", type=int, default=2, help="beam size (default 2; 1 = greedy)")
+    de.add_argument("--no-repeat", type=int, default=0, metavar="N",
+                    help="forbid repeating any N-gram of words (default 0: off, as in evaluation)")
     de.add_argument("--figure", help="write the attention figure (PNG) here")
     de.add_argument("--json", action="store_true", help="print the caption and per-word attention as JSON")
     de.set_defaults(run=run_describe)
@@ -147,7 +149,7 @@ def run_eval(args) -> int:
 def run_describe(args) -> int:
     from captioning.analysis import describe_file
     result = describe_file(args.model, args.motion, skeleton=args.skeleton, fps=args.fps, beam=args.beam,
-                           figure=args.figure)
+                           figure=args.figure, no_repeat=args.no_repeat)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

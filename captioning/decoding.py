@@ -121,8 +121,22 @@ class SynergyScorer(ModelScorer):
         return synergy_log_probs(out[0], out[1], self.options), new_states
 
 
+def block_repeats(lp: torch.Tensor, seqs: list[list[int]], n: int) -> torch.Tensor:
+    """Forbid, per row, every token that would repeat an n-gram already in that row's sequence."""
+    if n <= 0:
+        return lp
+    for row, seq in enumerate(seqs):
+        if len(seq) < n - 1:
+            continue
+        prefix = tuple(seq[len(seq) - n + 1:]) if n > 1 else ()
+        banned = [seq[i + n - 1] for i in range(len(seq) - n + 1) if tuple(seq[i:i + n - 1]) == prefix]
+        if banned:
+            lp[row, banned] = NEG
+    return lp
+
+
 @torch.no_grad()
-def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30) -> list[list[int]]:
+def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30, no_repeat: int = 0) -> list[list[int]]:
     vocab = scorer.vocab
     states = scorer.start(motion, mask)
     B = motion.shape[0]
@@ -131,7 +145,7 @@ def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30) -> list[list[in
     done = torch.zeros(B, dtype=torch.bool, device=motion.device)
     for _ in range(max_len + 1):
         lp, states = scorer.step(prev, states)
-        prev = lp.argmax(-1)
+        prev = block_repeats(lp, out, no_repeat).argmax(-1)
         for b in torch.nonzero(~done).flatten().tolist():
             if int(prev[b]) == vocab.eos:
                 done[b] = True
@@ -143,9 +157,10 @@ def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30) -> list[list[in
 
 
 @torch.no_grad()
-def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30) -> list[list[int]]:
+def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30,
+                no_repeat: int = 0) -> list[list[int]]:
     """Batched beam search; hypotheses are ranked by their mean log-probability per token
-    (the <eos> included), i.e. length-normalised."""
+    (the <eos> included), i.e. length-normalised. ``no_repeat`` > 0 forbids repeated n-grams."""
     vocab = scorer.vocab
     B, K = motion.shape[0], beam
     device = motion.device
@@ -158,6 +173,7 @@ def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int =
     active = [True] * B
     for t in range(max_len + 1):
         lp, states = scorer.step(prev, states)
+        lp = block_repeats(lp, [seq for row in seqs for seq in row], no_repeat)
         V = lp.shape[-1]
         cand = (scores[:, :, None] + lp.view(B, K, V)).view(B, K * V)
         top, idx = cand.topk(2 * K, dim=-1)
@@ -197,8 +213,8 @@ def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int =
     return out
 
 
-def decode(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30) -> list[list[int]]:
-    """beam <= 1: greedy; otherwise beam search."""
+def decode(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30, no_repeat: int = 0) -> list[list[int]]:
+    """beam <= 1: greedy; otherwise beam search. ``no_repeat`` = n > 0 blocks repeated n-grams (off by default)."""
     if beam <= 1:
-        return greedy(scorer, motion, mask, max_len)
-    return beam_search(scorer, motion, mask, beam, max_len)
+        return greedy(scorer, motion, mask, max_len, no_repeat)
+    return beam_search(scorer, motion, mask, beam, max_len, no_repeat)

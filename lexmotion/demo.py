@@ -141,12 +141,12 @@ def caption_demo(data_dir: Path, ds, work: Path, quick: bool = False) -> None:
                     CaptionTrainConfig(epochs=epochs, lambda_spat=2.0, lambda_adapt=3.0, min_count=1, wandb="disabled",
                                        device="cpu", val_split="train"), progress=False)
     model = load_captioner(out)
-    print("      held-out motions, their real caption and the generated one (beam 2), with each motion word's "
-          "most attended body part and time span:")
+    print("      held-out motions, their real caption and the generated one (beam 2, no repeated word pair), with "
+          "each word's most attended body part, time span and beta:")
     for n, index in enumerate(ds.split_indices("test")[:3]):
         row = ds.row(index)
         features = clip_features(row["joints"], float(row["fps"]), ds.skeleton(row["skeleton"]), model.stats, row["id"])
-        caption, att = describe_clip(model, features, beam=2)
+        caption, att = describe_clip(model, features, beam=2, no_repeat=2)
         print(f"  {row['id']}  real:      {row['texts'][0]}\n         generated: {caption or '(empty)'}")
         words = [f"{w['word']} ({w['top_part']}, {w['span_seconds'][0]:.1f}-{w['span_seconds'][1]:.1f} s, "
                  f"beta {w['beta']:.2f})" for w in word_report(model, att)]

@@ -5,8 +5,15 @@ import math
 import pytest
 import torch
 
-from captioning.decoding import (ModelScorer, SynergyOptions, SynergyScorer, beam_search, greedy, synergy_log_probs,
-                                 synergy_scores)
+from captioning.decoding import (
+    ModelScorer,
+    SynergyOptions,
+    SynergyScorer,
+    beam_search,
+    greedy,
+    synergy_log_probs,
+    synergy_scores,
+)
 from captioning.text import Vocabulary
 
 VOCAB = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", "a", "b", "c"])
@@ -62,7 +69,7 @@ def _log_probs(scorer, clip, seq):
 def _exhaustive(scorer, clip, max_len):
     words = [4, 5, 6]
     best = None
-    for n in range(0, max_len + 1):
+    for n in range(max_len + 1):
         for seq in itertools.product(words, repeat=n):
             score = _log_probs(scorer, clip, seq) / (n + 1)
             if best is None or score > best[0]:
@@ -145,3 +152,19 @@ def test_synergy_refuses_different_vocabularies():
     other.vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", "x", "y", "z"])
     with pytest.raises(LexmotionError, match="same caption vocabulary"):
         SynergyScorer(Markov(_table(0)), other)
+
+
+def test_no_repeat_blocks_repeated_ngrams():
+    table = torch.full((1, len(VOCAB), len(VOCAB)), -5.0)
+    table[0, VOCAB.bos, 4] = 5.0
+    table[0, 4, 5] = 5.0          # a -> b -> a -> b ... forever
+    table[0, 5, 4] = 5.0
+    table[0, :, EOS] = 0.0
+    scorer = ModelScorer(Markov(table))
+    loops = greedy(scorer, *_clips(1), max_len=8)[0]
+    assert loops[:4] == [4, 5, 4, 5]
+    for decode in (lambda: greedy(scorer, *_clips(1), max_len=8, no_repeat=2),
+                   lambda: beam_search(scorer, *_clips(1), beam=2, max_len=8, no_repeat=2)):
+        seq = decode()
+        pairs = list(itertools.pairwise(seq))
+        assert len(pairs) == len(set(pairs)), seq

@@ -3,7 +3,7 @@ import pytest
 
 pytest.importorskip("pycocoevalcap", reason="the caption metrics need pycocoevalcap (pip install pycocoevalcap)")
 
-from captioning.metrics import bertscore, caption_metrics, coco_metrics  # noqa: E402
+from captioning.metrics import bertscore, caption_metrics, coco_metrics
 
 
 def test_identical_captions_score_full_marks():

@@ -3,10 +3,10 @@ import json
 
 import numpy as np
 import pytest
+from conftest import write_npy
 
 from lexmotion.cli import main
 from lexmotion.dataset import build_dataset
-from conftest import write_npy
 
 pytest.importorskip("pycocoevalcap", reason="the caption metrics need pycocoevalcap (pip install pycocoevalcap)")
 
@@ -79,7 +79,7 @@ def test_synergy_eval_and_its_ablation(guided, local, data, tmp_path):
 
 
 def test_describe_prints_words_and_draws_the_figure(guided, local, kitml_slice, tmp_path, capsys):
-    clip = sorted((kitml_slice / "joints").glob("*.npy"))[0]
+    clip = min((kitml_slice / "joints").glob("*.npy"))
     for model in (guided, local):
         fig = tmp_path / f"{model.name}.png"
         assert main(["caption", "describe", "--model", str(model), "--motion", str(clip), "--fps", "24",
@@ -89,7 +89,7 @@ def test_describe_prints_words_and_draws_the_figure(guided, local, kitml_slice, 
 
 
 def test_describe_json(guided, kitml_slice, capsys):
-    clip = sorted((kitml_slice / "joints").glob("*.npy"))[0]
+    clip = min((kitml_slice / "joints").glob("*.npy"))
     assert main(["caption", "describe", "--model", str(guided), "--motion", str(clip), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert isinstance(result["caption"], str)
