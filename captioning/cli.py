@@ -122,7 +122,6 @@ def _components(text: str) -> tuple:
     try:
         out = tuple(sorted({int(x) for x in text.split(",")}))
     except ValueError:
-        out = ()
         raise LexmotionError(f"--synergy-components takes numbers 1-5 separated by commas, got {text!r}") from None
     if not set(out) <= {1, 2, 3, 4, 5}:
         raise LexmotionError(f"--synergy-components takes numbers 1-5, got {text!r}")
