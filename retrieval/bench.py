@@ -68,7 +68,7 @@ def _qps(fn, queries, threads: int) -> float:
     return queries.shape[0] / (time.perf_counter() - start)
 
 
-def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
+def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings: int = 4000) -> list[dict]:
     import torch
     n = collection.shape[0]
     active = np.flatnonzero(np.asarray(collection.getnnz(axis=0)) > 0)
@@ -98,10 +98,11 @@ def run(collection, queries, max_dense_gb: float, k: int = 10) -> list[dict]:
     try:
         from retrieval import seismic_backend
         t = time.perf_counter()
-        engine = seismic_backend.build(collection)
+        engine = seismic_backend.build(collection, n_postings=seismic_postings)
         build, memory = time.perf_counter() - t, seismic_backend.memory_bytes(engine)
         for cut, heap in SEISMIC_SETTINGS:
-            record(f"seismic (query_cut {cut}, heap {heap})", build, memory,
+            postings = "" if seismic_postings == 4000 else f"n_postings {seismic_postings}, "
+            record(f"seismic ({postings}query_cut {cut}, heap {heap})", build, memory,
                    lambda q, threads, cut=cut, heap=heap: seismic_backend.search(engine, q, k, cut, heap, threads)[1])
         del engine
     except LexmotionError as err:
@@ -152,6 +153,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="collection sizes (default 10k,100k,1M)")
     parser.add_argument("--queries", type=int, default=200, help="number of caption queries (default 200)")
     parser.add_argument("--max-dense-gb", type=float, default=6.0, help="skip dense backends above this size")
+    parser.add_argument("--seismic-postings", type=int, default=4000,
+                        help="seismic: postings kept per word (default 4000; longer lists: better recall, slower)")
     args = parser.parse_args(argv)
     import scipy.sparse as sp
     model = lexmotion.load(args.model)
@@ -168,7 +171,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     for n in (int(s) for s in args.sizes.split(",")):
         collection = synthesise(base, n, rng)
-        for row in run(collection, q, args.max_dense_gb):
+        for row in run(collection, q, args.max_dense_gb, seismic_postings=args.seismic_postings):
             print("| " + " | ".join(str(row.get(h, "")) for h in header) + " |", flush=True)
         dense_vocab_gb = n * base.shape[1] * 4 / 2 ** 30
         print(f"| (dense vocabulary-sized float32 vectors would take {dense_vocab_gb:.1f} GB at N={n}) |" + " |" * 7)
