@@ -103,8 +103,8 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
         for cut, heap in SEISMIC_SETTINGS:
             postings = "" if seismic_postings == 4000 else f"n_postings {seismic_postings}, "
             record(f"seismic ({postings}query_cut {cut}, heap {heap})", build, memory,
-                   lambda q, threads, cut=cut, heap=heap: seismic_backend.search(engine, q, k, cut, heap, threads)[1])
-        del engine
+                   lambda q, threads, cut=cut, heap=heap, engine=engine:
+                   seismic_backend.search(engine, q, k, cut, heap, threads)[1])
     except LexmotionError as err:
         rows.append({"backend": f"seismic skipped: {err}", "N": n})
     if dense_bytes / 2 ** 30 > max_dense_gb:
