@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from lexmotion.errors import LexmotionError
 
@@ -130,7 +131,8 @@ def _components(text: str) -> tuple:
 
 def run_eval(args) -> int:
     from captioning.decoding import SynergyOptions
-    from captioning.train import evaluate_captioner, write_result
+    from captioning.train import evaluate_captioner
+    from lexmotion.dataset import write_json
     options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
     beam = 1 if args.greedy else args.beam
     if beam < 1:
@@ -140,7 +142,7 @@ def run_eval(args) -> int:
                                 predictions_out=preds)
     print(json.dumps(result, indent=2))
     if args.json:
-        write_result(args.json, result)
+        write_json(Path(args.json), result)
         print(f"wrote {args.json} and {preds}")
     return 0
 

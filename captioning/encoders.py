@@ -117,10 +117,6 @@ class LexicalEncoder(nn.Module):
             self.motion_head.eval()
         return self
 
-    def lexical_vector(self, time_tokens, time_mask) -> torch.Tensor:
-        from lexmotion.lexical import lexical_pool
-        return lexical_pool(self.motion_head(time_tokens), time_mask, self.vocab_mask)
-
     def forward(self, motion, mask) -> dict:
         from lexmotion.lexical import lexical_pool
 

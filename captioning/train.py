@@ -20,9 +20,10 @@ from captioning.data import CaptionCollate, CaptionExamples, length_batches
 from captioning.decoding import ModelScorer, SynergyOptions, SynergyScorer, decode
 from captioning.model import Captioner, CaptionerConfig, check_arch, load_captioner
 from captioning.text import Vocabulary
-from lexmotion.dataset import MotionDataset, write_json
+from lexmotion.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.tracking import start_wandb
+from pretrain.trainer import resolve_device
 
 
 @dataclass
@@ -41,14 +42,6 @@ class CaptionTrainConfig:
     device: str = "auto"
     wandb: str = "offline"
     val_split: str = "val"
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise LexmotionError("--device cuda was asked for, but no CUDA device is available")
-    return torch.device(name)
 
 
 def _to(batch: dict, device) -> dict:
@@ -82,7 +75,7 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
 
     check_arch(config.arch, config.encoder)
     out = Path(out)
-    device = _device(train.device)
+    device = resolve_device(train.device)
     random.seed(train.seed)
     np.random.seed(train.seed)
     torch.manual_seed(train.seed)
@@ -190,7 +183,7 @@ def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam:
     from captioning.metrics import caption_metrics
     from retrieval.evaluate import deduplicate
 
-    device = _device(device)
+    device = resolve_device(device)
     model = load_captioner(model_dir, device)
     scorer = ModelScorer(model)
     decoding = "greedy" if beam <= 1 else f"beam {beam}"
@@ -219,7 +212,3 @@ def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam:
             f.writelines(json.dumps({"id": c["id"], "prediction": p, "references": c["texts"]}) + "\n" for c, p in zip(examples.clips, preds))
         tmp.replace(path)
     return result
-
-
-def write_result(path: str, result: dict) -> None:
-    write_json(Path(path), result)

@@ -80,7 +80,8 @@ def _distributed() -> tuple[int, int, int]:
     return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def _device(name: str, local_rank: int) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """auto -> cuda when available, else cpu; a one-line error when cuda is asked for but absent."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
@@ -123,7 +124,7 @@ class Trainer:
         if self.world > 1 and not torch.distributed.is_initialized():
             backend = "nccl" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "gloo"
             torch.distributed.init_process_group(backend)
-        self.device = _device(config.device, local_rank)
+        self.device = resolve_device(config.device, local_rank)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         phase = config.phase
