@@ -17,7 +17,9 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the index folder to write")
     p.add_argument("--backend", default="faiss", choices=BACKENDS,
                    help="faiss: exact inner product over the active vocabulary (default); faiss-ivf / faiss-hnsw: "
-                        "approximate, for large collections; sparse: scipy inverted index; torch: exact, CPU or GPU")
+                        "approximate, for large collections; sparse: scipy inverted index (exact); sparse-ivf: "
+                        "clustered sparse index, the fastest for 100k+ motions (approximate, see --nprobe of search); "
+                        "seismic: pyseismic-lsr (approximate); torch: exact, CPU or GPU")
     p.add_argument("--texts", action="store_true", help="index the captions instead of the motions "
                                                        "(for `lexmotion search --motion`)")
 
@@ -33,6 +35,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                                       "22 humanml3d)")
     p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend and encoding)")
+    p.add_argument("--nprobe", type=int, help="sparse-ivf index: clusters visited per query (default 64; "
+                                              "more: better recall, slower)")
 
 
 def run_index_build(args) -> int:
@@ -55,6 +59,10 @@ def run_search(args) -> int:
     meta = json.loads((index_path / "index.json").read_text())
     model_path = args.model or meta["model_path"]
     index = Index.load(index_path, model_path=model_path).to(args.device)
+    if args.nprobe is not None:
+        if args.nprobe < 1:
+            raise LexmotionError(f"--nprobe must be at least 1, not {args.nprobe}")
+        index.nprobe = args.nprobe
     model = load(model_path, device=args.device)
     if args.motion:
         hits = index.search_motion(model, read_motion_file(args.motion, args.fps, args.skeleton), k=args.k)

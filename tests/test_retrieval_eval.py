@@ -7,6 +7,7 @@ import pytest
 
 from lexmotion.cli import main
 from lexmotion.dataset import MotionDataset, build_dataset
+from lexmotion.errors import LexmotionError
 from retrieval.evaluate import build_dissimilar, deduplicate
 
 
@@ -91,7 +92,7 @@ def test_eval_refuses_bad_input(capsys, kit, tmp_path):
 @pytest.fixture(scope="module")
 def indexes(ckpt, kit, tmp_path_factory):
     root = tmp_path_factory.mktemp("idx")
-    backends = ["faiss", "faiss-ivf", "faiss-hnsw", "sparse", "torch"]
+    backends = ["faiss", "faiss-ivf", "faiss-hnsw", "sparse", "sparse-ivf", "torch"]
     if importlib.util.find_spec("seismic"):
         backends.append("seismic")
     for backend in backends:
@@ -120,6 +121,63 @@ def test_backends_agree_with_brute_force(ckpt, indexes):
         assert recall >= 0.8, backend
 
 
+def test_sparse_ivf_is_exact_when_it_visits_every_cluster(ckpt, indexes):
+    import lexmotion
+    from retrieval.index import Index
+    model = lexmotion.load(ckpt)
+    q = model.encode_text(["a person walks forward", "someone jumps", "a person sits down", "waving"]).to_dense().numpy()
+    truth_scores, truth = Index.load(indexes / "sparse").search_vectors(q, 10)
+    ivf = Index.load(indexes / "sparse-ivf")          # saved and reloaded from sparse_ivf.npz
+    assert ivf.engine.nlist > 1
+    ivf.nprobe = ivf.engine.nlist
+    scores, top = ivf.search_vectors(q, 10)
+    np.testing.assert_allclose(scores, truth_scores, rtol=1e-5, atol=1e-6)
+    brute = (q / np.linalg.norm(q, axis=1, keepdims=True)) @ ivf.vectors.T
+    np.testing.assert_allclose(np.take_along_axis(brute, top, axis=1), scores, rtol=1e-5, atol=1e-6)
+    ivf.nprobe = 1                                    # one cluster: still exact scores, fewer items
+    scores, top = ivf.search_vectors(q, 10)
+    found = top >= 0
+    np.testing.assert_allclose(np.take_along_axis(brute, np.where(found, top, 0), axis=1)[found], scores[found],
+                               rtol=1e-5, atol=1e-6)
+    assert np.all(np.diff(np.where(found, scores, -9), axis=1) <= 0)
+
+
+def test_sparse_ivf_recall_grows_with_nprobe_and_it_handles_edge_cases():
+    import scipy.sparse as sp
+
+    from retrieval.sparse_ivf import SparseIVF, SparseIVFConfig
+    rng = np.random.default_rng(0)
+    # 3000 vectors over 500 words, 40 topics of 12 words each: a clustered collection like real motions
+    topics = rng.integers(0, 500, (40, 12))
+    rows, cols, vals = [], [], []
+    for i in range(3000):
+        words = np.unique(np.concatenate([topics[rng.integers(40)], rng.integers(0, 500, 5)]))
+        rows += [i] * len(words)
+        cols += list(words)
+        vals += list(rng.random(len(words)) + 0.1)
+    x = sp.csr_matrix((vals, (rows, cols)), shape=(3000, 600), dtype=np.float32)
+    x = sp.diags(1 / np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())) @ x
+    q = x[rng.choice(3000, 50, replace=False)] + sp.random(50, 600, density=0.01, random_state=1)
+    truth = np.argsort(-(q @ x.T).toarray(), axis=1)[:, :10]
+    ivf = SparseIVF.build(x, SparseIVFConfig(nlist=40))
+    recalls = []
+    for nprobe in (1, 4, 40):
+        _, top = ivf.search(q, 10, nprobe=nprobe, threads=1)
+        recalls.append(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top, truth)]))
+    assert recalls[0] < recalls[1] <= recalls[2] == 1.0
+    # 2 threads give the same answer as 1
+    np.testing.assert_array_equal(ivf.search(q, 10, nprobe=4, threads=2)[1], ivf.search(q, 10, nprobe=4, threads=1)[1])
+    # a query of words no item uses scores 0 everywhere; more hits asked than exist: -1 ids
+    unknown = sp.csr_matrix(([1.0], ([0], [599])), shape=(1, 600), dtype=np.float32)
+    scores, top = ivf.search(unknown, 5, nprobe=40)
+    assert np.all(scores == 0) and np.all(top >= 0)
+    tiny = SparseIVF.build(x[:3])
+    scores, top = tiny.search(q[:1], 5)
+    assert list(top[0, 3:]) == [-1, -1] and np.all(np.isinf(scores[0, 3:]))
+    with pytest.raises(LexmotionError, match="vocabulary columns"):
+        ivf.search(sp.csr_matrix((1, 10), dtype=np.float32), 5)
+
+
 def test_seismic_backend_matches_exact_search(ckpt, indexes):
     if not (indexes / "seismic").exists():
         pytest.skip("pyseismic-lsr is not installed (pip install 'lexmotion[seismic]')")
@@ -140,6 +198,10 @@ def test_search_command_explains_hits(capsys, indexes):
     assert main(["search", "--index", str(indexes / "faiss"), "a person kicks with the left leg", "-k", "3",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert main(["search", "--index", str(indexes / "sparse-ivf"), "a person kicks with the left leg", "-k", "3",
+                 "--json", "--nprobe", "1000"]) == 0          # every cluster visited: the exact answer
+    ivf_hits = json.loads(capsys.readouterr().out)["hits"]
+    assert [h["score"] for h in ivf_hits] == pytest.approx([h["score"] for h in out["hits"]], abs=1e-4)
     assert len(out["hits"]) == 3
     for hit in out["hits"]:
         assert {"id", "score", "texts", "terms"} <= set(hit) and len(hit["terms"]) <= 5
@@ -155,6 +217,8 @@ def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
     assert "empty query" in capsys.readouterr().err
     assert main(["search", "--index", str(indexes / "faiss"), "walk " * 2000, "-k", "1"]) == 0
     assert "only the first" in capsys.readouterr().out
+    assert main(["search", "--index", str(indexes / "sparse-ivf"), "walk", "--nprobe", "0"]) == 2
+    assert "--nprobe must be at least 1" in capsys.readouterr().err
     assert main(["search", "--index", str(tmp_path / "missing"), "walk"]) == 2
     assert "no such index" in capsys.readouterr().err
     other = tmp_path / "other"
@@ -186,3 +250,4 @@ def test_bench_prints_a_table_with_exact_backends_at_full_recall(capsys, ckpt, k
     assert by_backend["faiss flat (exact)"] == "1.0"
     if importlib.util.find_spec("seismic"):
         assert float(by_backend["seismic (query_cut 20, heap 0.8)"]) >= 0.9
+    assert float(by_backend["sparse-ivf (20 clusters, nprobe 32)"]) == 1.0    # visits all 20 clusters: exact

@@ -1,0 +1,219 @@
+"""The ``sparse-ivf`` backend: a clustered (IVF) index over sparse lexical vectors.
+
+Build: the collection's vectors are projected to a few dense dimensions (a fixed
+Gaussian random projection of the active vocabulary, which keeps inner products
+in expectation) and clustered with FAISS spherical k-means. The documents are then
+stored cluster by cluster as one CSR matrix over the active vocabulary, and each
+cluster gets its exact sparse centroid (the mean of its members' vectors).
+
+Search, per query: score every centroid with the query's ``query_cut`` largest
+weights, visit the ``nprobe`` best clusters, and score each of their documents
+*exactly* (full sparse dot product with the whole query); keep the top k.
+The approximation is only in which clusters are visited: raise ``nprobe`` for
+recall, lower it for speed. The kernels are compiled with numba and run one
+query per thread.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion.errors import LexmotionError
+
+FILE = "sparse_ivf.npz"
+
+
+@dataclass
+class SparseIVFConfig:
+    nlist: int = 0            # clusters; 0: about 4 sqrt(N)
+    dim: int = 128            # random-projection width used for clustering only
+    niter: int = 15           # k-means iterations
+    train_per_cluster: int = 64   # k-means training sample: this many points per cluster
+    nprobe: int = 64          # clusters visited per query
+    query_cut: int = 0        # query weights used to rank clusters, 0: all (documents always use all)
+    seed: int = 0
+
+    def clusters_for(self, n: int) -> int:
+        """The clusters used for n vectors: ``nlist``, or about 4 sqrt(n) with at least 39 vectors each."""
+        return max(1, min(n, self.nlist or min(int(4 * np.sqrt(n)), n // 39)))
+
+
+def _numba():
+    try:
+        import numba
+    except ImportError:
+        raise LexmotionError("the sparse-ivf backend needs numba: pip install numba") from None
+    return numba
+
+
+_KERNELS = {}
+
+
+def _kernels():
+    """Compile (once per process, cached on disk where possible) the search kernel."""
+    if _KERNELS:
+        return _KERNELS["search"]
+    numba = _numba()
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def search(q_indptr, q_indices, q_data, col_map, ct_indptr, ct_clusters, ct_values, starts,
+               indptr, indices, data, order, n_active, k, nprobe, query_cut, out_scores, out_ids):
+        n_queries = len(q_indptr) - 1
+        nlist = len(starts) - 1
+        for qi in numba.prange(n_queries):
+            qd = np.zeros(n_active, dtype=np.float32)
+            s, e = q_indptr[qi], q_indptr[qi + 1]
+            # the query's weights on the active vocabulary, and its strongest ones
+            active_terms = np.empty(e - s, dtype=np.int64)
+            weights = np.empty(e - s, dtype=np.float32)
+            m = 0
+            for p in range(s, e):
+                a = col_map[q_indices[p]]
+                if a >= 0 and q_data[p] != 0:
+                    qd[a] += q_data[p]
+                    active_terms[m] = a
+                    weights[m] = q_data[p]
+                    m += 1
+            if m > query_cut:
+                keep = np.argsort(-weights[:m])[:query_cut]
+                active_terms, weights, m = active_terms[keep], weights[keep], query_cut
+            # centroid scores
+            cs = np.zeros(nlist, dtype=np.float32)
+            for t in range(m):
+                a, w = active_terms[t], weights[t]
+                for p in range(ct_indptr[a], ct_indptr[a + 1]):
+                    cs[ct_clusters[p]] += w * ct_values[p]
+            probes = np.argsort(-cs)[:nprobe]
+            # exact scores of the visited clusters' documents, keeping the best k
+            best_s = np.full(k, -np.inf, dtype=np.float32)
+            best_i = np.full(k, -1, dtype=np.int64)
+            worst = 0
+            for c in probes:
+                for row in range(starts[c], starts[c + 1]):
+                    score = np.float32(0.0)
+                    for p in range(indptr[row], indptr[row + 1]):
+                        score += qd[indices[p]] * data[p]
+                    if score > best_s[worst]:
+                        best_s[worst] = score
+                        best_i[worst] = order[row]
+                        for j in range(k):
+                            if best_s[j] < best_s[worst]:
+                                worst = j
+            rank = np.argsort(-best_s)
+            for j in range(k):
+                out_scores[qi, j] = best_s[rank[j]]
+                out_ids[qi, j] = best_i[rank[j]]
+
+    _KERNELS["search"] = search
+    return search
+
+
+class SparseIVF:
+    """A clustered index of (N, V) sparse vectors; see the module docstring."""
+
+    def __init__(self, config: SparseIVFConfig, columns, starts, indptr, indices, data, order,
+                 ct_indptr, ct_clusters, ct_values, vocab_size: int):
+        self.config = config
+        self.columns, self.starts, self.order = columns, starts, order
+        self.indptr, self.indices, self.data = indptr, indices, data
+        self.ct_indptr, self.ct_clusters, self.ct_values = ct_indptr, ct_clusters, ct_values
+        self.vocab_size = vocab_size
+        self.col_map = np.full(vocab_size, -1, dtype=np.int64)
+        self.col_map[columns] = np.arange(len(columns))
+
+    @property
+    def nlist(self) -> int:
+        return len(self.starts) - 1
+
+    @classmethod
+    def build(cls, matrix, config: SparseIVFConfig | None = None, log=None) -> "SparseIVF":
+        """matrix: (N, V) scipy CSR of L2-normalised vectors."""
+        import scipy.sparse as sp
+
+        from retrieval.index import import_faiss
+        faiss = import_faiss()
+        config = config or SparseIVFConfig()
+        matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)   # a copy: the caller's arrays stay as they were
+        matrix.sum_duplicates()
+        n, vocab_size = matrix.shape
+        if n == 0:
+            raise LexmotionError("cannot index an empty collection")
+        columns = np.flatnonzero(matrix.getnnz(axis=0) > 0)
+        x = matrix[:, columns].tocsr()
+        nlist = config.clusters_for(n)
+        rng = np.random.default_rng(config.seed)
+        t = time.perf_counter()
+        projection = (rng.standard_normal((len(columns), config.dim)) / np.sqrt(config.dim)).astype(np.float32)
+        z = np.ascontiguousarray(x @ projection, dtype=np.float32)
+        faiss.normalize_L2(z)
+        if nlist > 1:
+            kmeans = faiss.Kmeans(config.dim, nlist, niter=config.niter, spherical=True, seed=config.seed,
+                                  max_points_per_centroid=config.train_per_cluster)
+            sample = z if n <= nlist * config.train_per_cluster else \
+                z[rng.choice(n, nlist * config.train_per_cluster, replace=False)]
+            kmeans.train(sample)
+            assign = kmeans.index.search(z, 1)[1].ravel()
+        else:
+            assign = np.zeros(n, dtype=np.int64)
+        if log:
+            log(f"sparse-ivf: {n} vectors -> {nlist} clusters in {time.perf_counter() - t:.1f} s")
+        order = np.argsort(assign, kind="stable")
+        counts = np.bincount(assign, minlength=nlist)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        docs = x[order].tocsr()
+        members = sp.csr_matrix((np.ones(n, np.float32), (assign, np.arange(n))), shape=(nlist, n))
+        centroids = sp.diags(1 / np.maximum(counts, 1).astype(np.float32)) @ (members @ x)
+        ct = sp.csr_matrix(centroids.T, dtype=np.float32)      # (active words, clusters)
+        index_dtype = np.uint16 if len(columns) <= 1 << 16 else np.int32
+        return cls(config, columns.astype(np.int64), starts, docs.indptr.astype(np.int64),
+                   docs.indices.astype(index_dtype), docs.data.astype(np.float32), order.astype(np.int64),
+                   ct.indptr.astype(np.int64), ct.indices.astype(np.int32), ct.data.astype(np.float32), vocab_size)
+
+    def search(self, queries, k: int, nprobe: int | None = None, query_cut: int | None = None,
+               threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """queries: (Q, V) scipy CSR -> (Q, k) scores and row ids, best first (-1 where fewer than k)."""
+        import scipy.sparse as sp
+        numba = _numba()
+        search = _kernels()
+        q = sp.csr_matrix(queries, dtype=np.float32)
+        if q.shape[1] != self.vocab_size:
+            raise LexmotionError(f"queries have {q.shape[1]} vocabulary columns, the index {self.vocab_size}")
+        nprobe = min(self.nlist, nprobe or self.config.nprobe)
+        query_cut = query_cut or self.config.query_cut or q.shape[1]
+        scores = np.empty((q.shape[0], k), dtype=np.float32)
+        ids = np.empty((q.shape[0], k), dtype=np.int64)
+        previous = numba.get_num_threads()
+        if threads:
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            search(q.indptr.astype(np.int64), q.indices.astype(np.int64), q.data, self.col_map,
+                   self.ct_indptr, self.ct_clusters, self.ct_values, self.starts,
+                   self.indptr, self.indices, self.data, self.order, len(self.columns), k, nprobe, query_cut,
+                   scores, ids)
+        finally:
+            numba.set_num_threads(previous)
+        scores[ids < 0] = -np.inf
+        return scores, ids
+
+    def memory_bytes(self) -> int:
+        arrays = (self.columns, self.starts, self.order, self.indptr, self.indices, self.data,
+                  self.ct_indptr, self.ct_clusters, self.ct_values, self.col_map)
+        return int(sum(a.nbytes for a in arrays))
+
+    # --- saving and loading -------------------------------------------------------------
+    _ARRAYS = ("columns", "starts", "indptr", "indices", "data", "order", "ct_indptr", "ct_clusters", "ct_values")
+
+    def save(self, path: str | Path) -> None:
+        with open(path, "wb") as f:
+            np.savez(f, config=json.dumps(asdict(self.config)), vocab_size=self.vocab_size,
+                     **{name: getattr(self, name) for name in self._ARRAYS})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SparseIVF":
+        with np.load(path) as z:
+            config = SparseIVFConfig(**json.loads(str(z["config"])))
+            return cls(config, *(z[name] for name in cls._ARRAYS), vocab_size=int(z["vocab_size"]))
