@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 from pathlib import Path
 
 from lexmotion.errors import LexmotionError
 from lexmotion.importers import read_motion_file
 from retrieval.index import BACKENDS, Index
+
+
+# words that say nothing about a motion; a query made only of them gets a note
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but nor of to in on at with by for from as into onto is are was were be been being "
+    "am do does did it its this that these those there here what which who whom whose how why when".split())
 
 
 def add_index_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,7 +43,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                                       "22 humanml3d)")
     p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend and encoding)")
-    p.add_argument("--nprobe", type=int, help="sparse-ivf index: clusters visited per query (default 64; "
+    p.add_argument("--nprobe", type=int, help="sparse-ivf index: clusters visited per query (default 128; "
                                               "more: better recall, slower)")
 
 
@@ -75,6 +83,10 @@ def run_search(args) -> int:
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
         hits = index.search(model, query, k=args.k)
+        if not [w for w in re.findall(r"[a-z]+", query.lower()) if w not in _FUNCTION_WORDS]:
+            print("note: the query has only function words (the, of, and, ...): the hits below match them "
+                  "weakly; describe a motion, e.g. \"someone walks in a circle\"",
+                  file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps({"query": query, "index": str(index_path), "hits": [h.to_dict() for h in hits]}, indent=1))
         return 0

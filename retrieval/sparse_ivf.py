@@ -29,17 +29,21 @@ FILE = "sparse_ivf.npz"
 
 @dataclass
 class SparseIVFConfig:
-    nlist: int = 0            # clusters; 0: about 4 sqrt(N)
+    nlist: int = 0            # clusters; 0: about 8 sqrt(N)
     dim: int = 128            # random-projection width used for clustering only
     niter: int = 15           # k-means iterations
-    train_per_cluster: int = 64   # k-means training sample: this many points per cluster
-    nprobe: int = 64          # clusters visited per query
+    train_per_cluster: int = 39   # k-means training sample: this many points per cluster (39 at least)
+    nprobe: int = 128         # clusters visited per query
     query_cut: int = 0        # query weights used to rank clusters, 0: all (documents always use all)
     seed: int = 0
 
     def clusters_for(self, n: int) -> int:
-        """The clusters used for n vectors: ``nlist``, or about 4 sqrt(n) with at least 39 vectors each."""
-        return max(1, min(n, self.nlist or min(int(4 * np.sqrt(n)), n // 39)))
+        """The clusters used for n vectors: ``nlist``, or about 8 sqrt(n) with at least 39 vectors each.
+
+        8 sqrt(n) (8,000 at 1M) rather than FAISS's usual 4 sqrt(n): smaller clusters let a query
+        visit the same number of vectors in more, better-matched clusters (at 1M, 0.9905 against
+        0.988 recall@10 for ~32k vectors scored on the scale benchmark's blends collection)."""
+        return max(1, min(n, self.nlist or min(int(8 * np.sqrt(n)), n // 39)))
 
 
 def _numba():
@@ -151,10 +155,10 @@ class SparseIVF:
         z = np.ascontiguousarray(x @ projection, dtype=np.float32)
         faiss.normalize_L2(z)
         if nlist > 1:
+            per_cluster = max(config.train_per_cluster, 39)     # FAISS asks for at least 39 points per centroid
             kmeans = faiss.Kmeans(config.dim, nlist, niter=config.niter, spherical=True, seed=config.seed,
-                                  max_points_per_centroid=config.train_per_cluster)
-            sample = z if n <= nlist * config.train_per_cluster else \
-                z[rng.choice(n, nlist * config.train_per_cluster, replace=False)]
+                                  max_points_per_centroid=per_cluster)
+            sample = z if n <= nlist * per_cluster else z[rng.choice(n, nlist * per_cluster, replace=False)]
             kmeans.train(sample)
             assign = kmeans.index.search(z, 1)[1].ravel()
         else:

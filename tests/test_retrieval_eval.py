@@ -217,6 +217,8 @@ def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
     assert "empty query" in capsys.readouterr().err
     assert main(["search", "--index", str(indexes / "faiss"), "walk " * 2000, "-k", "1"]) == 0
     assert "only the first" in capsys.readouterr().out
+    assert main(["search", "--index", str(indexes / "faiss"), "The of AND", "-k", "1"]) == 0
+    assert "only function words" in capsys.readouterr().out
     assert main(["search", "--index", str(indexes / "sparse-ivf"), "walk", "--nprobe", "0"]) == 2
     assert "--nprobe must be at least 1" in capsys.readouterr().err
     assert main(["search", "--index", str(tmp_path / "missing"), "walk"]) == 2
@@ -250,4 +252,18 @@ def test_bench_prints_a_table_with_exact_backends_at_full_recall(capsys, ckpt, k
     assert by_backend["faiss flat (exact)"] == "1.0"
     if importlib.util.find_spec("seismic"):
         assert float(by_backend["seismic (query_cut 20, heap 0.8)"]) >= 0.9
-    assert float(by_backend["sparse-ivf (20 clusters, nprobe 32)"]) == 1.0    # visits all 20 clusters: exact
+    assert float(by_backend["sparse-ivf (20 clusters, nprobe 64)"]) == 1.0    # visits all 20 clusters: exact
+
+
+def test_bench_recipes_make_unit_vectors_from_the_seed_words():
+    import scipy.sparse as sp
+
+    from retrieval.bench import RECIPES
+    rng = np.random.default_rng(0)
+    base = sp.random(30, 200, density=0.1, random_state=0, format="csr", dtype=np.float32)
+    for name, make in RECIPES.items():
+        m = make(base, 500, rng)
+        assert m.shape == (500, 200), name
+        np.testing.assert_allclose(np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel()), 1, rtol=1e-5)
+        assert set(m.indices) <= set(base.indices), name       # only words some real vector has
+        assert m.nnz > 0.5 * base.getnnz(axis=1).mean() * 500, name
