@@ -118,7 +118,7 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
     inverted = collection.T.tocsr()
     build = time.perf_counter() - t
 
-    def sparse_search(q, threads):
+    def sparse_search(q, threads, inverted=inverted):
         scores = np.asarray((q @ inverted).todense())
         return np.argpartition(-scores, k, axis=1)[:, :k]
     record("sparse (scipy CSR)", build, inverted.data.nbytes + inverted.indices.nbytes + inverted.indptr.nbytes,
@@ -132,7 +132,8 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
         clustered.search(queries[:1], k)        # compile the numba kernel outside the timings
         for nprobe in SPARSE_IVF_NPROBE:
             record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe})", build, clustered.memory_bytes(),
-                   lambda q, threads, nprobe=nprobe: clustered.search(q, k, nprobe=nprobe, threads=threads)[1])
+                   lambda q, threads, nprobe=nprobe, clustered=clustered:
+                   clustered.search(q, k, nprobe=nprobe, threads=threads)[1])
         del clustered
     except LexmotionError as err:
         rows.append({"backend": f"sparse-ivf skipped: {err}", "N": n})

@@ -127,7 +127,6 @@ class Index:
         return index
 
     def _make_engine(self):
-        import scipy.sparse as sp
         backend, x = self.meta["backend"], self.vectors
         self.columns = self._active_columns()
         if self.meta["kind"] == "lexical":

@@ -126,7 +126,7 @@ def test_sparse_ivf_is_exact_when_it_visits_every_cluster(ckpt, indexes):
     from retrieval.index import Index
     model = lexmotion.load(ckpt)
     q = model.encode_text(["a person walks forward", "someone jumps", "a person sits down", "waving"]).to_dense().numpy()
-    truth_scores, truth = Index.load(indexes / "sparse").search_vectors(q, 10)
+    truth_scores, _ = Index.load(indexes / "sparse").search_vectors(q, 10)
     ivf = Index.load(indexes / "sparse-ivf")          # saved and reloaded from sparse_ivf.npz
     assert ivf.engine.nlist > 1
     ivf.nprobe = ivf.engine.nlist
