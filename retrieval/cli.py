@@ -43,7 +43,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                                       "22 humanml3d)")
     p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend and encoding)")
-    p.add_argument("--nprobe", type=int, help="sparse-ivf index: clusters visited per query (default 128; "
+    p.add_argument("--nprobe", type=int, help="sparse-ivf index: clusters visited per query (default 256; "
                                               "more: better recall, slower)")
 
 
