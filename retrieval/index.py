@@ -188,7 +188,8 @@ class Index:
             elif self.meta["backend"] == "seismic":
                 self.engine.save(str(tmp / "seismic"))
             elif self.meta["backend"] == "sparse-ivf":
-                self.engine.save(tmp / "sparse_ivf.npz")
+                from retrieval import sparse_ivf
+                self.engine.save(tmp / sparse_ivf.FILE)
             if out.exists():
                 shutil.rmtree(out)
             os.replace(tmp, out)
@@ -223,8 +224,8 @@ class Index:
             from retrieval.seismic_backend import import_seismic
             index.engine = import_seismic().SeismicIndex.load(str(path / "seismic.index.seismic"))
         elif meta["backend"] == "sparse-ivf":
-            from retrieval.sparse_ivf import SparseIVF
-            index.engine = SparseIVF.load(path / "sparse_ivf.npz")
+            from retrieval import sparse_ivf
+            index.engine = sparse_ivf.SparseIVF.load(path / sparse_ivf.FILE)
         else:
             index._make_engine()
         return index
@@ -241,19 +242,18 @@ class Index:
         k = min(k, len(self.items))
         q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         backend = self.meta["backend"]
-        if backend == "sparse":
+        if backend in ("sparse", "sparse-ivf", "seismic"):
             import scipy.sparse as sp
-            scores = np.asarray((sp.csr_matrix(q) @ self.engine).todense())
+            q_sparse = sp.csr_matrix(q.astype(np.float32))
+        if backend == "sparse":
+            scores = np.asarray((q_sparse @ self.engine).todense())
             top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
             return np.take_along_axis(scores, top, axis=1), top
         if backend == "sparse-ivf":
-            import scipy.sparse as sp
-            return self.engine.search(sp.csr_matrix(q.astype(np.float32)), k, nprobe=self.nprobe)
+            return self.engine.search(q_sparse, k, nprobe=self.nprobe)
         if backend == "seismic":
-            import scipy.sparse as sp
-
             from retrieval import seismic_backend
-            return seismic_backend.search(self.engine, sp.csr_matrix(q.astype(np.float32)), k)
+            return seismic_backend.search(self.engine, q_sparse, k)
         sub = np.ascontiguousarray(q[:, self.columns]).astype(np.float32)
         if backend == "torch":
             import torch

@@ -6,17 +6,17 @@ in expectation) and clustered with FAISS spherical k-means. The documents are th
 stored cluster by cluster as one CSR matrix over the active vocabulary, and each
 cluster gets its exact sparse centroid (the mean of its members' vectors).
 
-Search, per query: score every centroid with the query's ``query_cut`` largest
-weights, visit the ``nprobe`` best clusters, and score each of their documents
-*exactly* (full sparse dot product with the whole query); keep the top k.
+Search, per query: score every centroid with the sparse query, visit the
+``nprobe`` best clusters, and score each of their documents *exactly* (full
+sparse dot product); keep the top k.
 The approximation is only in which clusters are visited: raise ``nprobe`` for
 recall, lower it for speed. The kernels are compiled with numba and run one
 query per thread.
 """
 from __future__ import annotations
 
+import functools
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +34,6 @@ class SparseIVFConfig:
     niter: int = 15           # k-means iterations
     train_per_cluster: int = 39   # k-means training sample: this many points per cluster (39 at least)
     nprobe: int = 256         # clusters visited per query: recall@10 >= 0.99 on both 1M bench recipes
-    query_cut: int = 0        # query weights used to rank clusters, 0: all (documents always use all)
     seed: int = 0
 
     def clusters_for(self, n: int) -> int:
@@ -54,43 +53,27 @@ def _numba():
     return numba
 
 
-_KERNELS = {}
-
-
-def _kernels():
-    """Compile (once per process, cached on disk where possible) the search kernel."""
-    if _KERNELS:
-        return _KERNELS["search"]
+@functools.cache
+def _search_kernel():
+    """The search kernel, compiled once per process (and cached on disk by numba where it can)."""
     numba = _numba()
 
     @numba.njit(parallel=True, cache=True, nogil=True)
     def search(q_indptr, q_indices, q_data, col_map, ct_indptr, ct_clusters, ct_values, starts,
-               indptr, indices, data, order, n_active, k, nprobe, query_cut, out_scores, out_ids):
+               indptr, indices, data, order, n_active, k, nprobe, out_scores, out_ids):
         n_queries = len(q_indptr) - 1
         nlist = len(starts) - 1
         for qi in numba.prange(n_queries):
             qd = np.zeros(n_active, dtype=np.float32)
             s, e = q_indptr[qi], q_indptr[qi + 1]
-            # the query's weights on the active vocabulary, and its strongest ones
-            active_terms = np.empty(e - s, dtype=np.int64)
-            weights = np.empty(e - s, dtype=np.float32)
-            m = 0
-            for p in range(s, e):
-                a = col_map[q_indices[p]]
-                if a >= 0 and q_data[p] != 0:
-                    qd[a] += q_data[p]
-                    active_terms[m] = a
-                    weights[m] = q_data[p]
-                    m += 1
-            if m > query_cut:
-                keep = np.argsort(-weights[:m])[:query_cut]
-                active_terms, weights, m = active_terms[keep], weights[keep], query_cut
-            # centroid scores
             cs = np.zeros(nlist, dtype=np.float32)
-            for t in range(m):
-                a, w = active_terms[t], weights[t]
-                for p in range(ct_indptr[a], ct_indptr[a + 1]):
-                    cs[ct_clusters[p]] += w * ct_values[p]
+            for p in range(s, e):      # the query on the active vocabulary, and the centroid scores
+                a = col_map[q_indices[p]]
+                if a >= 0:
+                    w = q_data[p]
+                    qd[a] += w
+                    for c in range(ct_indptr[a], ct_indptr[a + 1]):
+                        cs[ct_clusters[c]] += w * ct_values[c]
             probes = np.argsort(-cs)[:nprobe]
             # exact scores of the visited clusters' documents, keeping the best k
             best_s = np.full(k, -np.inf, dtype=np.float32)
@@ -112,7 +95,6 @@ def _kernels():
                 out_scores[qi, j] = best_s[rank[j]]
                 out_ids[qi, j] = best_i[rank[j]]
 
-    _KERNELS["search"] = search
     return search
 
 
@@ -134,7 +116,7 @@ class SparseIVF:
         return len(self.starts) - 1
 
     @classmethod
-    def build(cls, matrix, config: SparseIVFConfig | None = None, log=None) -> "SparseIVF":
+    def build(cls, matrix, config: SparseIVFConfig | None = None) -> "SparseIVF":
         """matrix: (N, V) scipy CSR of L2-normalised vectors."""
         import scipy.sparse as sp
 
@@ -150,7 +132,6 @@ class SparseIVF:
         x = matrix[:, columns].tocsr()
         nlist = config.clusters_for(n)
         rng = np.random.default_rng(config.seed)
-        t = time.perf_counter()
         projection = (rng.standard_normal((len(columns), config.dim)) / np.sqrt(config.dim)).astype(np.float32)
         z = np.ascontiguousarray(x @ projection, dtype=np.float32)
         faiss.normalize_L2(z)
@@ -163,8 +144,6 @@ class SparseIVF:
             assign = kmeans.index.search(z, 1)[1].ravel()
         else:
             assign = np.zeros(n, dtype=np.int64)
-        if log:
-            log(f"sparse-ivf: {n} vectors -> {nlist} clusters in {time.perf_counter() - t:.1f} s")
         order = np.argsort(assign, kind="stable")
         counts = np.bincount(assign, minlength=nlist)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -177,17 +156,15 @@ class SparseIVF:
                    docs.indices.astype(index_dtype), docs.data.astype(np.float32), order.astype(np.int64),
                    ct.indptr.astype(np.int64), ct.indices.astype(np.int32), ct.data.astype(np.float32), vocab_size)
 
-    def search(self, queries, k: int, nprobe: int | None = None, query_cut: int | None = None,
-               threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries, k: int, nprobe: int | None = None, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """queries: (Q, V) scipy CSR -> (Q, k) scores and row ids, best first (-1 where fewer than k)."""
         import scipy.sparse as sp
         numba = _numba()
-        search = _kernels()
+        search = _search_kernel()
         q = sp.csr_matrix(queries, dtype=np.float32)
         if q.shape[1] != self.vocab_size:
             raise LexmotionError(f"queries have {q.shape[1]} vocabulary columns, the index {self.vocab_size}")
         nprobe = min(self.nlist, nprobe or self.config.nprobe)
-        query_cut = query_cut or self.config.query_cut or q.shape[1]
         scores = np.empty((q.shape[0], k), dtype=np.float32)
         ids = np.empty((q.shape[0], k), dtype=np.int64)
         previous = numba.get_num_threads()
@@ -196,8 +173,7 @@ class SparseIVF:
         try:
             search(q.indptr.astype(np.int64), q.indices.astype(np.int64), q.data, self.col_map,
                    self.ct_indptr, self.ct_clusters, self.ct_values, self.starts,
-                   self.indptr, self.indices, self.data, self.order, len(self.columns), k, nprobe, query_cut,
-                   scores, ids)
+                   self.indptr, self.indices, self.data, self.order, len(self.columns), k, nprobe, scores, ids)
         finally:
             numba.set_num_threads(previous)
         scores[ids < 0] = -np.inf
@@ -218,6 +194,11 @@ class SparseIVF:
 
     @classmethod
     def load(cls, path: str | Path) -> "SparseIVF":
-        with np.load(path) as z:
-            config = SparseIVFConfig(**json.loads(str(z["config"])))
-            return cls(config, *(z[name] for name in cls._ARRAYS), vocab_size=int(z["vocab_size"]))
+        import zipfile
+        try:
+            with np.load(path) as z:
+                config = SparseIVFConfig(**json.loads(str(z["config"])))
+                return cls(config, *(z[name] for name in cls._ARRAYS), vocab_size=int(z["vocab_size"]))
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            raise LexmotionError(f"{path}: not a readable sparse-ivf index ({type(err).__name__}): "
+                                 "rebuild it with `lexmotion index build --backend sparse-ivf`") from None

@@ -221,6 +221,11 @@ def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
     assert "only function words" in capsys.readouterr().out
     assert main(["search", "--index", str(indexes / "sparse-ivf"), "walk", "--nprobe", "0"]) == 2
     assert "--nprobe must be at least 1" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(indexes / "sparse-ivf", broken)
+    (broken / "sparse_ivf.npz").write_bytes((indexes / "sparse-ivf" / "sparse_ivf.npz").read_bytes()[:100])
+    assert main(["search", "--index", str(broken), "walk"]) == 2
+    assert "not a readable sparse-ivf index" in capsys.readouterr().err
     assert main(["search", "--index", str(tmp_path / "missing"), "walk"]) == 2
     assert "no such index" in capsys.readouterr().err
     other = tmp_path / "other"
