@@ -1,1 +1,4 @@
-"""captioning: not implemented yet in lexmotion 0.1.0."""
+"""captioning: the guided-attention and recurrent-local-attention captioners (on their own encoders
+or on the pretrained lexical motion encoder), greedy / beam / synergetic decoding, caption metrics,
+and the interpretability outputs (attention figures, beta densities, body-part accuracy).
+"""

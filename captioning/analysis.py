@@ -18,9 +18,9 @@ from captioning.data import CaptionCollate, CaptionExamples, clip_features
 from captioning.decoding import ModelScorer, decode
 from captioning.model import load_captioner
 from captioning.rules import stem, word_targets
-from lexmotion.dataset import MotionDataset, write_json
+from lexmotion.data.dataset import MotionDataset, write_json
+from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
-from lexmotion.skeletons import PARTS
 
 # Bandai labels whose body parts are known (the ground truth).
 BANDAI_TRUTH = {
@@ -119,7 +119,7 @@ def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0
 
 def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None, fps: float = 20.0,
                   beam: int = 2, figure: str | None = None, no_repeat: int = 0) -> dict:
-    from lexmotion.importers import read_motion_file
+    from lexmotion.data.importers import read_motion_file
     model = load_captioner(model_dir)
     clip = read_motion_file(motion_path, fps, skeleton)
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])

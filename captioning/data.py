@@ -11,10 +11,15 @@ import torch
 
 from captioning.rules import load_rules, target_arrays
 from captioning.text import Vocabulary, normalise_caption, words
-from lexmotion.batching import normalise, pad_motions
-from lexmotion.dataset import MotionDataset
+from lexmotion.data.batching import normalise, pad_motions
+from lexmotion.data.dataset import MotionDataset
+from lexmotion.data.features import (
+    check_joints,
+    mirror_joints,
+    mirror_text,
+    part_features,
+)
 from lexmotion.errors import LexmotionError
-from lexmotion.features import check_joints, mirror_joints, mirror_text, part_features
 
 MAX_FRAMES = 400      # 20 s at 20 fps
 MAX_WORDS = 30

@@ -20,9 +20,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lexmotion.data.features import FEATURE_DIM, FEATURE_LAYOUT, WORKING_FPS
+from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
-from lexmotion.features import FEATURE_DIM, FEATURE_LAYOUT, WORKING_FPS
-from lexmotion.skeletons import PARTS
 
 STRIDE = 2   # 20 fps -> 10 fps for the non-lexical encoders
 
@@ -118,7 +118,7 @@ class LexicalEncoder(nn.Module):
         return self
 
     def forward(self, motion, mask) -> dict:
-        from lexmotion.lexical import lexical_pool
+        from lexmotion.models.lexical import lexical_pool
 
         parts, frames, masks, lexical = [], [], [], None
         with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):

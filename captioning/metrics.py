@@ -57,7 +57,7 @@ def coco_metrics(predictions: list[str], references: list[list[str]]) -> dict:
 def _bert(device: str):
     from transformers import AutoModel, AutoTokenizer
 
-    from lexmotion.text import DEFAULT_TEXT_MODEL, resolve_text_model
+    from lexmotion.models.text import DEFAULT_TEXT_MODEL, resolve_text_model
     path = resolve_text_model(DEFAULT_TEXT_MODEL)
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModel.from_pretrained(path, local_files_only=True).to(device).eval()

@@ -22,14 +22,14 @@ from captioning.decoders import GuidedDecoder, LocalDecoder
 from captioning.encoders import FrameEncoder, LexicalEncoder, PartEncoder
 from captioning.text import Vocabulary
 from lexmotion import __version__
-from lexmotion.checkpoint import (
+from lexmotion.data.dataset import write_json
+from lexmotion.errors import LexmotionError
+from lexmotion.models.checkpoint import (
     FORMAT_VERSION,
     load_weights,
     read_folder_config,
     save_weights,
 )
-from lexmotion.dataset import write_json
-from lexmotion.errors import LexmotionError
 
 ARCHS = ("guided", "local")
 ENCODERS = ("parts", "mlp", "gru", "bigru", "lexical:CKPT")
@@ -151,7 +151,7 @@ def read_captioner_config(path: str | Path) -> dict:
 
 
 def build_lexmotion_backbone(model_config: dict):
-    from lexmotion.model import LexMotionModel, ModelConfig
+    from lexmotion.models.model import LexMotionModel, ModelConfig
     return LexMotionModel(ModelConfig.from_dict(model_config), load_pretrained_text=False)
 
 

@@ -14,7 +14,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from lexmotion.skeletons import PARTS
+from lexmotion.data.skeletons import PARTS
 
 RULES_FILE = Path(__file__).with_name("data") / "word_rules.json"
 _SIDES = {"arms": ("left_arm", "right_arm"), "legs": ("left_leg", "right_leg")}

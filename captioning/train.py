@@ -20,10 +20,10 @@ from captioning.data import CaptionCollate, CaptionExamples, length_batches
 from captioning.decoding import ModelScorer, SynergyOptions, SynergyScorer, decode
 from captioning.model import Captioner, CaptionerConfig, check_arch, load_captioner
 from captioning.text import Vocabulary
-from lexmotion.dataset import MotionDataset
+from lexmotion.data.dataset import MotionDataset
+from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
 from lexmotion.tracking import start_wandb
-from pretrain.trainer import resolve_device
 
 
 @dataclass
@@ -84,7 +84,7 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
     backbone = None
     stats = data.stats
     if config.encoder.startswith("lexical:"):
-        from lexmotion.checkpoint import load as load_lexmotion
+        from lexmotion.models.checkpoint import load as load_lexmotion
         backbone = load_lexmotion(config.encoder.split(":", 1)[1])
         stats = backbone.stats                       # the backbone's own normalisation
         config.lexical_model = backbone.config.to_dict()

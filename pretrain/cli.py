@@ -39,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _configs(args, phase: str):
-    from lexmotion.model import ModelConfig
-    from lexmotion.motion_encoder import MotionEncoderConfig
+    from lexmotion.models.model import ModelConfig
+    from lexmotion.models.motion_encoder import MotionEncoderConfig
     from pretrain.phases import PhaseSettings
     from pretrain.trainer import TrainConfig
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lexmotion.losses import InfoNCE, flops_terms, quadratic_warmup
-from lexmotion.model import mask_tokens
+from lexmotion.models.losses import InfoNCE, flops_terms, quadratic_warmup
+from lexmotion.models.model import mask_tokens
 
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
 ALL_PHASES = PHASES + ("dense",)

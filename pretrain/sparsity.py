@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 import torch
 
-from lexmotion.batching import Collate, MotionTextDataset
+from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.errors import LexmotionError
-from lexmotion.lexical import flops_loss
+from lexmotion.models.lexical import flops_loss
 
 _STOP = frozenset("a an the and or of to in on at with by for from as is are was were be it its his her their "
                   "they he she someone person human man woman then while this that".split())

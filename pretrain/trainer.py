@@ -21,12 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from lexmotion.batching import Collate, MotionTextDataset
-from lexmotion.checkpoint import load as load_checkpoint
-from lexmotion.checkpoint import save_checkpoint
-from lexmotion.dataset import MotionDataset
+from lexmotion.data.batching import Collate, MotionTextDataset
+from lexmotion.data.dataset import MotionDataset
+from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
-from lexmotion.model import LexMotionModel, ModelConfig
+from lexmotion.models.checkpoint import load as load_checkpoint
+from lexmotion.models.checkpoint import save_checkpoint
+from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.phases import LOSSES, PhaseSettings
 from pretrain.text_corpus import TextCorpus, load_caption_corpus
@@ -78,17 +79,6 @@ class PhaseModule(nn.Module):
 def _distributed() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """auto -> cuda when available, else cpu; a one-line error when cuda is asked for but absent."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise LexmotionError("--device cuda was asked for, but no CUDA device is available")
-        return torch.device("cuda", local_rank)
-    return torch.device(name)
 
 
 def _seed_everything(seed: int) -> None:
@@ -281,9 +271,9 @@ class Trainer:
         report = None
         if self.rank == 0:
             if c.phase in ("lexmlm", "lexmmm", "lexcmlp"):
-                from pretrain.sparsity import sparsity_report, format_report
+                from pretrain.sparsity import format_report, sparsity_report
                 report = sparsity_report(self.model, self.datasets, c.max_frames)
-                from lexmotion.dataset import write_json
+                from lexmotion.data.dataset import write_json
                 write_json(self.out / "sparsity.json", report)
                 print(format_report(report))
             (self.out / "DONE").write_text(json.dumps({"step": step, "total": total}) + "\n")
@@ -312,7 +302,7 @@ class Trainer:
         self.module.train()
         out = {f"val_{k}": v / max(count, 1) for k, v in sums.items()}
         if texts:
-            from retrieval.metrics import ranks
+            from lexmotion.metrics import ranks
             t = torch.nn.functional.normalize(torch.cat(texts), dim=-1)
             m = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
             rank = ranks((t @ m.T).cpu().numpy(), np.eye(len(t), dtype=bool))

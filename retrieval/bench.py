@@ -187,8 +187,8 @@ def main(argv=None) -> int:
     import torch
 
     import lexmotion
-    from lexmotion.batching import MotionTextDataset
-    from lexmotion.dataset import MotionDataset
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
     parser = argparse.ArgumentParser(prog="python -m retrieval.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a lexical checkpoint")

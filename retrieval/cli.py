@@ -7,10 +7,9 @@ import re
 import sys
 from pathlib import Path
 
+from lexmotion.data.importers import read_motion_file
 from lexmotion.errors import LexmotionError
-from lexmotion.importers import read_motion_file
 from retrieval.index import BACKENDS, Index
-
 
 # words that say nothing about a motion; a query made only of them gets a note
 _FUNCTION_WORDS = frozenset(
@@ -48,7 +47,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_index_build(args) -> int:
-    from lexmotion.checkpoint import load
+    from lexmotion.models.checkpoint import load
     model = load(args.model)
     index = Index.build(model, args.model, args.data, None if args.split == "all" else args.split,
                         backend=args.backend, texts=args.texts)
@@ -60,7 +59,7 @@ def run_index_build(args) -> int:
 
 
 def run_search(args) -> int:
-    from lexmotion.checkpoint import load
+    from lexmotion.models.checkpoint import load
     index_path = Path(args.index)
     if not (index_path / "index.json").is_file():
         raise LexmotionError(f"{index_path}: no such index (build one with `lexmotion index build`)")

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lexmotion.batching import MotionTextDataset
-from lexmotion.dataset import MotionDataset
+from lexmotion.data.batching import MotionTextDataset
+from lexmotion.data.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
-from retrieval.metrics import retrieval_metrics, summarise
+from lexmotion.metrics import retrieval_metrics, summarise
 
 PROTOCOLS = ("all", "threshold", "dissimilar", "batch32")
 THRESHOLD = 0.95
@@ -51,7 +51,7 @@ def deduplicate(ds: MotionDataset, indices: list[int]) -> tuple[list[int], int]:
 @torch.no_grad()
 def sentence_embeddings(texts: list[str], batch_size: int = 128) -> np.ndarray:
     """MiniLM sentence embeddings (mean pooling over tokens, L2-normalised)."""
-    from lexmotion.text import load_text_backbone
+    from lexmotion.models.text import load_text_backbone
     tokenizer, encoder, _ = load_text_backbone()
     encoder.eval()
     out = []
@@ -80,7 +80,7 @@ def build_dissimilar(similarity: np.ndarray, size: int = NSIM_SIZE) -> list[int]
 @torch.no_grad()
 def encode_split(model, data: MotionTextDataset, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, V or D) text and motion vectors for the first caption of each clip (centred crop)."""
-    from lexmotion.batching import Collate
+    from lexmotion.data.batching import Collate
     collate = Collate(model.tokenizer, model.config.max_text_len)
     model.eval()
     texts, motions = [], []
@@ -177,8 +177,8 @@ TABLE_HEADER = ("| model | protocol | n | t2m R@1 | R@2 | R@3 | R@5 | R@10 | Med
 
 def main_eval(args) -> int:
 
-    from lexmotion.checkpoint import load
-    from lexmotion.dataset import write_json
+    from lexmotion.data.dataset import write_json
+    from lexmotion.models.checkpoint import load
     model = load(args.model, device=args.device)
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
     results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list)

@@ -39,18 +39,10 @@ import numpy as np
 
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError
+from retrieval.faiss_backend import import_faiss
 
 BACKENDS = ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "sparse-ivf", "seismic", "torch")
 INDEX_FORMAT = 1
-
-
-def import_faiss():
-    try:
-        import faiss
-    except ImportError:
-        raise LexmotionError("FAISS is not installed: pip install 'lexmotion[cpu]' (faiss-cpu) or "
-                             "'lexmotion[gpu]' (faiss-gpu-cu12); or use --backend sparse or torch") from None
-    return faiss
 
 
 def model_fingerprint(model_path: str | Path) -> str:
@@ -88,8 +80,8 @@ class Index:
               backend: str = "faiss", texts: bool = False, progress: bool = True) -> "Index":
         import scipy.sparse as sp
 
-        from lexmotion.batching import MotionTextDataset
-        from lexmotion.dataset import MotionDataset
+        from lexmotion.data.batching import MotionTextDataset
+        from lexmotion.data.dataset import MotionDataset
 
         if backend not in BACKENDS:
             raise LexmotionError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -120,7 +120,7 @@ class SparseIVF:
         """matrix: (N, V) scipy CSR of L2-normalised vectors."""
         import scipy.sparse as sp
 
-        from retrieval.index import import_faiss
+        from retrieval.faiss_backend import import_faiss
         faiss = import_faiss()
         config = config or SparseIVFConfig()
         matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)   # a copy: the caller's arrays stay as they were

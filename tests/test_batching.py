@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from lexmotion.batching import Collate, MotionTextDataset, normalise
-from lexmotion.dataset import MotionDataset, build_dataset
-from lexmotion.features import mirror_joints, part_features
+from lexmotion.data.batching import Collate, MotionTextDataset, normalise
+from lexmotion.data.dataset import MotionDataset, build_dataset
+from lexmotion.data.features import mirror_joints, part_features
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ import shutil
 import datasets
 import numpy as np
 import pytest
-
-from lexmotion.cli import main
-from lexmotion.dataset import MotionDataset
-
 from conftest import write_npy
+
+from lexmotion.app.cli import main
+from lexmotion.data.dataset import MotionDataset
 
 
 def run(capsys, *argv):

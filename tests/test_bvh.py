@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from lexmotion.bvh import guess_scale, parse_bvh, read_bvh
+from lexmotion.data.bvh import guess_scale, parse_bvh, read_bvh
 from lexmotion.errors import LexmotionError
 
 TWO_BONES = """HIERARCHY

@@ -5,7 +5,7 @@ import pytest
 
 from captioning.rules import RULES_FILE, load_rules, stem, target_arrays, word_targets
 from captioning.text import Vocabulary, normalise_caption
-from lexmotion.skeletons import PARTS
+from lexmotion.data.skeletons import PARTS
 
 
 def test_normalisation_is_declared_and_simple():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import write_npy
 
-from lexmotion.cli import main
-from lexmotion.dataset import build_dataset
+from lexmotion.app.cli import main
+from lexmotion.data.dataset import build_dataset
 
 pytest.importorskip("pycocoevalcap", reason="the caption metrics need pycocoevalcap (pip install pycocoevalcap)")
 

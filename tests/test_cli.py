@@ -1,6 +1,6 @@
 import pytest
 
-from lexmotion.cli import main
+from lexmotion.app.cli import main
 
 
 @pytest.mark.parametrize("argv", [[], ["data"], ["data", "build"], ["data", "info"], ["data", "render"],

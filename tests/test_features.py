@@ -1,10 +1,21 @@
 import numpy as np
 import pytest
 
+from lexmotion.data.features import (
+    FEATURE_DIM,
+    FEATURE_LAYOUT,
+    check_joints,
+    face_forward,
+    feature_stats,
+    heading,
+    mirror_joints,
+    mirror_text,
+    part_features,
+    resample,
+    to_canonical,
+)
+from lexmotion.data.skeletons import KITML_CMU
 from lexmotion.errors import LexmotionError
-from lexmotion.features import (FEATURE_DIM, FEATURE_LAYOUT, check_joints, face_forward, feature_stats, heading,
-                                mirror_joints, mirror_text, part_features, resample, to_canonical)
-from lexmotion.skeletons import KITML_CMU
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,15 @@
 import pytest
 import torch
 
-from lexmotion.lexical import LexicalHead, bottleneck, explain, flops_loss, lexical_pool, real_token_mask
-from lexmotion.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
+from lexmotion.models.lexical import (
+    LexicalHead,
+    bottleneck,
+    explain,
+    flops_loss,
+    lexical_pool,
+    real_token_mask,
+)
+from lexmotion.models.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
 
 
 def naive_pool(logits, mask, vocab_mask):

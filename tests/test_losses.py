@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lexmotion.losses import InfoNCE, flops_terms, quadratic_warmup
+from lexmotion.models.losses import InfoNCE, flops_terms, quadratic_warmup
 
 
 def naive_infonce(text, motion, temperature, skip=None):

@@ -5,10 +5,9 @@ import pytest
 import torch
 
 import lexmotion
-from lexmotion.cli import main
-from lexmotion.dataset import MotionDataset, build_dataset
+from lexmotion.app.cli import main
+from lexmotion.data.dataset import MotionDataset, build_dataset
 from lexmotion.errors import LexmotionError
-
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from lexmotion.cli import main
-from lexmotion.dataset import MotionDataset, build_dataset
+from lexmotion.app.cli import main
+from lexmotion.data.dataset import MotionDataset, build_dataset
 from lexmotion.errors import LexmotionError
 from retrieval.evaluate import build_dissimilar, deduplicate
-
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def test_batch32_and_all_match_a_naive_per_query_loop(ckpt, kit):
     import torch
 
     import lexmotion
-    from lexmotion.batching import MotionTextDataset
+    from lexmotion.data.batching import MotionTextDataset
     from retrieval.evaluate import encode_split, evaluate
 
     model = lexmotion.load(ckpt)

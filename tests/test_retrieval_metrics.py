@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from retrieval.metrics import ranks, retrieval_metrics
+from lexmotion.metrics import ranks, retrieval_metrics
 
 
 def naive_rank(row, positive):

@@ -1,6 +1,6 @@
 import pytest
 
-import lexmotion.skeletons as sk
+import lexmotion.data.skeletons as sk
 from lexmotion.errors import LexmotionError
 
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from lexmotion.errors import LexmotionError
-from lexmotion.lexical import LexicalHead, lexical_pool, real_token_mask
-from lexmotion.text import load_text_backbone, vocabulary_mask
+from lexmotion.models.lexical import LexicalHead, lexical_pool, real_token_mask
+from lexmotion.models.text import load_text_backbone, vocabulary_mask
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from lexmotion import __version__
+from lexmotion.data.features import feature_stats, part_features
+from lexmotion.data.importers import (
+    SOURCES,
+    Skipped,
+    import_bandai,
+    import_bvh_folder,
+    import_guo,
+    import_kitml_cmu,
+)
+from lexmotion.data.skeletons import Skeleton, get_skeleton
 from lexmotion.errors import LexmotionError
-from lexmotion.features import feature_stats, part_features
-from lexmotion.importers import (SOURCES, Skipped, import_bandai, import_bvh_folder, import_guo,
-                                 import_kitml_cmu)
-from lexmotion.skeletons import Skeleton, get_skeleton
 
 META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
 _CHUNK = 256
@@ -236,3 +242,19 @@ def dataset_info(path: str | Path, top_words: int = 20) -> dict:
             "total_hours": round(float(seconds.sum()) / 3600, 3),
             "top_words": words.most_common(top_words),
             "top_words_note": "stop words and subjects removed"}
+
+
+def format_info(info: dict) -> str:
+    lines = [f"{info['path']}  (source: {info['source']})",
+             f"clips {info['clips']}, captions {info['captions']}, {info['total_hours']} h, "
+             f"skeletons {info['skeletons']}, caption source {info['caption_source']}", "",
+             f"{'split':<12}{'clips':>8}{'captions':>10}{'seconds':>10}"]
+    for split, s in info["splits"].items():
+        lines.append(f"{split:<12}{s['clips']:>8}{s['captions']:>10}{s['seconds']:>10}")
+    f, d = info["frames"], info["duration_seconds"]
+    lines += ["", f"frames (source fps): min {f['min']:g}, median {f['median']:g}, mean {f['mean']:g}, max {f['max']:g}",
+              f"duration (s): min {d['min']:g}, median {d['median']:g}, mean {d['mean']:g}, max {d['max']:g}",
+              f"fps: {info['fps']}", "",
+              "top caption words (" + info["top_words_note"] + "): "
+              + ", ".join(f"{w} {n}" for w, n in info["top_words"])]
+    return "\n".join(lines)

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from lexmotion.features import FEATURE_DIM, FEATURE_LAYOUT
-from lexmotion.skeletons import PARTS
+from lexmotion.data.features import FEATURE_DIM, FEATURE_LAYOUT
+from lexmotion.data.skeletons import PARTS
 
 
 @dataclass

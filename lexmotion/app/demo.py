@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_DIR = Path(__file__).parent / "sample"
-
+from lexmotion.data import SAMPLE_DIR
 
 DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its test split
 # A motion encoder small enough to pretrain on a laptop CPU in a few minutes.
@@ -36,8 +35,8 @@ def _sample_with_test_split(work: Path) -> Path:
 
 def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
     """Short four-phase pretraining on the sample; returns the LexCMLP checkpoint."""
-    from lexmotion.model import ModelConfig
-    from lexmotion.motion_encoder import MotionEncoderConfig
+    from lexmotion.models.model import ModelConfig
+    from lexmotion.models.motion_encoder import MotionEncoderConfig
     from pretrain.phases import PHASES
     from pretrain.trainer import TrainConfig, Trainer
 
@@ -56,10 +55,20 @@ def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
 
 
 def run_demo(out: str | None = None, quick: bool = False) -> int:
-    from lexmotion.cli import format_info
-    from lexmotion.dataset import MotionDataset, build_dataset, dataset_info
-    from lexmotion.features import FEATURE_DIM, FEATURE_LAYOUT, mirror_joints, mirror_text, part_features
-    from lexmotion.render import render_gif
+    from lexmotion.data.dataset import (
+        MotionDataset,
+        build_dataset,
+        dataset_info,
+        format_info,
+    )
+    from lexmotion.data.features import (
+        FEATURE_DIM,
+        FEATURE_LAYOUT,
+        mirror_joints,
+        mirror_text,
+        part_features,
+    )
+    from lexmotion.data.render import render_gif
 
     work = Path(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from lexmotion.errors import LexmotionError
 
 
 def _cmd_data_build(args) -> int:
-    from lexmotion.dataset import build_dataset
+    from lexmotion.data.dataset import build_dataset
     options = {"skeleton": args.skeleton, "fps": args.fps, "captions": args.captions,
                "scale": args.scale, "up_axis": args.up_axis}
     report = build_dataset(args.source, args.root, args.out, overwrite=args.overwrite,
@@ -30,32 +30,16 @@ def _cmd_data_build(args) -> int:
     return 0
 
 
-def format_info(info: dict) -> str:
-    lines = [f"{info['path']}  (source: {info['source']})",
-             f"clips {info['clips']}, captions {info['captions']}, {info['total_hours']} h, "
-             f"skeletons {info['skeletons']}, caption source {info['caption_source']}", "",
-             f"{'split':<12}{'clips':>8}{'captions':>10}{'seconds':>10}"]
-    for split, s in info["splits"].items():
-        lines.append(f"{split:<12}{s['clips']:>8}{s['captions']:>10}{s['seconds']:>10}")
-    f, d = info["frames"], info["duration_seconds"]
-    lines += ["", f"frames (source fps): min {f['min']:g}, median {f['median']:g}, mean {f['mean']:g}, max {f['max']:g}",
-              f"duration (s): min {d['min']:g}, median {d['median']:g}, mean {d['mean']:g}, max {d['max']:g}",
-              f"fps: {info['fps']}", "",
-              "top caption words (" + info["top_words_note"] + "): "
-              + ", ".join(f"{w} {n}" for w, n in info["top_words"])]
-    return "\n".join(lines)
-
-
 def _cmd_data_info(args) -> int:
-    from lexmotion.dataset import dataset_info
+    from lexmotion.data.dataset import dataset_info, format_info
     info = dataset_info(args.dir, top_words=args.top)
     print(json.dumps(info, indent=1) if args.json else format_info(info))
     return 0
 
 
 def _cmd_data_render(args) -> int:
-    from lexmotion.dataset import MotionDataset
-    from lexmotion.render import render_gif
+    from lexmotion.data.dataset import MotionDataset
+    from lexmotion.data.render import render_gif
     ds = MotionDataset(args.dir)
     row = ds.row(ds.find(args.id))
     title = row["texts"][0] if row["texts"] else row["id"]
@@ -67,7 +51,7 @@ def _cmd_data_render(args) -> int:
 
 
 def _cmd_data_skeletons(args) -> int:
-    from lexmotion.skeletons import REGISTRY
+    from lexmotion.data.skeletons import REGISTRY
     if args.json:
         print(json.dumps({n: s.to_dict() for n, s in REGISTRY.items()}, indent=1))
         return 0
@@ -84,7 +68,7 @@ def _cmd_pretrain(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from lexmotion.demo import run_demo
+    from lexmotion.app.demo import run_demo
     return run_demo(out=args.out, quick=args.quick)
 
 
@@ -157,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  lexmotion pretrain all --data data/kitml --out runs/kit --text-corpus ../shared/data/kitml-text\n"
                "  lexmotion pretrain dense --data data/kitml --out runs/kit-dense\n"
-               "  torchrun --nproc_per_node=4 -m lexmotion.cli pretrain lexcmlp --data data/kitml --out runs/x",
+               "  torchrun --nproc_per_node=4 -m lexmotion.app.cli pretrain lexcmlp --data data/kitml --out runs/x",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(pretrain)
     pretrain.set_defaults(run=_cmd_pretrain)
@@ -181,7 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 
-    from retrieval.cli import add_index_arguments, add_search_arguments, run_index_build, run_search
+    from retrieval.cli import (
+        add_index_arguments,
+        add_search_arguments,
+        run_index_build,
+        run_search,
+    )
     index = groups.add_parser("index", help="build an index of encoded motions (or captions)",
                               description="Build and manage retrieval indexes.")
     index_cmds = index.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)

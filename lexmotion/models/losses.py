@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lexmotion.lexical import flops_loss
+from lexmotion.models.lexical import flops_loss
 
 
 class InfoNCE(nn.Module):

@@ -19,16 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from lexmotion.bvh import read_bvh
-from lexmotion.errors import LexmotionError
-from lexmotion.features import check_joints
-from lexmotion.skeletons import (
+from lexmotion.data.bvh import read_bvh
+from lexmotion.data.features import check_joints
+from lexmotion.data.skeletons import (
     HUMANML3D,
     KITML_CMU,
     KITML_MMM,
     Skeleton,
     skeleton_from_names,
 )
+from lexmotion.errors import LexmotionError
 
 SOURCES = ("kitml-cmu", "bandai", "guo", "bvh")
 
@@ -409,7 +409,7 @@ def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path
 def read_motion_file(path: str, fps: float = 20.0, skeleton: str | None = None) -> dict:
     """One motion file for a query: a .bvh (rig from its joint names) or a .npy of joints (T, J, 3)
     with ``skeleton`` (default by joint count) at ``fps``. -> {joints, fps, skeleton, source}."""
-    from lexmotion.skeletons import REGISTRY, get_skeleton
+    from lexmotion.data.skeletons import REGISTRY, get_skeleton
     p = Path(path)
     if not p.is_file():
         raise LexmotionError(f"{p}: no such motion file")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lexmotion.dataset import MotionDataset
+from lexmotion.data.dataset import MotionDataset
+from lexmotion.data.features import mirror_joints, mirror_text, part_features
 from lexmotion.errors import LexmotionError
-from lexmotion.features import mirror_joints, mirror_text, part_features
 
 
 def normalise(features: np.ndarray, stats: dict) -> np.ndarray:

@@ -15,9 +15,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from lexmotion.lexical import LexicalHead, bottleneck, explain, lexical_pool, max_pool_logits, real_token_mask
-from lexmotion.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
-from lexmotion.text import DEFAULT_TEXT_MODEL, load_text_backbone, vocabulary_mask
+from lexmotion.models.lexical import (
+    LexicalHead,
+    bottleneck,
+    explain,
+    lexical_pool,
+    max_pool_logits,
+    real_token_mask,
+)
+from lexmotion.models.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
+from lexmotion.models.text import (
+    DEFAULT_TEXT_MODEL,
+    load_text_backbone,
+    vocabulary_mask,
+)
 
 
 @dataclass
@@ -172,8 +183,8 @@ class LexMotionModel(nn.Module):
     # --- the user's API --------------------------------------------------------------------
     def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
         """clips: feature arrays (T, 105), or dicts with joints, fps and skeleton (a Skeleton)."""
-        from lexmotion.batching import normalise
-        from lexmotion.features import check_joints, part_features
+        from lexmotion.data.batching import normalise
+        from lexmotion.data.features import check_joints, part_features
 
         if self.stats is None:
             raise RuntimeError("the model has no normalisation statistics (load it with lexmotion.load)")

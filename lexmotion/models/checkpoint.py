@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from lexmotion import __version__
-from lexmotion.dataset import write_json
+from lexmotion.data.dataset import write_json
 from lexmotion.errors import LexmotionError
 
 FORMAT_VERSION = 1
@@ -99,7 +99,7 @@ def read_config(path: str | Path) -> dict:
 
 def load(path: str | Path, device: str | torch.device = "cpu"):
     """Rebuild a model from a checkpoint folder (no command line needed)."""
-    from lexmotion.model import LexMotionModel, ModelConfig
+    from lexmotion.models.model import LexMotionModel, ModelConfig
 
     path = Path(path)
     cfg = read_config(path)

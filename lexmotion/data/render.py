@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lexmotion.data.skeletons import Skeleton
 from lexmotion.errors import LexmotionError
-from lexmotion.skeletons import Skeleton
 
 PART_COLOURS = {"root": "black", "torso": "dimgray", "left_arm": "tab:blue", "right_arm": "tab:red",
                 "left_leg": "tab:cyan", "right_leg": "tab:orange"}

@@ -15,8 +15,8 @@ import re
 
 import numpy as np
 
+from lexmotion.data.skeletons import CANONICAL_JOINTS, CANONICAL_PARTS, PARTS, Skeleton
 from lexmotion.errors import LexmotionError
-from lexmotion.skeletons import CANONICAL_JOINTS, CANONICAL_PARTS, PARTS, Skeleton
 
 WORKING_FPS = 20.0
 MIN_FRAMES = 2

@@ -1,0 +1,17 @@
+"""Device choice shared by every trainer and command: ``auto`` means CUDA when present."""
+from __future__ import annotations
+
+import torch
+
+from lexmotion.errors import LexmotionError
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """auto -> cuda when available, else cpu; a one-line error when cuda is asked for but absent."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise LexmotionError("--device cuda was asked for, but no CUDA device is available")
+        return torch.device("cuda", local_rank)
+    return torch.device(name)
