@@ -98,7 +98,7 @@ class LexicalEncoder(nn.Module):
             raise LexmotionError("--encoder lexical:CKPT needs a lexical checkpoint (this one is dense)")
         self.motion_encoder = lexmotion_model.motion_encoder
         self.motion_head = lexmotion_model.motion_head
-        self.register_buffer("vocab_mask", lexmotion_model.vocab_mask.clone())
+        self.register_buffer("vocab_mask", lexmotion_model.motion_mask.clone())
         self.finetune = finetune
         self.dim = lexmotion_model.config.motion.dim
         self.window = lexmotion_model.config.motion.max_frames

@@ -35,6 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lexmlm: a kitml-text folder whose training captions join the corpus (repeatable)")
     p.add_argument("--text-model", help="text encoder: Hugging Face name or path (default: the offline MiniLM)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--vocabulary", choices=["full", "clean", "domain"],
+                   help="vocabulary prior: full = every word (the first version), clean = real words without "
+                        "stop words, digits or punctuation, domain = clean text side and motion vectors over the "
+                        "training captions' words (default: the config's, else the --init checkpoint's)")
+    p.add_argument("--text-side", choices=["encoder", "inference-free"],
+                   help="encoder = the text encoder's lexical head; inference-free = a caption's own words "
+                        "weighted by IDF, no network (default: the config's, else the --init checkpoint's)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -64,7 +71,8 @@ def _configs(args, phase: str):
     settings = PhaseSettings(**build(PhaseSettings, file_cfg.get("settings", {})))
     train = dict(build(TrainConfig, file_cfg.get("train", {})))
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
-                       ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed)):
+                       ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed),
+                       ("vocabulary", args.vocabulary), ("text_side", args.text_side)):
         if value is not None:
             train[key] = value
     train_config = TrainConfig(**{**train, "phase": phase, "settings": settings,
@@ -74,6 +82,11 @@ def _configs(args, phase: str):
     build(ModelConfig, model)
     if args.text_model:
         model["text_model"] = args.text_model
+    for key in ("vocabulary", "text_side"):
+        if getattr(args, key):
+            model[key] = getattr(args, key)
+    if model.get("text_side") == "inference-free" and model.get("vocabulary", "full") == "full":
+        model["vocabulary"] = "clean"    # the inference-free side needs IDF weights
     model_config = ModelConfig(**{**model, "kind": "dense" if phase == "dense" else "lexical", "motion": motion})
     train_config.max_frames = motion.max_frames
     return train_config, model_config

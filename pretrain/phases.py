@@ -11,6 +11,14 @@ They are called through ``LexMotionModel.forward`` so that DDP sees every pass.
 - lexcmlp: symmetric InfoNCE on L2-normalised sparse vectors + FLOPS per modality,
            its weight ramped up quadratically.
 - dense:   symmetric InfoNCE on pooled dense projections (TMR / MotionPatches style).
+
+Grounding (all off by default; ``pretrain/configs/cpu-small.json`` turns the chosen ones on):
+- ``identity``: LexMLM also asks every unmasked word to predict itself, so a caption's
+  own words lead its text vector from the first phase on;
+- ``bow_text`` / ``bow_motion``: a bag-of-words cross-entropy from the pooled logits to the
+  caption's content words, IDF-weighted (LexMMM: motion; LexCMLP: both);
+- ``own_words_steps``: for its first steps LexCMLP keeps text vectors on their own words
+  (STAIR's grounding stage), then releases them.
 """
 from __future__ import annotations
 
@@ -20,8 +28,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lexmotion.models.losses import InfoNCE, flops_terms, quadratic_warmup
+from lexmotion.models.lexical import lexical_weights
+from lexmotion.models.losses import (
+    InfoNCE,
+    bag_of_words_loss,
+    flops_terms,
+    quadratic_warmup,
+)
 from lexmotion.models.model import mask_tokens
+from lexmotion.models.vocabulary import caption_targets
 
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
 ALL_PHASES = PHASES + ("dense",)
@@ -38,6 +53,10 @@ class PhaseSettings:
     flops_motion: float = 1e-3
     flops_warmup_steps: int = 500
     duplicate_threshold: float | None = 0.8   # word-set Jaccard above which a caption is not a negative
+    identity: float = 0.0            # LexMLM: weight of "each unmasked word predicts itself"
+    bow_text: float = 0.0            # LexCMLP: text vector -> its caption's content words
+    bow_motion: float = 0.0          # LexMMM, LexCMLP: motion vector -> its caption's content words
+    own_words_steps: int = 0         # LexCMLP: text vectors limited to their own words for these steps
 
 
 def _mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -56,7 +75,22 @@ def lexmlm(model, batch, settings: PhaseSettings, step: int) -> dict:
     # may have all its words masked, and the encoder's guesses there are the point.
     pooled = model.text_bottleneck_logits(logits, real)
     decoder_mlm = _mlm_loss(model.decode_from_bottleneck(pooled, dec_ids, mask), dec_labels)
-    return {"encoder_mlm": encoder_mlm, "decoder_mlm": decoder_mlm, "loss": encoder_mlm + decoder_mlm}
+    terms = {"encoder_mlm": encoder_mlm, "decoder_mlm": decoder_mlm, "loss": encoder_mlm + decoder_mlm}
+    if settings.identity:
+        # Unmasked words predict themselves: nothing else teaches a fresh head that a word
+        # is its own best description (BERT's head gets this from the 10% kept tokens only).
+        kept = real & (enc_labels == -100) & (enc_ids == ids)
+        terms["identity"] = _mlm_loss(logits, ids.masked_fill(~kept, -100))
+        terms["loss"] = terms["loss"] + settings.identity * terms["identity"]
+    return terms
+
+
+def _targets(model, texts: list[str], mask: torch.Tensor) -> torch.Tensor:
+    """(B, V) IDF-weighted caption-word targets inside ``mask``, each row summing to 1 (or 0)."""
+    weights = getattr(model, "idf", None)
+    targets = caption_targets(model.tokenizer, texts, None if weights is None else weights.cpu())
+    targets = targets.to(mask.device) * mask
+    return targets / targets.sum(-1, keepdim=True).clamp(min=1e-9)
 
 
 def _random_patch_mask(time_mask: torch.Tensor, parts: int, ratio: float) -> torch.Tensor:
@@ -97,12 +131,15 @@ def cmmm(model, batch, settings: PhaseSettings, step: int) -> dict:
 def lexmmm(model, batch, settings: PhaseSettings, step: int) -> dict:
     ids, mask = batch["text_ids"], batch["text_mask"]
     real = model.real_tokens(ids, mask)
-    motion_logits, time_mask = model.motion_logits(batch["motion"], batch["mask"])
-    pooled = model.text_bottleneck_logits(motion_logits, time_mask)
+    pooled = model.motion_pooled_logits(batch["motion"], batch["mask"])
     dec_ids, dec_labels = mask_tokens(ids, real, settings.decoder_mask_ratio, model.tokenizer.mask_token_id,
                                       len(model.tokenizer))
     decoder_mlm = _mlm_loss(model.decode_from_bottleneck(pooled, dec_ids, mask), dec_labels)
-    return {"motion_to_text_mlm": decoder_mlm, "loss": decoder_mlm}
+    terms = {"motion_to_text_mlm": decoder_mlm, "loss": decoder_mlm}
+    if settings.bow_motion:
+        terms["bow_motion"] = bag_of_words_loss(pooled, _targets(model, batch["texts"], model.motion_mask))
+        terms["loss"] = terms["loss"] + settings.bow_motion * terms["bow_motion"]
+    return terms
 
 
 _WORD = re.compile(r"[a-z]+")
@@ -115,14 +152,31 @@ def caption_overlap(texts: list[str]) -> torch.Tensor:
 
 
 def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
-    text = model.text_lexical(batch["text_ids"], batch["text_mask"])
-    motion = model.motion_lexical(batch["motion"], batch["mask"])
+    ids, mask = batch["text_ids"], batch["text_mask"]
+    inference_free = model.config.text_side == "inference-free"
+    if inference_free:
+        text = model.text_lexical(ids, mask)
+    else:
+        text_logits, real = model.text_logits(ids, mask)
+        text_pooled = model.text_bottleneck_logits(text_logits, real)
+        text = lexical_weights(text_pooled)
+        if step < settings.own_words_steps:   # STAIR's first stage: a caption's own words only
+            own = torch.zeros_like(text).scatter_(1, ids.masked_fill(~real, 0), real.to(text.dtype))
+            text = text * own.clamp(max=1)
+    motion_pooled = model.motion_pooled_logits(batch["motion"], batch["mask"])
+    motion = lexical_weights(motion_pooled)
     similarity = caption_overlap(batch["texts"]).to(text.device) if settings.duplicate_threshold else None
     terms = InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
     terms.update(flops_terms(text.float(), motion.float()))
-    w_text = quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_text)
+    w_text = 0.0 if inference_free else quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_text)
     w_motion = quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_motion)
     terms["loss"] = terms["contrastive"] + w_text * terms["flops_text"] + w_motion * terms["flops_motion"]
+    if settings.bow_text and not inference_free:
+        terms["bow_text"] = bag_of_words_loss(text_pooled, _targets(model, batch["texts"], model.vocab_mask))
+        terms["loss"] = terms["loss"] + settings.bow_text * terms["bow_text"]
+    if settings.bow_motion:
+        terms["bow_motion"] = bag_of_words_loss(motion_pooled, _targets(model, batch["texts"], model.motion_mask))
+        terms["loss"] = terms["loss"] + settings.bow_motion * terms["bow_motion"]
     return terms
 
 

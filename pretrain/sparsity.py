@@ -1,5 +1,17 @@
-"""Sparsity report of a lexical model: non-zeros, FLOPS, most active words, and how
-well a motion's top words match its own caption (against chance)."""
+"""Sparsity and grounding report of a lexical model: non-zeros, FLOPS, most active words, and
+whether a vector's top words are the words of its caption.
+
+Grounding metrics (a caption's *content words* are its WordPieces minus stop words, digits
+and punctuation: ``lexmotion.models.vocabulary.caption_word_ids``):
+- text_caption_word_recall@10: share of a caption's content words among its own text
+  vector's 10 highest non-zero words (mean over captions);
+- text_top5_precision: share of a text vector's top 5 non-zero words that are content words
+  of its caption or their inflections (same Snowball stem); divided by min(5, non-zeros);
+- motion_any_hit@20: share of motions with at least one of their caption's content words
+  among their 20 highest non-zero words;
+- motion_caption_word_recall@20: share of a caption's content words among its motion's top 20;
+- stop_word_mass_text / _motion: share of the vectors' total weight on stop words.
+"""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,14 +22,53 @@ import torch
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.models.lexical import flops_loss
-
-_STOP = frozenset("a an the and or of to in on at with by for from as is are was were be it its his her their "
-                  "they he she someone person human man woman then while this that".split())
+from lexmotion.models.vocabulary import STOP_WORDS, caption_word_ids
 
 
-def caption_word_ids(tokenizer, text: str) -> set[int]:
-    words = [w for w in text.lower().replace(".", " ").replace(",", " ").split() if w not in _STOP]
-    return {i for w in words for i in tokenizer(w, add_special_tokens=False)["input_ids"]}
+def _stem(token: str) -> str:
+    import snowballstemmer
+    return snowballstemmer.stemmer("english").stemWord(token.removeprefix("##"))
+
+
+def _top(vec: torch.Tensor, k: int) -> list[int]:
+    values, index = torch.topk(vec, min(k, len(vec)))
+    return [int(i) for v, i in zip(values, index) if v > 0]
+
+
+def grounding_metrics(tokenizer, captions: list[str], text: torch.Tensor | None, motion: torch.Tensor) -> dict:
+    """The grounding metrics above for (N, V) text and motion vectors of N clips and their captions."""
+    stop_ids = torch.tensor([i for t, i in tokenizer.get_vocab().items() if t in STOP_WORDS])
+    text_recall, text_precision, any_hit, motion_recall = [], [], [], []
+    for n, caption in enumerate(captions):
+        words = set(caption_word_ids(tokenizer, caption))
+        if not words:
+            continue
+        stems = {_stem(t) for t in tokenizer.convert_ids_to_tokens(list(words))}
+        if text is not None:
+            top10 = _top(text[n], 10)
+            text_recall.append(len(words & set(top10)) / len(words))
+            top5 = top10[:5]
+            if top5:
+                good = [i in words or _stem(t) in stems for i, t in zip(top5, tokenizer.convert_ids_to_tokens(top5))]
+                text_precision.append(sum(good) / len(top5))
+            else:
+                text_precision.append(0.0)
+        top20 = set(_top(motion[n], 20))
+        any_hit.append(bool(words & top20))
+        motion_recall.append(len(words & top20) / len(words))
+
+    def mass(x):
+        total = float(x.sum())
+        return round(float(x[:, stop_ids].sum()) / total, 4) if total > 0 else None
+
+    out = {"motion_any_hit@20": round(float(np.mean(any_hit)), 4) if any_hit else None,
+           "motion_caption_word_recall@20": round(float(np.mean(motion_recall)), 4) if motion_recall else None,
+           "stop_word_mass_motion": mass(motion)}
+    if text is not None:
+        out = {"text_caption_word_recall@10": round(float(np.mean(text_recall)), 4) if text_recall else None,
+               "text_top5_precision": round(float(np.mean(text_precision)), 4) if text_precision else None,
+               **out, "stop_word_mass_text": mass(text)}
+    return out
 
 
 @torch.no_grad()
@@ -40,16 +91,6 @@ def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test",
         text_vecs.append(model.text_lexical(batch["text_ids"], batch["text_mask"]).float().cpu())
         motion_vecs.append(model.motion_lexical(batch["motion"], batch["mask"]).float().cpu())
     text, motion = torch.cat(text_vecs), torch.cat(motion_vecs)
-    active = int(model.vocab_mask.sum())
-    hits, any_hit = [], []
-    for vec, item in zip(motion, items):
-        words = caption_word_ids(model.tokenizer, item["text"])
-        if not words:
-            continue
-        top = set(torch.topk(vec, top_k).indices.tolist()) if (vec > 0).any() else set()
-        found = len(top & words)
-        hits.append(found / len(words))
-        any_hit.append(found > 0)
     counts = Counter(int(i) for v in motion for i in torch.nonzero(v).flatten().tolist())
     tokens = model.tokenizer.convert_ids_to_tokens
 
@@ -58,23 +99,30 @@ def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test",
         return {"mean": round(float(n.mean()), 1), "median": float(np.median(n))}
 
     return {
-        "clips": len(items), "split_used": "+".join(sorted(set(used))), "vocabulary_active": active,
+        "clips": len(items), "split_used": "+".join(sorted(set(used))),
+        "vocabulary": model.config.vocabulary, "text_side": model.config.text_side,
+        "vocabulary_active": int(model.vocab_mask.sum()), "motion_vocabulary_active": int(model.motion_mask.sum()),
         "text_nonzeros": nnz(text), "motion_nonzeros": nnz(motion),
         "flops_text": round(float(flops_loss(text)), 4), "flops_motion": round(float(flops_loss(motion)), 4),
         "top_motion_words": [(tokens(i), n) for i, n in counts.most_common(10)],
-        f"caption_words_in_motion_top{top_k}": round(float(np.mean(hits)), 4) if hits else None,
-        f"motions_with_a_caption_word_in_top{top_k}": round(float(np.mean(any_hit)), 4) if any_hit else None,
-        f"chance_caption_words_in_top{top_k}": round(top_k / active, 6),
+        "grounding": grounding_metrics(model.tokenizer, [it["text"] for it in items], text, motion),
+        f"chance_caption_words_in_top{top_k}": round(top_k / int(model.motion_mask.sum()), 6),
     }
 
 
+def format_grounding(g: dict) -> str:
+    names = {"text_caption_word_recall@10": "text caption-word recall@10",
+             "text_top5_precision": "text top-5 precision", "motion_any_hit@20": "motion any-hit@20",
+             "motion_caption_word_recall@20": "motion caption-word recall@20",
+             "stop_word_mass_text": "stop-word mass text", "stop_word_mass_motion": "stop-word mass motion"}
+    return "grounding: " + ", ".join(f"{names[k]} {v:.3f}" for k, v in g.items() if v is not None)
+
+
 def format_report(r: dict) -> str:
-    k = [key for key in r if key.startswith("caption_words_in_motion_top")][0]
-    n = k.rsplit("top", 1)[1]
-    return (f"sparsity over {r['clips']} {r['split_used']} clips: text non-zeros mean {r['text_nonzeros']['mean']} "
-            f"median {r['text_nonzeros']['median']:g}; motion non-zeros mean {r['motion_nonzeros']['mean']} "
-            f"median {r['motion_nonzeros']['median']:g} (of {r['vocabulary_active']}); FLOPS text {r['flops_text']} "
-            f"motion {r['flops_motion']}\n"
+    return (f"sparsity over {r['clips']} {r['split_used']} clips ({r['vocabulary']} vocabulary, text side "
+            f"{r['text_side']}): text non-zeros mean {r['text_nonzeros']['mean']} "
+            f"median {r['text_nonzeros']['median']:g} (of {r['vocabulary_active']}); motion non-zeros mean "
+            f"{r['motion_nonzeros']['mean']} median {r['motion_nonzeros']['median']:g} "
+            f"(of {r['motion_vocabulary_active']}); FLOPS text {r['flops_text']} motion {r['flops_motion']}\n"
             f"most active motion words: {', '.join(f'{w} ({c})' for w, c in r['top_motion_words'])}\n"
-            f"caption words found in a motion's top {n}: {r[k]} "
-            f"(motions with at least one: {r[f'motions_with_a_caption_word_in_top{n}']}; chance {r[f'chance_caption_words_in_top{n}']})")
+            + format_grounding(r["grounding"]))

@@ -54,3 +54,14 @@ def load_caption_corpus(corpus_dirs: list[str], datasets) -> list[str]:
             if split == "train" and source == "human":
                 captions += [t for t in texts if t.strip()]
     return captions
+
+
+def vocabulary_corpus(corpus_dirs: list[str], datasets) -> list[str]:
+    """Captions that define the domain vocabulary and IDF: the LexMLM corpus plus the
+    label-derived training captions (Bandai's words must be sayable by its motions too)."""
+    captions = load_caption_corpus(corpus_dirs, datasets)
+    for d in datasets:
+        for texts, split, source in zip(d.table["texts"], d.table["split"], d.table["caption_source"]):
+            if split == "train" and source != "human":
+                captions += [t for t in texts if t.strip()]
+    return captions

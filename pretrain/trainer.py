@@ -30,7 +30,7 @@ from lexmotion.models.checkpoint import save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.phases import LOSSES, PhaseSettings
-from pretrain.text_corpus import TextCorpus, load_caption_corpus
+from pretrain.text_corpus import TextCorpus, load_caption_corpus, vocabulary_corpus
 
 TRAINABLE = {
     "lexmlm": ("text_encoder.", "text_head.", "decoder.", "decoder_head."),
@@ -59,6 +59,10 @@ class TrainConfig:
     mirror_prob: float = 0.5
     wandb: str = "offline"
     text_corpus: list[str] = field(default_factory=list)
+    # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
+    # A fresh model takes them from its ModelConfig.
+    vocabulary: str | None = None
+    text_side: str | None = None
     settings: PhaseSettings = field(default_factory=PhaseSettings)
 
     def to_dict(self) -> dict:
@@ -139,6 +143,12 @@ class Trainer:
         else:
             model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
             self.model = LexMotionModel(model_config)
+            self.model.set_corpus(vocabulary_corpus(config.text_corpus, self.datasets))
+        if self.resume_state is None and init and self.model.config.kind == "lexical":
+            self._adopt_vocabulary(config.vocabulary or self.model.config.vocabulary,
+                                   config.text_side or self.model.config.text_side)
+        # the checkpoint's encoder decides how long a crop may be, not the default TrainConfig
+        config.max_frames = min(config.max_frames, self.model.config.motion.max_frames)
         if self.model.stats is None:
             self.model.stats = self.datasets[0].stats      # normalisation of the first dataset
         self.model.to(self.device)
@@ -149,6 +159,19 @@ class Trainer:
             self.module = nn.parallel.DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)
+
+    def _adopt_vocabulary(self, vocabulary: str, text_side: str) -> None:
+        """Continue an --init checkpoint under another vocabulary prior or text side (same weights)."""
+        model = self.model
+        if text_side == "inference-free" and vocabulary == "full":
+            raise LexmotionError("--text-side inference-free needs IDF weights: use --vocabulary clean or domain")
+        if vocabulary != model.config.vocabulary:
+            print(f"vocabulary prior: {model.config.vocabulary} -> {vocabulary} (same weights)")
+            self.model = model = model.with_vocabulary(vocabulary, vocabulary_corpus(self.config.text_corpus,
+                                                                                     self.datasets))
+        if text_side != model.config.text_side:
+            print(f"text side: {model.config.text_side} -> {text_side}")
+            model.config.text_side = text_side
 
     # --- data ---------------------------------------------------------------------------
     def _train_set(self):

@@ -3,7 +3,8 @@ import torch
 
 from lexmotion.errors import LexmotionError
 from lexmotion.models.lexical import LexicalHead, lexical_pool, real_token_mask
-from lexmotion.models.text import load_text_backbone, vocabulary_mask
+from lexmotion.models.text import load_text_backbone
+from lexmotion.models.vocabulary import vocabulary_mask
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Lexical heads and sparse operations: the one place for the lexical formulas.
 
-- ``lexical_pool``: w_v = max over real tokens of log(1 + ReLU(logit_v)), special
-  tokens removed from the vocabulary. Every caller (text, motion, bottlenecks,
-  retrieval) uses it.
+- ``lexical_pool``: w_v = max over real tokens of log(1 + ReLU(logit_v)), words outside
+  the vocabulary mask removed. Every caller (text, motion, bottlenecks, retrieval) uses it,
+  or its two halves ``max_pool_logits`` and ``lexical_weights`` when it needs both.
 - ``LexicalHead``: BERT's MLM form, dense -> GELU -> LayerNorm -> decoder tied to
   the word embeddings, plus a bias.
 - ``flops_loss``: the FLOPS sparsity regulariser, sum_v (mean_b w_bv)^2.
@@ -15,16 +15,22 @@ from torch import nn
 
 
 def lexical_pool(logits: torch.Tensor, token_mask: torch.Tensor, vocab_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, L, V) logits, (B, L) mask of real tokens -> (B, V) non-negative lexical weights."""
-    weights = torch.log1p(torch.relu(logits))                           # (B, L, V)
-    weights = weights.masked_fill(~token_mask.bool()[..., None], 0.0)   # weights >= 0, so 0 never wins a max
-    pooled = weights.max(dim=1).values                                  # (B, V)
-    return pooled * vocab_mask if vocab_mask is not None else pooled
+    """(B, L, V) logits, (B, L) mask of real tokens -> (B, V) non-negative lexical weights:
+    w_v = max over real tokens of log(1 + ReLU(logit_v)), 0 outside ``vocab_mask``."""
+    return lexical_weights(max_pool_logits(logits, token_mask, vocab_mask))
+
+
+def lexical_weights(pooled_logits: torch.Tensor) -> torch.Tensor:
+    """log(1 + ReLU(.)) of max-pooled logits. The map is non-decreasing, so it commutes with the
+    max: log(1 + ReLU(max_t z_t)) = max_t log(1 + ReLU(z_t)). Pooling first keeps only (B, V)
+    for the backward pass instead of three (B, L, V) tensors. -inf (masked) gives 0."""
+    return torch.log1p(torch.relu(pooled_logits))
 
 
 def max_pool_logits(logits: torch.Tensor, token_mask: torch.Tensor, vocab_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, L, V) -> (B, V): max over real tokens of the raw logits (input of the bottleneck softmax).
-    Words outside the vocabulary mask get -inf, so the softmax gives them no weight."""
+    """(B, L, V) -> (B, V): max over real tokens of the raw logits (input of the bottleneck softmax
+    and of ``lexical_weights``). Words outside the vocabulary mask, and rows without a real token,
+    get -inf, so the softmax gives them no weight and the lexical weight is 0."""
     pooled = logits.masked_fill(~token_mask.bool()[..., None], float("-inf")).max(dim=1).values
     return pooled.masked_fill(vocab_mask == 0, float("-inf")) if vocab_mask is not None else pooled
 
@@ -59,9 +65,13 @@ class LexicalHead(nn.Module):
         self.word_embeddings = word_embeddings          # shared, not copied
         self.bias = nn.Parameter(torch.zeros(word_embeddings.num_embeddings))
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden_states: torch.Tensor, active: torch.Tensor | None = None) -> torch.Tensor:
+        """(..., H) -> (..., V) logits, or (..., A) for the ``active`` word ids only: a gather of
+        the tied embedding rows, so a small vocabulary costs A/V of the full matmul."""
         x = self.norm(F.gelu(self.dense(hidden_states)))
-        return F.linear(x, self.word_embeddings.weight, self.bias)      # (..., V)
+        if active is None:
+            return F.linear(x, self.word_embeddings.weight, self.bias)              # (..., V)
+        return F.linear(x, self.word_embeddings.weight[active], self.bias[active])  # (..., A)
 
     def load_bert_mlm_head(self, state: dict) -> None:
         """Initialise from a BERT ``cls.predictions`` state dict (transform.dense, LayerNorm, bias)."""

@@ -44,3 +44,16 @@ def quadratic_warmup(step: int, warmup_steps: int, final_weight: float) -> float
     if warmup_steps <= 0 or step >= warmup_steps:
         return final_weight
     return final_weight * (step / warmup_steps) ** 2
+
+
+def bag_of_words_loss(pooled_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Grounding term: cross-entropy from softmax(max-pooled logits) to each caption's content
+    words (``targets`` (B, V), rows sum to 1, or 0 for a caption without content words).
+
+    The lexical weight log(1 + ReLU(logit)) grows with the logit, so a high share of the
+    softmax on the caption's words puts those words on top of the vector. Words outside the
+    vocabulary mask have logit -inf and target 0: they add nothing."""
+    log_probs = F.log_softmax(pooled_logits.float(), dim=-1)
+    per_caption = -torch.where(targets > 0, targets * log_probs, torch.zeros_like(log_probs)).sum(-1)
+    has_words = targets.sum(-1) > 0
+    return per_caption[has_words].mean() if has_words.any() else pooled_logits.new_zeros(())

@@ -20,15 +20,21 @@ from lexmotion.models.lexical import (
     bottleneck,
     explain,
     lexical_pool,
+    lexical_weights,
     max_pool_logits,
     real_token_mask,
 )
 from lexmotion.models.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
-from lexmotion.models.text import (
-    DEFAULT_TEXT_MODEL,
-    load_text_backbone,
+from lexmotion.models.text import DEFAULT_TEXT_MODEL, load_text_backbone
+from lexmotion.models.vocabulary import (
+    clean_vocabulary_mask,
+    domain_vocabulary_mask,
+    inverse_document_frequency,
     vocabulary_mask,
 )
+
+VOCABULARIES = ("full", "clean", "domain")
+TEXT_SIDES = ("encoder", "inference-free")
 
 
 @dataclass
@@ -42,6 +48,14 @@ class ModelConfig:
     # Fresh lexical heads start with this bias: logits are ~N(0, 1.1) at init, so -3
     # leaves ~0.1% of a token's words positive and vectors start sparse.
     initial_lexical_bias: float = -3.0
+    # Vocabulary prior (lexmotion/models/vocabulary.py). "full": every word but special tokens
+    # (checkpoints before grounding). "clean": real words only, no stop words, digits or pieces
+    # of punctuation. "domain": text vectors over the clean words, motion vectors over the clean
+    # words of the training captions (the motion head computes logits for those rows only).
+    vocabulary: str = "full"
+    # "encoder": the text encoder and its lexical head. "inference-free": a caption's vector is
+    # its own clean words weighted by IDF, no network (the motion side learns to meet it).
+    text_side: str = "encoder"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,7 +96,17 @@ class LexMotionModel(nn.Module):
             mlm_head = None
         hidden = self.text_encoder.config.hidden_size
         word_embeddings = self.text_encoder.get_input_embeddings()
-        self.register_buffer("vocab_mask", vocabulary_mask(self.tokenizer), persistent=True)
+        if config.vocabulary not in VOCABULARIES:
+            raise ValueError(f"vocabulary must be one of {VOCABULARIES}, got {config.vocabulary!r}")
+        if config.text_side not in TEXT_SIDES:
+            raise ValueError(f"text_side must be one of {TEXT_SIDES}, got {config.text_side!r}")
+        full = config.vocabulary == "full"
+        self.register_buffer("vocab_mask", vocabulary_mask(self.tokenizer) if full
+                             else clean_vocabulary_mask(self.tokenizer), persistent=True)
+        if not full:   # filled from the training captions by ``set_corpus``, or by loading
+            self.register_buffer("idf", torch.ones(len(self.tokenizer)), persistent=True)
+        if config.vocabulary == "domain":
+            self.register_buffer("motion_vocab_mask", self.vocab_mask.clone(), persistent=True)
         self.special_ids = list(self.tokenizer.all_special_ids)
         self.motion_encoder = MotionPatchEncoder(config.motion)
         motion_dim = config.motion.dim
@@ -114,6 +138,33 @@ class LexMotionModel(nn.Module):
     def device(self) -> torch.device:
         return self.vocab_mask.device
 
+    @property
+    def motion_mask(self) -> torch.Tensor:
+        """(V,) the words a motion vector may use: the domain vocabulary, or the text side's."""
+        return getattr(self, "motion_vocab_mask", self.vocab_mask)
+
+    def set_corpus(self, captions: list[str]) -> None:
+        """IDF weights and, for the domain vocabulary, the motion-side words, from training captions."""
+        if self.config.vocabulary == "full":
+            return
+        self.idf.copy_(inverse_document_frequency(self.tokenizer, captions))
+        if self.config.vocabulary == "domain":
+            self.motion_vocab_mask.copy_(domain_vocabulary_mask(self.tokenizer, captions))
+
+    def with_vocabulary(self, vocabulary: str, captions: list[str]) -> "LexMotionModel":
+        """This model with another vocabulary prior (same weights), e.g. to ground a checkpoint
+        that was trained on the full vocabulary."""
+        if vocabulary == self.config.vocabulary:
+            self.set_corpus(captions)
+            return self
+        config = ModelConfig.from_dict({**self.config.to_dict(), "vocabulary": vocabulary})
+        other = LexMotionModel(config, load_pretrained_text=False)
+        state = {k: v for k, v in self.state_dict().items() if k not in ("vocab_mask", "idf", "motion_vocab_mask")}
+        other.load_state_dict(state, strict=False)
+        other.stats = self.stats
+        other.set_corpus(captions)
+        return other.to(self.device)
+
     # --- text -------------------------------------------------------------------------
     def tokenize(self, texts: list[str]) -> dict:
         tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_text_len,
@@ -132,8 +183,17 @@ class LexMotionModel(nn.Module):
         return logits, self.real_tokens(text_ids, text_mask)
 
     def text_lexical(self, text_ids, text_mask) -> torch.Tensor:
+        if self.config.text_side == "inference-free":
+            return self.text_bag_of_words(text_ids, text_mask)
         logits, real = self.text_logits(text_ids, text_mask)
         return lexical_pool(logits, real, self.vocab_mask)
+
+    def text_bag_of_words(self, text_ids, text_mask) -> torch.Tensor:
+        """(B, V) the inference-free text vector: IDF of each clean word the caption holds."""
+        real = self.real_tokens(text_ids, text_mask)
+        present = torch.zeros(len(text_ids), len(self.vocab_mask), device=text_ids.device)
+        present.scatter_(1, text_ids.masked_fill(~real, 0), real.float())
+        return (present.clamp(max=1) * self.vocab_mask * self.idf)
 
     def text_dense(self, text_ids, text_mask) -> torch.Tensor:
         hidden = self.text_hidden(text_ids, text_mask)
@@ -145,12 +205,24 @@ class LexMotionModel(nn.Module):
         return self.motion_encoder(motion, mask, patch_mask)
 
     def motion_logits(self, motion, mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, n_t, V) logits of every time patch and the (B, n_t) real-patch mask (full vocabulary)."""
         out = self.motion_tokens(motion, mask)
         return self.motion_head(out["time_tokens"]), out["time_mask"]
 
+    def motion_pooled_logits(self, motion, mask) -> torch.Tensor:
+        """(B, V) max-pooled motion logits, -inf outside the motion vocabulary. With a domain
+        vocabulary only its rows of the tied decoder are computed (a gather of the embedding
+        rows, not a mask after the full 30,522-word matmul)."""
+        out = self.motion_tokens(motion, mask)
+        if not hasattr(self, "motion_vocab_mask"):
+            return max_pool_logits(self.motion_head(out["time_tokens"]), out["time_mask"], self.vocab_mask)
+        active = torch.nonzero(self.motion_vocab_mask).flatten()
+        pooled = max_pool_logits(self.motion_head(out["time_tokens"], active), out["time_mask"])   # (B, A)
+        full = pooled.new_full((len(pooled), len(self.vocab_mask)), float("-inf"))
+        return full.index_copy(1, active, pooled)
+
     def motion_lexical(self, motion, mask) -> torch.Tensor:
-        logits, time_mask = self.motion_logits(motion, mask)
-        return lexical_pool(logits, time_mask, self.vocab_mask)
+        return lexical_weights(self.motion_pooled_logits(motion, mask))
 
     def motion_dense(self, motion, mask) -> torch.Tensor:
         out = self.motion_tokens(motion, mask)

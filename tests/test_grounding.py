@@ -1,0 +1,187 @@
+"""The grounded lexical space: vocabulary priors, the gathered motion head, the grounding
+terms and metrics, and the grounded pretraining chain on a tiny real slice."""
+import json
+
+import pytest
+import torch
+
+import lexmotion
+from lexmotion.app.cli import main
+from lexmotion.data.dataset import build_dataset
+from lexmotion.models.lexical import (
+    LexicalHead,
+    lexical_pool,
+    lexical_weights,
+    max_pool_logits,
+)
+from lexmotion.models.losses import bag_of_words_loss
+from lexmotion.models.text import load_text_backbone
+from lexmotion.models.vocabulary import (
+    STOP_WORDS,
+    caption_targets,
+    caption_word_ids,
+    clean_vocabulary_mask,
+    domain_vocabulary_mask,
+    inverse_document_frequency,
+)
+from pretrain.sparsity import grounding_metrics
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_text_backbone()[0]
+
+
+def test_clean_mask_drops_stop_words_digits_punctuation_and_unused(tokenizer):
+    mask = clean_vocabulary_mask(tokenizer)
+    vocab = tokenizer.get_vocab()
+    for token in ("the", "a", "person", "someone", "2016", "@", "[unused5]", "[CLS]", "v", "##s"):
+        assert mask[vocab[token]] == 0, token
+    for token in ("kicks", "walks", "left", "juggles" if "juggles" in vocab else "jug", "##gles"):
+        assert mask[vocab[token]] == 1, token
+
+
+def test_domain_mask_is_the_corpus_words(tokenizer):
+    captions = ["a person kicks with the left leg", "someone walks forward slowly", "a person walks in a circle"]
+    mask = domain_vocabulary_mask(tokenizer, captions, min_count=1)
+    words = set(tokenizer.convert_ids_to_tokens(torch.nonzero(mask).flatten().tolist()))
+    assert words == {"kicks", "left", "leg", "walks", "forward", "slowly", "circle"}
+
+
+def test_caption_words_and_idf(tokenizer):
+    assert tokenizer.convert_ids_to_tokens(caption_word_ids(tokenizer, "A man throws a ball.")) == ["throws", "ball"]
+    assert caption_word_ids(tokenizer, "the of and !!!") == []
+    captions = ["a person walks", "a person walks fast", "a person kicks"]
+    idf = inverse_document_frequency(tokenizer, captions)
+    walks, kicks = tokenizer.convert_tokens_to_ids(["walks", "kicks"])
+    assert idf[kicks] > idf[walks] > 0
+    targets = caption_targets(tokenizer, ["a person walks fast", "the"], idf)
+    assert torch.isclose(targets[0].sum(), torch.tensor(1.0)) and targets[1].sum() == 0
+    assert targets[0, walks] < targets[0, tokenizer.convert_tokens_to_ids("fast")]
+
+
+def test_pool_first_equals_the_formula_values_and_gradients():
+    # log(1 + ReLU) commutes with max: pooling the logits first is the same vector and gradient
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 11, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    vocab = (torch.arange(11) % 3 != 0).float()
+    naive = torch.log1p(torch.relu(logits)).masked_fill(~mask[..., None], 0).max(1).values * vocab
+    fast = lexical_pool(logits, mask, vocab)
+    torch.testing.assert_close(fast, naive)
+    w = torch.randn(3, 11)
+    g_naive, = torch.autograd.grad((naive * w).sum(), logits)
+    g_fast, = torch.autograd.grad((fast * w).sum(), logits)
+    torch.testing.assert_close(g_fast, g_naive)
+    assert lexical_weights(torch.tensor([float("-inf")])).item() == 0.0
+
+
+def test_gathered_head_equals_the_full_head_values_and_gradients():
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(50, 8)
+    head = LexicalHead(6, emb)
+    head.bias.data.normal_()
+    hidden = torch.randn(2, 4, 6)
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    active = torch.tensor([3, 7, 8, 20, 41])
+    vocab = torch.zeros(50)
+    vocab[active] = 1
+    full = max_pool_logits(head(hidden), mask, vocab)
+    part = max_pool_logits(head(hidden, active), mask)
+    torch.testing.assert_close(part, full[:, active])
+    g_full, = torch.autograd.grad(lexical_weights(full)[:, active].sum(), emb.weight)
+    g_part, = torch.autograd.grad(lexical_weights(part).sum(), emb.weight)
+    torch.testing.assert_close(g_part, g_full)
+
+
+def test_bag_of_words_loss_prefers_the_caption_words():
+    targets = torch.zeros(2, 6)
+    targets[0, [1, 2]] = 0.5
+    on_words = torch.tensor([[0, 5, 5, 0, 0, float("-inf")], [0, 0, 0, 0, 0, 0.0]])
+    off_words = torch.tensor([[5, 0, 0, 5, 0, float("-inf")], [0, 0, 0, 0, 0, 0.0]])
+    assert bag_of_words_loss(on_words, targets) < bag_of_words_loss(off_words, targets)
+    assert torch.isfinite(bag_of_words_loss(on_words, targets))     # -inf outside the mask, target 0 there
+    expected = -torch.log_softmax(on_words[0], -1)[[1, 2]].mean()  # the empty second row is left out
+    torch.testing.assert_close(bag_of_words_loss(on_words, targets), expected)
+
+
+def test_grounding_metrics_by_hand(tokenizer):
+    V = len(tokenizer)
+    ids = dict(zip(["kicks", "left", "leg", "kick", "ball", "the", "walks"],
+                   tokenizer.convert_tokens_to_ids(["kicks", "left", "leg", "kick", "ball", "the", "walks"])))
+    text, motion = torch.zeros(1, V), torch.zeros(1, V)
+    for word, w in (("kick", 5), ("ball", 4), ("left", 3), ("the", 2)):
+        text[0, ids[word]] = w
+    motion[0, ids["walks"]], motion[0, ids["leg"]], motion[0, ids["the"]] = 2.0, 1.0, 1.0
+    g = grounding_metrics(tokenizer, ["a person kicks with the left leg"], text, motion)
+    assert g["text_caption_word_recall@10"] == pytest.approx(1 / 3, abs=1e-4)     # left; not kicks, not leg
+    assert g["text_top5_precision"] == pytest.approx(2 / 4, abs=1e-4)             # kick (inflection) and left of 4
+    assert g["motion_any_hit@20"] == 1.0 and g["motion_caption_word_recall@20"] == pytest.approx(1 / 3, abs=1e-4)
+    assert g["stop_word_mass_text"] == pytest.approx(2 / 14, abs=1e-4) and g["stop_word_mass_motion"] == pytest.approx(0.25, abs=1e-4)
+    assert "the" in STOP_WORDS
+
+
+@pytest.fixture(scope="module")
+def data(kitml_slice, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ground") / "kit"
+    build_dataset("kitml-cmu", kitml_slice, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def grounded(data, tmp_path_factory):
+    """`pretrain all` with the domain vocabulary and every grounding term, 2 steps a phase."""
+    cfg = tmp_path_factory.mktemp("gcfg") / "g.json"
+    cfg.write_text(json.dumps({"model": {"motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80},
+                                         "vocabulary": "domain"},
+                               "train": {"save_every": 1, "warmup_steps": 1},
+                               "settings": {"identity": 1.0, "bow_text": 1.0, "bow_motion": 1.0, "own_words_steps": 1}}))
+    out = tmp_path_factory.mktemp("gruns") / "all"
+    assert main(["pretrain", "all", "--data", str(data), "--out", str(out), "--config", str(cfg),
+                 "--batch-size", "4", "--max-steps", "2", "--wandb", "disabled", "--quiet"]) == 0
+    return out
+
+
+def test_grounded_chain_carries_its_vocabulary_and_reports_grounding(grounded):
+    model = lexmotion.load(grounded / "lexcmlp")
+    assert model.config.vocabulary == "domain"
+    active = int(model.motion_vocab_mask.sum())
+    assert 0 < active < 200                       # the words of a 12-clip slice's training captions
+    report = json.loads((grounded / "lexcmlp" / "sparsity.json").read_text())
+    assert {"text_caption_word_recall@10", "text_top5_precision", "motion_any_hit@20",
+            "motion_caption_word_recall@20", "stop_word_mass_text", "stop_word_mass_motion"} <= set(report["grounding"])
+    assert report["motion_vocabulary_active"] == active
+    terms = json.loads((grounded / "lexcmlp" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"train_bow_text", "train_bow_motion"} <= set(terms)
+    assert "train_identity" in json.loads((grounded / "lexmlm" / "metrics.jsonl").read_text().splitlines()[-1])
+    # motion vectors never leave the domain vocabulary; text vectors never hold a stop word
+    motion = model.encode_motion([torch.zeros(40, 105).numpy()]).to_dense()[0]
+    assert (motion[model.motion_vocab_mask == 0] == 0).all()
+    text = model.encode_text(["the person and the man"]).to_dense()[0]
+    vocab = model.tokenizer.get_vocab()
+    assert all(text[vocab[w]] == 0 for w in ("the", "person", "and", "man"))
+
+
+def test_inference_free_text_side_from_a_checkpoint(capsys, grounded, data, tmp_path):
+    out = tmp_path / "if"
+    assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(out), "--init", str(grounded / "lexmmm"),
+                 "--text-side", "inference-free", "--batch-size", "4", "--max-steps", "2", "--wandb", "disabled",
+                 "--quiet"]) == 0
+    assert "text side: encoder -> inference-free" in capsys.readouterr().out
+    model = lexmotion.load(out)
+    vector = model.encode_text(["a person juggles with the left hand"]).to_dense()[0]
+    words = {w for w, _ in model.explain(vector, k=10)}
+    assert words == {"jug", "##gles", "left", "hand"}     # its own words, an unseen verb included
+
+
+def test_switching_an_old_checkpoint_to_the_domain_vocabulary(capsys, data, tiny_config, tmp_path):
+    base = tmp_path / "full"
+    assert main(["pretrain", "lexmmm", "--data", str(data), "--out", str(base), "--config", str(tiny_config),
+                 "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
+    assert lexmotion.load(base).config.vocabulary == "full"
+    out = tmp_path / "domain"
+    assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(out), "--init", str(base),
+                 "--vocabulary", "domain", "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled",
+                 "--quiet"]) == 0
+    assert "vocabulary prior: full -> domain" in capsys.readouterr().out
+    assert lexmotion.load(out).config.vocabulary == "domain"
