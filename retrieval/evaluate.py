@@ -122,8 +122,16 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     if {"threshold", "dissimilar"} & set(protocols):
         emb = sentence_embeddings(captions)
         similarity = emb @ emb.T
-    return [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
-                   nsim_list) for protocol in protocols]
+    results = [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
+                      nsim_list) for protocol in protocols]
+    if model.config.kind == "lexical":
+        from pretrain.sparsity import grounding_metrics
+        grounding = grounding_metrics(model.tokenizer, captions, text, motion)
+        grounding["motion_nonzeros_median"] = float((motion > 0).sum(1).float().median())
+        grounding["text_nonzeros_median"] = float((text > 0).sum(1).float().median())
+        for r in results:
+            r["grounding"] = grounding
+    return results
 
 
 def _score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir, nsim_list):
@@ -175,21 +183,66 @@ TABLE_HEADER = ("| model | protocol | n | t2m R@1 | R@2 | R@3 | R@5 | R@10 | Med
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
-def main_eval(args) -> int:
+def aggregate(runs: list[list[dict]]) -> list[dict]:
+    """Mean and standard deviation (ddof 0) over runs (seeds) of every metric, per protocol."""
+    out = []
+    for per_protocol in zip(*runs):
+        entry = {"protocol": per_protocol[0]["protocol"], "n": per_protocol[0]["n"], "runs": len(per_protocol)}
+        for section in ("t2m", "m2t", "grounding"):
+            if section not in per_protocol[0]:
+                continue
+            entry[section] = {k: {"mean": round(float(np.mean([r[section][k] for r in per_protocol])), 4),
+                                  "std": round(float(np.std([r[section][k] for r in per_protocol])), 4)}
+                              for k, v in per_protocol[0][section].items() if v is not None}
+        out.append(entry)
+    return out
 
+
+def markdown_mean_row(name: str, r: dict) -> str:
+    cols = [r[d][k] for d in ("t2m", "m2t") for k in ("R@1", "R@2", "R@3", "R@5", "R@10", "MedR")]
+    return f"| {name} | {r['protocol']} | {r['n']} | " + " | ".join(f"{c['mean']:.2f} ± {c['std']:.2f}" for c in cols) + " |"
+
+
+def main_eval(args) -> int:
     from lexmotion.data.dataset import write_json
     from lexmotion.models.checkpoint import load
-    model = load(args.model, device=args.device)
+    from pretrain.sparsity import format_grounding
+
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
-    results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list)
+    models = list(dict.fromkeys(args.model))
+    for path in models:       # a missing seed is named before any work starts
+        if not Path(path).is_dir():
+            raise LexmotionError(f"{path}: no such checkpoint folder")
+    runs = []
     print(TABLE_HEADER)
-    for r in results:
-        print(markdown_row(Path(args.model).name, r))
-    for r in results:
+    for path in models:
+        model = load(path, device=args.device)
+        results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list)
+        for r in results:
+            print(markdown_row(Path(path).name if len(models) == 1 else str(path), r))
+        runs.append(results)
+    for r in runs[0]:
         print(f"({r['protocol']}: {r['details']['duplicates_note']}; positives: {r['details']['positives']}"
               + (f"; dissimilar list {r['details']['nsim_source']}" if "nsim_source" in r["details"] else "") + ")")
+    for path, results in zip(models, runs):
+        if "grounding" in results[0]:
+            print(f"{path}: " + format_grounding({k: v for k, v in results[0]["grounding"].items()
+                                                  if not k.endswith("_median")})
+                  + f"; median non-zeros motion {results[0]['grounding']['motion_nonzeros_median']:g}"
+                  + f" text {results[0]['grounding']['text_nonzeros_median']:g}")
+    summary = None
+    if len(runs) > 1:
+        summary = aggregate(runs)
+        print(f"\nmean ± std over {len(runs)} runs:\n" + TABLE_HEADER)
+        for r in summary:
+            print(markdown_mean_row("mean", r))
+        if "grounding" in summary[0]:
+            print("grounding: " + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in summary[0]["grounding"].items()))
     if args.json:
-        write_json(Path(args.json), results[0] if len(results) == 1 else results)
+        if summary is None:
+            write_json(Path(args.json), runs[0][0] if len(runs[0]) == 1 else runs[0])
+        else:
+            write_json(Path(args.json), {"models": models, "runs": runs, "mean_std": summary})
         print(f"wrote {args.json}")
     return 0
 

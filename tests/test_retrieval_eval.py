@@ -77,6 +77,26 @@ def test_batch32_and_all_match_a_naive_per_query_loop(ckpt, kit):
     assert evaluate(model, kit, "test", "all")["t2m"]["R@10"] == pytest.approx(naive_recall(scores, 10), abs=0.01)
 
 
+def test_several_seeds_give_mean_and_std_and_grounding(capsys, ckpt, kit, tmp_path):
+    import shutil
+    twin = tmp_path / "seed-copy"
+    shutil.copytree(ckpt, twin)
+    single, several = tmp_path / "one.json", tmp_path / "two.json"
+    assert main(["eval", "retrieval", "--model", str(ckpt), "--data", str(kit), "--json", str(single)]) == 0
+    assert main(["eval", "retrieval", "--model", str(ckpt), str(twin), "--data", str(kit), "--json", str(several)]) == 0
+    printed = capsys.readouterr().out
+    assert "mean ± std over 2 runs" in printed and "text_caption_word_recall@10" in printed
+    one, two = json.loads(single.read_text()), json.loads(several.read_text())
+    assert {"text_caption_word_recall@10", "text_top5_precision", "motion_any_hit@20", "motion_caption_word_recall@20",
+            "stop_word_mass_text", "stop_word_mass_motion", "motion_nonzeros_median"} <= set(one["grounding"])
+    summary = two["mean_std"][0]
+    assert summary["runs"] == 2 and summary["t2m"]["R@1"] == {"mean": one["t2m"]["R@1"], "std": 0.0}
+    assert summary["grounding"]["motion_any_hit@20"]["mean"] == pytest.approx(one["grounding"]["motion_any_hit@20"])
+    # a missing seed is named before any work starts
+    assert main(["eval", "retrieval", "--model", str(ckpt), str(tmp_path / "seed-9"), "--data", str(kit)]) == 2
+    assert "seed-9: no such checkpoint folder" in capsys.readouterr().err
+
+
 def test_dissimilar_selection_is_greedy_farthest_point():
     emb = np.eye(5)[[0, 0, 1, 2, 3]]          # items 0 and 1 are identical captions
     chosen = build_dissimilar(emb @ emb.T, size=4)

@@ -154,8 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="R@1/2/3/5/10 and MedR (ties averaged), both directions, under TMR's protocols: all, threshold "
                     "(captions with MiniLM similarity >= 0.95 also count), dissimilar (nsim), batch32 (seed 0). "
                     "kitml-cmu duplicates (same_motion_as) are removed; on label-derived data (Bandai) a hit is "
-                    "correct when it has the query's (content, style).")
-    ret.add_argument("--model", required=True, help="a checkpoint folder from `lexmotion pretrain`")
+                    "correct when it has the query's (content, style). Lexical checkpoints also get the grounding "
+                    "metrics (caption words among a vector's top words; see the README).",
+        epilog="examples:\n"
+               "  lexmotion eval retrieval --model runs/kit/lexcmlp --data data/kitml --protocol every\n"
+               "  lexmotion eval retrieval --model runs/s0/lexcmlp runs/s1/lexcmlp runs/s2/lexcmlp --data data/kitml "
+               "--json seeds.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ret.add_argument("--model", required=True, nargs="+", action="extend",
+                     help="checkpoint folder(s) from `lexmotion pretrain`; several (e.g. seeds) give mean ± std")
     ret.add_argument("--data", required=True, help="a dataset folder")
     ret.add_argument("--split", default="test", help="split to evaluate (default: test)")
     ret.add_argument("--protocol", default="all", choices=["all", "threshold", "dissimilar", "batch32", "every"],
