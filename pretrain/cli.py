@@ -92,6 +92,23 @@ def _configs(args, phase: str):
     return train_config, model_config
 
 
+def _check_text_model(init: str, text_model: str) -> None:
+    """--init keeps its checkpoint's text encoder: a --text-model that differs is refused."""
+    from lexmotion.models.checkpoint import read_config
+    from lexmotion.models.text import load_text_backbone
+
+    saved = read_config(init)["model"]["text_model"]
+    if saved == text_model:
+        return
+    theirs, ours = load_text_backbone(text_model)[0], load_text_backbone(saved)[0]
+    if theirs.get_vocab() != ours.get_vocab():
+        raise LexmotionError(f"--text-model {text_model}: its vocabulary ({len(theirs)} words) differs from the one "
+                             f"{init} was trained with ({saved}, {len(ours)} words); lexical vectors of the two "
+                             "cannot be compared")
+    raise LexmotionError(f"--text-model {text_model}: {init} was trained with {saved}, and --init keeps its text "
+                         "encoder; leave out --text-model, or start a fresh run without --init")
+
+
 def run(args) -> int:
     from pretrain.phases import PHASES
     from pretrain.trainer import Trainer
@@ -101,6 +118,8 @@ def run(args) -> int:
             raise LexmotionError(f"{d}: no such dataset folder")
     phases = PHASES if args.phase == "all" else (args.phase,)
     init = args.init
+    if init and args.text_model:
+        _check_text_model(init, args.text_model)
     for phase in phases:
         out = Path(args.out) / phase if args.phase == "all" else Path(args.out)
         train_config, model_config = _configs(args, phase)

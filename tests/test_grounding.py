@@ -185,3 +185,49 @@ def test_switching_an_old_checkpoint_to_the_domain_vocabulary(capsys, data, tiny
                  "--quiet"]) == 0
     assert "vocabulary prior: full -> domain" in capsys.readouterr().out
     assert lexmotion.load(out).config.vocabulary == "domain"
+
+
+def _tiny_bert(path, tokenizer, vocab_size=None, seed=0):
+    """A tiny MLM-headed BERT saved with ``tokenizer`` (the tests build it; nothing is downloaded)."""
+    from transformers import BertConfig, BertForMaskedLM
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=vocab_size or len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    model = BertForMaskedLM(config)
+    with torch.no_grad():
+        model.cls.predictions.bias.normal_()
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return model
+
+
+def test_a_text_model_with_an_mlm_head_initialises_the_lexical_head(tokenizer, tmp_path):
+    from lexmotion.models.model import LexMotionModel, ModelConfig
+    bert = _tiny_bert(tmp_path / "bert", tokenizer)
+    model = LexMotionModel(ModelConfig(text_model=str(tmp_path / "bert"), vocabulary="domain"))
+    head = bert.cls.predictions
+    torch.testing.assert_close(model.text_head.dense.weight, head.transform.dense.weight)
+    torch.testing.assert_close(model.text_head.norm.weight, head.transform.LayerNorm.weight)
+    torch.testing.assert_close(model.text_head.bias, head.bias)
+    assert model.text_encoder.config.hidden_size == 32
+
+
+def test_mlm_head_of_another_vocabulary_is_refused(tokenizer, tmp_path):
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models.model import LexMotionModel, ModelConfig
+    _tiny_bert(tmp_path / "odd", tokenizer, vocab_size=len(tokenizer) + 8)
+    with pytest.raises(LexmotionError, match="MLM head predicts 30530 words but its tokenizer has 30522"):
+        LexMotionModel(ModelConfig(text_model=str(tmp_path / "odd")))
+
+
+def test_init_with_another_text_model_is_refused(capsys, grounded, data, tmp_path):
+    from transformers import BertTokenizerFast
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(40)]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    small = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
+    _tiny_bert(tmp_path / "small", small)
+    assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(tmp_path / "x"), "--init",
+                 str(grounded / "lexmmm"), "--text-model", str(tmp_path / "small"), "--max-steps", "1",
+                 "--wandb", "disabled", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "differs from the one" in err and "30522 words" in err and err.count("\n") == 1

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lexmotion.errors import LexmotionError
 from lexmotion.models.lexical import (
     LexicalHead,
     bottleneck,
@@ -114,6 +115,11 @@ class LexMotionModel(nn.Module):
             self.text_head = LexicalHead(hidden, word_embeddings)
             self.text_head.bias.data.fill_(config.initial_lexical_bias)
             if mlm_head is not None:
+                head_words = len(mlm_head.get("bias", mlm_head.get("decoder.bias", [])))
+                if head_words != len(self.tokenizer):
+                    raise LexmotionError(f"text model {config.text_model!r}: its MLM head predicts {head_words} words "
+                                         f"but its tokenizer has {len(self.tokenizer)}; the lexical space needs one "
+                                         "vocabulary")
                 self.text_head.load_bert_mlm_head(mlm_head)
             self.motion_head = LexicalHead(motion_dim, word_embeddings)
             self.motion_head.bias.data.fill_(config.initial_lexical_bias)
