@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 from lexmotion.data.importers import read_motion_file
 from lexmotion.errors import LexmotionError
+from lexmotion.models.vocabulary import caption_word_ids
 from retrieval.index import BACKENDS, Index
-
-# words that say nothing about a motion; a query made only of them gets a note
-_FUNCTION_WORDS = frozenset(
-    "a an the and or but nor of to in on at with by for from as into onto is are was were be been being "
-    "am do does did it its this that these those there here what which who whom whose how why when".split())
 
 
 def add_index_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,7 +77,7 @@ def run_search(args) -> int:
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
         hits = index.search(model, query, k=args.k)
-        if not [w for w in re.findall(r"[a-z]+", query.lower()) if w not in _FUNCTION_WORDS]:
+        if not caption_word_ids(model.tokenizer, query):   # a first-version (full vocabulary) model
             print("note: the query has only function words (the, of, and, ...): the hits below match them "
                   "weakly; describe a motion, e.g. \"someone walks in a circle\"",
                   file=sys.stderr if args.json else sys.stdout)

@@ -260,6 +260,11 @@ class Index:
             raise LexmotionError("empty query: give a description such as \"a person kicks with the left leg\"")
         if self.meta["collection"] != "motions":
             raise LexmotionError("this index holds texts: search it with a motion (--motion FILE)")
+        if getattr(model.config, "vocabulary", "full") != "full":
+            from lexmotion.models.vocabulary import caption_word_ids
+            if not caption_word_ids(model.tokenizer, query):
+                raise LexmotionError(f"the query {query[:60]!r} has no word that describes a motion (only function "
+                                     "words, digits or punctuation): try e.g. \"someone walks in a circle\"")
         vec = model.encode_text([query])
         return self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms)
 

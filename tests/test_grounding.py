@@ -231,3 +231,15 @@ def test_init_with_another_text_model_is_refused(capsys, grounded, data, tmp_pat
                  "--wandb", "disabled", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "differs from the one" in err and "30522 words" in err and err.count("\n") == 1
+
+
+def test_search_refuses_a_query_without_a_describing_word(capsys, grounded, data, tmp_path):
+    idx = tmp_path / "idx"
+    assert main(["index", "build", "--model", str(grounded / "lexcmlp"), "--data", str(data), "--split", "all",
+                 "--out", str(idx), "--backend", "sparse"]) == 0
+    capsys.readouterr()
+    for query in ("!!!", "the of and", "a person 42"):
+        assert main(["search", "--index", str(idx), query]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: the query") and "no word that describes a motion" in err
+    assert main(["search", "--index", str(idx), "a person juggles", "-k", "1", "--json"]) == 0
