@@ -243,3 +243,17 @@ def test_search_refuses_a_query_without_a_describing_word(capsys, grounded, data
         err = capsys.readouterr().err
         assert err.startswith("error: the query") and "no word that describes a motion" in err
     assert main(["search", "--index", str(idx), "a person juggles", "-k", "1", "--json"]) == 0
+
+
+def test_a_first_version_checkpoint_still_loads(data, tiny_config, tmp_path):
+    # config.json of the first version has no vocabulary / text_side keys and no idf or domain buffers
+    base = tmp_path / "v1"
+    assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(base), "--config", str(tiny_config),
+                 "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
+    config = json.loads((base / "config.json").read_text())
+    for key in ("vocabulary", "text_side"):
+        del config["model"][key]
+    (base / "config.json").write_text(json.dumps(config))
+    model = lexmotion.load(base)
+    assert model.config.vocabulary == "full" and not hasattr(model, "idf")
+    assert model.encode_text(["a person walks"]).shape == (1, 30522)
