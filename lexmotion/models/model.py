@@ -165,8 +165,10 @@ class LexMotionModel(nn.Module):
             return self
         config = ModelConfig.from_dict({**self.config.to_dict(), "vocabulary": vocabulary})
         other = LexMotionModel(config, load_pretrained_text=False)
-        state = {k: v for k, v in self.state_dict().items() if k not in ("vocab_mask", "idf", "motion_vocab_mask")}
-        other.load_state_dict(state, strict=False)
+        priors = ("vocab_mask", "idf", "motion_vocab_mask")
+        state = {k: v for k, v in self.state_dict().items() if k not in priors}
+        missing, unexpected = other.load_state_dict(state, strict=False)
+        assert not unexpected and set(missing) <= set(priors), (missing, unexpected)   # only the priors differ
         other.stats = self.stats
         other.set_corpus(captions)
         return other.to(self.device)
