@@ -169,6 +169,11 @@ class Trainer:
             print(f"vocabulary prior: {model.config.vocabulary} -> {vocabulary} (same weights)")
             self.model = model = model.with_vocabulary(vocabulary, vocabulary_corpus(self.config.text_corpus,
                                                                                      self.datasets))
+        elif self.config.vocabulary == "domain":     # asked for again: this run's caption words join
+            before = int(model.motion_vocab_mask.sum())
+            model.set_corpus(vocabulary_corpus(self.config.text_corpus, self.datasets), keep_words=True)
+            print(f"domain vocabulary: {before} -> {int(model.motion_vocab_mask.sum())} words "
+                  "(this run's captions added)")
         if text_side != model.config.text_side:
             print(f"text side: {model.config.text_side} -> {text_side}")
             model.config.text_side = text_side

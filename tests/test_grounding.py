@@ -187,6 +187,20 @@ def test_switching_an_old_checkpoint_to_the_domain_vocabulary(capsys, data, tiny
     assert lexmotion.load(out).config.vocabulary == "domain"
 
 
+def test_fine_tuning_on_new_data_adds_its_words_to_the_domain_vocabulary(capsys, grounded, bandai_slice, tmp_path):
+    bandai = tmp_path / "bandai"
+    build_dataset("bandai", bandai_slice, bandai, progress=False)
+    before = lexmotion.load(grounded / "lexcmlp").motion_vocab_mask.clone()
+    out = tmp_path / "ft"
+    assert main(["pretrain", "lexcmlp", "--data", str(bandai), "--out", str(out), "--init", str(grounded / "lexcmlp"),
+                 "--vocabulary", "domain", "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled",
+                 "--quiet"]) == 0
+    assert "(this run's captions added)" in capsys.readouterr().out
+    after = lexmotion.load(out).motion_vocab_mask
+    vocab = lexmotion.load(out).tokenizer.get_vocab()
+    assert (after >= before).all() and after.sum() > before.sum()     # kitml's words stay, Bandai's join
+    assert after[vocab["elderly"]] == 1 and before[vocab["elderly"]] == 0
+
 def _tiny_bert(path, tokenizer, vocab_size=None, seed=0):
     """A tiny MLM-headed BERT saved with ``tokenizer`` (the tests build it; nothing is downloaded)."""
     from transformers import BertConfig, BertForMaskedLM

@@ -149,13 +149,16 @@ class LexMotionModel(nn.Module):
         """(V,) the words a motion vector may use: the domain vocabulary, or the text side's."""
         return getattr(self, "motion_vocab_mask", self.vocab_mask)
 
-    def set_corpus(self, captions: list[str]) -> None:
-        """IDF weights and, for the domain vocabulary, the motion-side words, from training captions."""
+    def set_corpus(self, captions: list[str], keep_words: bool = False) -> None:
+        """IDF weights and, for the domain vocabulary, the motion-side words, from training captions.
+        ``keep_words``: the words the motion side could already say stay sayable (fine-tuning
+        on new data adds that data's words)."""
         if self.config.vocabulary == "full":
             return
         self.idf.copy_(inverse_document_frequency(self.tokenizer, captions))
         if self.config.vocabulary == "domain":
-            self.motion_vocab_mask.copy_(domain_vocabulary_mask(self.tokenizer, captions))
+            words = domain_vocabulary_mask(self.tokenizer, captions).to(self.motion_vocab_mask)
+            self.motion_vocab_mask.copy_(torch.maximum(words, self.motion_vocab_mask) if keep_words else words)
 
     def with_vocabulary(self, vocabulary: str, captions: list[str]) -> "LexMotionModel":
         """This model with another vocabulary prior (same weights), e.g. to ground a checkpoint
