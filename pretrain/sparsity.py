@@ -71,6 +71,29 @@ def grounding_metrics(tokenizer, captions: list[str], text: torch.Tensor | None,
     return out
 
 
+def label_word_report(tokenizer, labels: list[str], motion: torch.Tensor, k: int = 5) -> dict:
+    """Label-derived data (Bandai): for each action label ("wave-left-hand"), how many of its
+    clips hold every word of the label, and any word of it, among their motion vector's top
+    ``k`` words, and the label's most frequent top-``k`` words."""
+    out = {}
+    for label in sorted(set(labels)):
+        words = set(caption_word_ids(tokenizer, label.replace("-", " ").replace("_", " ")))
+        rows = [n for n, lab in enumerate(labels) if lab == label]
+        tops = [set(_top(motion[n], k)) for n in rows]
+        counts = Counter(i for t in tops for i in t)
+        out[label] = {"clips": len(rows),
+                      "label_words": tokenizer.convert_ids_to_tokens(sorted(words)),
+                      f"all_in_top{k}": round(float(np.mean([words <= t for t in tops])), 4) if words else None,
+                      f"any_in_top{k}": round(float(np.mean([bool(words & t) for t in tops])), 4) if words else None,
+                      "frequent_words": tokenizer.convert_ids_to_tokens([i for i, _ in counts.most_common(k)])}
+    return out
+
+
+def format_label_words(report: dict, k: int = 5) -> str:
+    return "\n".join(f"  {label} ({r['clips']} clips): {' '.join(r['label_words'])} all in top {k}: "
+                     f"{r[f'all_in_top{k}']:.0%}, any: {r[f'any_in_top{k}']:.0%}; frequent: "
+                     f"{', '.join(r['frequent_words'])}" for label, r in report.items() if r[f"all_in_top{k}"] is not None)
+
 @torch.no_grad()
 def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test", top_k: int = 20) -> dict:
     model.eval()

@@ -131,6 +131,11 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
         grounding["text_nonzeros_median"] = float((text > 0).sum(1).float().median())
         for r in results:
             r["grounding"] = grounding
+        if labelled:
+            from pretrain.sparsity import label_word_report
+            report = label_word_report(model.tokenizer, [metas[r["index"]].get("content", "") for r in rows], motion)
+            for r in results:
+                r["label_words"] = report
     return results
 
 
@@ -206,7 +211,7 @@ def markdown_mean_row(name: str, r: dict) -> str:
 def main_eval(args) -> int:
     from lexmotion.data.dataset import write_json
     from lexmotion.models.checkpoint import load
-    from pretrain.sparsity import format_grounding
+    from pretrain.sparsity import format_grounding, format_label_words
 
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
     models = list(dict.fromkeys(args.model))
@@ -230,6 +235,8 @@ def main_eval(args) -> int:
                                                   if not k.endswith("_median")})
                   + f"; median non-zeros motion {results[0]['grounding']['motion_nonzeros_median']:g}"
                   + f" text {results[0]['grounding']['text_nonzeros_median']:g}")
+        if "label_words" in results[0]:
+            print(f"{path}: motion top-5 words by action label\n" + format_label_words(results[0]["label_words"]))
     summary = None
     if len(runs) > 1:
         summary = aggregate(runs)
