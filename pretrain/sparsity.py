@@ -74,15 +74,18 @@ def grounding_metrics(tokenizer, captions: list[str], text: torch.Tensor | None,
 def label_word_report(tokenizer, labels: list[str], motion: torch.Tensor, k: int = 5) -> dict:
     """Label-derived data (Bandai): for each action label ("wave-left-hand"), how many of its
     clips hold every word of the label, and any word of it, among their motion vector's top
-    ``k`` words, and the label's most frequent top-``k`` words."""
+    ``k`` words (an inflection counts: "waves" holds "wave"), and the label's most frequent
+    top-``k`` words."""
     out = {}
     for label in sorted(set(labels)):
-        words = set(caption_word_ids(tokenizer, label.replace("-", " ").replace("_", " ")))
+        ids = caption_word_ids(tokenizer, label.replace("-", " ").replace("_", " "))
+        words = {_stem(t) for t in tokenizer.convert_ids_to_tokens(ids)}
         rows = [n for n, lab in enumerate(labels) if lab == label]
-        tops = [set(_top(motion[n], k)) for n in rows]
-        counts = Counter(i for t in tops for i in t)
+        top_ids = [_top(motion[n], k) for n in rows]
+        tops = [{_stem(t) for t in tokenizer.convert_ids_to_tokens(t)} for t in top_ids]
+        counts = Counter(i for t in top_ids for i in t)
         out[label] = {"clips": len(rows),
-                      "label_words": tokenizer.convert_ids_to_tokens(sorted(words)),
+                      "label_words": tokenizer.convert_ids_to_tokens(sorted(set(ids))),
                       f"all_in_top{k}": round(float(np.mean([words <= t for t in tops])), 4) if words else None,
                       f"any_in_top{k}": round(float(np.mean([bool(words & t) for t in tops])), 4) if words else None,
                       "frequent_words": tokenizer.convert_ids_to_tokens([i for i, _ in counts.most_common(k)])}

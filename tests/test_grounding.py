@@ -124,14 +124,14 @@ def test_grounding_metrics_by_hand(tokenizer):
 def test_label_word_report_by_hand(tokenizer):
     vocab = tokenizer.get_vocab()
     motion = torch.zeros(3, len(tokenizer))
-    for n, words in enumerate([("wave", "left", "hand", "arm"), ("wave", "right", "arm"), ("run", "fast")]):
+    for n, words in enumerate([("waves", "left", "hand", "arm"), ("wave", "right", "arm"), ("running", "fast")]):
         for rank, w in enumerate(words):
             motion[n, vocab[w]] = 5.0 - rank
     report = label_word_report(tokenizer, ["wave-left-hand", "wave-left-hand", "run"], motion)
     assert report["wave-left-hand"]["label_words"] == sorted(["wave", "left", "hand"], key=vocab.get)
     assert report["wave-left-hand"]["all_in_top5"] == 0.5 and report["wave-left-hand"]["any_in_top5"] == 1.0
     assert report["run"]["all_in_top5"] == 1.0 and report["run"]["clips"] == 1
-    assert set(report["wave-left-hand"]["frequent_words"][:2]) == {"wave", "arm"}    # in both clips
+    assert report["wave-left-hand"]["frequent_words"][0] == "arm"      # the one word in both clips
     assert "wave-left-hand (2 clips)" in format_label_words(report)
 
 @pytest.fixture(scope="module")
