@@ -97,6 +97,7 @@ def format_label_words(report: dict, k: int = 5) -> str:
                      f"{r[f'all_in_top{k}']:.0%}, any: {r[f'any_in_top{k}']:.0%}; frequent: "
                      f"{', '.join(r['frequent_words'])}" for label, r in report.items() if r[f"all_in_top{k}"] is not None)
 
+
 @torch.no_grad()
 def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test", top_k: int = 20) -> dict:
     model.eval()

@@ -134,6 +134,7 @@ def test_label_word_report_by_hand(tokenizer):
     assert report["wave-left-hand"]["frequent_words"][0] == "arm"      # the one word in both clips
     assert "wave-left-hand (2 clips)" in format_label_words(report)
 
+
 @pytest.fixture(scope="module")
 def data(kitml_slice, tmp_path_factory):
     out = tmp_path_factory.mktemp("ground") / "kit"
@@ -213,6 +214,7 @@ def test_fine_tuning_on_new_data_adds_its_words_to_the_domain_vocabulary(capsys,
     vocab = lexmotion.load(out).tokenizer.get_vocab()
     assert (after >= before).all() and after.sum() > before.sum()     # kitml's words stay, Bandai's join
     assert after[vocab["elderly"]] == 1 and before[vocab["elderly"]] == 0
+
 
 def _tiny_bert(path, tokenizer, vocab_size=None, seed=0):
     """A tiny MLM-headed BERT saved with ``tokenizer`` (the tests build it; nothing is downloaded)."""
