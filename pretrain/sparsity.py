@@ -15,6 +15,7 @@ and punctuation: ``lexmotion.models.vocabulary.caption_word_ids``):
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -25,9 +26,14 @@ from lexmotion.models.lexical import flops_loss
 from lexmotion.models.vocabulary import STOP_WORDS, caption_word_ids
 
 
-def _stem(token: str) -> str:
+@lru_cache(maxsize=None)
+def _stemmer():
     import snowballstemmer
-    return snowballstemmer.stemmer("english").stemWord(token.removeprefix("##"))
+    return snowballstemmer.stemmer("english")
+
+
+def _stem(token: str) -> str:
+    return _stemmer().stemWord(token.removeprefix("##"))
 
 
 def _top(vec: torch.Tensor, k: int) -> list[int]:
