@@ -18,9 +18,10 @@ from captioning.data import CaptionCollate, CaptionExamples, clip_features
 from captioning.decoding import ModelScorer, decode
 from captioning.model import load_captioner
 from captioning.rules import stem, word_targets
-from lexmotion.data.dataset import MotionDataset, write_json
+from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
+from lexmotion.files import write_json
 
 # Bandai labels whose body parts are known (the ground truth).
 BANDAI_TRUTH = {

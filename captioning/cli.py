@@ -132,7 +132,7 @@ def _components(text: str) -> tuple:
 def run_eval(args) -> int:
     from captioning.decoding import SynergyOptions
     from captioning.train import evaluate_captioner
-    from lexmotion.data.dataset import write_json
+    from lexmotion.files import write_json
     options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
     beam = 1 if args.greedy else args.beam
     if beam < 1:

@@ -10,7 +10,6 @@ Every file is written to a temporary name and renamed.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from captioning.decoders import GuidedDecoder, LocalDecoder
 from captioning.encoders import FrameEncoder, LexicalEncoder, PartEncoder
 from captioning.text import Vocabulary
 from lexmotion import __version__
-from lexmotion.data.dataset import write_json
 from lexmotion.errors import LexmotionError
+from lexmotion.files import read_json, write_json
 from lexmotion.models.checkpoint import (
     FORMAT_VERSION,
     load_weights,
@@ -135,11 +134,11 @@ class Captioner(nn.Module):
     def save(self, out: str | Path, train_config: dict | None = None) -> Path:
         out = Path(out)
         save_weights(self, out)
-        write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
-                                         "kind": "captioner", "captioner": self.config.to_dict(),
-                                         "train": train_config or {}})
         write_json(out / "vocab.json", self.vocab.to_dict())
         write_json(out / "stats.json", self.stats)
+        write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
+                                         "kind": "captioner", "captioner": self.config.to_dict(),
+                                         "train": train_config or {}})      # last: a folder with it is complete
         return out
 
 
@@ -163,6 +162,6 @@ def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Capt
     backbone = build_lexmotion_backbone(config.lexical_model) if config.lexical_model else None
     model = Captioner(config, Vocabulary.load(path / "vocab.json"), backbone)
     load_weights(model, path)
-    model.stats = json.loads((path / "stats.json").read_text())
+    model.stats = read_json(path / "stats.json")
     model.path = str(path)
     return model.to(device).eval()

@@ -7,7 +7,6 @@ apostrophe becomes a space ("counter-clockwise" -> "counter clockwise",
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -72,4 +71,5 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
-        return cls(json.loads(Path(path).read_text())["itos"])
+        from lexmotion.files import read_json
+        return cls(read_json(path)["itos"])

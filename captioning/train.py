@@ -2,8 +2,11 @@
 
 ``train_captioner`` trains with teacher forcing and the guided-attention loss,
 checks validation BLEU@4 (greedy) after every epoch, keeps the best epoch's
-weights in OUT and the latest epoch (with optimiser and RNG state) in OUT/last,
-and resumes from OUT/last when run again with the same OUT.
+weights in OUT and the latest epoch in OUT/last, and resumes from
+OUT/last/trainer_state.pt when run again with the same OUT. That state (weights,
+optimiser, RNG states, vocabulary, epoch history; no pickle) is written first at
+each epoch end, and every other file follows from it, so a run killed at any
+point resumes with nothing lost.
 """
 from __future__ import annotations
 
@@ -23,6 +26,17 @@ from captioning.text import Vocabulary
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
+from lexmotion.files import (
+    crash_point,
+    load_state,
+    output_lock,
+    read_json,
+    remove_temporaries,
+    rng_state,
+    save_state,
+    set_rng_state,
+    write_jsonl,
+)
 from lexmotion.tracking import start_wandb
 
 
@@ -69,10 +83,6 @@ def predict(scorer, examples: CaptionExamples, beam: int = 2, batch_size: int = 
 
 def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: CaptionTrainConfig,
                     progress: bool = True) -> dict:
-    from tqdm.auto import tqdm
-
-    from captioning.metrics import coco_metrics
-
     check_arch(config.arch, config.encoder)
     out = Path(out)
     device = resolve_device(train.device)
@@ -91,16 +101,21 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
 
     train_set = CaptionExamples(data, "train", stats, train=True, mirror_prob=train.mirror_prob)
     val_set = CaptionExamples(data, train.val_split, stats)
+    with output_lock(out):                  # one writer per --out, until training ends
+        return _resume_and_train(out, config, train, backbone, stats, train_set, val_set, data_dir, device, progress)
+
+
+def _resume_and_train(out, config, train, backbone, stats, train_set, val_set, data_dir, device, progress) -> dict:
     last = out / "last"
-    resume = (last / "trainer_state.pt").is_file()
-    if resume:
-        saved = json.loads((out / "config.json").read_text())
+    state = None
+    if (last / "trainer_state.pt").is_file():
+        state = load_state(last / "trainer_state.pt", f"to train it again, delete {out} or pass another --out")
         ours = {k: v for k, v in config.to_dict().items() if k != "lexical_model"}
-        theirs = {k: v for k, v in saved["captioner"].items() if k != "lexical_model"}
+        theirs = {k: v for k, v in state["captioner"].items() if k != "lexical_model"}
         if ours != theirs:
             raise LexmotionError(f"{out} holds a different captioner ({theirs['arch']}, {theirs['encoder']}); "
                                  f"use another --out or delete it")
-        vocab = Vocabulary.load(out / "vocab.json")
+        vocab = Vocabulary(state["vocab"])
     else:
         vocab = Vocabulary.build(train_set.all_captions(), train.min_count)
     model = Captioner(config, vocab, backbone).to(device)
@@ -111,24 +126,46 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
     if backbone_params:
         groups.append({"params": backbone_params, "lr": train.backbone_lr})
     optimizer = torch.optim.AdamW(groups, weight_decay=train.weight_decay)
-    start_epoch, best, history = 0, -1.0, []
-    if resume:
-        from safetensors.torch import load_model
-        load_model(model, last / "model.safetensors", strict=True)
-        state = torch.load(last / "trainer_state.pt", weights_only=False)
+    start_epoch, best, best_epoch, history = 0, -1.0, 0, []
+    train_config = {**asdict(train), "data": str(data_dir), "train_pairs": len(train_set.pairs),
+                    "train_clips": len(train_set.clips), "val_clips": len(val_set.clips),
+                    "skipped": train_set.skipped + val_set.skipped}
+    if state is not None:
+        model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        start_epoch, best = state["epoch"], state["best"]
-        torch.set_rng_state(state["torch_rng"])
-        random.setstate(state["python_rng"])
-        np.random.set_state(state["numpy_rng"])
+        start_epoch, best, best_epoch, history = state["epoch"], state["best"], state["best_epoch"], list(state["history"])
+        set_rng_state(state["rng"])
+        remove_temporaries(out)
+        remove_temporaries(last)
+        _write_outputs(model, out, train_config, history, start_epoch, best_epoch)   # what a kill left unwritten
         if start_epoch >= train.epochs:
             print(f"{out}: already trained for {start_epoch} epochs (best val BLEU@4 {best:.2f}), nothing to do")
             return {"epochs": start_epoch, "best_bleu4": best}
         print(f"resuming {out} at epoch {start_epoch + 1}/{train.epochs} (best val BLEU@4 so far {best:.2f})")
+    return _train_epochs(model, optimizer, train_set, val_set, vocab, out, config, train, train_config,
+                         (start_epoch, best, best_epoch, history), device, progress)
 
-    train_config = {**asdict(train), "data": str(data_dir), "train_pairs": len(train_set.pairs),
-                    "train_clips": len(train_set.clips), "val_clips": len(val_set.clips),
-                    "skipped": train_set.skipped + val_set.skipped}
+
+def _write_outputs(model, out: Path, train_config: dict, history: list, epoch: int, best_epoch: int) -> None:
+    """OUT/last (the latest epoch), OUT (the best epoch, when it is the latest) and metrics.jsonl, from the state.
+
+    The state is written first and is the commit point; these files follow from it, so
+    a run killed between two of them rewrites them when it resumes."""
+    model.save(out / "last", {**train_config, "epoch": epoch})
+    saved_best = out / "config.json"
+    if best_epoch == epoch and (not saved_best.is_file() or
+                                read_json(saved_best).get("train", {}).get("epoch") != best_epoch):
+        model.save(out, {**train_config, "epoch": best_epoch})
+    write_jsonl(out / "metrics.jsonl", history)
+
+
+def _train_epochs(model, optimizer, train_set, val_set, vocab, out, config, train, train_config, progress_state,
+                  device, progress) -> dict:
+    from tqdm.auto import tqdm
+
+    from captioning.metrics import coco_metrics
+
+    start_epoch, best, best_epoch, history = progress_state
     name = f"caption-{config.arch}-{config.encoder.split(':')[0]}-{out.name}"
     run = start_wandb(train.wandb, name, out, {**config.to_dict(), **asdict(train)})
     collate = CaptionCollate(vocab)
@@ -157,15 +194,13 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
         history.append(record)
         improved = val["BLEU@4"] > best
         if improved:
-            best = val["BLEU@4"]
-            model.save(out, train_config)
-        model.save(last, train_config)
-        torch.save({"optimizer": optimizer.state_dict(), "epoch": epoch + 1, "best": best,
-                    "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(),
-                    "numpy_rng": np.random.get_state()}, last / ".trainer_state.tmp")
-        (last / ".trainer_state.tmp").replace(last / "trainer_state.pt")
-        with open(out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+            best, best_epoch = val["BLEU@4"], epoch + 1
+        crash_point("epoch end")
+        save_state(out / "last" / "trainer_state.pt",
+                   {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "best": best, "best_epoch": best_epoch,
+                    "history": history, "rng": rng_state(), "captioner": config.to_dict(), "vocab": vocab.itos})
+        _write_outputs(model, out, train_config, history, epoch + 1, best_epoch)
         if run is not None:
             run.log(record, step=epoch + 1)
         if progress:

@@ -1,8 +1,38 @@
-"""One exception type for problems in the user's input (files, values, options).
+"""One exception family for problems in the user's input (files, values, options).
 
-The command line prints these as a single line, without a traceback.
+The command line prints any of these as a single line, ``error: ...``, and exits 2,
+without a traceback. The subclasses let Python callers tell the cases apart; the
+message is the same one the command line prints.
 """
 
 
 class LexmotionError(Exception):
     """A problem with the user's input, stated in one line that names the file or value."""
+
+
+class BadValueError(LexmotionError):
+    """An option's value is out of range (``-k 0``, ``--nprobe -1``)."""
+
+
+class WrongPathError(LexmotionError):
+    """A path is missing, or is a folder where a file is expected (or the other way round)."""
+
+
+class CorruptFileError(LexmotionError):
+    """A file is there but cannot be read: truncated, not the format its name says, NaN where numbers are due."""
+
+
+class OldFormatError(LexmotionError):
+    """A file written by another lexmotion version, in a format this one does not read."""
+
+
+class WrongKindError(LexmotionError):
+    """A folder of the wrong kind: a dense checkpoint where a lexical one is needed, a captioner for a retrieval model."""
+
+
+class EmptyQueryError(LexmotionError):
+    """A query with no word that the model can use."""
+
+
+class OutputLockedError(LexmotionError):
+    """Another process is writing the same output folder."""

@@ -5,11 +5,15 @@ a batch is then only a crop, a pad and a tokenisation, done in-process.
 
 Resuming: the batch order of epoch e is a permutation seeded by (seed, e), so a
 run restarted with the same --out reloads trainer_state.pt and skips the
-batches it had already done in that epoch.
+batches it had already done in that epoch. The state file is the one truth of a
+run: it holds the trained weights, optimiser, scheduler, RNG states, step and the
+finished epochs' metrics, and is replaced in one rename. A run killed at any point
+(even inside a save) resumes from the last state with nothing lost or repeated;
+metrics.jsonl is rewritten from it. One process writes an --out at a time.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import os
 import random
@@ -25,6 +29,16 @@ from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
+from lexmotion.files import (
+    crash_point,
+    load_state,
+    output_lock,
+    remove_temporaries,
+    rng_state,
+    set_rng_state,
+    write_json,
+    write_jsonl,
+)
 from lexmotion.models.checkpoint import load as load_checkpoint
 from lexmotion.models.checkpoint import save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
@@ -115,6 +129,17 @@ class Trainer:
                  model_config: ModelConfig | None = None, progress: bool = True):
         self.config, self.out, self.progress = config, Path(out), progress
         self.world, self.rank, local_rank = _distributed()
+        self._lock = contextlib.ExitStack()     # held from here to the end of fit(): one writer per --out
+        if self.rank == 0:
+            self._lock.enter_context(output_lock(self.out))
+        try:
+            self._setup(data_dirs, init, model_config, local_rank)
+        except BaseException:
+            self._lock.close()
+            raise
+
+    def _setup(self, data_dirs, init, model_config, local_rank) -> None:
+        config = self.config
         if self.world > 1 and not torch.distributed.is_initialized():
             backend = "nccl" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "gloo"
             torch.distributed.init_process_group(backend)
@@ -129,11 +154,13 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
         self.resume_state = None
         if (self.out / "trainer_state.pt").is_file():
-            self.model = load_checkpoint(self.out)
-            self.resume_state = torch.load(self.out / "trainer_state.pt", map_location="cpu", weights_only=False)
+            self.resume_state = load_state(self.out / "trainer_state.pt",
+                                           f"to start this phase again, delete {self.out} or pass another --out")
             if self.resume_state.get("phase") != phase:
                 raise LexmotionError(f"{self.out}: holds a {self.resume_state.get('phase')} run, not {phase}; "
                                      "use another --out")
+            self.model = load_checkpoint(self.out)
+            self._restore_weights(self.resume_state["model"])
         elif init:
             self.model = load_checkpoint(init)
             if phase == "dense" and self.model.config.kind != "dense":
@@ -159,6 +186,13 @@ class Trainer:
             self.module = nn.parallel.DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)
+
+    def _restore_weights(self, weights: dict) -> None:
+        """The trained parameters saved with the trainer state (they match its step, whatever the last save did)."""
+        missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        if unexpected:
+            raise LexmotionError(f"{self.out}/trainer_state.pt: weights for another model ({unexpected[0]}, ...); "
+                                 "use another --out")
 
     def _adopt_vocabulary(self, vocabulary: str, text_side: str) -> None:
         """Continue an --init checkpoint under another vocabulary prior or text side (same weights)."""
@@ -221,6 +255,12 @@ class Trainer:
         return start_wandb(self.config.wandb, f"{self.config.phase}-{self.out.name}", self.out, self.config.to_dict())
 
     def fit(self) -> dict:
+        try:
+            return self._fit()
+        finally:
+            self._lock.close()
+
+    def _fit(self) -> dict:
         from tqdm.auto import tqdm
 
         c = self.config
@@ -233,15 +273,22 @@ class Trainer:
         optimizer = torch.optim.AdamW(self._params(), weight_decay=c.weight_decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(min(c.warmup_steps, max(total // 10, 1)), total))
         step, start_epoch, skip = 0, 0, 0
+        self.history, sums, count = [], {}, 0
         if self.resume_state:
-            optimizer.load_state_dict(self.resume_state["optimizer"])
-            scheduler.load_state_dict(self.resume_state["scheduler"])
-            step, start_epoch, skip = (self.resume_state["step"], self.resume_state["epoch"],
-                                       self.resume_state["batch_in_epoch"])
-            torch.set_rng_state(self.resume_state["torch_rng"])
+            state = self.resume_state
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            step, start_epoch, skip = state["step"], state["epoch"], state["batch_in_epoch"]
+            self.history, sums, count = list(state["history"]), dict(state["epoch_sums"]), state["epoch_count"]
+            set_rng_state(state["rng"])
+            if self.rank == 0:
+                remove_temporaries(self.out)
+                write_jsonl(self.out / "metrics.jsonl", self.history)   # drops a line written after the state
             if step >= total:
                 if self.rank == 0:
                     print(f"{c.phase}: already finished in {self.out} (step {step}), nothing to do")
+                    if not (self.out / "DONE").is_file():        # killed between the last save and DONE
+                        self._finish(step, total)
                 return {"step": step, "sparsity": None}
             if self.rank == 0:
                 print(f"resuming {c.phase} in {self.out} at step {step} (epoch {start_epoch + 1}, batch {skip})")
@@ -253,11 +300,11 @@ class Trainer:
             if step >= total:
                 break
             batches = _batches(len(train_set), c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
-            sums, count = {}, 0
             bar = tqdm(total=len(batches), initial=skip, desc=f"{c.phase} epoch {epoch + 1}/{epochs}",
                        disable=not self.progress or self.rank != 0, leave=False)
             done = skip
             for b in range(skip, len(batches)):
+                crash_point("step")
                 batch = self._to_device(collate([train_set[i] for i in batches[b]]))
                 with self._autocast():
                     terms = self.module(batch, step)
@@ -278,7 +325,7 @@ class Trainer:
                     run.log({f"train/{k}": v.item() for k, v in terms.items()} | {"lr": scheduler.get_last_lr()[0]},
                             step=step)
                 if step % c.save_every == 0 and done < len(batches):
-                    self._save(optimizer, scheduler, step, epoch, done)
+                    self._save(optimizer, scheduler, step, epoch, done, sums, count)
                 if step >= total:
                     break
             bar.close()
@@ -289,25 +336,29 @@ class Trainer:
                 metrics.update(self.validate(val_set))
             metrics["seconds"] = round(time.time() - started, 1)
             metrics["samples_per_second"] = round(samples / max(time.time() - started, 1e-9), 1)
+            self.history.append(metrics)
+            sums, count = {}, 0
             if self.rank == 0:
-                self._append_metrics(metrics)
                 if run is not None:
                     run.log({f"epoch/{k}": v for k, v in metrics.items()}, step=step)
                 print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
             self._save(optimizer, scheduler, step, epoch + 1 if finished_epoch else epoch,
-                       0 if finished_epoch else done)
-        report = None
-        if self.rank == 0:
-            if c.phase in ("lexmlm", "lexmmm", "lexcmlp"):
-                from pretrain.sparsity import format_report, sparsity_report
-                report = sparsity_report(self.model, self.datasets, c.max_frames)
-                from lexmotion.data.dataset import write_json
-                write_json(self.out / "sparsity.json", report)
-                print(format_report(report))
-            (self.out / "DONE").write_text(json.dumps({"step": step, "total": total}) + "\n")
+                       0 if finished_epoch else done, sums, count)
+        report = self._finish(step, total) if self.rank == 0 else None
         if run is not None:
             run.finish()
         return {"step": step, "sparsity": report}
+
+    def _finish(self, step: int, total: int) -> dict | None:
+        """The sparsity report of a lexical phase, then DONE (rank 0, after the last save)."""
+        report = None
+        if self.config.phase in ("lexmlm", "lexmmm", "lexcmlp"):
+            from pretrain.sparsity import format_report, sparsity_report
+            report = sparsity_report(self.model, self.datasets, self.config.max_frames)
+            write_json(self.out / "sparsity.json", report)
+            print(format_report(report))
+        write_json(self.out / "DONE", {"step": step, "total": total})
+        return report
 
     @torch.no_grad()
     def validate(self, val_set) -> dict:
@@ -338,13 +389,13 @@ class Trainer:
                 out[f"val_t2m_R@{k}"] = round(100 * float((rank <= k).mean()), 2)
         return out
 
-    def _save(self, optimizer, scheduler, step, epoch, batch_in_epoch):
+    def _save(self, optimizer, scheduler, step, epoch, batch_in_epoch, sums, count):
+        """The checkpoint, then the trainer state (the commit point), then metrics.jsonl from it."""
         if self.rank != 0:
             return
+        trained = {n: p.detach().cpu() for n, p in self.model.named_parameters() if p.requires_grad}
         state = {"phase": self.config.phase, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "torch_rng": torch.get_rng_state()}
+                 "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "rng": rng_state(),
+                 "model": trained, "history": self.history, "epoch_sums": sums, "epoch_count": count}
         save_checkpoint(self.out, self.model, self.config.phase, self.config.to_dict(), state)
-
-    def _append_metrics(self, metrics: dict):
-        with open(self.out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(metrics) + "\n")
+        write_jsonl(self.out / "metrics.jsonl", self.history)

@@ -209,7 +209,7 @@ def markdown_mean_row(name: str, r: dict) -> str:
 
 
 def main_eval(args) -> int:
-    from lexmotion.data.dataset import write_json
+    from lexmotion.files import write_json
     from lexmotion.models.checkpoint import load
     from pretrain.sparsity import format_grounding, format_label_words
 

@@ -69,11 +69,11 @@ def test_resume_continues_from_the_last_saved_step(capsys, data, tiny_config, tm
     out = tmp_path / "run"
     code, _ = pretrain(capsys, data, out, "lexcmlp", tiny_config, "--max-steps", "2", "--epochs", "5")
     assert code == 0
-    first = torch.load(out / "trainer_state.pt", weights_only=False)
+    first = torch.load(out / "trainer_state.pt", weights_only=True)
     assert first["step"] == 2
     code, printed = pretrain(capsys, data, out, "lexcmlp", tiny_config, "--max-steps", "4", "--epochs", "5")
     assert code == 0 and "resuming lexcmlp" in printed and "at step 2" in printed
-    assert torch.load(out / "trainer_state.pt", weights_only=False)["step"] == 4
+    assert torch.load(out / "trainer_state.pt", weights_only=True)["step"] == 4
 
 
 def test_dense_baseline(capsys, data, tiny_config, tmp_path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -35,6 +34,7 @@ from lexmotion.data.importers import (
 )
 from lexmotion.data.skeletons import Skeleton, get_skeleton
 from lexmotion.errors import LexmotionError
+from lexmotion.files import replace_folder, write_json
 
 META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
 _CHUNK = 256
@@ -53,16 +53,6 @@ def _features_schema(num_joints: int):
         "num_frames": datasets.Value("int32"),
         "meta": datasets.Value("string"),
     })
-
-
-def write_json(path: Path, obj) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def _iter_source(source: str, root: Path, skeletons: dict, options: dict):
@@ -140,13 +130,7 @@ def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: boo
                   "skipped": skipped, "num_skipped": len(skipped),
                   "seconds": round(time.time() - started, 1), "lexmotion_version": __version__}
         write_json(tmp / REPORT_FILE, report)
-        if out.exists():
-            trash = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_folder(tmp, out)
         return report
     finally:
         if tmp.exists():

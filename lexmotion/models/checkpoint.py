@@ -5,7 +5,8 @@
     CKPT/stats.json             feature normalisation statistics used in training
     CKPT/vocab.json             vocabulary size, hash of the vocabulary and of the mask
     CKPT/metrics.jsonl          one line per epoch
-    CKPT/trainer_state.pt       optimizer, scheduler, step and RNG state (for resuming)
+    CKPT/trainer_state.pt       for resuming: trained weights, optimizer, scheduler, step, RNG states,
+                                finished epochs (tensors and plain containers: weights_only=True)
 
 Every file is written to a temporary name and renamed, so a killed run leaves
 the previous complete checkpoint in place.
@@ -13,16 +14,19 @@ the previous complete checkpoint in place.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from lexmotion import __version__
-from lexmotion.data.dataset import write_json
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import (
+    CorruptFileError,
+    LexmotionError,
+    OldFormatError,
+    WrongKindError,
+    WrongPathError,
+)
+from lexmotion.files import atomic_save, read_json, save_state, write_json
 
 FORMAT_VERSION = 1
 
@@ -35,44 +39,42 @@ def vocabulary_fingerprint(model) -> dict:
             "active": int(model.vocab_mask.sum())}
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def save_weights(model, out: Path) -> None:
     """OUT/model.safetensors, written to a temporary name and renamed (tied tensors stored once)."""
     from safetensors.torch import save_model
     out.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.", suffix=".tmp")
-    os.close(fd)
-    save_model(model, tmp)
-    os.replace(tmp, out / "model.safetensors")
+    atomic_save(out / "model.safetensors", lambda tmp: save_model(model, tmp))
 
 
-def load_weights(model, path: Path) -> None:
-    """Strictly load PATH/model.safetensors; a mismatch is a one-line LexmotionError."""
+def load_weights(model, path: Path, weights: str = "model.safetensors") -> None:
+    """Strictly load PATH/model.safetensors; a mismatch or a damaged file is a one-line LexmotionError."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_model
     try:
-        load_model(model, path / "model.safetensors", strict=True)
+        load_model(model, path / weights, strict=True)
     except RuntimeError as err:
         raise LexmotionError(f"{path}: weights do not match the model its config describes "
                              f"({str(err).splitlines()[0][:200]})") from None
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CorruptFileError(f"{path / weights}: damaged weights file ({str(err).splitlines()[0][:120]}); "
+                               "copy the checkpoint again or retrain it") from None
 
 
 def read_folder_config(path: str | Path, what: str = "checkpoint", hint: str = "") -> dict:
     """config.json of a model folder, checked for presence and format version."""
     path = Path(path)
     if not path.exists():
-        raise LexmotionError(f"{path}: no such {what} folder")
+        raise WrongPathError(f"{path}: no such {what} folder")
+    if not path.is_dir():
+        raise WrongPathError(f"{path}: is a file; a {what} is a folder")
     cfg_file = path / "config.json"
     if not cfg_file.is_file() or not (path / "model.safetensors").is_file():
-        raise LexmotionError(f"{path}: not a lexmotion {what} (needs config.json and model.safetensors{hint})")
-    cfg = json.loads(cfg_file.read_text())
+        raise WrongKindError(f"{path}: not a lexmotion {what} (needs config.json and model.safetensors{hint})")
+    cfg = read_json(cfg_file)
+    if not isinstance(cfg, dict):
+        raise CorruptFileError(f"{cfg_file}: not a lexmotion config")
     if cfg.get("format_version") != FORMAT_VERSION:
-        raise LexmotionError(f"{path}: {what} format {cfg.get('format_version')} (written by lexmotion "
+        raise OldFormatError(f"{path}: {what} format {cfg.get('format_version')} (written by lexmotion "
                              f"{cfg.get('lexmotion_version')}), but this lexmotion {__version__} reads format "
                              f"{FORMAT_VERSION}")
     return cfg
@@ -81,19 +83,19 @@ def read_folder_config(path: str | Path, what: str = "checkpoint", hint: str = "
 def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trainer_state: dict | None = None) -> Path:
     out = Path(out)
     save_weights(model, out)
-    write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
-                                     "phase": phase, "model": model.config.to_dict(), "train": train_config})
     write_json(out / "stats.json", model.stats)
     write_json(out / "vocab.json", vocabulary_fingerprint(model))
+    write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
+                                     "phase": phase, "model": model.config.to_dict(), "train": train_config})
     if trainer_state is not None:
-        _atomic_torch_save(trainer_state, out / "trainer_state.pt")
+        save_state(out / "trainer_state.pt", trainer_state)
     return out
 
 
 def read_config(path: str | Path) -> dict:
     cfg = read_folder_config(path)
     if cfg.get("kind") == "captioner":
-        raise LexmotionError(f"{path}: this is a captioner, not a pretraining checkpoint")
+        raise WrongKindError(f"{path}: this is a captioner, not a pretraining checkpoint")
     return cfg
 
 
@@ -104,13 +106,13 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     path = Path(path)
     cfg = read_config(path)
     model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False)
-    saved_vocab = json.loads((path / "vocab.json").read_text())
+    saved_vocab = read_json(path / "vocab.json")
     ours = vocabulary_fingerprint(model)
     if (saved_vocab["size"], saved_vocab["sha1"]) != (ours["size"], ours["sha1"]):
         raise LexmotionError(f"{path}: checkpoint vocabulary ({saved_vocab['size']} words) does not match the "
                              f"text model's ({ours['size']} words)")
     load_weights(model, path)
-    model.stats = json.loads((path / "stats.json").read_text())
+    model.stats = read_json(path / "stats.json")
     model.phase = cfg["phase"]
     model.path = str(path)
     return model.to(device).eval()
