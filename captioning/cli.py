@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from lexmotion.errors import LexmotionError
+from lexmotion.files import check_output_folder
 
 
 def add_caption_commands(groups) -> None:
@@ -168,7 +169,7 @@ def run_describe(args) -> int:
 
 def run_analyze(args) -> int:
     from captioning.analysis import analyze
-    result = analyze(args.model, args.data, args.split, args.out)
+    result = analyze(args.model, args.data, args.split, check_output_folder(args.out))
     print(json.dumps(result["summary"], indent=2))
     print(f"wrote figures and analysis.json to {args.out}")
     return 0

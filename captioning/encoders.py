@@ -22,7 +22,7 @@ from torch import nn
 
 from lexmotion.data.features import FEATURE_DIM, FEATURE_LAYOUT, WORKING_FPS
 from lexmotion.data.skeletons import PARTS
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import WrongKindError
 
 STRIDE = 2   # 20 fps -> 10 fps for the non-lexical encoders
 
@@ -95,7 +95,7 @@ class LexicalEncoder(nn.Module):
     def __init__(self, lexmotion_model, finetune: bool = False):
         super().__init__()
         if lexmotion_model.config.kind != "lexical":
-            raise LexmotionError("--encoder lexical:CKPT needs a lexical checkpoint (this one is dense)")
+            raise WrongKindError("--encoder lexical:CKPT needs a lexical checkpoint (this one is dense)")
         self.motion_encoder = lexmotion_model.motion_encoder
         self.motion_head = lexmotion_model.motion_head
         self.register_buffer("vocab_mask", lexmotion_model.motion_mask.clone())

@@ -21,7 +21,7 @@ from captioning.decoders import GuidedDecoder, LocalDecoder
 from captioning.encoders import FrameEncoder, LexicalEncoder, PartEncoder
 from captioning.text import Vocabulary
 from lexmotion import __version__
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import LexmotionError, WrongKindError
 from lexmotion.files import read_json, write_json
 from lexmotion.models.checkpoint import (
     FORMAT_VERSION,
@@ -145,7 +145,7 @@ class Captioner(nn.Module):
 def read_captioner_config(path: str | Path) -> dict:
     cfg = read_folder_config(path, "captioner", "; train one with `lexmotion caption train`")
     if cfg.get("kind") != "captioner":
-        raise LexmotionError(f"{path}: this is a pretraining checkpoint, not a captioner")
+        raise WrongKindError(f"{path}: this is a pretraining checkpoint, not a captioner")
     return cfg
 
 

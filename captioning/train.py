@@ -27,6 +27,7 @@ from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
 from lexmotion.files import (
+    check_output_folder,
     crash_point,
     load_state,
     output_lock,
@@ -84,7 +85,7 @@ def predict(scorer, examples: CaptionExamples, beam: int = 2, batch_size: int = 
 def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: CaptionTrainConfig,
                     progress: bool = True) -> dict:
     check_arch(config.arch, config.encoder)
-    out = Path(out)
+    out = check_output_folder(out)
     device = resolve_device(train.device)
     random.seed(train.seed)
     np.random.seed(train.seed)

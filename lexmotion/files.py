@@ -57,8 +57,8 @@ def crash_point(name: str) -> None:
 @contextlib.contextmanager
 def _replacing(path: Path, mode: str = "w"):
     """Yield a temporary file beside ``path``; rename it over ``path`` when the block succeeds."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = Path(path)      # the temporary keeps the suffix: numpy appends .npz to a name without it
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
     try:
         with os.fdopen(fd, mode) as f:
             yield f, tmp
@@ -101,8 +101,8 @@ def atomic_save(path: str | Path, save) -> None:
 
 
 def remove_temporaries(folder: str | Path) -> None:
-    """Delete the ``.name.XXXX.tmp`` files a killed writer left in ``folder``."""
-    for p in Path(folder).glob(".*.tmp"):
+    """Delete the ``.name.XXXX.tmp*`` files a killed writer left in ``folder``."""
+    for p in Path(folder).glob(".*.tmp*"):
         with contextlib.suppress(OSError):
             p.unlink()
 
@@ -142,13 +142,26 @@ def require_file(path: str | Path, what: str = "file") -> Path:
     return path
 
 
+_held_locks: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def output_lock(out: str | Path):
-    """Hold ``.<name>.lock`` beside OUT while writing OUT; refuse if another process holds it."""
+    """Hold ``.<name>.lock`` beside OUT while writing OUT; refuse if another process holds it.
+
+    Re-entrant within one process (a command that locks OUT may call a writer that locks it too)."""
     import fcntl
     out = check_output_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = out.parent / f".{out.name}.lock"
+    key = str(lock.resolve())
+    if _held_locks.get(key):
+        _held_locks[key] += 1
+        try:
+            yield out
+        finally:
+            _held_locks[key] -= 1
+        return
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -158,7 +171,11 @@ def output_lock(out: str | Path):
                                     "wait for it to finish or choose another --out") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        yield out
+        _held_locks[key] = 1
+        try:
+            yield out
+        finally:
+            _held_locks.pop(key, None)
     finally:
         os.close(fd)
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import fields
 from pathlib import Path
 
 from lexmotion.errors import LexmotionError
+from lexmotion.files import read_json, require_file
 
 PHASE_HELP = {
     "lexmlm": "text: encoder MLM (mask 0.3) + lexical-bottleneck decoder MLM (mask 0.5) on real captions",
@@ -53,13 +53,9 @@ def _configs(args, phase: str):
 
     file_cfg = {}
     if args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise LexmotionError(f"{path}: no such config file")
-        try:
-            file_cfg = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise LexmotionError(f"{path}: not valid JSON ({err})") from None
+        file_cfg = read_json(require_file(args.config, "config file"))
+        if not isinstance(file_cfg, dict):
+            raise LexmotionError(f"{args.config}: a config is a JSON object with keys train / settings / model")
 
     def build(cls, values):
         known = {f.name for f in fields(cls)}

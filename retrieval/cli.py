@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from lexmotion.data.importers import read_motion_file
-from lexmotion.errors import LexmotionError
-from lexmotion.models.vocabulary import caption_word_ids
-from retrieval.index import BACKENDS, Index
+from lexmotion.errors import BadValueError, LexmotionError
+from lexmotion.files import output_lock, read_json
+from retrieval.index import BACKENDS, Index, check_k
 
 
 def add_index_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,10 +42,11 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_index_build(args) -> int:
     from lexmotion.models.checkpoint import load
-    model = load(args.model)
-    index = Index.build(model, args.model, args.data, None if args.split == "all" else args.split,
-                        backend=args.backend, texts=args.texts)
-    index.save(args.out)
+    with output_lock(args.out):          # refused at once if another process builds the same --out
+        model = load(args.model)
+        index = Index.build(model, args.model, args.data, None if args.split == "all" else args.split,
+                            backend=args.backend, texts=args.texts)
+        index.save(args.out)
     m = index.meta
     print(f"indexed {m['n']} {m['collection']} of {args.data} ({args.split}) with {m['backend']} -> {args.out}"
           + (f"; {m['active_columns']} active vocabulary columns of {m['vocab_size']}" if "active_columns" in m else ""))
@@ -55,15 +55,16 @@ def run_index_build(args) -> int:
 
 def run_search(args) -> int:
     from lexmotion.models.checkpoint import load
+    check_k(args.k)
     index_path = Path(args.index)
-    if not (index_path / "index.json").is_file():
-        raise LexmotionError(f"{index_path}: no such index (build one with `lexmotion index build`)")
-    meta = json.loads((index_path / "index.json").read_text())
-    model_path = args.model or meta["model_path"]
+    if index_path.is_file() or not (index_path / "index.json").is_file():
+        Index.load(index_path)        # the one-line error for a missing folder or a file
+    meta = read_json(index_path / "index.json")
+    model_path = args.model or meta.get("model_path", "")
     index = Index.load(index_path, model_path=model_path).to(args.device)
     if args.nprobe is not None:
         if args.nprobe < 1:
-            raise LexmotionError(f"--nprobe must be at least 1, not {args.nprobe}")
+            raise BadValueError(f"--nprobe must be at least 1, not {args.nprobe}")
         index.nprobe = args.nprobe
     model = load(model_path, device=args.device)
     if args.motion:
@@ -77,10 +78,6 @@ def run_search(args) -> int:
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
         hits = index.search(model, query, k=args.k)
-        if not caption_word_ids(model.tokenizer, query):   # a first-version (full vocabulary) model
-            print("note: the query has only function words (the, of, and, ...): the hits below match them "
-                  "weakly; describe a motion, e.g. \"someone walks in a circle\"",
-                  file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps({"query": query, "index": str(index_path), "hits": [h.to_dict() for h in hits]}, indent=1))
         return 0

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -38,7 +37,24 @@ from pathlib import Path
 import numpy as np
 
 from lexmotion import __version__
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import (
+    BadValueError,
+    CorruptFileError,
+    EmptyQueryError,
+    LexmotionError,
+    OldFormatError,
+    WrongPathError,
+)
+from lexmotion.files import (
+    atomic_save,
+    output_lock,
+    read_json,
+    remove_leftovers,
+    replace_folder,
+    require_file,
+    write_json,
+    write_jsonl,
+)
 from retrieval.faiss_backend import import_faiss
 
 BACKENDS = ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "sparse-ivf", "seismic", "torch")
@@ -46,8 +62,9 @@ INDEX_FORMAT = 1
 
 
 def model_fingerprint(model_path: str | Path) -> str:
+    weights = require_file(Path(model_path) / "model.safetensors", "checkpoint weights file")
     h = hashlib.sha1()
-    with open(Path(model_path) / "model.safetensors", "rb") as f:
+    with open(weights, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -164,63 +181,90 @@ class Index:
 
     # --- saving and loading ---------------------------------------------------------
     def save(self, out: str | Path) -> Path:
+        """Write the index folder OUT whole: it is the old complete index, briefly absent, or the new one."""
         import scipy.sparse as sp
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
-        try:
-            (tmp / "index.json").write_text(json.dumps(self.meta, indent=1) + "\n")
-            (tmp / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in self.items))
-            if self.meta["kind"] == "lexical":
-                sp.save_npz(tmp / "vectors.npz", self.raw_vectors)
-            else:
-                np.savez_compressed(tmp / "vectors.npz", raw=self.raw_vectors)
-            if self.meta["backend"].startswith("faiss"):
-                import_faiss().write_index(self.engine, str(tmp / "faiss.index"))
-            elif self.meta["backend"] == "seismic":
-                self.engine.save(str(tmp / "seismic"))
-            elif self.meta["backend"] == "sparse-ivf":
-                from retrieval import sparse_ivf
-                self.engine.save(tmp / sparse_ivf.FILE)
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        with output_lock(out) as out:
+            remove_leftovers(out)
+            tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+            try:
+                write_jsonl(tmp / "items.jsonl", self.items)
+                if self.meta["kind"] == "lexical":
+                    atomic_save(tmp / "vectors.npz", lambda f: sp.save_npz(f, self.raw_vectors))
+                else:
+                    atomic_save(tmp / "vectors.npz", lambda f: np.savez_compressed(f, raw=self.raw_vectors))
+                if self.meta["backend"].startswith("faiss"):
+                    atomic_save(tmp / "faiss.index", lambda f: import_faiss().write_index(self.engine, str(f)))
+                elif self.meta["backend"] == "seismic":
+                    self.engine.save(str(tmp / "seismic"))
+                elif self.meta["backend"] == "sparse-ivf":
+                    from retrieval import sparse_ivf
+                    atomic_save(tmp / sparse_ivf.FILE, self.engine.save)
+                write_json(tmp / "index.json", self.meta)           # last: a folder with it is complete
+                replace_folder(tmp, out)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
         return out
 
     @classmethod
     def load(cls, path: str | Path, model_path: str | Path | None = None) -> "Index":
-        import scipy.sparse as sp
         path = Path(path)
+        if path.is_file():
+            raise WrongPathError(f"{path}: is a file; an index is a folder from `lexmotion index build`")
         if not (path / "index.json").is_file():
-            raise LexmotionError(f"{path}: no such index (build one with `lexmotion index build`)")
-        meta = json.loads((path / "index.json").read_text())
-        if meta.get("format") != INDEX_FORMAT:
-            raise LexmotionError(f"{path}: index format {meta.get('format')} (lexmotion {meta.get('lexmotion_version')}); "
+            raise WrongPathError(f"{path}: no such index (build one with `lexmotion index build`)")
+        meta = read_json(path / "index.json")
+        if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else "?"
+            version = meta.get("lexmotion_version") if isinstance(meta, dict) else "?"
+            raise OldFormatError(f"{path}: index format {found} (lexmotion {version}); "
                                  f"this lexmotion {__version__} reads format {INDEX_FORMAT}: rebuild the index")
+        missing = [k for k in ("backend", "kind", "collection", "model_sha1", "model_path", "n") if k not in meta]
+        if missing or meta["backend"] not in BACKENDS or meta["kind"] not in ("lexical", "dense"):
+            raise CorruptFileError(f"{path / 'index.json'}: damaged index description "
+                                   f"({'missing ' + ', '.join(missing) if missing else 'unknown backend or kind'})")
         if model_path is not None and model_fingerprint(model_path) != meta["model_sha1"]:
             raise LexmotionError(f"{path}: built with the model {meta['model_path']}, not {model_path} "
                                  "(its weights differ): rebuild the index with this model")
-        items = [json.loads(line) for line in (path / "items.jsonl").read_text().splitlines() if line]
-        if meta["kind"] == "lexical":
-            raw = sp.csr_matrix(sp.load_npz(path / "vectors.npz"), dtype=np.float32)
-        else:
-            raw = np.load(path / "vectors.npz")["raw"]
-        index = cls(meta, items, raw)
-        if meta["backend"].startswith("faiss"):
-            index.engine = import_faiss().read_index(str(path / "faiss.index"))
+        index = _read_part(path / "items.jsonl", "item list", lambda: cls._read_contents(path, meta))
+        backend = meta["backend"]
+        if backend.startswith("faiss"):
+            index.engine = _read_part(path / "faiss.index", "FAISS index",
+                                      lambda: import_faiss().read_index(str(path / "faiss.index")))
             index.columns = index._active_columns()
-        elif meta["backend"] == "seismic":
+            if index.engine.ntotal != len(index.items) or index.engine.d != len(index.columns):
+                raise CorruptFileError(f"{path / 'faiss.index'}: holds {index.engine.ntotal} vectors of {index.engine.d} "
+                                       f"dimensions, not the index's {len(index.items)} of {len(index.columns)}")
+        elif backend == "seismic":
             from retrieval.seismic_backend import import_seismic
-            index.engine = import_seismic().SeismicIndex.load(str(path / "seismic.index.seismic"))
-        elif meta["backend"] == "sparse-ivf":
+            seismic = import_seismic()
+            index.engine = _read_part(path / "seismic.index.seismic", "seismic index",
+                                      lambda: seismic.SeismicIndex.load(str(path / "seismic.index.seismic")))
+        elif backend == "sparse-ivf":
             from retrieval import sparse_ivf
             index.engine = sparse_ivf.SparseIVF.load(path / sparse_ivf.FILE)
         else:
             index._make_engine()
         return index
+
+    @classmethod
+    def _read_contents(cls, path: Path, meta: dict) -> "Index":
+        import scipy.sparse as sp
+        items = [json.loads(line) for line in (path / "items.jsonl").read_text().splitlines() if line]
+        if not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
+            raise ValueError("an item without an id")
+        if meta["kind"] == "lexical":
+            raw = sp.csr_matrix(sp.load_npz(path / "vectors.npz"), dtype=np.float32)
+            values = raw.data
+        else:
+            with np.load(path / "vectors.npz") as z:
+                raw = np.asarray(z["raw"], dtype=np.float32)
+            values = raw
+        if raw.ndim != 2 or raw.shape[0] != len(items) or len(items) != meta["n"]:
+            raise ValueError(f"{raw.shape[0] if raw.ndim else 0} vectors for {len(items)} items (index.json: {meta['n']})")
+        if not np.isfinite(values).all():
+            raise ValueError("NaN or infinite values in vectors.npz")
+        return cls(meta, items, raw)
 
     def to(self, device: str) -> "Index":
         if self.meta["backend"] == "torch":
@@ -231,6 +275,7 @@ class Index:
     # --- searching ------------------------------------------------------------------
     def search_vectors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(Q, V) raw query vectors -> (Q, k) scores and item indices, best first."""
+        check_k(k)
         k = min(k, len(self.items))
         q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         backend = self.meta["backend"]
@@ -256,14 +301,15 @@ class Index:
         return values, top
 
     def search(self, model, query: str, k: int = 5, n_terms: int = 5) -> list[Hit]:
+        check_k(k)
         if not isinstance(query, str) or not query.strip():
-            raise LexmotionError("empty query: give a description such as \"a person kicks with the left leg\"")
+            raise EmptyQueryError("empty query: give a description such as \"a person kicks with the left leg\"")
         if self.meta["collection"] != "motions":
             raise LexmotionError("this index holds texts: search it with a motion (--motion FILE)")
-        if getattr(model.config, "vocabulary", "full") != "full":
+        if model.config.kind == "lexical":
             from lexmotion.models.vocabulary import caption_word_ids
             if not caption_word_ids(model.tokenizer, query):
-                raise LexmotionError(f"the query {query[:60]!r} has no word that describes a motion (only function "
+                raise EmptyQueryError(f"the query {query[:60]!r} has no word that describes a motion (only function "
                                      "words, digits or punctuation): try e.g. \"someone walks in a circle\"")
         vec = model.encode_text([query])
         return self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms)
@@ -277,7 +323,7 @@ class Index:
 
     def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int) -> list[Hit]:
         if not np.any(query_vec):
-            raise LexmotionError("the query has no vocabulary term after encoding (only stop words or unknown "
+            raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
                                  "words?): describe the motion, e.g. \"someone walks in a circle\"")
         scores, top = self.search_vectors(query_vec[None], k)
         hits = []
@@ -293,6 +339,25 @@ class Index:
                         terms.append((model.tokenizer.convert_ids_to_tokens(int(v)), float(query_vec[v]), float(item[v])))
             hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms))
         return hits
+
+
+def check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise BadValueError(f"-k must be a positive number of hits, not {k!r}")
+    return int(k)
+
+
+def _read_part(path: Path, what: str, read):
+    """Run a reader of one index file; whatever its library raises becomes one line naming the file."""
+    try:
+        return read()
+    except LexmotionError:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:     # numpy, scipy, faiss; a Rust panic (seismic) is a BaseException
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise CorruptFileError(f"{path}: damaged {what} ({reason}); rebuild it with `lexmotion index build`") from None
 
 
 def _normalise(x):

@@ -236,8 +236,8 @@ def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
     assert "empty query" in capsys.readouterr().err
     assert main(["search", "--index", str(indexes / "faiss"), "walk " * 2000, "-k", "1"]) == 0
     assert "only the first" in capsys.readouterr().out
-    assert main(["search", "--index", str(indexes / "faiss"), "The of AND", "-k", "1"]) == 0
-    assert "only function words" in capsys.readouterr().out
+    assert main(["search", "--index", str(indexes / "faiss"), "The of AND", "-k", "1"]) == 2
+    assert "only function words" in capsys.readouterr().err
     assert main(["search", "--index", str(indexes / "sparse-ivf"), "walk", "--nprobe", "0"]) == 2
     assert "--nprobe must be at least 1" in capsys.readouterr().err
     broken = tmp_path / "broken"

@@ -73,7 +73,7 @@ def _cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lexmotion",
         description="Sparse lexical motion-language toolkit: build motion datasets, pretrain, search, caption.",
         epilog="Start with `lexmotion demo`, then `lexmotion data build --help`.")
@@ -209,13 +209,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (``error: ...``, exit 2) like every other input error."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:          # --help, --version, or a bad option (already printed)
+        return int(stop.code or 0)
     try:
         return args.run(args)
     except LexmotionError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:              # a folder where a file is due, no permission, a full disk
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

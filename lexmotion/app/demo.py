@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from lexmotion.data import SAMPLE_DIR
+from lexmotion.files import check_output_folder
 
 DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its test split
 # A motion encoder small enough to pretrain on a laptop CPU in a few minutes.
@@ -75,7 +76,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     )
     from lexmotion.data.render import render_gif
 
-    work = Path(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
+    work = check_output_folder(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     data_dir = work / "sample-dataset"
     print(f"[1/6] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "

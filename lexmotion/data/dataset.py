@@ -34,7 +34,7 @@ from lexmotion.data.importers import (
 )
 from lexmotion.data.skeletons import Skeleton, get_skeleton
 from lexmotion.errors import LexmotionError
-from lexmotion.files import replace_folder, write_json
+from lexmotion.files import check_output_folder, replace_folder, write_json
 
 META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
 _CHUNK = 256
@@ -74,7 +74,7 @@ def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: boo
     import datasets
     from tqdm.auto import tqdm
 
-    out = Path(out)
+    out = check_output_folder(out)
     if out.exists() and not overwrite:
         raise LexmotionError(f"{out}: already exists (pass --overwrite to replace it)")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -410,9 +410,8 @@ def read_motion_file(path: str, fps: float = 20.0, skeleton: str | None = None) 
     """One motion file for a query: a .bvh (rig from its joint names) or a .npy of joints (T, J, 3)
     with ``skeleton`` (default by joint count) at ``fps``. -> {joints, fps, skeleton, source}."""
     from lexmotion.data.skeletons import REGISTRY, get_skeleton
-    p = Path(path)
-    if not p.is_file():
-        raise LexmotionError(f"{p}: no such motion file")
+    from lexmotion.files import require_file
+    p = require_file(path, "motion file")
     if p.suffix.lower() == ".bvh":
         bvh, joints = read_bvh(p)
         skel = skeleton_from_names(bvh.joints, bvh.parents, source=str(p))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lexmotion.data.skeletons import Skeleton
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import LexmotionError, WrongPathError
 
 PART_COLOURS = {"root": "black", "torso": "dimgray", "left_arm": "tab:blue", "right_arm": "tab:red",
                 "left_leg": "tab:cyan", "right_leg": "tab:orange"}
@@ -26,6 +26,8 @@ def render_gif(joints: np.ndarray, fps: float, skeleton: Skeleton, out: str | Pa
     except ImportError:
         raise LexmotionError("rendering needs matplotlib and pillow: pip install matplotlib pillow") from None
     out = Path(out)
+    if out.is_dir():
+        raise WrongPathError(f"{out}: is a folder; --out is the .gif file to write")
     if out.suffix.lower() != ".gif":
         raise LexmotionError(f"{out}: the output must be a .gif file")
     if not out.parent.is_dir():
