@@ -265,20 +265,34 @@ class LexMotionModel(nn.Module):
 
     # --- the user's API --------------------------------------------------------------------
     def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
-        """clips: feature arrays (T, 105), or dicts with joints, fps and skeleton (a Skeleton)."""
+        """clips: feature arrays (T, 105), or dicts with joints, fps and skeleton (a Skeleton or a
+        registered name such as "kitml-cmu", as the rows of a built dataset carry it)."""
         from lexmotion.data.batching import normalise
-        from lexmotion.data.features import check_joints, part_features
+        from lexmotion.data.features import FEATURE_DIM, check_joints, part_features
+        from lexmotion.data.skeletons import get_skeleton
+        from lexmotion.errors import CorruptFileError, LexmotionError
 
         if self.stats is None:
-            raise RuntimeError("the model has no normalisation statistics (load it with lexmotion.load)")
+            raise LexmotionError("the model has no normalisation statistics (load it with lexmotion.load)")
+        if isinstance(clips, dict) or not len(clips):
+            raise LexmotionError("encode_motion needs a non-empty list of clips (dicts with joints, fps and "
+                                 "skeleton, or feature arrays)")
         feats = []
         max_frames = self.config.motion.max_frames
         for i, clip in enumerate(clips):
             if isinstance(clip, dict):
-                joints = check_joints(clip["joints"], clip.get("source", f"clip {i}"), clip["skeleton"])
-                f = normalise(part_features(joints, float(clip["fps"]), clip["skeleton"]), self.stats)
+                missing = [k for k in ("joints", "fps", "skeleton") if k not in clip]
+                if missing:
+                    raise LexmotionError(f"clip {i}: needs the keys joints, fps and skeleton (missing {', '.join(missing)})")
+                skeleton = get_skeleton(clip["skeleton"]) if isinstance(clip["skeleton"], str) else clip["skeleton"]
+                joints = check_joints(np.asarray(clip["joints"]), clip.get("source", f"clip {i}"), skeleton)
+                f = normalise(part_features(joints, float(clip["fps"]), skeleton), self.stats)
             else:
                 f = np.asarray(clip, dtype=np.float32)
+                if f.ndim != 2 or f.shape[1] != FEATURE_DIM or not len(f):
+                    raise LexmotionError(f"clip {i}: a feature array is (frames, {FEATURE_DIM}), not {f.shape}")
+                if not np.isfinite(f).all():
+                    raise CorruptFileError(f"clip {i}: NaN or infinite features")
             if len(f) > max_frames:       # centred crop, as in evaluation
                 start = (len(f) - max_frames) // 2
                 f = f[start:start + max_frames]
@@ -294,7 +308,7 @@ class LexMotionModel(nn.Module):
     def encode_text(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
         """Lexical models: (N, V) sparse COO tensor; dense models: (N, dense_dim)."""
         from lexmotion.errors import LexmotionError
-        if isinstance(texts, str) or any(not str(t).strip() for t in texts):
+        if isinstance(texts, str) or not len(texts) or any(not str(t).strip() for t in texts):
             raise LexmotionError("encode_text needs a list of non-empty strings")
         was_training = self.training
         self.eval()
