@@ -85,3 +85,18 @@ def write_npy(path: Path, array) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, np.asarray(array, dtype=np.float32))
     return path
+
+
+def tiny_bert(path, tokenizer, vocab_size=None, seed=0):
+    """A tiny MLM-headed BERT saved with ``tokenizer`` (the tests build it; nothing is downloaded)."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=vocab_size or len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    model = BertForMaskedLM(config)
+    with torch.no_grad():
+        model.cls.predictions.bias.normal_()
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return model

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_bert
 
 import lexmotion
 from lexmotion.app.cli import main
@@ -216,23 +217,9 @@ def test_fine_tuning_on_new_data_adds_its_words_to_the_domain_vocabulary(capsys,
     assert after[vocab["elderly"]] == 1 and before[vocab["elderly"]] == 0
 
 
-def _tiny_bert(path, tokenizer, vocab_size=None, seed=0):
-    """A tiny MLM-headed BERT saved with ``tokenizer`` (the tests build it; nothing is downloaded)."""
-    from transformers import BertConfig, BertForMaskedLM
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab_size or len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
-    model = BertForMaskedLM(config)
-    with torch.no_grad():
-        model.cls.predictions.bias.normal_()
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return model
-
-
 def test_a_text_model_with_an_mlm_head_initialises_the_lexical_head(tokenizer, tmp_path):
     from lexmotion.models.model import LexMotionModel, ModelConfig
-    bert = _tiny_bert(tmp_path / "bert", tokenizer)
+    bert = tiny_bert(tmp_path / "bert", tokenizer)
     model = LexMotionModel(ModelConfig(text_model=str(tmp_path / "bert"), vocabulary="domain"))
     head = bert.cls.predictions
     torch.testing.assert_close(model.text_head.dense.weight, head.transform.dense.weight)
@@ -244,7 +231,7 @@ def test_a_text_model_with_an_mlm_head_initialises_the_lexical_head(tokenizer, t
 def test_mlm_head_of_another_vocabulary_is_refused(tokenizer, tmp_path):
     from lexmotion.errors import LexmotionError
     from lexmotion.models.model import LexMotionModel, ModelConfig
-    _tiny_bert(tmp_path / "odd", tokenizer, vocab_size=len(tokenizer) + 8)
+    tiny_bert(tmp_path / "odd", tokenizer, vocab_size=len(tokenizer) + 8)
     with pytest.raises(LexmotionError, match="MLM head predicts 30530 words but its tokenizer has 30522"):
         LexMotionModel(ModelConfig(text_model=str(tmp_path / "odd")))
 
@@ -254,7 +241,7 @@ def test_init_with_another_text_model_is_refused(capsys, grounded, data, tmp_pat
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(40)]
     (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
     small = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
-    _tiny_bert(tmp_path / "small", small)
+    tiny_bert(tmp_path / "small", small)
     assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(tmp_path / "x"), "--init",
                  str(grounded / "lexmmm"), "--text-model", str(tmp_path / "small"), "--max-steps", "1",
                  "--wandb", "disabled", "--quiet"]) == 2
