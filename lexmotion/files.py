@@ -62,6 +62,8 @@ def crash_point(name: str) -> None:
 def _replacing(path: Path, mode: str = "w"):
     """Yield a temporary file beside ``path``; rename it over ``path`` when the block succeeds."""
     path = Path(path)      # the temporary keeps the suffix: numpy appends .npz to a name without it
+    if path.is_dir():
+        raise WrongPathError(f"{path}: is a folder; expected a file to write")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
     try:
         with os.fdopen(fd, mode) as f:

@@ -209,15 +209,17 @@ def markdown_mean_row(name: str, r: dict) -> str:
 
 
 def main_eval(args) -> int:
+    from lexmotion.errors import WrongPathError
     from lexmotion.files import write_json
-    from lexmotion.models.checkpoint import load
+    from lexmotion.models.checkpoint import load, read_config
     from pretrain.sparsity import format_grounding, format_label_words
 
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
     models = list(dict.fromkeys(args.model))
-    for path in models:       # a missing seed is named before any work starts
-        if not Path(path).is_dir():
-            raise LexmotionError(f"{path}: no such checkpoint folder")
+    for path in models:       # a missing seed or a wrong --json is named before any work starts
+        read_config(path)
+    if args.json and Path(args.json).is_dir():
+        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
     runs = []
     print(TABLE_HEADER)
     for path in models:

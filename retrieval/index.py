@@ -226,7 +226,9 @@ class Index:
         if model_path is not None and model_fingerprint(model_path) != meta["model_sha1"]:
             raise LexmotionError(f"{path}: built with the model {meta['model_path']}, not {model_path} "
                                  "(its weights differ): rebuild the index with this model")
-        index = _read_part(path / "items.jsonl", "item list", lambda: cls._read_contents(path, meta))
+        items = _read_part(path / "items.jsonl", "item list", lambda: cls._read_items(path / "items.jsonl"))
+        raw = _read_part(path / "vectors.npz", "vectors", lambda: cls._read_vectors(path / "vectors.npz", meta, len(items)))
+        index = cls(meta, items, raw)
         backend = meta["backend"]
         if backend.startswith("faiss"):
             index.engine = _read_part(path / "faiss.index", "FAISS index",
@@ -247,24 +249,28 @@ class Index:
             index._make_engine()
         return index
 
-    @classmethod
-    def _read_contents(cls, path: Path, meta: dict) -> "Index":
-        import scipy.sparse as sp
-        items = [json.loads(line) for line in (path / "items.jsonl").read_text().splitlines() if line]
+    @staticmethod
+    def _read_items(path: Path) -> list[dict]:
+        items = [json.loads(line) for line in path.read_text().splitlines() if line]
         if not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
             raise ValueError("an item without an id")
+        return items
+
+    @staticmethod
+    def _read_vectors(path: Path, meta: dict, n_items: int):
+        import scipy.sparse as sp
         if meta["kind"] == "lexical":
-            raw = sp.csr_matrix(sp.load_npz(path / "vectors.npz"), dtype=np.float32)
+            raw = sp.csr_matrix(sp.load_npz(path), dtype=np.float32)
             values = raw.data
         else:
-            with np.load(path / "vectors.npz") as z:
+            with np.load(path) as z:
                 raw = np.asarray(z["raw"], dtype=np.float32)
             values = raw
-        if raw.ndim != 2 or raw.shape[0] != len(items) or len(items) != meta["n"]:
-            raise ValueError(f"{raw.shape[0] if raw.ndim else 0} vectors for {len(items)} items (index.json: {meta['n']})")
+        if raw.ndim != 2 or raw.shape[0] != n_items or n_items != meta["n"]:
+            raise ValueError(f"{raw.shape[0] if raw.ndim else 0} vectors for {n_items} items (index.json: {meta['n']})")
         if not np.isfinite(values).all():
-            raise ValueError("NaN or infinite values in vectors.npz")
-        return cls(meta, items, raw)
+            raise ValueError("NaN or infinite values")
+        return raw
 
     def to(self, device: str) -> "Index":
         if self.meta["backend"] == "torch":

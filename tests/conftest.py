@@ -100,3 +100,19 @@ def tiny_bert(path, tokenizer, vocab_size=None, seed=0):
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return model
+
+
+@pytest.fixture(scope="session")
+def tiny_setup(kitml_slice, tmp_path_factory):
+    """ROOT/kit (the built kitml slice), ROOT/bert (a tiny MLM-headed BERT over the real vocabulary)
+    and ROOT/tiny.json (a model config with both): checkpoints of a few MB that train in a second."""
+    from lexmotion.data.dataset import build_dataset
+    from lexmotion.models.text import load_text_backbone
+    root = tmp_path_factory.mktemp("tiny")
+    build_dataset("kitml-cmu", kitml_slice, root / "kit", progress=False)
+    tiny_bert(root / "bert", load_text_backbone()[0])
+    config = {"model": {"text_model": str(root / "bert"), "vocabulary": "domain",
+                        "motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}},
+              "train": {"save_every": 1, "warmup_steps": 1}}
+    (root / "tiny.json").write_text(json.dumps(config))
+    return root

@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_bert
 from safetensors.torch import load_file
 
 import lexmotion
 from lexmotion.app.cli import main
-from lexmotion.data.dataset import build_dataset
 from lexmotion.files import arm_crash, load_state, output_lock
 
 FORK = multiprocessing.get_context("fork")
@@ -75,16 +73,8 @@ def kill_sites(log: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def setup(kitml_slice, tmp_path_factory):
-    from lexmotion.models.text import load_text_backbone
-    root = tmp_path_factory.mktemp("faults")
-    build_dataset("kitml-cmu", kitml_slice, root / "kit", progress=False)
-    tiny_bert(root / "bert", load_text_backbone()[0])
-    config = {"model": {"text_model": str(root / "bert"), "vocabulary": "domain",
-                        "motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}},
-              "train": {"save_every": 1, "warmup_steps": 1}}
-    (root / "tiny.json").write_text(json.dumps(config))
-    return root
+def setup(tiny_setup):
+    return tiny_setup
 
 
 def pretrain_argv(setup, out):
@@ -166,7 +156,7 @@ def test_caption_training_killed_at_many_points_resumes_with_nothing_lost(setup,
 def test_index_build_killed_at_many_points_leaves_a_complete_index_or_none(setup, reference, tmp_path):
     from retrieval.index import Index
     out, log = tmp_path / "index", tmp_path / "kills.log"
-    kills = 0
+    kills, previous = 0, None
     for backend in ("faiss", "sparse", "sparse-ivf", "torch", "faiss-hnsw"):
         argv = ["index", "build", "--model", reference, "--data", setup / "kit", "--split", "all",
                 "--out", out, "--backend", backend]

@@ -274,9 +274,6 @@ class LexMotionModel(nn.Module):
 
         if self.stats is None:
             raise LexmotionError("the model has no normalisation statistics (load it with lexmotion.load)")
-        if isinstance(clips, dict) or not len(clips):
-            raise LexmotionError("encode_motion needs a non-empty list of clips (dicts with joints, fps and "
-                                 "skeleton, or feature arrays)")
         feats = []
         max_frames = self.config.motion.max_frames
         for i, clip in enumerate(clips):
@@ -321,6 +318,10 @@ class LexMotionModel(nn.Module):
 
     @torch.no_grad()
     def encode_motion(self, clips, batch_size: int = 64) -> torch.Tensor:
+        if isinstance(clips, dict) or not len(clips):
+            from lexmotion.errors import LexmotionError
+            raise LexmotionError("encode_motion needs a non-empty list of clips (dicts with joints, fps and "
+                                 "skeleton, or feature arrays)")
         was_training = self.training
         self.eval()
         out = []

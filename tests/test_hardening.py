@@ -1,0 +1,232 @@
+"""Hardening: every bad input of the issue, by name, ends in exit status 2 and one line
+starting ``error:`` on the command line, and in a LexmotionError subclass in Python."""
+import json
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import lexmotion
+from lexmotion.app.cli import main
+from lexmotion.errors import (
+    BadValueError,
+    CorruptFileError,
+    EmptyQueryError,
+    OldFormatError,
+    WrongKindError,
+    WrongPathError,
+)
+from lexmotion.files import load_state
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fails(capsys, argv, *expected: str) -> str:
+    """Run `lexmotion ARGV`: exit status 2, one line on stderr, starting `error:`, holding each expected text."""
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2, f"exit {code}: {err}"
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for text in expected:
+        assert text in err, f"{text!r} not in {err!r}"
+    return err
+
+
+@pytest.fixture(scope="module")
+def built(tiny_setup, tmp_path_factory):
+    """A tiny lexical checkpoint, a tiny dense one, a captioner and an index, made with the real commands."""
+    root = tmp_path_factory.mktemp("hard")
+    common = ["--data", tiny_setup / "kit", "--config", tiny_setup / "tiny.json", "--batch-size", 4,
+              "--max-steps", 1, "--wandb", "disabled", "--quiet"]
+    assert main([str(a) for a in ["pretrain", "lexcmlp", "--out", root / "lex", *common]]) == 0
+    assert main([str(a) for a in ["pretrain", "dense", "--out", root / "dense", *common]]) == 0
+    assert main([str(a) for a in ["caption", "train", "--data", tiny_setup / "kit", "--out", root / "cap",
+                                  "--epochs", 1, "--batch-size", 4, "--arch", "local", "--encoder", "mlp",
+                                  "--hidden", 32, "--min-count", 1, "--wandb", "disabled", "--quiet"]]) == 0
+    assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", tiny_setup / "kit",
+                                  "--split", "all", "--out", root / "idx", "--backend", "faiss"]]) == 0
+    np.save(root / "clip.npy", np.load(next((ROOT.parent / "shared" / "data" / "kitml-cmu" / "joints").glob("*.npy"))))
+    return root
+
+
+def damaged_copy(src: Path, dst: Path, name: str, data: bytes | None = None) -> Path:
+    shutil.copytree(src, dst)
+    target = dst / name
+    target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 3] if data is None else data)
+    return dst
+
+
+# --- non-positive -k -----------------------------------------------------------------------
+@pytest.mark.parametrize("k", ["0", "-3"])
+def test_non_positive_k(capsys, built, k):
+    fails(capsys, ["search", "--index", built / "idx", "walk", "-k", k], "-k must be a positive number of hits")
+    from retrieval.index import Index
+    with pytest.raises(BadValueError):
+        Index.load(built / "idx").search(lexmotion.load(built / "lex"), "walk", k=int(k))
+
+
+def test_a_bad_option_value_is_one_line(capsys, built):
+    fails(capsys, ["search", "--index", built / "idx", "walk", "-k", "many"], "argument -k: invalid int value")
+
+
+# --- corrupt or truncated files ---------------------------------------------------------------
+def test_truncated_weights(capsys, built, tiny_setup, tmp_path):
+    bad = damaged_copy(built / "lex", tmp_path / "lex", "model.safetensors")
+    fails(capsys, ["index", "build", "--model", bad, "--data", tiny_setup / "kit", "--out", tmp_path / "i"],
+          f"{bad / 'model.safetensors'}: damaged weights file")
+    with pytest.raises(CorruptFileError, match="damaged weights file"):
+        lexmotion.load(bad)
+
+
+def test_truncated_weights_of_a_run_being_resumed(capsys, built, tiny_setup, tmp_path):
+    bad = damaged_copy(built / "lex", tmp_path / "lex", "model.safetensors")
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", bad, "--max-steps", 2,
+                   "--wandb", "disabled", "--quiet"], "damaged weights file")
+
+
+def test_truncated_trainer_state(capsys, built, tiny_setup, tmp_path):
+    bad = damaged_copy(built / "lex", tmp_path / "lex", "trainer_state.pt")
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", bad, "--max-steps", 2,
+                   "--wandb", "disabled", "--quiet"], "damaged trainer state", f"delete {bad} or pass another --out")
+    cap = damaged_copy(built / "cap", tmp_path / "cap", "last/trainer_state.pt")
+    fails(capsys, ["caption", "train", "--data", tiny_setup / "kit", "--out", cap, "--epochs", 2, "--arch", "local",
+                   "--encoder", "mlp", "--hidden", 32, "--min-count", 1, "--wandb", "disabled", "--quiet"],
+          "damaged trainer state")
+
+
+def test_an_old_pickled_trainer_state_is_refused_with_how_to_restart(capsys, built, tiny_setup, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(built / "lex", old)
+    state = torch.load(old / "trainer_state.pt", weights_only=True)
+    torch.save({**state, "python_rng": __import__("random").getstate(), "numpy_rng": np.random.get_state()},
+               old / "trainer_state.pt")                  # what the first version wrote: numpy objects pickled
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", old, "--max-steps", 2,
+                   "--wandb", "disabled", "--quiet"], "old pickled format", f"delete {old} or pass another --out")
+    state.pop("state_format")
+    torch.save(state, old / "trainer_state.pt")
+    with pytest.raises(OldFormatError, match="format 1"):
+        load_state(old / "trainer_state.pt", "restart")
+
+
+def test_a_trainer_state_that_would_run_code_is_not_run(built, tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "pwned",))
+    (tmp_path / "trainer_state.pt").write_bytes(pickle.dumps({"step": Payload()}))
+    with pytest.raises(OldFormatError):
+        load_state(tmp_path / "trainer_state.pt", "restart")
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name,data,expected", [
+    ("index.json", b"{not json", "damaged JSON"),
+    ("items.jsonl", b'{"id": "a"}\n{broken\n', "damaged item list"),
+    ("vectors.npz", None, "damaged vectors"),
+    ("faiss.index", None, "damaged FAISS index"),
+])
+def test_corrupt_index_files(capsys, built, tmp_path, name, data, expected):
+    bad = damaged_copy(built / "idx", tmp_path / "idx", name, data)
+    fails(capsys, ["search", "--index", bad, "walk"], str(bad / name), expected)
+    from retrieval.index import Index
+    with pytest.raises(CorruptFileError):
+        Index.load(bad)
+
+
+def test_index_vectors_with_nan(capsys, built, tmp_path):
+    import scipy.sparse as sp
+    bad = tmp_path / "idx"
+    shutil.copytree(built / "idx", bad)
+    vectors = sp.load_npz(bad / "vectors.npz").tolil()
+    vectors[0, 2000] = np.nan
+    sp.save_npz(bad / "vectors.npz", vectors.tocsr())
+    fails(capsys, ["search", "--index", bad, "walk"], "NaN or infinite values")
+
+
+# --- a checkpoint of the wrong kind --------------------------------------------------------------
+def test_a_dense_checkpoint_where_a_lexical_one_is_needed(capsys, built, tiny_setup, tmp_path):
+    fails(capsys, ["caption", "train", "--data", tiny_setup / "kit", "--out", tmp_path / "c", "--encoder",
+                   f"lexical:{built / 'dense'}", "--arch", "local", "--wandb", "disabled", "--quiet"],
+          "needs a lexical checkpoint")
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", tmp_path / "p", "--init",
+                   built / "dense", "--wandb", "disabled", "--quiet"], "a dense checkpoint cannot initialise")
+    fails(capsys, ["index", "build", "--model", built / "dense", "--data", tiny_setup / "kit", "--out",
+                   tmp_path / "i", "--backend", "sparse"], "a dense model is indexed with")
+
+
+def test_a_captioner_where_a_retrieval_model_is_needed(capsys, built, tiny_setup, tmp_path):
+    fails(capsys, ["index", "build", "--model", built / "cap", "--data", tiny_setup / "kit", "--out",
+                   tmp_path / "i"], "this is a captioner, not a pretraining checkpoint")
+    fails(capsys, ["eval", "retrieval", "--model", built / "cap", "--data", tiny_setup / "kit"], "this is a captioner")
+    fails(capsys, ["search", "--index", built / "idx", "--model", built / "cap", "walk"], str(built / "cap"))
+    with pytest.raises(WrongKindError):
+        lexmotion.load(built / "cap")
+
+
+def test_a_retrieval_model_where_a_captioner_is_needed(capsys, built):
+    fails(capsys, ["caption", "describe", "--model", built / "lex", "--motion", built / "clip.npy"],
+          "this is a pretraining checkpoint, not a captioner")
+
+
+# --- queries ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["!!!", "???", "42 17", "the of and", "☃ ★"])
+def test_a_query_with_no_word(capsys, built, query):
+    fails(capsys, ["search", "--index", built / "idx", query], "has no word that describes a motion")
+    from retrieval.index import Index
+    with pytest.raises(EmptyQueryError):
+        Index.load(built / "idx").search(lexmotion.load(built / "lex"), query)
+
+
+def test_encode_motion_takes_a_dataset_row_with_its_skeleton_name(built, tiny_setup):
+    from lexmotion.data.dataset import MotionDataset
+    row = MotionDataset(tiny_setup / "kit").row(0)
+    assert isinstance(row["skeleton"], str)
+    vec = lexmotion.load(built / "lex").encode_motion([row])
+    assert vec.shape == (1, 30522)
+    with pytest.raises(lexmotion.LexmotionError, match="unknown skeleton 'robot'"):
+        lexmotion.load(built / "lex").encode_motion([{**row, "skeleton": "robot"}])
+    with pytest.raises(lexmotion.LexmotionError, match="non-empty list"):
+        lexmotion.load(built / "lex").encode_motion([])
+
+
+# --- paths ----------------------------------------------------------------------------------------
+def test_a_folder_where_a_file_is_expected(capsys, built, tiny_setup, tmp_path):
+    fails(capsys, ["search", "--index", built / "idx", "--motion", tmp_path], f"{tmp_path}: is a folder")
+    fails(capsys, ["caption", "describe", "--model", built / "cap", "--motion", tmp_path], "is a folder")
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", tmp_path / "o", "--config",
+                   tmp_path], "is a folder; expected a config file")
+    from lexmotion.data.dataset import MotionDataset
+    clip = MotionDataset(tiny_setup / "kit").row(0)["id"]
+    fails(capsys, ["data", "render", tiny_setup / "kit", clip, "--out", tmp_path], "is a folder")
+    fails(capsys, ["eval", "retrieval", "--model", built / "lex", "--data", tiny_setup / "kit", "--json",
+                   tmp_path], str(tmp_path))
+    fails(capsys, ["search", "--index", built / "idx" / "index.json", "walk"], "is a file; an index is a folder")
+    with pytest.raises(WrongPathError):
+        lexmotion.load(built / "lex" / "config.json")
+
+
+def test_an_out_that_is_an_existing_file(capsys, built, tiny_setup, kitml_slice, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    expected = "--out is an existing file"
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", taken, "--wandb", "disabled"], expected)
+    fails(capsys, ["index", "build", "--model", built / "lex", "--data", tiny_setup / "kit", "--out", taken], expected)
+    fails(capsys, ["caption", "train", "--data", tiny_setup / "kit", "--out", taken, "--arch", "local", "--encoder",
+                   "mlp", "--wandb", "disabled"], expected)
+    fails(capsys, ["caption", "analyze", "--model", built / "cap", "--data", tiny_setup / "kit", "--out", taken],
+          expected)
+    fails(capsys, ["data", "build", "kitml-cmu", "--root", kitml_slice, "--out", taken, "--overwrite"], expected)
+    fails(capsys, ["demo", "--out", taken, "--quick"], expected)
+    assert taken.read_text() == "mine"
+
+
+# --- no pickle from user folders ---------------------------------------------------------------------
+def test_no_pickle_is_read_from_user_files():
+    pattern = re.compile(r"weights_only\s*=\s*False|allow_pickle\s*=\s*True")
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for package in ("lexmotion", "pretrain", "retrieval", "captioning", "tests")
+                 for p in (ROOT / package).rglob("*.py") if p.name != "test_hardening.py"
+                 for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
