@@ -244,7 +244,8 @@ class Index:
                                       lambda: seismic.SeismicIndex.load(str(path / "seismic.index.seismic")))
         elif backend == "sparse-ivf":
             from retrieval import sparse_ivf
-            index.engine = sparse_ivf.SparseIVF.load(path / sparse_ivf.FILE)
+            index.engine = _read_part(path / sparse_ivf.FILE, "sparse-ivf index",
+                                      lambda: sparse_ivf.SparseIVF.load(path / sparse_ivf.FILE))
         else:
             index._make_engine()
         return index

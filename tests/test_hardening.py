@@ -1,6 +1,5 @@
 """Hardening: every bad input of the issue, by name, ends in exit status 2 and one line
 starting ``error:`` on the command line, and in a LexmotionError subclass in Python."""
-import json
 import pickle
 import re
 import shutil

@@ -188,4 +188,7 @@ def read_bvh(path: str | Path, scale: float | None = None, up_axis: str = "y",
         positions = positions[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])
     elif up_axis != "y":
         raise LexmotionError(f"up axis must be 'y' or 'z', got {up_axis!r}")
-    return bvh, positions.astype(np.float32)
+    positions = positions.astype(np.float32)
+    if not np.isfinite(positions).all():           # finite in float64, beyond float32 once scaled
+        raise LexmotionError(f"{source}: positions too large to represent (values beyond 1e38 after scaling)")
+    return bvh, positions

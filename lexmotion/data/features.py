@@ -39,6 +39,8 @@ FEATURE_DIM = max(stop for _, stop in FEATURE_LAYOUT.values())
 def check_joints(joints: np.ndarray, source: str, skeleton: Skeleton | None = None) -> np.ndarray:
     """Validate a (T, J, 3) clip; return it as float32. Raises LexmotionError naming ``source``."""
     joints = np.asarray(joints)
+    if joints.dtype == bool or not np.issubdtype(joints.dtype, np.number) or np.iscomplexobj(joints):
+        raise LexmotionError(f"{source}: joints must be real numbers, not {joints.dtype}")
     if joints.ndim != 3 or joints.shape[-1] != 3:
         raise LexmotionError(f"{source}: joints must have shape (frames, joints, 3), got {joints.shape}")
     if joints.shape[0] < MIN_FRAMES:

@@ -55,6 +55,34 @@ def _require_dir(root: Path, what: str) -> Path:
 
 # --- kitml-cmu -------------------------------------------------------------------
 
+def load_npy(path: Path) -> np.ndarray:
+    """A .npy array, without pickles; any damage (truncated, bad header) is one LexmotionError."""
+    try:
+        return np.load(path)
+    except Exception as err:        # numpy raises ValueError, EOFError, SyntaxError, TokenError... on bad bytes
+        reason = str(err).splitlines()[0][:100] if str(err) else type(err).__name__
+        raise LexmotionError(f"{path}: not a readable .npy file ({reason})") from None
+
+
+def _annotation(line: str) -> dict:
+    """One annotations.jsonl line, checked: id and split are names, texts strings, fps a positive number."""
+    row = json.loads(line)           # json.JSONDecodeError is a ValueError
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    clip_id = row.get("id")
+    if not isinstance(clip_id, str) or not clip_id or "/" in clip_id or clip_id.startswith("."):
+        raise ValueError(f"id {clip_id!r} is not a clip name")
+    texts = row.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ValueError("texts must be a list of strings")
+    fps = row.get("fps")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 10_000:
+        raise ValueError(f"fps {fps!r} is not a positive frame rate")
+    if not isinstance(row.get("split", "train"), str):
+        raise ValueError("split must be a name")
+    return row
+
+
 def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton]) -> Iterator[dict | Skipped]:
     """The kitml-cmu folder: joints/<id>.npy, annotations.jsonl, skeleton.json."""
     root = _require_dir(root, "kitml-cmu folder")
@@ -67,24 +95,24 @@ def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton]) -> Iterator[dic
         if tuple(names) != KITML_CMU.joints:
             raise LexmotionError(f"{skel_file}: joint names differ from the registered kitml-cmu skeleton")
     skeletons[KITML_CMU.name] = KITML_CMU
-    for line_no, line in enumerate(ann.read_text().splitlines(), 1):
+    for line_no, line in enumerate(ann.read_text(errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            clip_id = row["id"]
-        except (json.JSONDecodeError, KeyError) as err:
+            row = _annotation(line)
+        except ValueError as err:
             yield Skipped(f"{ann}:{line_no}", f"bad annotation line ({err})")
             continue
+        clip_id = row["id"]
         path = root / "joints" / f"{clip_id}.npy"
         try:
             if not path.is_file():
                 raise LexmotionError(f"{path}: missing joints file")
-            joints = check_joints(np.load(path), str(path), KITML_CMU)
-        except (LexmotionError, ValueError, OSError) as err:
+            joints = check_joints(load_npy(path), str(path), KITML_CMU)
+        except LexmotionError as err:
             yield Skipped(str(path), str(err))
             continue
-        if not row.get("texts"):
+        if not [t for t in row["texts"] if t.strip()]:
             yield Skipped(str(path), "no caption in annotations.jsonl")
             continue
         meta = {k: row[k] for k in ("cmu_trial", "same_motion_as", "temos_split") if k in row}
@@ -329,7 +357,7 @@ def import_guo(root: Path, skeletons: dict[str, Skeleton], skeleton: str | None 
     for path in sorted(joint_dir.glob("*.npy")):
         clip_id = path.stem
         try:
-            joints = np.load(path)
+            joints = load_npy(path)
             skel = (HUMANML3D if joints.shape[1:2] == (22,) else KITML_MMM) if skeleton is None else \
                 {"humanml3d": HUMANML3D, "kitml-mmm": KITML_MMM}[skeleton]
             joints = check_joints(joints, str(path), skel)
@@ -417,10 +445,7 @@ def read_motion_file(path: str, fps: float = 20.0, skeleton: str | None = None) 
         skel = skeleton_from_names(bvh.joints, bvh.parents, source=str(p))
         return {"joints": check_joints(joints, str(p), skel), "fps": bvh.fps, "skeleton": skel, "source": str(p)}
     if p.suffix.lower() == ".npy":
-        try:
-            joints = np.load(p)
-        except (ValueError, OSError) as err:
-            raise LexmotionError(f"{p}: not a readable .npy file ({err})") from None
+        joints = load_npy(p)
         if skeleton:
             skel = get_skeleton(skeleton)
         else:
