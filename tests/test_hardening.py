@@ -229,3 +229,11 @@ def test_no_pickle_is_read_from_user_files():
                  for p in (ROOT / package).rglob("*.py") if p.name != "test_hardening.py"
                  for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+# --- load -------------------------------------------------------------------------------------------
+def test_search_under_load_gives_the_single_threaded_answers(built, capsys):
+    from retrieval.load import format_table, run
+    result = run(str(built / "idx"), None, None, n=24, k=3, threads=8, processes=2)
+    assert [r["mismatches"] for r in result["rows"]] == [0, 0, 0] and not result["failures"]
+    assert "8 threads, one Index" in format_table(result)

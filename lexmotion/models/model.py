@@ -9,6 +9,7 @@ One model family serves every phase and the dense baseline:
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -37,6 +38,8 @@ from lexmotion.models.vocabulary import (
 VOCABULARIES = ("full", "clean", "domain")
 TEXT_SIDES = ("encoder", "inference-free")
 
+
+_TOKENIZER_LOCK = threading.Lock()
 
 @dataclass
 class ModelConfig:
@@ -178,8 +181,11 @@ class LexMotionModel(nn.Module):
 
     # --- text -------------------------------------------------------------------------
     def tokenize(self, texts: list[str]) -> dict:
-        tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_text_len,
-                             return_tensors="pt")
+        # A fast tokenizer sets its truncation state on every call: two threads at once can
+        # fail with "Already borrowed". Tokenising is cheap; one thread at a time.
+        with _TOKENIZER_LOCK:
+            tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_text_len,
+                                 return_tensors="pt")
         return {"text_ids": tok["input_ids"].to(self.device), "text_mask": tok["attention_mask"].bool().to(self.device)}
 
     def real_tokens(self, text_ids, text_mask) -> torch.Tensor:
