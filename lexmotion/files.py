@@ -113,6 +113,15 @@ def remove_temporaries(folder: str | Path) -> None:
             p.unlink()
 
 
+def load_npy(path: str | Path) -> np.ndarray:
+    """A .npy array, without pickles; any damage (truncated, bad header) is one CorruptFileError."""
+    try:
+        return np.load(path)
+    except Exception as err:        # numpy raises ValueError, EOFError, SyntaxError, TokenError... on bad bytes
+        reason = str(err).splitlines()[0][:100] if str(err) else type(err).__name__
+        raise CorruptFileError(f"{path}: not a readable .npy file ({reason})") from None
+
+
 # --- output folders -----------------------------------------------------------------------
 def replace_folder(tmp: Path, out: Path) -> None:
     """Put the finished folder TMP at OUT. OUT is always the old complete folder, briefly absent, or the new one."""

@@ -28,11 +28,12 @@ from torch import nn
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import LexmotionError, OldFormatError
 from lexmotion.files import (
     crash_point,
     load_state,
     output_lock,
+    read_json,
     remove_temporaries,
     rng_state,
     set_rng_state,
@@ -152,10 +153,17 @@ class Trainer:
         self.datasets = [MotionDataset(d) for d in data_dirs]
         if self.rank == 0:
             self.out.mkdir(parents=True, exist_ok=True)
-        self.resume_state = None
+        self.resume_state, self.finished_before = None, None
         if (self.out / "trainer_state.pt").is_file():
-            self.resume_state = load_state(self.out / "trainer_state.pt",
-                                           f"to start this phase again, delete {self.out} or pass another --out")
+            try:
+                self.resume_state = load_state(self.out / "trainer_state.pt",
+                                               f"to start this phase again, delete {self.out} or pass another --out")
+            except OldFormatError:
+                if not (self.out / "DONE").is_file():
+                    raise
+                # a finished run of the first version: `pretrain all` may still skip it, not continue it
+                self.finished_before = read_json(self.out / "DONE")
+                self.resume_state = {"phase": phase, "model": {}}
             if self.resume_state.get("phase") != phase:
                 raise LexmotionError(f"{self.out}: holds a {self.resume_state.get('phase')} run, not {phase}; "
                                      "use another --out")
@@ -189,7 +197,7 @@ class Trainer:
 
     def _restore_weights(self, weights: dict) -> None:
         """The trained parameters saved with the trainer state (they match its step, whatever the last save did)."""
-        missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        _, unexpected = self.model.load_state_dict(weights, strict=False)
         if unexpected:
             raise LexmotionError(f"{self.out}/trainer_state.pt: weights for another model ({unexpected[0]}, ...); "
                                  "use another --out")
@@ -274,6 +282,13 @@ class Trainer:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(min(c.warmup_steps, max(total // 10, 1)), total))
         step, start_epoch, skip = 0, 0, 0
         self.history, sums, count = [], {}, 0
+        if self.finished_before is not None:
+            if self.finished_before.get("step", 0) < total:
+                raise OldFormatError(f"{self.out}: finished by an earlier lexmotion whose trainer state (pickled) this "
+                                     f"one does not read, so it cannot be continued to {total} steps; delete "
+                                     f"{self.out}/trainer_state.pt and pass --init {self.out} with another --out")
+            print(f"{c.phase}: already finished in {self.out} (step {self.finished_before['step']}), nothing to do")
+            return {"step": self.finished_before["step"], "sparsity": None}
         if self.resume_state:
             state = self.resume_state
             optimizer.load_state_dict(state["optimizer"])

@@ -100,6 +100,7 @@ def test_truncated_trainer_state(capsys, built, tiny_setup, tmp_path):
 def test_an_old_pickled_trainer_state_is_refused_with_how_to_restart(capsys, built, tiny_setup, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(built / "lex", old)
+    (old / "DONE").unlink()                               # a run the first version had not finished
     state = torch.load(old / "trainer_state.pt", weights_only=True)
     torch.save({**state, "python_rng": __import__("random").getstate(), "numpy_rng": np.random.get_state()},
                old / "trainer_state.pt")                  # what the first version wrote: numpy objects pickled
@@ -109,6 +110,19 @@ def test_an_old_pickled_trainer_state_is_refused_with_how_to_restart(capsys, bui
     torch.save(state, old / "trainer_state.pt")
     with pytest.raises(OldFormatError, match="format 1"):
         load_state(old / "trainer_state.pt", "restart")
+
+
+def test_a_finished_run_of_the_first_version_is_skipped_not_continued(capsys, built, tiny_setup, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(built / "lex", old)
+    state = torch.load(old / "trainer_state.pt", weights_only=True)
+    torch.save({k: state[k] for k in ("phase", "optimizer", "scheduler", "step", "epoch", "batch_in_epoch")} |
+               {"torch_rng": torch.get_rng_state()}, old / "trainer_state.pt")      # the first version's keys
+    argv = ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", old, "--config", tiny_setup / "tiny.json",
+            "--batch-size", 4, "--wandb", "disabled", "--quiet", "--max-steps"]
+    assert main([str(a) for a in [*argv, 1]]) == 0
+    assert "already finished" in capsys.readouterr().out
+    fails(capsys, [*argv, 2], "cannot be continued to 2 steps", f"--init {old} with another --out")
 
 
 def test_a_trainer_state_that_would_run_code_is_not_run(built, tmp_path):

@@ -29,6 +29,7 @@ from lexmotion.data.skeletons import (
     skeleton_from_names,
 )
 from lexmotion.errors import LexmotionError
+from lexmotion.files import load_npy
 
 SOURCES = ("kitml-cmu", "bandai", "guo", "bvh")
 
@@ -54,15 +55,6 @@ def _require_dir(root: Path, what: str) -> Path:
 
 
 # --- kitml-cmu -------------------------------------------------------------------
-
-def load_npy(path: Path) -> np.ndarray:
-    """A .npy array, without pickles; any damage (truncated, bad header) is one LexmotionError."""
-    try:
-        return np.load(path)
-    except Exception as err:        # numpy raises ValueError, EOFError, SyntaxError, TokenError... on bad bytes
-        reason = str(err).splitlines()[0][:100] if str(err) else type(err).__name__
-        raise LexmotionError(f"{path}: not a readable .npy file ({reason})") from None
-
 
 def _annotation(line: str) -> dict:
     """One annotations.jsonl line, checked: id and split are names, texts strings, fps a positive number."""
