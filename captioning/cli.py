@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import LexmotionError, check_settings
 from lexmotion.files import check_output_folder
 
 
@@ -131,6 +131,7 @@ def _components(text: str) -> tuple:
 
 
 def run_eval(args) -> int:
+    check_settings("caption eval", beam=(args.beam, "count"))
     from captioning.decoding import SynergyOptions
     from captioning.train import evaluate_captioner
     from lexmotion.files import write_json
@@ -149,6 +150,7 @@ def run_eval(args) -> int:
 
 
 def run_describe(args) -> int:
+    check_settings("caption describe", beam=(args.beam, "count"))
     from captioning.analysis import describe_file
     result = describe_file(args.model, args.motion, skeleton=args.skeleton, fps=args.fps, beam=args.beam,
                            figure=args.figure, no_repeat=args.no_repeat)

@@ -25,7 +25,7 @@ from captioning.model import Captioner, CaptionerConfig, check_arch, load_captio
 from captioning.text import Vocabulary
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import LexmotionError, check_settings
 from lexmotion.files import (
     check_output_folder,
     crash_point,
@@ -85,6 +85,10 @@ def predict(scorer, examples: CaptionExamples, beam: int = 2, batch_size: int = 
 def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: CaptionTrainConfig,
                     progress: bool = True) -> dict:
     check_arch(config.arch, config.encoder)
+    check_settings("caption train", epochs=(train.epochs, "count"), batch_size=(train.batch_size, "count"),
+                   lr=(train.lr, "rate"), backbone_lr=(train.backbone_lr, "rate"), min_count=(train.min_count, "count"),
+                   mirror=(train.mirror_prob, "probability"), hidden=(config.hidden, "count"),
+                   window=(config.window, "rate"))
     out = check_output_folder(out)
     device = resolve_device(train.device)
     random.seed(train.seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import BadValueError, LexmotionError
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -14,4 +14,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         if not torch.cuda.is_available():
             raise LexmotionError("--device cuda was asked for, but no CUDA device is available")
         return torch.device("cuda", local_rank)
+    if name != "cpu":
+        raise BadValueError(f"--device must be auto, cpu or cuda, not {name!r}")
     return torch.device(name)

@@ -28,7 +28,7 @@ from torch import nn
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
-from lexmotion.errors import LexmotionError, OldFormatError
+from lexmotion.errors import LexmotionError, OldFormatError, check_settings
 from lexmotion.files import (
     crash_point,
     load_state,
@@ -128,6 +128,9 @@ def _lr_lambda(warmup: int, total: int):
 class Trainer:
     def __init__(self, data_dirs: list[str], out: str, config: TrainConfig, init: str | None = None,
                  model_config: ModelConfig | None = None, progress: bool = True):
+        check_settings(f"pretrain {config.phase}", epochs=(config.epochs, "count"), batch_size=(config.batch_size, "count"),
+                       max_steps=(config.max_steps, "count"), lr=(config.lr, "rate"), text_lr=(config.text_lr, "rate"),
+                       save_every=(config.save_every, "count"), mirror_prob=(config.mirror_prob, "probability"))
         self.config, self.out, self.progress = config, Path(out), progress
         self.world, self.rank, local_rank = _distributed()
         self._lock = contextlib.ExitStack()     # held from here to the end of fit(): one writer per --out

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from lexmotion.data.importers import read_motion_file
+from lexmotion.device import resolve_device
 from lexmotion.errors import BadValueError, LexmotionError
 from lexmotion.files import output_lock, read_json
 from retrieval.index import BACKENDS, Index, check_k
@@ -56,6 +57,7 @@ def run_index_build(args) -> int:
 def run_search(args) -> int:
     from lexmotion.models.checkpoint import load
     check_k(args.k)
+    args.device = str(resolve_device(args.device))
     index_path = Path(args.index)
     if index_path.is_file() or not (index_path / "index.json").is_file():
         Index.load(index_path)        # the one-line error for a missing folder or a file

@@ -209,6 +209,7 @@ def markdown_mean_row(name: str, r: dict) -> str:
 
 
 def main_eval(args) -> int:
+    from lexmotion.device import resolve_device
     from lexmotion.errors import WrongPathError
     from lexmotion.files import write_json
     from lexmotion.models.checkpoint import load, read_config
@@ -223,7 +224,7 @@ def main_eval(args) -> int:
     runs = []
     print(TABLE_HEADER)
     for path in models:
-        model = load(path, device=args.device)
+        model = load(path, device=resolve_device(args.device))
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list)
         for r in results:
             print(markdown_row(Path(path).name if len(models) == 1 else str(path), r))

@@ -68,6 +68,17 @@ def test_non_positive_k(capsys, built, k):
         Index.load(built / "idx").search(lexmotion.load(built / "lex"), "walk", k=int(k))
 
 
+@pytest.mark.parametrize("option,value", [("--epochs", "-1"), ("--batch-size", "0"), ("--max-steps", "0"),
+                                          ("--lr", "0")])
+def test_non_positive_training_numbers(capsys, tiny_setup, tmp_path, option, value):
+    fails(capsys, ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", tmp_path / "p", option, value,
+                   "--wandb", "disabled"], f"{option} must be")
+    assert not (tmp_path / "p").exists()
+    fails(capsys, ["caption", "train", "--data", tiny_setup / "kit", "--out", tmp_path / "c", "--arch", "local",
+                   "--encoder", "mlp", "--wandb", "disabled", option if option != "--max-steps" else "--epochs", value],
+          "must be")
+
+
 def test_a_bad_option_value_is_one_line(capsys, built):
     fails(capsys, ["search", "--index", built / "idx", "walk", "-k", "many"], "argument -k: invalid int value")
 
@@ -180,6 +191,8 @@ def test_a_captioner_where_a_retrieval_model_is_needed(capsys, built, tiny_setup
 
 
 def test_a_retrieval_model_where_a_captioner_is_needed(capsys, built):
+    fails(capsys, ["caption", "describe", "--model", built / "cap", "--motion", built / "clip.npy", "--beam", 0],
+          "--beam must be a whole number of at least 1")
     fails(capsys, ["caption", "describe", "--model", built / "lex", "--motion", built / "clip.npy"],
           "this is a pretraining checkpoint, not a captioner")
 
@@ -251,3 +264,7 @@ def test_search_under_load_gives_the_single_threaded_answers(built, capsys):
     result = run(str(built / "idx"), None, None, n=24, k=3, threads=8, processes=2)
     assert [r["mismatches"] for r in result["rows"]] == [0, 0, 0] and not result["failures"]
     assert "8 threads, one Index" in format_table(result)
+
+
+def test_an_unknown_device(capsys, built):
+    fails(capsys, ["search", "--index", built / "idx", "walk", "--device", "tpu"], "--device must be auto, cpu or cuda")
