@@ -68,11 +68,20 @@ def _replacing(path: Path, mode: str = "w"):
     try:
         with os.fdopen(fd, mode) as f:
             yield f, tmp
+        _fsync(tmp)                  # the bytes reach the disk before the name does (power loss too)
         crash_point(f"write {path.name}")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsync(path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
