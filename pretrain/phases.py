@@ -33,6 +33,8 @@ from lexmotion.models.losses import (
     InfoNCE,
     bag_of_words_loss,
     flops_terms,
+    gather_batch,
+    gather_objects,
     quadratic_warmup,
 )
 from lexmotion.models.model import mask_tokens
@@ -124,7 +126,8 @@ def cmmm(model, batch, settings: PhaseSettings, step: int) -> dict:
         pooled = (out["tokens"] * out["token_mask"][..., None]).sum(1) / out["token_mask"].sum(1, keepdim=True)
         views.append(model.view_projection(pooled))
     reconstruction = torch.cat(errors).mean()
-    contrastive = InfoNCE(settings.view_temperature, None)(views[0], views[1])["contrastive"]
+    gather = gather_batch if model.training else _local
+    contrastive = InfoNCE(settings.view_temperature, None)(gather(views[0]), gather(views[1]))["contrastive"]
     return {"reconstruction": reconstruction, "view_contrastive": contrastive, "loss": reconstruction + contrastive}
 
 
@@ -151,6 +154,20 @@ def caption_overlap(texts: list[str]) -> torch.Tensor:
     return torch.tensor([[len(a & b) / max(len(a | b), 1) for b in sets] for a in sets])
 
 
+def _local(x):
+    return x
+
+
+def _contrastive(model, batch, settings: PhaseSettings, text, motion) -> dict:
+    """InfoNCE over the global batch when training under DDP (every process's pairs are negatives),
+    over this process's batch otherwise (single process, and validation on rank 0)."""
+    texts = batch["texts"]
+    if model.training:
+        text, motion, texts = gather_batch(text), gather_batch(motion), gather_objects(texts)
+    similarity = caption_overlap(texts).to(text.device) if settings.duplicate_threshold else None
+    return InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
+
+
 def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     ids, mask = batch["text_ids"], batch["text_mask"]
     inference_free = model.config.text_side == "inference-free"
@@ -165,8 +182,7 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
             text = text * own.clamp(max=1)
     motion_pooled = model.motion_pooled_logits(batch["motion"], batch["mask"])
     motion = lexical_weights(motion_pooled)
-    similarity = caption_overlap(batch["texts"]).to(text.device) if settings.duplicate_threshold else None
-    terms = InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
+    terms = _contrastive(model, batch, settings, text, motion)
     terms.update(flops_terms(text.float(), motion.float()))
     w_text = 0.0 if inference_free else quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_text)
     w_motion = quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_motion)
@@ -183,8 +199,7 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
 def dense(model, batch, settings: PhaseSettings, step: int) -> dict:
     text = model.text_dense(batch["text_ids"], batch["text_mask"])
     motion = model.motion_dense(batch["motion"], batch["mask"])
-    similarity = caption_overlap(batch["texts"]).to(text.device) if settings.duplicate_threshold else None
-    terms = InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
+    terms = _contrastive(model, batch, settings, text, motion)
     terms["loss"] = terms["contrastive"]
     return terms
 

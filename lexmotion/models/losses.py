@@ -8,13 +8,43 @@ from torch import nn
 from lexmotion.models.lexical import flops_loss
 
 
+def distributed_world() -> int:
+    """Processes in this DDP run (1 outside one)."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def gather_batch(x: torch.Tensor) -> torch.Tensor:
+    """``x`` of every DDP process, concatenated in rank order (as open_clip gathers its features).
+
+    The gather is differentiable: each process gets back the gradient of every process's loss
+    with respect to its own rows. Every process computes the same global loss, so after DDP
+    averages the parameter gradients they equal those of one process on the whole batch.
+    Outside DDP ``x`` is returned as it is."""
+    if distributed_world() == 1:
+        return x
+    from torch.distributed.nn.functional import all_gather
+    return torch.cat(all_gather(x.contiguous()))
+
+
+def gather_objects(items: list) -> list:
+    """A list (e.g. captions) of every DDP process, concatenated in rank order; no gradient."""
+    world = distributed_world()
+    if world == 1:
+        return items
+    out = [None] * world
+    torch.distributed.all_gather_object(out, items)
+    return [x for part in out for x in part]
+
+
 class InfoNCE(nn.Module):
     """Symmetric InfoNCE on L2-normalised embeddings (text->motion and motion->text).
 
     ``text_similarity`` (B, B), optional: negatives whose captions nearly duplicate
     the positive's (similarity >= ``filter_threshold``) are removed from the
     softmax, as TMR does, so that "a person walks" is not pushed away from
-    another walking clip.
+    another walking clip. Under DDP the phases pass features gathered from every
+    process (``gather_batch``), so the negatives are the global batch.
     """
 
     def __init__(self, temperature: float = 0.07, filter_threshold: float | None = 0.8):

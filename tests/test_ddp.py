@@ -1,0 +1,67 @@
+"""DDP sees every negative: under 2 gloo processes the contrastive loss is the one a single
+process computes on the concatenated batch, and so are the gradients once DDP averages them."""
+import multiprocessing
+import os
+
+import pytest
+import torch
+
+from lexmotion.models.losses import InfoNCE, gather_batch, gather_objects
+
+FORK = multiprocessing.get_context("fork")
+WORLD, PER_RANK, DIM = 2, 5, 16
+CAPTIONS = ["a person walks", "a person walks forward", "someone jumps", "a man waves", "someone kicks",
+            "a person runs", "a person walks", "someone sits down", "a person waves the left hand", "someone turns"]
+
+
+def batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(WORLD * PER_RANK, DIM, generator=g), torch.randn(WORLD * PER_RANK, DIM, generator=g)
+
+
+def overlap(texts):
+    from pretrain.phases import caption_overlap
+    return caption_overlap(texts)
+
+
+def worker(rank, store_file, queue):
+    torch.distributed.init_process_group("gloo", init_method=f"file://{store_file}", rank=rank, world_size=WORLD)
+    text, motion = batch()
+    rows = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+    text, motion = text[rows].clone().requires_grad_(), motion[rows].clone().requires_grad_()
+    texts = gather_objects(CAPTIONS[rows])
+    loss = InfoNCE(0.1, 0.8)(gather_batch(text), gather_batch(motion), overlap(texts))["contrastive"]
+    loss.backward()
+    # DDP averages parameter gradients over processes: average these feature gradients the same way
+    queue.put((rank, float(loss), texts, (text.grad / WORLD).tolist(), (motion.grad / WORLD).tolist()))
+    queue.close()
+    queue.join_thread()                                             # flushed before the hard exit
+    torch.distributed.destroy_process_group()
+    os._exit(0)
+
+
+def test_contrastive_loss_over_the_global_batch(tmp_path):
+    queue = FORK.Queue()
+    procs = [FORK.Process(target=worker, args=(r, tmp_path / "store", queue)) for r in range(WORLD)]
+    for p in procs:
+        p.start()
+    results = sorted(queue.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    text, motion = batch()
+    text.requires_grad_()
+    motion.requires_grad_()
+    single = InfoNCE(0.1, 0.8)(text, motion, overlap(CAPTIONS))["contrastive"]
+    single.backward()
+    for rank, loss, texts, text_grad, motion_grad in results:
+        rows = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+        assert texts == CAPTIONS                                    # every caption, for the duplicate filter
+        assert loss == pytest.approx(float(single), rel=1e-6)
+        torch.testing.assert_close(torch.tensor(text_grad), text.grad[rows], rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(torch.tensor(motion_grad), motion.grad[rows], rtol=1e-5, atol=1e-7)
+
+
+def test_outside_ddp_nothing_is_gathered():
+    x = torch.randn(3, 4)
+    assert gather_batch(x) is x and gather_objects(["a"]) == ["a"]
