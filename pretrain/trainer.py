@@ -298,6 +298,8 @@ class Trainer:
             scheduler.load_state_dict(state["scheduler"])
             step, start_epoch, skip = state["step"], state["epoch"], state["batch_in_epoch"]
             self.history, sums, count = list(state["history"]), dict(state["epoch_sums"]), state["epoch_count"]
+            if skip and self.history and self.history[-1]["epoch"] == start_epoch + 1:
+                self.history.pop()      # the line of an epoch cut short by --max-steps: its end replaces it
             set_rng_state(state["rng"])
             if self.rank == 0:
                 remove_temporaries(self.out)
@@ -355,7 +357,8 @@ class Trainer:
             metrics["seconds"] = round(time.time() - started, 1)
             metrics["samples_per_second"] = round(samples / max(time.time() - started, 1e-9), 1)
             self.history.append(metrics)
-            sums, count = {}, 0
+            if finished_epoch:
+                sums, count = {}, 0
             if self.rank == 0:
                 if run is not None:
                     run.log({f"epoch/{k}": v for k, v in metrics.items()}, step=step)

@@ -23,8 +23,25 @@ def gather_batch(x: torch.Tensor) -> torch.Tensor:
     Outside DDP ``x`` is returned as it is."""
     if distributed_world() == 1:
         return x
-    from torch.distributed.nn.functional import all_gather
-    return torch.cat(all_gather(x.contiguous()))
+    return _GatherWithGrad.apply(x)
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather forward; backward sums every process's gradient and keeps this process's rows."""
+
+    @staticmethod
+    def forward(ctx, x):
+        dist = torch.distributed
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        ctx.rows = (dist.get_rank() * len(x), (dist.get_rank() + 1) * len(x))
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous().clone()
+        torch.distributed.all_reduce(grad)
+        return grad[ctx.rows[0]:ctx.rows[1]]
 
 
 def gather_objects(items: list) -> list:
