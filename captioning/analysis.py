@@ -21,7 +21,7 @@ from captioning.rules import stem, word_targets
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
-from lexmotion.files import write_json
+from lexmotion.files import save_figure, write_json
 
 # Bandai labels whose body parts are known (the issue's ground truth).
 BANDAI_TRUTH = {
@@ -73,16 +73,17 @@ def word_report(model, att: dict) -> list[dict]:
     return rows
 
 
-def draw_words(model, att: dict, caption: str, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def words_figure(model, att: dict, caption: str):
+    """One panel per generated word: guided, its part x time attention, time window and beta; local, its
+    window over time. Returns a matplotlib ``Figure`` (shown inline in a notebook; ``save_figure`` writes it)."""
+    from matplotlib.figure import Figure
 
     words = att["words"] or ["(empty)"]
     sps = model.encoder.seconds_per_step
     cols = min(4, len(words))
     rows = -(-len(words) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.4 * rows), squeeze=False)
+    fig = Figure(figsize=(3.6 * cols, 2.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     extent = [0, att["steps"] * sps, len(PARTS) - 0.5, -0.5]
     for t, ax in enumerate(axes.flat):
         if t >= len(att["words"]):
@@ -103,10 +104,7 @@ def draw_words(model, att: dict, caption: str, path: str) -> None:
         ax.set_xlabel("seconds", fontsize=7)
     fig.suptitle(caption, fontsize=11)
     fig.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    return fig
 
 
 def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0) -> tuple[str, dict]:
@@ -126,15 +124,14 @@ def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None,
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])
     caption, att = describe_clip(model, features, beam, no_repeat)
     if figure:
-        draw_words(model, att, caption, figure)
+        save_figure(words_figure(model, att, caption), figure)
     return {"motion": motion_path, "caption": caption, "words": word_report(model, att), "figure": figure}
 
 
 def _plot_beta_density(groups: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(5, 3.2))
+    ax = fig.subplots()
     bins = np.linspace(0, 1, 26)
     for name, values in groups.items():
         if values:
@@ -143,20 +140,18 @@ def _plot_beta_density(groups: dict, path: Path) -> None:
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _plot_part_histograms(per_word: dict, path: Path, top: int = 12) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     words = [w for w, _ in sorted(per_word.items(), key=lambda kv: -sum(kv[1].values()))[:top]]
     if not words:
         return
     cols = min(4, len(words))
     rows = -(-len(words) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.3 * rows), squeeze=False)
+    fig = Figure(figsize=(3.4 * cols, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, w in zip(axes.flat, words):
         counts = [per_word[w].get(p, 0) for p in PARTS]
         ax.bar(range(len(PARTS)), counts, color="teal")
@@ -166,15 +161,13 @@ def _plot_part_histograms(per_word: dict, path: Path, top: int = 12) -> None:
         ax.axis("off")
     fig.suptitle("most attended body part per occurrence", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _plot_localisation(examples: list[dict], path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(examples), 1, figsize=(7, 1.3 * len(examples) + 0.5), squeeze=False)
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(7, 1.3 * len(examples) + 0.5))
+    axes = fig.subplots(len(examples), 1, squeeze=False)
     for ax, ex in zip(axes[:, 0], examples):
         for j, w in enumerate(ex["words"]):
             a, b = w["span_seconds"]
@@ -185,8 +178,7 @@ def _plot_localisation(examples: list[dict], path: Path) -> None:
         ax.set_title(f"{ex['id']}: {ex['caption']}", fontsize=8)
     axes[-1, 0].set_xlabel("seconds")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def analyze(model_dir: str, data_dir: str, split: str, out: str, batch_size: int = 32) -> dict:

@@ -87,7 +87,7 @@ def add_caption_commands(groups) -> None:
     de.add_argument("--beam", type=int, default=2, help="beam size (default 2; 1 = greedy)")
     de.add_argument("--no-repeat", type=int, default=0, metavar="N",
                     help="forbid repeating any N-gram of words (default 0: off, as in evaluation)")
-    de.add_argument("--figure", help="write the attention figure (PNG) here")
+    de.add_argument("--figure", help="write the attention figure here; the format follows the suffix (.png, .pdf, .svg)")
     de.add_argument("--json", action="store_true", help="print the caption and per-word attention as JSON")
     de.set_defaults(run=run_describe)
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from lexmotion.errors import (
+    BadValueError,
     CorruptFileError,
     OldFormatError,
     OutputLockedError,
@@ -57,6 +58,9 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 # --- atomic writes ----------------------------------------------------------------------
 @contextlib.contextmanager
 def _replacing(path: Path, mode: str = "w"):
@@ -68,6 +72,7 @@ def _replacing(path: Path, mode: str = "w"):
     try:
         with os.fdopen(fd, mode) as f:
             yield f, tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; the file gets the mode a plain open would give
         _fsync(tmp)                  # the bytes reach the disk before the name does (power loss too)
         crash_point(f"write {path.name}")
         os.replace(tmp, path)
@@ -129,6 +134,20 @@ def load_npy(path: str | Path) -> np.ndarray:
     except Exception as err:        # numpy raises ValueError, EOFError, SyntaxError, TokenError... on bad bytes
         reason = str(err).splitlines()[0][:100] if str(err) else type(err).__name__
         raise CorruptFileError(f"{path}: not a readable .npy file ({reason})") from None
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Write a matplotlib ``Figure`` atomically, in the format its suffix names (.png, .pdf, .svg, ...).
+    Needs no pyplot and sets no backend, so notebooks keep theirs."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    path = Path(path)
+    canvas = fig.canvas if hasattr(fig.canvas, "print_figure") else FigureCanvasAgg(fig)
+    formats = canvas.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise BadValueError(f"{path}: a figure is written as {', '.join('.' + f for f in sorted(formats))}, "
+                            f"not {path.suffix or 'a name without suffix'}")
+    atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lower().lstrip(".")))
+    return path
 
 
 # --- output folders -----------------------------------------------------------------------

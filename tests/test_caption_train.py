@@ -165,3 +165,30 @@ def test_bad_motions_and_models(guided, tmp_path, capsys):
     assert "format" in capsys.readouterr().err
     assert main(["caption", "eval", "--model", str(tmp_path), "--data", str(tmp_path)]) == 2
     assert "not a lexmotion captioner" in capsys.readouterr().err
+
+
+def test_figures_follow_the_suffix_and_leave_the_backend_alone(guided, kitml_slice, tmp_path, capsys):
+    import matplotlib
+    backend = matplotlib.get_backend()
+    clip = min((kitml_slice / "joints").glob("*.npy"))
+    for suffix, magic in ((".pdf", b"%PDF"), (".svg", b"<?xml"), (".png", b"\x89PNG")):
+        fig = tmp_path / f"words{suffix}"
+        assert main(["caption", "describe", "--model", str(guided), "--motion", str(clip), "--figure", str(fig)]) == 0
+        assert fig.read_bytes().startswith(magic), suffix
+    assert main(["caption", "describe", "--model", str(guided), "--motion", str(clip), "--figure",
+                 str(tmp_path / "words.xyz")]) == 2
+    assert "a figure is written as" in capsys.readouterr().err
+    assert matplotlib.get_backend() == backend
+
+
+def test_figure_functions_return_figures(guided, kitml_slice):
+    from matplotlib.figure import Figure
+
+    from captioning.analysis import describe_clip, words_figure
+    from captioning.data import clip_features
+    from captioning.model import load_captioner
+    from lexmotion.data.importers import read_motion_file
+    model = load_captioner(guided)
+    clip = read_motion_file(str(min((kitml_slice / "joints").glob("*.npy"))))
+    caption, att = describe_clip(model, clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats))
+    assert isinstance(words_figure(model, att, caption), Figure)

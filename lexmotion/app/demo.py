@@ -148,10 +148,11 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
 
 def caption_demo(data_dir: Path, ds, work: Path, quick: bool = False) -> None:
     """Train a guided captioner on the sample, caption three held-out motions, draw one attention figure."""
-    from captioning.analysis import describe_clip, draw_words, word_report
+    from captioning.analysis import describe_clip, word_report, words_figure
     from captioning.data import clip_features
     from captioning.model import CaptionerConfig, load_captioner
     from captioning.train import CaptionTrainConfig, train_captioner
+    from lexmotion.files import save_figure
 
     epochs = 1 if quick else DEMO_CAPTION_EPOCHS
     print(f"\n[6/6] training the guided-attention captioner (body parts, lambda_spat 2, lambda_adapt 3) on the "
@@ -174,5 +175,5 @@ def caption_demo(data_dir: Path, ds, work: Path, quick: bool = False) -> None:
         print(f"         attention: {'; '.join(words)}")
         if n == 0:
             figure = work / f"{row['id']}-attention.png"
-            draw_words(model, att, caption, str(figure))
+            save_figure(words_figure(model, att, caption), figure)
             print(f"         attention figure (parts x time per word, beta, time window): {figure}")

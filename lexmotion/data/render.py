@@ -1,8 +1,6 @@
 """Render a clip as an animated stick figure (GIF), its caption as the title."""
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -10,6 +8,7 @@ import numpy as np
 
 from lexmotion.data.skeletons import Skeleton
 from lexmotion.errors import LexmotionError, WrongPathError
+from lexmotion.files import atomic_save
 
 PART_COLOURS = {"root": "black", "torso": "dimgray", "left_arm": "tab:blue", "right_arm": "tab:red",
                 "left_leg": "tab:cyan", "right_leg": "tab:orange"}
@@ -19,10 +18,9 @@ def render_gif(joints: np.ndarray, fps: float, skeleton: Skeleton, out: str | Pa
                title: str = "", max_fps: float = 20.0, size: float = 4.0) -> Path:
     """Write an animated GIF of ``joints`` (T, J, 3), y-up metres. Returns the path."""
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
         from matplotlib.animation import FuncAnimation, PillowWriter
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         raise LexmotionError("rendering needs matplotlib and pillow: pip install matplotlib pillow") from None
     out = Path(out)
@@ -43,7 +41,8 @@ def render_gif(joints: np.ndarray, fps: float, skeleton: Skeleton, out: str | Pa
     xs, ys, zs = frames[..., 0], frames[..., 2], frames[..., 1]
     centre = np.array([(xs.max() + xs.min()) / 2, (ys.max() + ys.min()) / 2])
     half = max(np.ptp(xs), np.ptp(ys), zs.max(), 1.0) / 2 + 0.1
-    fig = plt.figure(figsize=(size, size))
+    fig = Figure(figsize=(size, size))        # its own Agg canvas: no global backend is set or needed
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot(projection="3d")
     ax.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=9)
 
@@ -62,13 +61,5 @@ def render_gif(joints: np.ndarray, fps: float, skeleton: Skeleton, out: str | Pa
         return []
 
     anim = FuncAnimation(fig, draw, frames=len(frames), blit=False)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".gif")
-    os.close(fd)
-    try:
-        anim.save(tmp, writer=PillowWriter(fps=fps / step))
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_save(out, lambda tmp: anim.save(tmp, writer=PillowWriter(fps=fps / step)))
     return out
