@@ -22,7 +22,9 @@ def ranks(scores: np.ndarray, positives: np.ndarray) -> np.ndarray:
 
 
 def summarise(rank: np.ndarray) -> dict:
-    out = {f"R@{k}": round(100.0 * float((rank <= k).mean()), 2) for k in RECALL_AT}
+    # TMR counts a query in R@k when its 0-based (tie-averaged) position is < k: a rank of 3.5
+    # (tied over positions 3 and 4) is in R@3. rank - 1 < k says the same for 1-based ranks.
+    out = {f"R@{k}": round(100.0 * float((rank - 1 < k).mean()), 2) for k in RECALL_AT}
     out["MedR"] = float(np.median(rank))
     return out
 

@@ -2,14 +2,17 @@
 
 - all:        the whole (deduplicated) test set.
 - threshold:  a motion whose caption's sentence similarity to the query caption is
-              >= 0.95 also counts as a positive. As in TMR, similarity is (1 + cos) / 2
-              of sentence embeddings, here the offline MiniLM (mean pooling, L2-normalised).
+              > 0.95 (strictly, as TMR) also counts as a positive. As in TMR, similarity is
+              (1 + cos) / 2 of sentence embeddings (mean pooling, L2-normalised): by default
+              the offline MiniLM; TMR's all-mpnet-base-v2 with --sentence-model.
 - dissimilar: the nsim protocol: TMR's list (kitml-text/splits/nsim_test.txt) when at
               least 90% of its ids are in the test set, otherwise a list built the same
               way: up to 100 test clips chosen greedily so that their captions are as
               dissimilar as possible (farthest-point selection on the MiniLM similarity).
-- batch32:    the test set shuffled with seed 0, cut into batches of 32 (the last,
-              incomplete one dropped), metrics averaged over batches.
+- batch32:    as TMR's "guo": the test ids sorted, shuffled with NumPy seed 0, cut into
+              batches of 32 (the last, incomplete one dropped), metrics averaged over batches.
+
+TMR's protocol names are accepted too: normal (= all), nsim (= dissimilar), guo (= batch32).
 
 Label-derived data (Bandai): a hit counts as correct when it has the query's
 (content, style), in every protocol. kitml-cmu: test clips that are the same
@@ -29,6 +32,8 @@ from lexmotion.errors import LexmotionError
 from lexmotion.metrics import retrieval_metrics, summarise
 
 PROTOCOLS = ("all", "threshold", "dissimilar", "batch32")
+TMR_NAMES = {"normal": "all", "nsim": "dissimilar", "guo": "batch32"}     # TMR's retrieval.py names
+TMR_SENTENCE_MODEL = "sentence-transformers/all-mpnet-base-v2"
 THRESHOLD = 0.95
 NSIM_SIZE = 100
 
@@ -49,10 +54,19 @@ def deduplicate(ds: MotionDataset, indices: list[int]) -> tuple[list[int], int]:
 
 
 @torch.no_grad()
-def sentence_embeddings(texts: list[str], batch_size: int = 128) -> np.ndarray:
-    """MiniLM sentence embeddings (mean pooling over tokens, L2-normalised)."""
-    from lexmotion.models.text import load_text_backbone
-    tokenizer, encoder, _ = load_text_backbone()
+def sentence_embeddings(texts: list[str], model_name: str | None = None, batch_size: int = 128) -> np.ndarray:
+    """Sentence embeddings (mean pooling over tokens, L2-normalised, as sentence-transformers'
+    all-MiniLM-L6-v2 and all-mpnet-base-v2 compute them). Default: the offline MiniLM."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from lexmotion.models.text import DEFAULT_TEXT_MODEL, resolve_text_model
+    path = resolve_text_model(model_name or DEFAULT_TEXT_MODEL)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        encoder = AutoModel.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise LexmotionError(f"--sentence-model {model_name}: cannot load it from local files (nothing is "
+                             f"downloaded at run time): {str(err).splitlines()[0]}") from None
     encoder.eval()
     out = []
     for i in range(0, len(texts), batch_size):
@@ -93,16 +107,18 @@ def encode_split(model, data: MotionTextDataset, batch_size: int = 64) -> tuple[
 
 
 def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "all",
-             nsim_list: str | Path | None = None) -> dict:
-    return evaluate_protocols(model, data_dir, split, (protocol,), nsim_list)[0]
+             nsim_list: str | Path | None = None, sentence_model: str | None = None) -> dict:
+    return evaluate_protocols(model, data_dir, split, (protocol,), nsim_list, sentence_model)[0]
 
 
 def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protocols=PROTOCOLS,
-                       nsim_list: str | Path | None = None) -> list[dict]:
-    """Encode the split once, then score it under each protocol."""
+                       nsim_list: str | Path | None = None, sentence_model: str | None = None) -> list[dict]:
+    """Encode the split once, then score it under each protocol (ours or TMR's names)."""
+    protocols = [TMR_NAMES.get(p, p) for p in protocols]
     for protocol in protocols:
         if protocol not in PROTOCOLS:
-            raise LexmotionError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+            raise LexmotionError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)} "
+                                 f"(or TMR's {', '.join(TMR_NAMES)})")
     ds = MotionDataset(data_dir)
     indices, removed = deduplicate(ds, ds.split_indices(split))
     items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames)
@@ -120,10 +136,13 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
         positives = np.eye(len(rows), dtype=bool)
     similarity = None
     if {"threshold", "dissimilar"} & set(protocols):
-        emb = sentence_embeddings(captions)
+        emb = sentence_embeddings(captions, sentence_model)
         similarity = emb @ emb.T
     results = [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
                       nsim_list) for protocol in protocols]
+    for r in results:
+        if r["protocol"] in ("threshold", "dissimilar"):
+            r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
     if model.config.kind == "lexical":
         from pretrain.sparsity import grounding_metrics
         grounding = grounding_metrics(model.tokenizer, captions, text, motion)
@@ -139,6 +158,12 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     return results
 
 
+def threshold_positives(similarity: np.ndarray, positives: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """TMR's rule: a pair also counts when the captions' cosine similarity is > 2 * threshold - 1
+    ((1 + cos) / 2 > threshold, computed the way TMR computes it, float rounding included)."""
+    return positives | (similarity > 2 * threshold - 1)
+
+
 def _score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir, nsim_list):
     result = {"protocol": protocol, "details": {
         "split": split, "model": str(getattr(model, "path", "")), "kind": model.config.kind,
@@ -148,9 +173,8 @@ def _score(protocol, scores, positives, similarity, rows, split, removed, labell
     if protocol == "all":
         result.update(n=len(rows), **retrieval_metrics(scores, positives))
     elif protocol == "threshold":
-        selfsim = (1 + similarity) / 2
         result["details"]["threshold"] = THRESHOLD
-        result.update(n=len(rows), **retrieval_metrics(scores, positives | (selfsim >= THRESHOLD)))
+        result.update(n=len(rows), **retrieval_metrics(scores, threshold_positives(similarity, positives)))
     elif protocol == "dissimilar":
         ids = [r["id"] for r in rows]
         chosen, source = None, "built"
@@ -165,7 +189,8 @@ def _score(protocol, scores, positives, similarity, rows, split, removed, labell
         result["details"]["nsim_source"] = source
         result.update(n=len(chosen), **retrieval_metrics(scores[sub], positives[sub]))
     else:
-        order = np.random.RandomState(0).permutation(len(rows))
+        by_id = np.array(sorted(range(len(rows)), key=lambda i: rows[i]["id"]))   # TMR sorts the ids first
+        order = by_id[np.random.RandomState(0).permutation(len(rows))]
         batches = [order[i:i + 32] for i in range(0, len(order) - 31, 32)]
         if not batches:
             raise LexmotionError(f"{data_dir}: batch32 needs at least 32 test clips, found {len(rows)}")
@@ -225,13 +250,16 @@ def main_eval(args) -> int:
     print(TABLE_HEADER)
     for path in models:
         model = load(path, device=resolve_device(args.device))
-        results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list)
+        results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
+                                     sentence_model=args.sentence_model)
         for r in results:
             print(markdown_row(Path(path).name if len(models) == 1 else str(path), r))
         runs.append(results)
     for r in runs[0]:
         print(f"({r['protocol']}: {r['details']['duplicates_note']}; positives: {r['details']['positives']}"
-              + (f"; dissimilar list {r['details']['nsim_source']}" if "nsim_source" in r["details"] else "") + ")")
+              + (f"; dissimilar list {r['details']['nsim_source']}" if "nsim_source" in r["details"] else "")
+              + (f"; sentence similarity: {r['details']['sentence_model']}" if "sentence_model" in r["details"] else "")
+              + ")")
     for path, results in zip(models, runs):
         if "grounding" in results[0]:
             print(f"{path}: " + format_grounding({k: v for k, v in results[0]["grounding"].items()

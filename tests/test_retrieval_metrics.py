@@ -28,7 +28,8 @@ def test_metrics_on_a_hand_checked_case():
                        [0.5, 0.5, 0.1],     # text 1: tie with motion 0     -> rank 1.5
                        [0.7, 0.8, 0.6]])    # text 2: motion 2 third        -> rank 3
     out = retrieval_metrics(scores, np.eye(3, dtype=bool))
-    assert out["t2m"]["R@1"] == pytest.approx(100 / 3, abs=0.01)
+    # TMR counts rank 1.5 (0-based position 0.5 < 1) in R@1
+    assert out["t2m"]["R@1"] == pytest.approx(200 / 3, abs=0.01)
     assert out["t2m"]["R@2"] == pytest.approx(200 / 3, abs=0.01)
     assert out["t2m"]["R@3"] == 100.0 and out["t2m"]["MedR"] == 1.5
     # motion -> text: columns. motion 0: 0.9 best -> 1; motion 1: 0.8 (text 2) > 0.5 -> 2; motion 2: 0.6 best -> 1

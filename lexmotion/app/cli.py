@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     ret = eval_cmds.add_parser(
         "retrieval", help="text-to-motion and motion-to-text retrieval under TMR's protocols",
         description="R@1/2/3/5/10 and MedR (ties averaged), both directions, under TMR's protocols: all, threshold "
-                    "(captions with MiniLM similarity >= 0.95 also count), dissimilar (nsim), batch32 (seed 0). "
+                    "(captions with sentence similarity > 0.95 also count), dissimilar (nsim), batch32 (seed 0). "
                     "kitml-cmu duplicates (same_motion_as) are removed; on label-derived data (Bandai) a hit is "
                     "correct when it has the query's (content, style). Lexical checkpoints also get the grounding "
                     "metrics (caption words among a vector's top words; see the README) and, on label-derived "
@@ -166,8 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="checkpoint folder(s) from `lexmotion pretrain`; several (e.g. seeds) give mean ± std")
     ret.add_argument("--data", required=True, help="a dataset folder")
     ret.add_argument("--split", default="test", help="split to evaluate (default: test)")
-    ret.add_argument("--protocol", default="all", choices=["all", "threshold", "dissimilar", "batch32", "every"],
-                     help="the protocol, or `every` for all four (default: all)")
+    ret.add_argument("--protocol", default="all",
+                     choices=["all", "threshold", "dissimilar", "batch32", "every", "normal", "nsim", "guo"],
+                     help="the protocol, or `every` for all four (default: all); TMR's names normal, nsim and guo "
+                          "mean all, dissimilar and batch32 (TMR's own `all` is our `every`)")
+    ret.add_argument("--sentence-model", metavar="NAME_OR_PATH",
+                     help="threshold / dissimilar: the sentence model for caption similarity (default: the offline "
+                          "MiniLM; TMR uses sentence-transformers/all-mpnet-base-v2, loaded from the local cache)")
     ret.add_argument("--nsim-list", help="dissimilar: TMR's nsim_test.txt (used if 90%% of its ids are in the split)")
     ret.add_argument("--json", help="write the result(s) as JSON here")
     ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
