@@ -121,6 +121,6 @@ def run(args) -> int:
         train_config, model_config = _configs(args, phase)
         print(f"== {phase}: {PHASE_HELP[phase]} -> {out}")
         Trainer(args.data, str(out), train_config, init=init, model_config=model_config,
-                progress=not args.quiet).fit()
+                progress=not args.quiet, command=getattr(args, "command_line", None)).fit()
         init = str(out)
     return 0

@@ -17,6 +17,7 @@ import contextlib
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,11 +128,12 @@ def _lr_lambda(warmup: int, total: int):
 
 class Trainer:
     def __init__(self, data_dirs: list[str], out: str, config: TrainConfig, init: str | None = None,
-                 model_config: ModelConfig | None = None, progress: bool = True):
+                 model_config: ModelConfig | None = None, progress: bool = True, command: str | None = None):
         check_settings(f"pretrain {config.phase}", epochs=(config.epochs, "count"), batch_size=(config.batch_size, "count"),
                        max_steps=(config.max_steps, "count"), lr=(config.lr, "rate"), text_lr=(config.text_lr, "rate"),
                        save_every=(config.save_every, "count"), mirror_prob=(config.mirror_prob, "probability"))
         self.config, self.out, self.progress = config, Path(out), progress
+        self.command = command or " ".join(sys.argv)
         self.world, self.rank, local_rank = _distributed()
         self._lock = contextlib.ExitStack()     # held from here to the end of fit(): one writer per --out
         if self.rank == 0:
@@ -182,9 +184,12 @@ class Trainer:
             model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
             self.model = LexMotionModel(model_config)
             self.model.set_corpus(vocabulary_corpus(config.text_corpus, self.datasets))
+        parent = getattr(self.model, "provenance", None)
         if self.resume_state is None and init and self.model.config.kind == "lexical":
             self._adopt_vocabulary(config.vocabulary or self.model.config.vocabulary,
                                    config.text_side or self.model.config.text_side)
+        self.model.provenance = parent
+        self._record_provenance(init)
         # the checkpoint's encoder decides how long a crop may be, not the default TrainConfig
         config.max_frames = min(config.max_frames, self.model.config.motion.max_frames)
         if self.model.stats is None:
@@ -197,6 +202,24 @@ class Trainer:
             self.module = nn.parallel.DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)
+
+    def _record_provenance(self, init: str | None) -> None:
+        """What the checkpoint was trained from, saved in its config.json: the data with their licences
+        (a parent's non-commercial data stay with the child), the --init parent, version and command."""
+        from datetime import datetime, timezone
+
+        from lexmotion import __version__
+        from lexmotion.data.dataset import data_licence
+        if self.resume_state is not None and getattr(self.model, "provenance", None):
+            return                                                # the same run, resumed
+        parent = getattr(self.model, "provenance", None) if init else None
+        data = [{"path": str(d.path), "source": d.meta.get("source", "unknown"), **data_licence(d.meta.get("source", ""))}
+                for d in self.datasets]
+        inherited = [d for d in (parent or {}).get("data", []) if d["path"] not in {x["path"] for x in data}]
+        self.model.provenance = {"lexmotion_version": __version__, "phase": self.config.phase,
+                                 "command": self.command,
+                                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 "data": data + inherited, "init": str(init) if init else None, "parent": parent}
 
     def _restore_weights(self, weights: dict) -> None:
         """The trained parameters saved with the trainer state (they match its step, whatever the last save did)."""

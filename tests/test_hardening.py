@@ -1,5 +1,6 @@
 """Hardening: every bad input of the issue, by name, ends in exit status 2 and one line
 starting ``error:`` on the command line, and in a LexmotionError subclass in Python."""
+import json
 import pickle
 import re
 import shutil
@@ -268,3 +269,47 @@ def test_search_under_load_gives_the_single_threaded_answers(built, capsys):
 
 def test_an_unknown_device(capsys, built):
     fails(capsys, ["search", "--index", built / "idx", "walk", "--device", "tpu"], "--device must be auto, cpu or cuda")
+
+
+# --- self-contained checkpoints -------------------------------------------------------------------
+def test_a_checkpoint_loads_without_its_text_model_source(built, monkeypatch):
+    import lexmotion.models.text as text
+    expected = lexmotion.load(built / "lex").encode_text(["a person walks forward"]).to_dense()
+    assert (built / "lex" / "text_model" / "tokenizer.json").is_file()
+
+    def gone(*args, **kwargs):
+        raise AssertionError("the text model's own files were read")
+    monkeypatch.setattr(text, "load_text_backbone", gone)
+    monkeypatch.setattr(text, "resolve_text_model", gone)
+    again = lexmotion.load(built / "lex").encode_text(["a person walks forward"]).to_dense()
+    torch.testing.assert_close(again, expected)
+
+
+def test_provenance_and_a_non_commercial_parent(built, tiny_setup, bandai_slice, tmp_path, capsys):
+    from lexmotion.data.dataset import build_dataset
+    config = json.loads((built / "lex" / "config.json").read_text())
+    prov = config["provenance"]
+    assert prov["lexmotion_version"] == lexmotion.__version__ and prov["init"] is None and "pretrain" in prov["command"]
+    assert [d["source"] for d in prov["data"]] == ["kitml-cmu"] and not prov["data"][0]["non_commercial"]
+    build_dataset("bandai", bandai_slice, tmp_path / "bandai", progress=False)
+    common = ["--config", tiny_setup / "tiny.json", "--batch-size", 4, "--max-steps", 1, "--wandb", "disabled",
+              "--quiet"]
+    assert main([str(a) for a in ["pretrain", "lexcmlp", "--data", tmp_path / "bandai", "--out", tmp_path / "nc",
+                                  *common]]) == 0
+    assert main([str(a) for a in ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--out", tmp_path / "child",
+                                  "--init", tmp_path / "nc", *common]]) == 0
+    capsys.readouterr()
+    child = lexmotion.load(tmp_path / "child")
+    assert "for non-commercial use only" in capsys.readouterr().err
+    assert {d["source"]: d["non_commercial"] for d in child.provenance["data"]} == {"kitml-cmu": False, "bandai": True}
+    assert child.provenance["init"] == str(tmp_path / "nc") and child.provenance["parent"]["data"][0]["source"] == "bandai"
+
+
+def test_hf_hub_offline_decides_whether_hub_names_may_download(monkeypatch):
+    from lexmotion.models.text import hub_offline
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_offline()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    assert not hub_offline()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert not hub_offline()

@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:          # --help, --version, or a bad option (already printed)
         return int(stop.code or 0)
+    args.command_line = " ".join(["lexmotion", *(sys.argv[1:] if argv is None else map(str, argv))])
     try:
         return args.run(args)
     except LexmotionError as err:

@@ -37,6 +37,19 @@ from lexmotion.errors import LexmotionError
 from lexmotion.files import check_output_folder, replace_folder, write_json
 
 META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
+# What a model trained on each source inherits (README "Data sources and licences").
+LICENCES = {
+    "kitml-cmu": ("CMU Graphics Lab mocap (free for research and commercial use, not for resale); "
+                  "KIT-ML captions (cite Plappert et al. 2016)", False),
+    "bandai": ("CC BY-NC 4.0", True),
+    "guo": ("HumanML3D annotations MIT; the motions are AMASS's, licensed for non-commercial research", True),
+    "bvh": ("the licence of your own BVH files", False),
+}
+
+
+def data_licence(source: str) -> dict:
+    licence, non_commercial = LICENCES.get(source, ("unknown", False))
+    return {"licence": licence, "non_commercial": non_commercial}
 _CHUNK = 256
 
 

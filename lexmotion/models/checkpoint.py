@@ -4,6 +4,8 @@
     CKPT/config.json            lexmotion version, phase, model config, training config
     CKPT/stats.json             feature normalisation statistics used in training
     CKPT/vocab.json             vocabulary size, hash of the vocabulary and of the mask
+    CKPT/text_model/            the tokenizer files and text-model config (no weights): the folder
+                                loads without the MiniLM package or the Hugging Face cache
     CKPT/metrics.jsonl          one line per epoch
     CKPT/trainer_state.pt       for resuming: trained weights, optimizer, scheduler, step, RNG states,
                                 finished epochs (tensors and plain containers: weights_only=True)
@@ -26,9 +28,16 @@ from lexmotion.errors import (
     WrongKindError,
     WrongPathError,
 )
-from lexmotion.files import atomic_save, read_json, save_state, write_json
+from lexmotion.files import (
+    atomic_save,
+    read_json,
+    replace_folder,
+    save_state,
+    write_json,
+)
 
 FORMAT_VERSION = 1
+TEXT_FILES = "text_model"
 
 
 def vocabulary_fingerprint(model) -> dict:
@@ -83,13 +92,34 @@ def read_folder_config(path: str | Path, what: str = "checkpoint", hint: str = "
 def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trainer_state: dict | None = None) -> Path:
     out = Path(out)
     save_weights(model, out)
+    save_text_files(model, out / TEXT_FILES)
     write_json(out / "stats.json", model.stats)
     write_json(out / "vocab.json", vocabulary_fingerprint(model))
     write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
-                                     "phase": phase, "model": model.config.to_dict(), "train": train_config})
+                                     "phase": phase, "model": model.config.to_dict(), "train": train_config,
+                                     "provenance": getattr(model, "provenance", None)})
     if trainer_state is not None:
         save_state(out / "trainer_state.pt", trainer_state)
     return out
+
+
+def save_text_files(model, folder: Path) -> None:
+    """Tokenizer files and the text encoder's config, once (they never change within a run)."""
+    if (folder / "config.json").is_file():
+        return
+    tmp = folder.with_name(f".{folder.name}.partial")
+    model.tokenizer.save_pretrained(str(tmp))
+    model.text_encoder.config.save_pretrained(str(tmp))
+    replace_folder(tmp, folder)
+
+
+def non_commercial_note(provenance: dict | None) -> str | None:
+    """A line saying the model was trained on non-commercial data, or None."""
+    data = [d for d in (provenance or {}).get("data", []) if d.get("non_commercial")]
+    if not data:
+        return None
+    names = ", ".join(sorted({d["source"] for d in data}))
+    return f"trained on {names} ({data[0]['licence']}): for non-commercial use only"
 
 
 def read_config(path: str | Path) -> dict:
@@ -105,7 +135,9 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
 
     path = Path(path)
     cfg = read_config(path)
-    model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False)
+    text_files = path / TEXT_FILES
+    model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False,
+                           text_files=text_files if (text_files / "config.json").is_file() else None)
     saved_vocab = read_json(path / "vocab.json")
     ours = vocabulary_fingerprint(model)
     if (saved_vocab["size"], saved_vocab["sha1"]) != (ours["size"], ours["sha1"]):
@@ -115,4 +147,9 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     model.stats = read_json(path / "stats.json")
     model.phase = cfg["phase"]
     model.path = str(path)
+    model.provenance = cfg.get("provenance")
+    note = non_commercial_note(model.provenance)
+    if note:
+        import sys
+        print(f"note: {path}: {note}", file=sys.stderr)
     return model.to(device).eval()

@@ -90,12 +90,17 @@ def mask_tokens(input_ids: torch.Tensor, token_mask: torch.Tensor, ratio: float,
 
 
 class LexMotionModel(nn.Module):
-    def __init__(self, config: ModelConfig, load_pretrained_text: bool = True):
+    def __init__(self, config: ModelConfig, load_pretrained_text: bool = True, text_files=None):
+        """``text_files``: a checkpoint's text_model folder (tokenizer and config, no weights)."""
         super().__init__()
         from transformers import BertConfig, BertModel
 
         self.config = config
-        self.tokenizer, self.text_encoder, mlm_head = load_text_backbone(config.text_model)
+        if text_files is not None:
+            from lexmotion.models.text import load_text_files
+            (self.tokenizer, self.text_encoder), mlm_head = load_text_files(text_files), None
+        else:
+            self.tokenizer, self.text_encoder, mlm_head = load_text_backbone(config.text_model)
         if not load_pretrained_text:   # rebuilt from a checkpoint: its weights come next
             mlm_head = None
         hidden = self.text_encoder.config.hidden_size

@@ -1,9 +1,13 @@
 """Text model loading: the offline MiniLM by default, any BERT-family model by name or path.
 
-Nothing is downloaded: models load with ``local_files_only=True`` unless the
-caller allows the network.
+A Hugging Face name may download only when the environment allows it: HF_HUB_OFFLINE=1 (set in CI
+and the tests) keeps every load on local files. The default MiniLM is a local folder either way.
+A checkpoint carries its tokenizer and text-model config (CKPT/text_model), so loading it needs
+neither the MiniLM package nor the Hugging Face cache.
 """
 from __future__ import annotations
+
+import os
 
 from lexmotion.errors import LexmotionError
 
@@ -22,15 +26,34 @@ def resolve_text_model(name: str = DEFAULT_TEXT_MODEL) -> str:
     return name
 
 
-def load_text_backbone(name: str = DEFAULT_TEXT_MODEL, local_files_only: bool = True):
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE decides whether a hub name may be downloaded (as in huggingface_hub)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_text_files(folder) -> tuple:
+    """(tokenizer, encoder) from a checkpoint's text_model folder: tokenizer files and config, no weights
+    (the checkpoint's model.safetensors holds them)."""
+    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        mlm = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(str(folder), local_files_only=True))
+    except (OSError, ValueError) as err:
+        raise LexmotionError(f"{folder}: damaged text-model files ({str(err).splitlines()[0]})") from None
+    return tokenizer, getattr(mlm, mlm.base_model_prefix)
+
+
+def load_text_backbone(name: str = DEFAULT_TEXT_MODEL, local_files_only: bool | None = None):
     """-> (tokenizer, encoder (BertModel-like), MLM-head state dict or None).
 
     The MiniLM package has no masked-language-model head; a model that has one
     (e.g. bert-base-uncased) returns it so the lexical head can start from it.
+    ``local_files_only`` None: as HF_HUB_OFFLINE says.
     """
     from transformers import AutoModelForMaskedLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    local_files_only = hub_offline() if local_files_only is None else local_files_only
     path = resolve_text_model(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_files_only)
@@ -43,8 +66,8 @@ def load_text_backbone(name: str = DEFAULT_TEXT_MODEL, local_files_only: bool = 
         finally:
             hf_logging.set_verbosity(verbosity)
     except (OSError, ValueError) as err:
-        raise LexmotionError(f"cannot load text model {name!r} from local files "
-                             f"(no download happens at run time): {str(err).splitlines()[0]}") from None
+        where = "from local files (HF_HUB_OFFLINE=1: no download)" if local_files_only else "locally or from the hub"
+        raise LexmotionError(f"cannot load text model {name!r} {where}: {str(err).splitlines()[0]}") from None
     encoder = getattr(mlm, mlm.base_model_prefix)
     head_missing = any(k.startswith("cls.") or "lm_head" in k or "predictions" in k for k in info["missing_keys"])
     head_state = None
