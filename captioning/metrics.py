@@ -28,7 +28,8 @@ def _coco():
         from pycocoevalcap.cider.cider import Cider
         from pycocoevalcap.rouge.rouge import Rouge
     except ImportError:
-        raise LexmotionError("caption metrics need pycocoevalcap: pip install pycocoevalcap") from None
+        raise LexmotionError("caption metrics (and caption training's validation) need the [caption] extra: "
+                             "pip install 'lexmotion[caption]'") from None
     return Bleu, Rouge, Cider
 
 

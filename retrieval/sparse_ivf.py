@@ -49,7 +49,7 @@ def _numba():
     try:
         import numba
     except ImportError:
-        raise LexmotionError("the sparse-ivf backend needs numba: pip install numba") from None
+        raise LexmotionError("the sparse-ivf backend needs the [numba] extra: pip install 'lexmotion[numba]'") from None
     return numba
 
 
