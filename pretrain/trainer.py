@@ -253,7 +253,8 @@ class Trainer:
             captions = load_caption_corpus(c.text_corpus, self.datasets)
             return TextCorpus(captions), Collate(self.model.tokenizer, self.model.config.max_text_len).tokenize_only
         sets = [MotionTextDataset(d, "train", self.model.stats, c.max_frames, train=True, mirror_prob=c.mirror_prob,
-                                  require_text=c.phase != "cmmm") for d in self.datasets]
+                                  require_text=c.phase != "cmmm", progress=self.progress and self.rank == 0)
+                for d in self.datasets]
         return torch.utils.data.ConcatDataset(sets), Collate(self.model.tokenizer, self.model.config.max_text_len)
 
     def _val_set(self):

@@ -92,13 +92,15 @@ def build_dissimilar(similarity: np.ndarray, size: int = NSIM_SIZE) -> list[int]
 
 
 @torch.no_grad()
-def encode_split(model, data: MotionTextDataset, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_split(model, data: MotionTextDataset, batch_size: int = 64,
+                 progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, V or D) text and motion vectors for the first caption of each clip (centred crop)."""
     from lexmotion.data.batching import Collate
     collate = Collate(model.tokenizer, model.config.max_text_len)
     model.eval()
     texts, motions = [], []
-    for i in range(0, len(data), batch_size):
+    from tqdm.auto import tqdm
+    for i in tqdm(range(0, len(data), batch_size), desc="encoding", leave=False, disable=not progress):
         batch = collate([data[j] for j in range(i, min(i + batch_size, len(data)))])
         batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         texts.append(model.text_vectors(batch["text_ids"], batch["text_mask"]).float().cpu())
@@ -112,7 +114,8 @@ def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "
 
 
 def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protocols=PROTOCOLS,
-                       nsim_list: str | Path | None = None, sentence_model: str | None = None) -> list[dict]:
+                       nsim_list: str | Path | None = None, sentence_model: str | None = None,
+                       progress: bool = False) -> list[dict]:
     """Encode the split once, then score it under each protocol (ours or TMR's names)."""
     protocols = [TMR_NAMES.get(p, p) for p in protocols]
     for protocol in protocols:
@@ -121,13 +124,13 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
                                  f"(or TMR's {', '.join(TMR_NAMES)})")
     ds = MotionDataset(data_dir)
     indices, removed = deduplicate(ds, ds.split_indices(split))
-    items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames)
+    items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, progress=progress)
     keep = set(indices)
     items.rows = rows = [r for r in items.rows if r["index"] in keep]
     captions = [r["texts"][0] for r in rows]
     sources, metas = ds.table["caption_source"], ds.metas()
     labelled = all(sources[r["index"]] == "label" for r in rows)
-    text, motion = encode_split(model, items)
+    text, motion = encode_split(model, items, progress=progress)
     scores = (torch.nn.functional.normalize(text, dim=-1) @ torch.nn.functional.normalize(motion, dim=-1).T).numpy()
     if labelled:
         labels = [(metas[r["index"]].get("content"), metas[r["index"]].get("style")) for r in rows]
@@ -251,7 +254,7 @@ def main_eval(args) -> int:
     for path in models:
         model = load(path, device=resolve_device(args.device))
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
-                                     sentence_model=args.sentence_model)
+                                     sentence_model=args.sentence_model, progress=True)
         for r in results:
             print(markdown_row(Path(path).name if len(models) == 1 else str(path), r))
         runs.append(results)

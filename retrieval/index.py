@@ -96,6 +96,7 @@ class Index:
     def build(cls, model, model_path: str | Path, data_dir: str | Path, split: str | None = "test",
               backend: str = "faiss", texts: bool = False, progress: bool = True) -> "Index":
         import scipy.sparse as sp
+        from tqdm.auto import tqdm
 
         from lexmotion.data.batching import MotionTextDataset
         from lexmotion.data.dataset import MotionDataset
@@ -118,13 +119,15 @@ class Index:
             if not captions:
                 raise LexmotionError(f"{data_dir}: no caption in split {split!r} to index")
             items = [{"id": i, "texts": [t]} for i, t in captions]
-            for start in range(0, len(captions), 256):
+            for start in tqdm(range(0, len(captions), 256), desc="encoding captions", leave=False,
+                              disable=not progress):
                 vecs.append(keep(model.encode_text([t for _, t in captions[start:start + 256]])))
         else:
-            data = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, require_text=False)
+            data = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, require_text=False,
+                                     progress=progress)
             items = [{"id": r["id"], "texts": r["texts"]} for r in data.rows]
             feats = [r["features"] for r in data.rows]
-            for start in range(0, len(feats), 64):
+            for start in tqdm(range(0, len(feats), 64), desc="encoding motions", leave=False, disable=not progress):
                 vecs.append(keep(model.encode_motion(feats[start:start + 64])))
         raw = sp.vstack(vecs).tocsr() if lexical else np.concatenate(vecs)
         meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
@@ -132,10 +135,10 @@ class Index:
                 "model_path": str(model_path), "model_sha1": model_fingerprint(model_path),
                 "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
         index = cls(meta, items, raw)
-        index._make_engine()
+        index._make_engine(progress)
         return index
 
-    def _make_engine(self):
+    def _make_engine(self, progress: bool = False):
         backend, x = self.meta["backend"], self.vectors
         self.columns = self._active_columns()
         if self.meta["kind"] == "lexical":
@@ -144,7 +147,7 @@ class Index:
             self.engine = x.T.tocsr()            # (V, N): a query reads only its words' rows
         elif backend == "sparse-ivf":
             from retrieval.sparse_ivf import SparseIVF
-            self.engine = SparseIVF.build(x)
+            self.engine = SparseIVF.build(x, progress=progress)
         elif backend == "seismic":
             from retrieval import seismic_backend
             self.engine = seismic_backend.build(x)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class SparseIVF:
         return len(self.starts) - 1
 
     @classmethod
-    def build(cls, matrix, config: SparseIVFConfig | None = None) -> "SparseIVF":
+    def build(cls, matrix, config: SparseIVFConfig | None = None, progress: bool = False) -> "SparseIVF":
         """matrix: (N, V) scipy CSR of L2-normalised vectors."""
         import scipy.sparse as sp
 
@@ -140,7 +141,13 @@ class SparseIVF:
             kmeans = faiss.Kmeans(config.dim, nlist, niter=config.niter, spherical=True, seed=config.seed,
                                   max_points_per_centroid=per_cluster)
             sample = z if n <= nlist * per_cluster else z[rng.choice(n, nlist * per_cluster, replace=False)]
+            if progress:
+                print(f"sparse-ivf: k-means of {len(sample):,} vectors into {nlist:,} clusters "
+                      f"({config.niter} iterations)...", flush=True)
+            started = time.perf_counter()
             kmeans.train(sample)
+            if progress:
+                print(f"sparse-ivf: k-means done in {time.perf_counter() - started:.1f} s", flush=True)
             assign = kmeans.index.search(z, 1)[1].ravel()
         else:
             assign = np.zeros(n, dtype=np.int64)

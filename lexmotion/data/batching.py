@@ -27,12 +27,16 @@ class MotionTextDataset(torch.utils.data.Dataset):
 
     def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
                  max_frames: int = 200, train: bool = False, mirror_prob: float = 0.0,
-                 require_text: bool = True):
+                 require_text: bool = True, progress: bool = False):
+        from tqdm.auto import tqdm
+
         self.data, self.train, self.max_frames = data, train, max_frames
         self.mirror_prob = mirror_prob if train else 0.0
         self.stats = stats or data.stats
         self.rows = []
-        for index in data.split_indices(split):
+        indices = data.split_indices(split)
+        for index in tqdm(indices, desc=f"features ({split or 'all'})", unit="clip", leave=False,
+                          disable=not progress or len(indices) < 100):
             row = data.row(index)
             if require_text and not row["texts"]:
                 continue
