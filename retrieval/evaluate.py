@@ -168,16 +168,17 @@ def threshold_positives(similarity: np.ndarray, positives: np.ndarray, threshold
 
 
 def _score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir, nsim_list):
+    ties = "negatives" if labelled else "tmr"      # label data: clips of one label share identical captions
     result = {"protocol": protocol, "details": {
         "split": split, "model": str(getattr(model, "path", "")), "kind": model.config.kind,
-        "positives": "same (content, style) label" if labelled else "own caption",
+        "positives": "same (content, style) label (a tie among positives is a hit)" if labelled else "own caption",
         "duplicates_removed": removed,
         "duplicates_note": f"{removed} {split} clip(s) removed as the same capture as another clip (same_motion_as)"}}
     if protocol == "all":
-        result.update(n=len(rows), **retrieval_metrics(scores, positives))
+        result.update(n=len(rows), **retrieval_metrics(scores, positives, ties))
     elif protocol == "threshold":
         result["details"]["threshold"] = THRESHOLD
-        result.update(n=len(rows), **retrieval_metrics(scores, threshold_positives(similarity, positives)))
+        result.update(n=len(rows), **retrieval_metrics(scores, threshold_positives(similarity, positives), ties))
     elif protocol == "dissimilar":
         ids = [r["id"] for r in rows]
         chosen, source = None, "built"
@@ -190,14 +191,14 @@ def _score(protocol, scores, positives, similarity, rows, split, removed, labell
             chosen = build_dissimilar(similarity)
         sub = np.ix_(chosen, chosen)
         result["details"]["nsim_source"] = source
-        result.update(n=len(chosen), **retrieval_metrics(scores[sub], positives[sub]))
+        result.update(n=len(chosen), **retrieval_metrics(scores[sub], positives[sub], ties))
     else:
         by_id = np.array(sorted(range(len(rows)), key=lambda i: rows[i]["id"]))   # TMR sorts the ids first
         order = by_id[np.random.RandomState(0).permutation(len(rows))]
         batches = [order[i:i + 32] for i in range(0, len(order) - 31, 32)]
         if not batches:
             raise LexmotionError(f"{data_dir}: batch32 needs at least 32 test clips, found {len(rows)}")
-        per_batch = [retrieval_metrics(scores[np.ix_(b, b)], positives[np.ix_(b, b)]) for b in batches]
+        per_batch = [retrieval_metrics(scores[np.ix_(b, b)], positives[np.ix_(b, b)], ties) for b in batches]
         result["details"]["batches"] = len(batches)
         result.update(n=len(rows))
         for direction in ("t2m", "m2t"):

@@ -103,6 +103,8 @@ class Index:
 
         if backend not in BACKENDS:
             raise LexmotionError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if backend.startswith("faiss"):
+            import_faiss()              # a missing FAISS is said before the encoding, not after
         lexical = model.config.kind == "lexical"
         if not lexical and backend not in ("faiss", "torch"):
             raise LexmotionError(f"a dense model is indexed with --backend faiss or torch, not {backend}")

@@ -39,3 +39,13 @@ def test_metrics_on_a_hand_checked_case():
 def test_every_query_needs_a_positive():
     with pytest.raises(ValueError):
         ranks(np.zeros((2, 2)), np.array([[True, False], [False, False]]))
+
+
+def test_label_positives_that_tie_are_a_hit():
+    # a motion query over 4 captions; captions 0, 1, 2 are identical (one label), caption 3 another label
+    scores = np.array([[0.8, 0.8, 0.8, 0.5]])
+    positives = np.array([[True, True, True, False]])
+    assert ranks(scores, positives)[0] == 2.0                       # TMR: positions 0, 1, 2 averaged
+    assert ranks(scores, positives, ties="negatives")[0] == 1.0     # label data: any of them is right
+    scores = np.array([[0.8, 0.8, 0.9, 0.8]])                        # a negative above, one tied
+    assert ranks(scores, np.array([[True, True, False, False]]), ties="negatives")[0] == 1 + 1 + 0.5
