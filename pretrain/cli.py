@@ -35,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lexmlm: a kitml-text folder whose training captions join the corpus (repeatable)")
     p.add_argument("--text-model", help="text encoder: Hugging Face name or path (default: the offline MiniLM)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes for batches (default 0: in the "
+                                               "training process, which keeps resumes bit-exact)")
     p.add_argument("--vocabulary", choices=["full", "clean", "domain"],
                    help="vocabulary prior: full = every word (the first version), clean = real words without "
                         "stop words, digits or punctuation, domain = clean text side and motion vectors over the "
@@ -68,6 +70,7 @@ def _configs(args, phase: str):
     train = dict(build(TrainConfig, file_cfg.get("train", {})))
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
                        ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed),
+                       ("workers", args.workers),
                        ("vocabulary", args.vocabulary), ("text_side", args.text_side)):
         if value is not None:
             train[key] = value

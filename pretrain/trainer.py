@@ -73,6 +73,7 @@ class TrainConfig:
     save_every: int = 200              # steps between checkpoints (and at every epoch end)
     max_frames: int = 200
     mirror_prob: float = 0.5
+    workers: int = 0                   # DataLoader worker processes that crop, mirror and collate batches
     wandb: str = "offline"
     text_corpus: list[str] = field(default_factory=list)
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
@@ -132,6 +133,8 @@ class Trainer:
         check_settings(f"pretrain {config.phase}", epochs=(config.epochs, "count"), batch_size=(config.batch_size, "count"),
                        max_steps=(config.max_steps, "count"), lr=(config.lr, "rate"), text_lr=(config.text_lr, "rate"),
                        save_every=(config.save_every, "count"), mirror_prob=(config.mirror_prob, "probability"))
+        if isinstance(config.workers, bool) or not isinstance(config.workers, int) or config.workers < 0:
+            raise LexmotionError(f"pretrain {config.phase}: --workers must be 0 or more, not {config.workers!r}")
         self.config, self.out, self.progress = config, Path(out), progress
         self.command = command or " ".join(sys.argv)
         self.world, self.rank, local_rank = _distributed()
@@ -347,9 +350,10 @@ class Trainer:
             bar = tqdm(total=len(batches), initial=skip, desc=f"{c.phase} epoch {epoch + 1}/{epochs}",
                        disable=not self.progress or self.rank != 0, leave=False)
             done = skip
+            loaded = self._loader(train_set, collate, batches[skip:])
             for b in range(skip, len(batches)):
                 crash_point("step")
-                batch = self._to_device(collate([train_set[i] for i in batches[b]]))
+                batch = self._to_device(next(loaded))
                 with self._autocast():
                     terms = self.module(batch, step)
                 optimizer.zero_grad(set_to_none=True)
@@ -404,6 +408,16 @@ class Trainer:
             print(format_report(report))
         write_json(self.out / "DONE", {"step": step, "total": total})
         return report
+
+    def _loader(self, train_set, collate, batches):
+        """Collated batches: in this process (workers 0, the default: resumes are bit-exact), or from
+        --workers DataLoader processes (each seeded by the DataLoader; a resumed run crops anew)."""
+        if not self.config.workers:
+            return (collate([train_set[i] for i in b]) for b in batches)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")      # the workers tokenise; no nested threads
+        return iter(torch.utils.data.DataLoader(train_set, batch_sampler=batches, collate_fn=collate,
+                                                num_workers=self.config.workers,
+                                                pin_memory=self.device.type == "cuda"))
 
     @torch.no_grad()
     def validate(self, val_set) -> dict:

@@ -132,3 +132,13 @@ def test_lexmlm_corpus_is_human_captions_only(data, bandai_slice, tmp_path):
     build_dataset("bandai", bandai_slice, bandai, progress=False)
     corpus = load_caption_corpus([], [MotionDataset(data), MotionDataset(bandai)])
     assert len(corpus) == 8 and not any("waves the left hand" in c for c in corpus)
+
+
+def test_dataloader_workers(tiny_setup, tmp_path):
+    out = tmp_path / "workers"
+    assert main(["pretrain", "lexcmlp", "--data", str(tiny_setup / "kit"), "--out", str(out), "--config",
+                 str(tiny_setup / "tiny.json"), "--batch-size", "4", "--max-steps", "3", "--workers", "2",
+                 "--wandb", "disabled", "--quiet"]) == 0
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 3
+    assert main(["pretrain", "lexcmlp", "--data", str(tiny_setup / "kit"), "--out", str(tmp_path / "bad"),
+                 "--workers", "-1", "--wandb", "disabled"]) == 2
