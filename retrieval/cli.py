@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lexmotion.data.importers import read_motion_file
 from lexmotion.device import resolve_device
-from lexmotion.errors import BadValueError, LexmotionError
+from lexmotion.errors import LexmotionError
 from lexmotion.files import output_lock, read_json
 from retrieval.index import BACKENDS, Index, check_k
 
@@ -36,8 +36,12 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skeleton", help=".npy motion: registered skeleton (default by joint count: 21 kitml-cmu, "
                                       "22 humanml3d)")
     p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (torch backend and encoding)")
-    p.add_argument("--nprobe", type=int, help="sparse-ivf index: clusters visited per query (default 256; "
+    p.add_argument("--device", default="cpu", help="cpu or cuda: encoding, the torch backend, and faiss / faiss-ivf "
+                                                   "indexes when faiss-gpu is installed")
+    p.add_argument("--ef-search", type=int, help="faiss-hnsw index: size of the candidate list (default 128; "
+                                                 "more: better recall, slower)")
+    p.add_argument("--nprobe", type=int, help="sparse-ivf / faiss-ivf index: clusters visited per query "
+                                              "(defaults 256 / 16; "
                                               "more: better recall, slower)")
 
 
@@ -64,10 +68,7 @@ def run_search(args) -> int:
     meta = read_json(index_path / "index.json")
     model_path = args.model or meta.get("model_path", "")
     index = Index.load(index_path, model_path=model_path).to(args.device)
-    if args.nprobe is not None:
-        if args.nprobe < 1:
-            raise BadValueError(f"--nprobe must be at least 1, not {args.nprobe}")
-        index.nprobe = args.nprobe
+    index.set_search_parameters(args.nprobe, args.ef_search)
     model = load(model_path, device=args.device)
     if args.motion:
         hits = index.search_motion(model, read_motion_file(args.motion, args.fps, args.skeleton), k=args.k)

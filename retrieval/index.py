@@ -160,6 +160,10 @@ class Index:
             faiss = import_faiss()
             sub = self._dense_active(x)
             d = sub.shape[1]
+            if d == 0 and backend != "faiss":        # FAISS's IVF / HNSW training dies (SIGFPE) on 0 dimensions
+                raise LexmotionError(f"every vector to index is empty (the model puts no word on these "
+                                     f"{self.meta['collection']}), so {backend} cannot cluster them; train the model "
+                                     "further or use --backend faiss")
             if backend == "faiss":
                 engine = faiss.IndexFlatIP(d)
             elif backend == "faiss-ivf":
@@ -279,9 +283,42 @@ class Index:
         return raw
 
     def to(self, device: str) -> "Index":
-        if self.meta["backend"] == "torch":
+        """torch: the matrix moves to ``device``. faiss / faiss-ivf: with faiss-gpu installed, the index
+        moves to the GPU (``cuda`` or ``cuda:N``); HNSW has no GPU version. Sparse backends stay on the CPU."""
+        backend = str(self.meta["backend"])
+        if backend == "torch":
             self.engine = self.engine.to(device)
             self.device = device
+        elif backend.startswith("faiss") and str(device).startswith("cuda"):
+            faiss = import_faiss()
+            if not hasattr(faiss, "StandardGpuResources"):
+                raise LexmotionError("--device cuda with a FAISS index needs faiss-gpu: pip install 'lexmotion[gpu]' "
+                                     "(in an environment without faiss-cpu), or build the index with --backend torch")
+            if backend == "faiss-hnsw":
+                raise LexmotionError("FAISS has no GPU HNSW index: use --backend faiss or faiss-ivf on the GPU")
+            gpu = int(str(device).split(":")[1]) if ":" in str(device) else 0
+            self._gpu_resources = faiss.StandardGpuResources()
+            self.engine = faiss.index_cpu_to_gpu(self._gpu_resources, gpu, self.engine)
+            self.device = f"cuda:{gpu}"
+        return self
+
+    def set_search_parameters(self, nprobe: int | None = None, ef_search: int | None = None) -> "Index":
+        """Recall/speed settings of the approximate backends: ``nprobe`` (clusters visited) for
+        sparse-ivf and faiss-ivf, ``ef_search`` (HNSW candidate list) for faiss-hnsw."""
+        backend = self.meta["backend"]
+        if nprobe is not None:
+            check_k(nprobe, "--nprobe")
+            if backend == "sparse-ivf":
+                self.nprobe = nprobe
+            elif backend == "faiss-ivf":
+                self.engine.nprobe = nprobe
+            else:
+                raise BadValueError(f"--nprobe applies to sparse-ivf and faiss-ivf indexes, not {backend}")
+        if ef_search is not None:
+            check_k(ef_search, "--ef-search")
+            if backend != "faiss-hnsw":
+                raise BadValueError(f"--ef-search applies to faiss-hnsw indexes, not {backend}")
+            self.engine.hnsw.efSearch = ef_search
         return self
 
     # --- searching ------------------------------------------------------------------
@@ -331,7 +368,10 @@ class Index:
             raise LexmotionError("this index holds motions: build one with `lexmotion index build --texts` "
                                  "to search captions with a motion")
         vec = model.encode_motion([clip])
-        return self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms)
+        vec = vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy()
+        if not np.any(vec):
+            raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
+        return self._hits(model, vec, k, n_terms)
 
     def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int) -> list[Hit]:
         if not np.any(query_vec):
@@ -353,9 +393,10 @@ class Index:
         return hits
 
 
-def check_k(k) -> int:
+def check_k(k, option: str = "-k") -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise BadValueError(f"-k must be a positive number of hits, not {k!r}")
+        raise BadValueError(f"{option} must be a positive number" + (" of hits" if option == "-k" else "")
+                            + f", not {k!r}")
     return int(k)
 
 

@@ -29,6 +29,7 @@ def fails(capsys, argv, *expected: str) -> str:
     """Run `lexmotion ARGV`: exit status 2, one line on stderr, starting `error:`, holding each expected text."""
     code = main([str(a) for a in argv])
     err = capsys.readouterr().err
+    err = err[err.rfind("\r") + 1:]          # after any progress bar the command drew before failing
     assert code == 2, f"exit {code}: {err}"
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     for text in expected:
@@ -313,3 +314,28 @@ def test_hf_hub_offline_decides_whether_hub_names_may_download(monkeypatch):
     assert not hub_offline()
     monkeypatch.delenv("HF_HUB_OFFLINE")
     assert not hub_offline()
+
+
+def test_faiss_search_parameters_and_the_gpu_message(built, tiny_setup, tmp_path, capsys):
+    from retrieval.index import Index
+    fails(capsys, ["index", "build", "--model", built / "lex", "--data", tiny_setup / "kit", "--out", tmp_path / "x",
+                   "--backend", "faiss-ivf"], "every vector to index is empty")      # the tiny model's motions
+    for backend in ("faiss-ivf", "faiss-hnsw"):        # its captions have words: index those
+        assert main(["index", "build", "--model", str(built / "lex"), "--data", str(tiny_setup / "kit"), "--split",
+                     "all", "--out", str(tmp_path / backend), "--backend", backend, "--texts"]) == 0
+    capsys.readouterr()
+    ivf, hnsw = Index.load(tmp_path / "faiss-ivf"), Index.load(tmp_path / "faiss-hnsw")
+    assert ivf.set_search_parameters(nprobe=3).engine.nprobe == 3
+    assert hnsw.set_search_parameters(ef_search=7).engine.hnsw.efSearch == 7
+    query = np.random.default_rng(0).random((1, 30522)).astype(np.float32)
+    for index in (ivf, hnsw):
+        scores, top = index.search_vectors(query, 3)
+        assert top.shape == (1, 3) and (top >= 0).all()
+    clip = ["--motion", str(built / "clip.npy"), "-k", "1"]
+    fails(capsys, ["search", "--index", tmp_path / "faiss-hnsw", *clip, "--nprobe", 2], "--nprobe applies to")
+    fails(capsys, ["search", "--index", built / "idx", "walk", "--ef-search", 2], "--ef-search applies to faiss-hnsw")
+    fails(capsys, ["search", "--index", tmp_path / "faiss-ivf", *clip, "--nprobe", 0], "--nprobe must be a positive")
+    import faiss
+    if not hasattr(faiss, "StandardGpuResources"):       # faiss-cpu: the message names the extra
+        with pytest.raises(lexmotion.LexmotionError, match=r"needs faiss-gpu: pip install 'lexmotion\[gpu\]'"):
+            ivf.to("cuda")

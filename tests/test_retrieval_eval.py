@@ -239,7 +239,7 @@ def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
     assert main(["search", "--index", str(indexes / "faiss"), "The of AND", "-k", "1"]) == 2
     assert "only function words" in capsys.readouterr().err
     assert main(["search", "--index", str(indexes / "sparse-ivf"), "walk", "--nprobe", "0"]) == 2
-    assert "--nprobe must be at least 1" in capsys.readouterr().err
+    assert "--nprobe must be a positive number" in capsys.readouterr().err
     broken = tmp_path / "broken"
     shutil.copytree(indexes / "sparse-ivf", broken)
     (broken / "sparse_ivf.npz").write_bytes((indexes / "sparse-ivf" / "sparse_ivf.npz").read_bytes()[:100])
