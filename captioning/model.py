@@ -25,9 +25,13 @@ from lexmotion.errors import LexmotionError, WrongKindError
 from lexmotion.files import read_json, write_json
 from lexmotion.models.checkpoint import (
     FORMAT_VERSION,
+    TEXT_FILES,
     load_weights,
+    non_commercial_note,
     read_folder_config,
+    save_text_files,
     save_weights,
+    text_files_of,
 )
 
 ARCHS = ("guided", "local")
@@ -68,10 +72,13 @@ class Captioner(nn.Module):
         check_arch(config.arch, config.encoder)
         self.config, self.vocab = config, vocab
         kind = config.encoder.split(":", 1)[0]
+        self.provenance = None
         if kind == "lexical":
             if lexmotion_model is None:
                 raise ValueError("a lexical encoder needs the LexMotion model")
             self.encoder = LexicalEncoder(lexmotion_model, finetune=config.finetune)
+            # saved with the captioner, so that it rebuilds its backbone without the text model's own files
+            self._backbone_text = (lexmotion_model.tokenizer, lexmotion_model.text_encoder.config)
         elif kind == "parts":
             self.encoder = PartEncoder(hidden=128)
         else:
@@ -134,11 +141,14 @@ class Captioner(nn.Module):
     def save(self, out: str | Path, train_config: dict | None = None) -> Path:
         out = Path(out)
         save_weights(self, out)
+        if hasattr(self, "_backbone_text"):
+            save_text_files(*self._backbone_text, out / TEXT_FILES)
         write_json(out / "vocab.json", self.vocab.to_dict())
         write_json(out / "stats.json", self.stats)
         write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
                                          "kind": "captioner", "captioner": self.config.to_dict(),
-                                         "train": train_config or {}})      # last: a folder with it is complete
+                                         "train": train_config or {},
+                                         "provenance": self.provenance})      # last: a folder with it is complete
         return out
 
 
@@ -149,9 +159,9 @@ def read_captioner_config(path: str | Path) -> dict:
     return cfg
 
 
-def build_lexmotion_backbone(model_config: dict):
+def build_lexmotion_backbone(model_config: dict, text_files=None):
     from lexmotion.models.model import LexMotionModel, ModelConfig
-    return LexMotionModel(ModelConfig.from_dict(model_config), load_pretrained_text=False)
+    return LexMotionModel(ModelConfig.from_dict(model_config), load_pretrained_text=False, text_files=text_files)
 
 
 def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Captioner:
@@ -159,9 +169,14 @@ def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Capt
     path = Path(path)
     cfg = read_captioner_config(path)
     config = CaptionerConfig(**cfg["captioner"])
-    backbone = build_lexmotion_backbone(config.lexical_model) if config.lexical_model else None
+    backbone = build_lexmotion_backbone(config.lexical_model, text_files_of(path)) if config.lexical_model else None
     model = Captioner(config, Vocabulary.load(path / "vocab.json"), backbone)
     load_weights(model, path)
     model.stats = read_json(path / "stats.json")
     model.path = str(path)
+    model.provenance = cfg.get("provenance")
+    note = non_commercial_note(model.provenance)
+    if note:
+        import sys
+        print(f"note: {path}: {note}", file=sys.stderr)
     return model.to(device).eval()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -125,6 +126,7 @@ def _resume_and_train(out, config, train, backbone, stats, train_set, val_set, d
         vocab = Vocabulary.build(train_set.all_captions(), train.min_count)
     model = Captioner(config, vocab, backbone).to(device)
     model.stats = stats
+    model.provenance = _provenance(data_dir, backbone)
     backbone_params = [p for n, p in model.named_parameters() if n.startswith("encoder.motion_") and p.requires_grad]
     other = [p for n, p in model.named_parameters() if not n.startswith("encoder.motion_") and p.requires_grad]
     groups = [{"params": other, "lr": train.lr}]
@@ -149,6 +151,18 @@ def _resume_and_train(out, config, train, backbone, stats, train_set, val_set, d
         print(f"resuming {out} at epoch {start_epoch + 1}/{train.epochs} (best val BLEU@4 so far {best:.2f})")
     return _train_epochs(model, optimizer, train_set, val_set, vocab, out, config, train, train_config,
                          (start_epoch, best, best_epoch, history), device, progress)
+
+
+def _provenance(data_dir, backbone) -> dict:
+    """The data (with licences) and the pretrained backbone (with its own provenance) behind a captioner."""
+    from lexmotion import __version__
+    from lexmotion.data.dataset import data_licence
+    source = MotionDataset(data_dir).meta.get("source", "unknown")
+    parent = getattr(backbone, "provenance", None)
+    data = [{"path": str(data_dir), "source": source, **data_licence(source)}]
+    data += [d for d in (parent or {}).get("data", []) if d["path"] != str(data_dir)]
+    return {"lexmotion_version": __version__, "command": " ".join(sys.argv), "data": data,
+            "backbone": getattr(backbone, "path", None), "parent": parent}
 
 
 def _write_outputs(model, out: Path, train_config: dict, history: list, epoch: int, best_epoch: int) -> None:

@@ -129,6 +129,9 @@ def test_lexical_backbone(data, tiny_config, tmp_path):
         assert train(out, data, "--arch", arch, "--encoder", f"lexical:{ckpt}", "--lambda-adapt", 1) == 0
         r = tmp_path / f"{arch}.json"
         assert main(["caption", "eval", "--model", str(out), "--data", str(data), "--greedy", "--json", str(r)]) == 0
+        assert (out / "text_model" / "tokenizer.json").is_file()          # rebuilds its backbone on its own
+        prov = json.loads((out / "config.json").read_text())["provenance"]
+        assert prov["backbone"] == str(ckpt) and prov["data"][0]["source"] == "kitml-cmu"
     # Fine-tuning trains the backbone too.
     assert train(tmp_path / "ft", data, "--arch", "guided", "--encoder", f"lexical:{ckpt}", "--finetune") == 0
 

@@ -92,7 +92,7 @@ def read_folder_config(path: str | Path, what: str = "checkpoint", hint: str = "
 def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trainer_state: dict | None = None) -> Path:
     out = Path(out)
     save_weights(model, out)
-    save_text_files(model, out / TEXT_FILES)
+    save_text_files(model.tokenizer, model.text_encoder.config, out / TEXT_FILES)
     write_json(out / "stats.json", model.stats)
     write_json(out / "vocab.json", vocabulary_fingerprint(model))
     write_json(out / "config.json", {"lexmotion_version": __version__, "format_version": FORMAT_VERSION,
@@ -103,14 +103,20 @@ def save_checkpoint(out: str | Path, model, phase: str, train_config: dict, trai
     return out
 
 
-def save_text_files(model, folder: Path) -> None:
+def save_text_files(tokenizer, text_config, folder: Path) -> None:
     """Tokenizer files and the text encoder's config, once (they never change within a run)."""
     if (folder / "config.json").is_file():
         return
     tmp = folder.with_name(f".{folder.name}.partial")
-    model.tokenizer.save_pretrained(str(tmp))
-    model.text_encoder.config.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    text_config.save_pretrained(str(tmp))
     replace_folder(tmp, folder)
+
+
+def text_files_of(path: Path):
+    """A checkpoint folder's text_model folder, or None for checkpoints written before it existed."""
+    folder = Path(path) / TEXT_FILES
+    return folder if (folder / "config.json").is_file() else None
 
 
 def non_commercial_note(provenance: dict | None) -> str | None:
@@ -135,9 +141,8 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
 
     path = Path(path)
     cfg = read_config(path)
-    text_files = path / TEXT_FILES
     model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False,
-                           text_files=text_files if (text_files / "config.json").is_file() else None)
+                           text_files=text_files_of(path))
     saved_vocab = read_json(path / "vocab.json")
     ours = vocabulary_fingerprint(model)
     if (saved_vocab["size"], saved_vocab["sha1"]) != (ours["size"], ours["sha1"]):
