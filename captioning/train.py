@@ -155,14 +155,10 @@ def _resume_and_train(out, config, train, backbone, stats, train_set, val_set, d
 
 def _provenance(data_dir, backbone) -> dict:
     """The data (with licences) and the pretrained backbone (with its own provenance) behind a captioner."""
-    from lexmotion import __version__
-    from lexmotion.data.dataset import data_licence
-    source = MotionDataset(data_dir).meta.get("source", "unknown")
-    parent = getattr(backbone, "provenance", None)
-    data = [{"path": str(data_dir), "source": source, **data_licence(source)}]
-    data += [d for d in (parent or {}).get("data", []) if d["path"] != str(data_dir)]
-    return {"lexmotion_version": __version__, "command": " ".join(sys.argv), "data": data,
-            "backbone": getattr(backbone, "path", None), "parent": parent}
+    from lexmotion.models.checkpoint import provenance
+    path = getattr(backbone, "path", None)
+    return {**provenance("caption", [MotionDataset(data_dir)], path, getattr(backbone, "provenance", None),
+                         " ".join(sys.argv)), "backbone": path}
 
 
 def _write_outputs(model, out: Path, train_config: dict, history: list, epoch: int, best_epoch: int) -> None:

@@ -42,7 +42,7 @@ from lexmotion.files import (
     write_jsonl,
 )
 from lexmotion.models.checkpoint import load as load_checkpoint
-from lexmotion.models.checkpoint import save_checkpoint
+from lexmotion.models.checkpoint import provenance, save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.phases import LOSSES, PhaseSettings
@@ -207,22 +207,10 @@ class Trainer:
                 find_unused_parameters=True)
 
     def _record_provenance(self, init: str | None) -> None:
-        """What the checkpoint was trained from, saved in its config.json: the data with their licences
-        (a parent's non-commercial data stay with the child), the --init parent, version and command."""
-        from datetime import datetime, timezone
-
-        from lexmotion import __version__
-        from lexmotion.data.dataset import data_licence
         if self.resume_state is not None and getattr(self.model, "provenance", None):
             return                                                # the same run, resumed
         parent = getattr(self.model, "provenance", None) if init else None
-        data = [{"path": str(d.path), "source": d.meta.get("source", "unknown"), **data_licence(d.meta.get("source", ""))}
-                for d in self.datasets]
-        inherited = [d for d in (parent or {}).get("data", []) if d["path"] not in {x["path"] for x in data}]
-        self.model.provenance = {"lexmotion_version": __version__, "phase": self.config.phase,
-                                 "command": self.command,
-                                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 "data": data + inherited, "init": str(init) if init else None, "parent": parent}
+        self.model.provenance = provenance(self.config.phase, self.datasets, init, parent, self.command)
 
     def _restore_weights(self, weights: dict) -> None:
         """The trained parameters saved with the trainer state (they match its step, whatever the last save did)."""

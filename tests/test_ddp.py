@@ -8,7 +8,8 @@ import torch
 
 from lexmotion.models.losses import InfoNCE, gather_batch, gather_objects
 
-FORK = multiprocessing.get_context("fork")
+# spawn, not fork: a fork of a test process that has run torch for minutes can deadlock in gloo
+SPAWN = multiprocessing.get_context("spawn")
 WORLD, PER_RANK, DIM = 2, 5, 16
 CAPTIONS = ["a person walks", "a person walks forward", "someone jumps", "a man waves", "someone kicks",
             "a person runs", "a person walks", "someone sits down", "a person waves the left hand", "someone turns"]
@@ -41,11 +42,11 @@ def worker(rank, store_file, queue):
 
 
 def test_contrastive_loss_over_the_global_batch(tmp_path):
-    queue = FORK.Queue()
-    procs = [FORK.Process(target=worker, args=(r, tmp_path / "store", queue)) for r in range(WORLD)]
+    queue = SPAWN.Queue()
+    procs = [SPAWN.Process(target=worker, args=(r, tmp_path / "store", queue)) for r in range(WORLD)]
     for p in procs:
         p.start()
-    results = sorted(queue.get(timeout=120) for _ in procs)
+    results = sorted(queue.get(timeout=300) for _ in procs)
     for p in procs:
         p.join(30)
         assert p.exitcode == 0

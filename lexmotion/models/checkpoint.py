@@ -119,6 +119,21 @@ def text_files_of(path: Path):
     return folder if (folder / "config.json").is_file() else None
 
 
+def provenance(phase: str, datasets, init: str | None, parent: dict | None, command: str) -> dict:
+    """What a checkpoint was trained from, for its config.json: the data with their licences (a
+    parent's non-commercial data stay with the child), the --init parent and its own provenance,
+    the lexmotion version, the command line and the time."""
+    from datetime import datetime, timezone
+
+    from lexmotion.data.dataset import data_licence
+    data = [{"path": str(d.path), "source": d.meta.get("source", "unknown"), **data_licence(d.meta.get("source", ""))}
+            for d in datasets]
+    inherited = [d for d in (parent or {}).get("data", []) if d["path"] not in {x["path"] for x in data}]
+    return {"lexmotion_version": __version__, "phase": phase, "command": command,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "data": data + inherited, "init": str(init) if init else None, "parent": parent}
+
+
 def non_commercial_note(provenance: dict | None) -> str | None:
     """A line saying the model was trained on non-commercial data, or None."""
     data = [d for d in (provenance or {}).get("data", []) if d.get("non_commercial")]
