@@ -43,11 +43,6 @@ def arm_crash(n: int) -> None:
     _crash.update(at=n, hits=0)
 
 
-def crash_hits() -> int:
-    """How many crash points this process has passed since the last ``arm_crash``."""
-    return _crash["hits"]
-
-
 def crash_point(name: str) -> None:
     _crash["hits"] += 1
     if _crash["at"] and _crash["hits"] == _crash["at"]:
