@@ -428,12 +428,12 @@ class Trainer:
         self.module.train()
         out = {f"val_{k}": v / max(count, 1) for k, v in sums.items()}
         if texts:
-            from lexmotion.metrics import ranks
+            from lexmotion.metrics import ranks, summarise
             t = torch.nn.functional.normalize(torch.cat(texts), dim=-1)
             m = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
-            rank = ranks((t @ m.T).cpu().numpy(), np.eye(len(t), dtype=bool))
+            recall = summarise(ranks((t @ m.T).cpu().numpy(), np.eye(len(t), dtype=bool)))   # counted as in eval
             for k in (1, 5, 10):
-                out[f"val_t2m_R@{k}"] = round(100 * float((rank <= k).mean()), 2)
+                out[f"val_t2m_R@{k}"] = recall[f"R@{k}"]
         return out
 
     def _save(self, optimizer, scheduler, step, epoch, batch_in_epoch, sums, count):
