@@ -27,7 +27,7 @@ from lexmotion.models.checkpoint import (
     FORMAT_VERSION,
     TEXT_FILES,
     load_weights,
-    non_commercial_note,
+    note_non_commercial,
     read_folder_config,
     save_text_files,
     save_weights,
@@ -175,8 +175,5 @@ def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Capt
     model.stats = read_json(path / "stats.json")
     model.path = str(path)
     model.provenance = cfg.get("provenance")
-    note = non_commercial_note(model.provenance)
-    if note:
-        import sys
-        print(f"note: {path}: {note}", file=sys.stderr)
+    note_non_commercial(path, model.provenance)
     return model.to(device).eval()

@@ -38,17 +38,18 @@ class OutputLockedError(LexmotionError):
     """Another process is writing the same output folder."""
 
 
+# kind -> (what a value must be, the test it passes)
+_SETTING_RULES = {
+    "count": ("a whole number of at least 1", lambda v: isinstance(v, int) and v >= 1),
+    "rate": ("a number above 0", lambda v: isinstance(v, (int, float)) and 0 < v < float("inf")),
+    "probability": ("a number from 0 to 1", lambda v: isinstance(v, (int, float)) and 0 <= v <= 1),
+}
+
+
 def check_settings(owner: str, **values) -> None:
     """Numeric settings: counts (epochs, batch size, steps) at least 1, rates above 0, probabilities in [0, 1].
     ``values`` maps a name to (value, kind) with kind "count", "rate" or "probability"; None is left alone."""
     for name, (value, kind) in values.items():
-        if value is None:
-            continue
-        bad = {"count": lambda v: isinstance(v, bool) or not isinstance(v, int) or v < 1,
-               "rate": lambda v: isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"),
-               "probability": lambda v: isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1,
-               }[kind](value)
-        if bad:
-            rule = {"count": "a whole number of at least 1", "rate": "a number above 0",
-                    "probability": "a number from 0 to 1"}[kind]
+        rule, ok = _SETTING_RULES[kind]
+        if value is not None and (isinstance(value, bool) or not ok(value)):
             raise BadValueError(f"{owner}: --{name.replace('_', '-')} must be {rule}, not {value!r}")

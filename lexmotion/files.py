@@ -96,9 +96,7 @@ def write_json(path: str | Path, obj) -> None:
 
 def read_json(path: str | Path):
     """JSON from a file lexmotion wrote; a missing or damaged file is a one-line error naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise WrongPathError(f"{path}: no such file" if not path.exists() else f"{path}: is a folder; expected a file")
+    path = require_file(path)
     try:
         return json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -126,8 +126,9 @@ def cmmm(model, batch, settings: PhaseSettings, step: int) -> dict:
         pooled = (out["tokens"] * out["token_mask"][..., None]).sum(1) / out["token_mask"].sum(1, keepdim=True)
         views.append(model.view_projection(pooled))
     reconstruction = torch.cat(errors).mean()
-    gather = gather_batch if model.training else _local
-    contrastive = InfoNCE(settings.view_temperature, None)(gather(views[0]), gather(views[1]))["contrastive"]
+    if model.training:                     # under DDP, every process's views are negatives
+        views = [gather_batch(v) for v in views]
+    contrastive = InfoNCE(settings.view_temperature, None)(views[0], views[1])["contrastive"]
     return {"reconstruction": reconstruction, "view_contrastive": contrastive, "loss": reconstruction + contrastive}
 
 
@@ -152,10 +153,6 @@ def caption_overlap(texts: list[str]) -> torch.Tensor:
     """(B, B) word-set Jaccard similarity of captions, to spot near-duplicate negatives."""
     sets = [set(_WORD.findall(t.lower())) for t in texts]
     return torch.tensor([[len(a & b) / max(len(a | b), 1) for b in sets] for a in sets])
-
-
-def _local(x):
-    return x
 
 
 def _contrastive(model, batch, settings: PhaseSettings, text, motion) -> dict:

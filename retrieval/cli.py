@@ -8,7 +8,7 @@ from pathlib import Path
 from lexmotion.data.importers import read_motion_file
 from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
-from lexmotion.files import output_lock, read_json
+from lexmotion.files import output_lock
 from retrieval.index import BACKENDS, Index, check_k
 
 
@@ -63,10 +63,7 @@ def run_search(args) -> int:
     check_k(args.k)
     args.device = str(resolve_device(args.device))
     index_path = Path(args.index)
-    if index_path.is_file() or not (index_path / "index.json").is_file():
-        Index.load(index_path)        # the one-line error for a missing folder or a file
-    meta = read_json(index_path / "index.json")
-    model_path = args.model or meta.get("model_path", "")
+    model_path = args.model or Index.read_meta(index_path)["model_path"]
     index = Index.load(index_path, model_path=model_path).to(args.device)
     index.set_search_parameters(args.nprobe, args.ef_search)
     model = load(model_path, device=args.device)

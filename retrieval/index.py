@@ -218,20 +218,7 @@ class Index:
     @classmethod
     def load(cls, path: str | Path, model_path: str | Path | None = None) -> "Index":
         path = Path(path)
-        if path.is_file():
-            raise WrongPathError(f"{path}: is a file; an index is a folder from `lexmotion index build`")
-        if not (path / "index.json").is_file():
-            raise WrongPathError(f"{path}: no such index (build one with `lexmotion index build`)")
-        meta = read_json(path / "index.json")
-        if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
-            found = meta.get("format") if isinstance(meta, dict) else "?"
-            version = meta.get("lexmotion_version") if isinstance(meta, dict) else "?"
-            raise OldFormatError(f"{path}: index format {found} (lexmotion {version}); "
-                                 f"this lexmotion {__version__} reads format {INDEX_FORMAT}: rebuild the index")
-        missing = [k for k in ("backend", "kind", "collection", "model_sha1", "model_path", "n") if k not in meta]
-        if missing or meta["backend"] not in BACKENDS or meta["kind"] not in ("lexical", "dense"):
-            raise CorruptFileError(f"{path / 'index.json'}: damaged index description "
-                                   f"({'missing ' + ', '.join(missing) if missing else 'unknown backend or kind'})")
+        meta = cls.read_meta(path)
         if model_path is not None and model_fingerprint(model_path) != meta["model_sha1"]:
             raise LexmotionError(f"{path}: built with the model {meta['model_path']}, not {model_path} "
                                  "(its weights differ): rebuild the index with this model")
@@ -258,6 +245,26 @@ class Index:
         else:
             index._make_engine()
         return index
+
+    @staticmethod
+    def read_meta(path: str | Path) -> dict:
+        """An index folder's index.json, checked (folder, format, fields); nothing else is read."""
+        path = Path(path)
+        if path.is_file():
+            raise WrongPathError(f"{path}: is a file; an index is a folder from `lexmotion index build`")
+        if not (path / "index.json").is_file():
+            raise WrongPathError(f"{path}: no such index (build one with `lexmotion index build`)")
+        meta = read_json(path / "index.json")
+        if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else "?"
+            version = meta.get("lexmotion_version") if isinstance(meta, dict) else "?"
+            raise OldFormatError(f"{path}: index format {found} (lexmotion {version}); "
+                                 f"this lexmotion {__version__} reads format {INDEX_FORMAT}: rebuild the index")
+        missing = [k for k in ("backend", "kind", "collection", "model_sha1", "model_path", "n") if k not in meta]
+        if missing or meta["backend"] not in BACKENDS or meta["kind"] not in ("lexical", "dense"):
+            raise CorruptFileError(f"{path / 'index.json'}: damaged index description "
+                                   f"({'missing ' + ', '.join(missing) if missing else 'unknown backend or kind'})")
+        return meta
 
     @staticmethod
     def _read_items(path: Path) -> list[dict]:

@@ -46,9 +46,9 @@ def run(index_path: str, model_path: str | None, queries_file: str | None, n: in
     from lexmotion.models.checkpoint import load
     from retrieval.index import Index
 
-    meta = Index.load(index_path).meta
-    model_path = model_path or meta["model_path"]
+    model_path = model_path or Index.read_meta(index_path)["model_path"]
     index = Index.load(index_path, model_path=model_path)
+    meta = index.meta
     model = load(model_path)
     queries = _queries(index, queries_file, n)
     rows = []

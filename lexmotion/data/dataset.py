@@ -50,6 +50,8 @@ LICENCES = {
 def data_licence(source: str) -> dict:
     licence, non_commercial = LICENCES.get(source, ("unknown", False))
     return {"licence": licence, "non_commercial": non_commercial}
+
+
 _CHUNK = 256
 
 

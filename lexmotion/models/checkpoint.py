@@ -55,17 +55,17 @@ def save_weights(model, out: Path) -> None:
     atomic_save(out / "model.safetensors", lambda tmp: save_model(model, tmp))
 
 
-def load_weights(model, path: Path, weights: str = "model.safetensors") -> None:
+def load_weights(model, path: Path) -> None:
     """Strictly load PATH/model.safetensors; a mismatch or a damaged file is a one-line LexmotionError."""
     from safetensors import SafetensorError
     from safetensors.torch import load_model
     try:
-        load_model(model, path / weights, strict=True)
+        load_model(model, path / "model.safetensors", strict=True)
     except RuntimeError as err:
         raise LexmotionError(f"{path}: weights do not match the model its config describes "
                              f"({str(err).splitlines()[0][:200]})") from None
     except (SafetensorError, OSError, ValueError) as err:
-        raise CorruptFileError(f"{path / weights}: damaged weights file ({str(err).splitlines()[0][:120]}); "
+        raise CorruptFileError(f"{path / 'model.safetensors'}: damaged weights file ({str(err).splitlines()[0][:120]}); "
                                "copy the checkpoint again or retrain it") from None
 
 
@@ -134,13 +134,13 @@ def provenance(phase: str, datasets, init: str | None, parent: dict | None, comm
             "data": data + inherited, "init": str(init) if init else None, "parent": parent}
 
 
-def non_commercial_note(provenance: dict | None) -> str | None:
-    """A line saying the model was trained on non-commercial data, or None."""
+def note_non_commercial(path, provenance: dict | None) -> None:
+    """On loading: say so (stderr) when the model was trained on data of a non-commercial licence."""
     data = [d for d in (provenance or {}).get("data", []) if d.get("non_commercial")]
-    if not data:
-        return None
-    names = ", ".join(sorted({d["source"] for d in data}))
-    return f"trained on {names} ({data[0]['licence']}): for non-commercial use only"
+    if data:
+        import sys
+        names = ", ".join(sorted({d["source"] for d in data}))
+        print(f"note: {path}: trained on {names} ({data[0]['licence']}): for non-commercial use only", file=sys.stderr)
 
 
 def read_config(path: str | Path) -> dict:
@@ -168,8 +168,5 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     model.phase = cfg["phase"]
     model.path = str(path)
     model.provenance = cfg.get("provenance")
-    note = non_commercial_note(model.provenance)
-    if note:
-        import sys
-        print(f"note: {path}: {note}", file=sys.stderr)
+    note_non_commercial(path, model.provenance)
     return model.to(device).eval()

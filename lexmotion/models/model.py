@@ -41,6 +41,7 @@ TEXT_SIDES = ("encoder", "inference-free")
 
 _TOKENIZER_LOCK = threading.Lock()
 
+
 @dataclass
 class ModelConfig:
     kind: str = "lexical"                      # "lexical" or "dense"
