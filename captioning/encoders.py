@@ -118,7 +118,7 @@ class LexicalEncoder(nn.Module):
         return self
 
     def forward(self, motion, mask) -> dict:
-        from lexmotion.models.lexical import lexical_pool
+        from lexmotion.models.lexical import lexical_weights, pool_over_vocabulary
 
         parts, frames, masks, lexical = [], [], [], None
         with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
@@ -136,7 +136,8 @@ class LexicalEncoder(nn.Module):
                 parts.append(out["tokens"].view(B, n_t, len(PARTS), -1) * keep[..., None])
                 frames.append(out["time_tokens"] * keep)
                 masks.append(time_mask)
-                w = lexical_pool(self.motion_head(out["time_tokens"]), time_mask, self.vocab_mask)
+                w = lexical_weights(pool_over_vocabulary(self.motion_head, out["time_tokens"], time_mask,
+                                                         self.vocab_mask))
                 lexical = w if lexical is None else torch.maximum(lexical, w)
         words = self.motion_head.word_embeddings.weight
         summary = (lexical / lexical.sum(-1, keepdim=True).clamp(min=1e-6)) @ words.detach()

@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--workers", type=int, help="DataLoader worker processes for batches (default 0: in the "
                                                "training process, which keeps resumes bit-exact)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the text and motion encoders (mostly worth it on CUDA; falls back with a "
+                        "warning where the compiler does not work)")
     p.add_argument("--vocabulary", choices=["full", "clean", "domain"],
                    help="vocabulary prior: full = every word (the first version), clean = real words without "
                         "stop words, digits or punctuation, domain = clean text side and motion vectors over the "
@@ -47,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _configs(args, phase: str):
+def configs(args, phase: str):
+    """(TrainConfig, ModelConfig) of a phase from --config and the options (the benchmark uses it too)."""
     from lexmotion.models.model import ModelConfig
     from lexmotion.models.motion_encoder import MotionEncoderConfig
     from pretrain.phases import PhaseSettings
@@ -70,7 +74,7 @@ def _configs(args, phase: str):
     train = dict(build(TrainConfig, file_cfg.get("train", {})))
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
                        ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed),
-                       ("workers", args.workers),
+                       ("workers", args.workers), ("compile", getattr(args, "compile", None)),
                        ("vocabulary", args.vocabulary), ("text_side", args.text_side)):
         if value is not None:
             train[key] = value
@@ -121,7 +125,7 @@ def run(args) -> int:
         _check_text_model(init, args.text_model)
     for phase in phases:
         out = Path(args.out) / phase if args.phase == "all" else Path(args.out)
-        train_config, model_config = _configs(args, phase)
+        train_config, model_config = configs(args, phase)
         print(f"== {phase}: {PHASE_HELP[phase]} -> {out}")
         Trainer(args.data, str(out), train_config, init=init, model_config=model_config,
                 progress=not args.quiet, command=getattr(args, "command_line", None)).fit()

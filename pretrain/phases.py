@@ -171,10 +171,10 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if inference_free:
         text = model.text_lexical(ids, mask)
     else:
-        text_logits, real = model.text_logits(ids, mask)
-        text_pooled = model.text_bottleneck_logits(text_logits, real)
+        text_pooled = model.text_pooled_logits(ids, mask)
         text = lexical_weights(text_pooled)
         if step < settings.own_words_steps:   # STAIR's first stage: a caption's own words only
+            real = model.real_tokens(ids, mask)
             own = torch.zeros_like(text).scatter_(1, ids.masked_fill(~real, 0), real.to(text.dtype))
             text = text * own.clamp(max=1)
     motion_pooled = model.motion_pooled_logits(batch["motion"], batch["mask"])

@@ -14,9 +14,7 @@ metrics.jsonl is rewritten from it. One process writes an --out at a time.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,7 +26,7 @@ from torch import nn
 
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
-from lexmotion.device import resolve_device
+from lexmotion.device import compile_modules, out_of_memory, resolve_device
 from lexmotion.errors import LexmotionError, OldFormatError, check_settings
 from lexmotion.files import (
     crash_point,
@@ -46,6 +44,8 @@ from lexmotion.models.checkpoint import provenance, save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.phases import LOSSES, PhaseSettings
+from pretrain.schedule import batches as _batches
+from pretrain.schedule import distributed, make_optimizer, seed_everything
 from pretrain.text_corpus import TextCorpus, load_caption_corpus, vocabulary_corpus
 
 TRAINABLE = {
@@ -74,6 +74,7 @@ class TrainConfig:
     max_frames: int = 200
     mirror_prob: float = 0.5
     workers: int = 0                   # DataLoader worker processes that crop, mirror and collate batches
+    compile: bool = False              # torch.compile the encoders (falls back with a warning)
     wandb: str = "offline"
     text_corpus: list[str] = field(default_factory=list)
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
@@ -97,36 +98,6 @@ class PhaseModule(nn.Module):
         return LOSSES[self.phase](self.model, batch, self.settings, step)
 
 
-def _distributed() -> tuple[int, int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: int, drop_last: bool) -> list[list[int]]:
-    g = torch.Generator().manual_seed(seed * 100003 + epoch)
-    order = torch.randperm(n, generator=g).tolist()
-    order = order[: len(order) - len(order) % world][rank::world]   # equal shards: no rank waits forever
-    out = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    if drop_last and len(out) > 1 and len(out[-1]) < batch_size:
-        out = out[:-1]
-    return out
-
-
-def _lr_lambda(warmup: int, total: int):
-    def f(step):
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
-    return f
-
-
 class Trainer:
     def __init__(self, data_dirs: list[str], out: str, config: TrainConfig, init: str | None = None,
                  model_config: ModelConfig | None = None, progress: bool = True, command: str | None = None):
@@ -137,7 +108,7 @@ class Trainer:
             raise LexmotionError(f"pretrain {config.phase}: --workers must be 0 or more, not {config.workers!r}")
         self.config, self.out, self.progress = config, Path(out), progress
         self.command = command or " ".join(sys.argv)
-        self.world, self.rank, local_rank = _distributed()
+        self.world, self.rank, local_rank = distributed()
         self._lock = contextlib.ExitStack()     # held from here to the end of fit(): one writer per --out
         if self.rank == 0:
             self._lock.enter_context(output_lock(self.out))
@@ -200,6 +171,10 @@ class Trainer:
         self.model.to(self.device)
         for name, param in self.model.named_parameters():
             param.requires_grad = name.startswith(TRAINABLE[phase])
+        if config.compile:
+            failed = compile_modules([self.model.text_encoder, self.model.motion_encoder], self.device)
+            if failed and self.rank == 0:
+                print(f"warning: --compile: torch.compile does not work here ({failed}); training without it")
         self.module = PhaseModule(self.model, phase, config.settings)
         if self.world > 1:
             self.module = nn.parallel.DistributedDataParallel(
@@ -267,6 +242,32 @@ class Trainer:
             groups.append({"params": text, "lr": self.config.text_lr})
         return groups
 
+    def optimizer(self, total: int):
+        """AdamW over the phase's trainable parameters (fused on CUDA) and the warm-up + cosine schedule."""
+        c = self.config
+        return make_optimizer(self._params(), c.weight_decay, self.device, c.warmup_steps, total)
+
+    def train_step(self, batch: dict, step: int, optimizer, scheduler, mark=None) -> dict:
+        """One optimiser step on a batch already on the device; -> the loss terms. ``mark(name)`` is
+        called after the forward, backward and optimiser parts (the benchmark times them)."""
+        mark = mark or (lambda name: None)
+        try:
+            optimizer.zero_grad(set_to_none=True)     # the last step's gradients go before activations come
+            with self._autocast():
+                terms = self.module(batch, step)
+            mark("forward")
+            terms["loss"].backward()
+            mark("backward")
+            torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+            optimizer.step()
+            scheduler.step()
+            mark("optimiser")
+        except (torch.OutOfMemoryError, RuntimeError) as e:
+            if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
+                raise
+            raise LexmotionError(out_of_memory(self.device, len(batch["texts"]))) from None
+        return terms
+
     def _to_device(self, batch):
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
@@ -290,14 +291,13 @@ class Trainer:
         from tqdm.auto import tqdm
 
         c = self.config
-        _seed_everything(c.seed + self.rank)
+        seed_everything(c.seed + self.rank)
         train_set, collate = self._train_set()
         val_set = self._val_set() if c.phase != "lexmlm" else None
         epochs = c.epochs or DEFAULT_EPOCHS[c.phase]
         per_epoch = len(_batches(len(train_set), c.batch_size, c.seed, 0, self.rank, self.world, drop_last=True))
         total = min(c.max_steps or epochs * per_epoch, epochs * per_epoch)
-        optimizer = torch.optim.AdamW(self._params(), weight_decay=c.weight_decay)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(min(c.warmup_steps, max(total // 10, 1)), total))
+        optimizer, scheduler = self.optimizer(total)
         step, start_epoch, skip = 0, 0, 0
         self.history, sums, count = [], {}, 0
         if self.finished_before is not None:
@@ -341,14 +341,7 @@ class Trainer:
             loaded = self._loader(train_set, collate, batches[skip:])
             for b in range(skip, len(batches)):
                 crash_point("step")
-                batch = self._to_device(next(loaded))
-                with self._autocast():
-                    terms = self.module(batch, step)
-                optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
-                optimizer.step()
-                scheduler.step()
+                terms = self.train_step(self._to_device(next(loaded)), step, optimizer, scheduler)
                 step += 1
                 done = b + 1
                 samples += len(batches[b]) * self.world

@@ -90,3 +90,53 @@ def test_motion_encoder_masks_padding():
     torch.testing.assert_close(padded["tokens"][:, :n], alone["tokens"], atol=1e-5, rtol=1e-5)
     pooled = MotionPatchEncoder.pooled(padded["tokens"], padded["token_mask"])
     torch.testing.assert_close(pooled, alone["tokens"].mean(dim=1), atol=1e-5, rtol=1e-5)
+
+
+def _fast_and_reference(head, hidden, mask, active):
+    """The head's pooled logits and all gradients, by the fast path and by the reference formula."""
+    out = {}
+    for fused in (True, False):
+        head.zero_grad()
+        h = hidden.clone().requires_grad_(True)
+        head.fused = fused
+        pooled = head.pooled(h, mask, active)
+        weights = torch.log1p(torch.relu(pooled))
+        # a loss that reaches every word: the lexical weights and a softmax over the pooled logits
+        finite = torch.isfinite(pooled).all(-1, keepdim=True)
+        soft = torch.log_softmax(pooled.masked_fill(~finite, 0), -1)
+        loss = (weights * torch.linspace(-1, 2, weights.shape[-1])).sum() - (soft * finite).sum() / 7
+        loss.backward()
+        out[fused] = (pooled.detach(), h.grad, head.word_embeddings.weight.grad.clone(), head.bias.grad.clone(),
+                      head.dense.weight.grad.clone(), head.norm.weight.grad.clone())
+    del head.fused
+    return out[True], out[False]
+
+
+@pytest.mark.parametrize("active", [None, torch.tensor([0, 3, 7, 8, 20, 41, 49])])
+def test_fast_pooled_head_equals_the_formula_values_and_gradients(active):
+    torch.manual_seed(0)
+    head = LexicalHead(6, torch.nn.Embedding(50, 8))
+    head.bias.data.normal_()
+    head.chunk_elements = 1          # 256-word chunks; with 50 words, one: see the chunked test below
+    hidden = torch.randn(4, 5, 6)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    fast, reference = _fast_and_reference(head, hidden, mask, active)
+    assert torch.equal(torch.isinf(fast[0]), torch.isinf(reference[0])) and torch.isinf(fast[0][3]).all()
+    for a, b in zip(fast, reference):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_fast_pooled_head_in_chunks_equals_one_chunk():
+    torch.manual_seed(1)
+    head = LexicalHead(6, torch.nn.Embedding(1000, 8))      # 1,000 words: 4 chunks of 256
+    head.bias.data.normal_()
+    hidden = torch.randn(3, 7, 6)
+    mask = torch.rand(3, 7) < 0.6
+    mask[:, 0] = True
+    head.chunk_elements = 1
+    chunked, reference = _fast_and_reference(head, hidden, mask, None)
+    head.chunk_elements = 1 << 23
+    whole, _ = _fast_and_reference(head, hidden, mask, None)
+    for a, b, c in zip(chunked, whole, reference):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)    # sums in another order
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-4)

@@ -109,7 +109,7 @@ def test_bad_pretrain_input(capsys, tmp_path, tiny_config):
 
 @pytest.mark.parametrize("n,world,batch", [(127, 2, 32), (128, 2, 32), (10, 3, 2), (65, 4, 8)])
 def test_every_rank_gets_the_same_number_of_batches(n, world, batch):
-    from pretrain.trainer import _batches
+    from pretrain.schedule import batches as _batches
     shards = [_batches(n, batch, 0, 3, rank, world, drop_last=True) for rank in range(world)]
     assert len({len(s) for s in shards}) == 1
     seen = [i for s in shards for b in s for i in b]

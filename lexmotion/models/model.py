@@ -21,9 +21,9 @@ from lexmotion.models.lexical import (
     LexicalHead,
     bottleneck,
     explain,
-    lexical_pool,
     lexical_weights,
     max_pool_logits,
+    pool_over_vocabulary,
     real_token_mask,
 )
 from lexmotion.models.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
@@ -205,11 +205,16 @@ class LexMotionModel(nn.Module):
         logits = self.text_head(self.text_hidden(text_ids, text_mask))
         return logits, self.real_tokens(text_ids, text_mask)
 
+    def text_pooled_logits(self, text_ids, text_mask) -> torch.Tensor:
+        """(B, V) max-pooled text logits over the real tokens, -inf outside the vocabulary mask
+        (only the mask's rows of the tied decoder are computed; see ``LexicalHead.pooled``)."""
+        hidden = self.text_hidden(text_ids, text_mask)
+        return pool_over_vocabulary(self.text_head, hidden, self.real_tokens(text_ids, text_mask), self.vocab_mask)
+
     def text_lexical(self, text_ids, text_mask) -> torch.Tensor:
         if self.config.text_side == "inference-free":
             return self.text_bag_of_words(text_ids, text_mask)
-        logits, real = self.text_logits(text_ids, text_mask)
-        return lexical_pool(logits, real, self.vocab_mask)
+        return lexical_weights(self.text_pooled_logits(text_ids, text_mask))
 
     def text_bag_of_words(self, text_ids, text_mask) -> torch.Tensor:
         """(B, V) the inference-free text vector: IDF of each clean word the caption holds."""
@@ -233,16 +238,10 @@ class LexMotionModel(nn.Module):
         return self.motion_head(out["time_tokens"]), out["time_mask"]
 
     def motion_pooled_logits(self, motion, mask) -> torch.Tensor:
-        """(B, V) max-pooled motion logits, -inf outside the motion vocabulary. With a domain
-        vocabulary only its rows of the tied decoder are computed (a gather of the embedding
-        rows, not a mask after the full 30,522-word matmul)."""
+        """(B, V) max-pooled motion logits over the real time patches, -inf outside the motion
+        vocabulary (only its rows of the tied decoder are computed)."""
         out = self.motion_tokens(motion, mask)
-        if not hasattr(self, "motion_vocab_mask"):
-            return max_pool_logits(self.motion_head(out["time_tokens"]), out["time_mask"], self.vocab_mask)
-        active = torch.nonzero(self.motion_vocab_mask).flatten()
-        pooled = max_pool_logits(self.motion_head(out["time_tokens"], active), out["time_mask"])   # (B, A)
-        full = pooled.new_full((len(pooled), len(self.vocab_mask)), float("-inf"))
-        return full.index_copy(1, active, pooled)
+        return pool_over_vocabulary(self.motion_head, out["time_tokens"], out["time_mask"], self.motion_mask)
 
     def motion_lexical(self, motion, mask) -> torch.Tensor:
         return lexical_weights(self.motion_pooled_logits(motion, mask))
