@@ -27,7 +27,8 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("query", nargs="?", help='a description, e.g. "a person kicks with the left leg"')
+    p.add_argument("query", nargs="?", help='a description, e.g. "a person kicks with the left leg"; +word: every '
+                                            'hit carries the word, -word: no hit does, e.g. "a person kicks +left -jump"')
     p.add_argument("--index", required=True, help="an index folder from `lexmotion index build`")
     p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -78,10 +79,15 @@ def run_search(args) -> int:
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
         hits = index.search(model, query, k=args.k)
+    constraints = getattr(hits, "constraints", [])
     if args.json:
-        print(json.dumps({"query": query, "index": str(index_path), "hits": [h.to_dict() for h in hits]}, indent=1))
+        print(json.dumps({"query": query, "index": str(index_path), "hits": [h.to_dict() for h in hits],
+                          "constraints": [c.to_dict() for c in constraints]}, indent=1))
         return 0
     print(f"query: {query if len(query) <= 120 else query[:117] + '...'}")
+    if constraints:
+        from retrieval.constraints import describe
+        print(describe(constraints, len(index.items)) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
     for rank, h in enumerate(hits, 1):
         print(f"{rank:>2}. {h.id}  score {h.score:.3f}  {' | '.join(h.texts)[:100]}")
         if h.terms:

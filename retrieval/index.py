@@ -15,6 +15,8 @@ similarity LexCMLP trains. Backends:
 - seismic:     approximate inverted index for learned sparse vectors (pyseismic-lsr,
                optional extra ``[seismic]``).
 - torch:       exact dense matmul + top-k, on CPU or GPU (``device``).
+Keyword constraints (``+word`` / ``-word`` in a query, retrieval/constraints.py) are applied
+inside every backend but seismic.
 Dense checkpoints use faiss (flat) or torch over their 256-d vectors.
 
 An index folder holds index.json (lexmotion version, backend, the model's path
@@ -27,7 +29,6 @@ Loading an index with a different model is refused.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -51,23 +52,14 @@ from lexmotion.files import (
     read_json,
     remove_leftovers,
     replace_folder,
-    require_file,
     write_json,
     write_jsonl,
 )
-from retrieval.faiss_backend import import_faiss
+from lexmotion.models.checkpoint import weights_fingerprint as model_fingerprint
+from retrieval.faiss_backend import import_faiss, search_parameters
 
 BACKENDS = ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "sparse-ivf", "seismic", "torch")
 INDEX_FORMAT = 1
-
-
-def model_fingerprint(model_path: str | Path) -> str:
-    weights = require_file(Path(model_path) / "model.safetensors", "checkpoint weights file")
-    h = hashlib.sha1()
-    with open(weights, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -82,6 +74,14 @@ class Hit:
                 "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms]}
 
 
+class Hits(list):
+    """The hits of a search, best first, and the keyword constraints that shaped them."""
+
+    def __init__(self, hits, constraints=()):
+        super().__init__(hits)
+        self.constraints = list(constraints)
+
+
 class Index:
     def __init__(self, meta: dict, items: list[dict], raw_vectors, engine=None, columns=None):
         """raw_vectors: (N, V) scipy CSR for lexical models, a dense array for dense ones."""
@@ -90,6 +90,7 @@ class Index:
         self.engine, self.columns = engine, columns
         self.device = "cpu"
         self.nprobe = None      # sparse-ivf: clusters visited per query (None: the index's default)
+        self._by_word = None    # the raw vectors as CSC, for keyword constraints
 
     # --- building -----------------------------------------------------------------
     @classmethod
@@ -329,9 +330,13 @@ class Index:
         return self
 
     # --- searching ------------------------------------------------------------------
-    def search_vectors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, V) raw query vectors -> (Q, k) scores and item indices, best first."""
+    def search_vectors(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, V) raw query vectors -> (Q, k) scores and item indices, best first; with ``allowed``
+        ((N,) bool, keyword constraints) only those items, -inf / -1 filling what is left over."""
         check_k(k)
+        if allowed is not None and self.meta["backend"] == "seismic":
+            raise BadValueError("keyword constraints (+word / -word) work with the sparse, sparse-ivf, faiss, "
+                                "faiss-ivf, faiss-hnsw and torch backends, not seismic")
         k = min(k, len(self.items))
         q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         backend = self.meta["backend"]
@@ -340,10 +345,12 @@ class Index:
             q_sparse = sp.csr_matrix(q.astype(np.float32))
         if backend == "sparse":
             scores = np.asarray((q_sparse @ self.engine).todense())
+            if allowed is not None:
+                scores[:, ~allowed] = -np.inf
             top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
             return np.take_along_axis(scores, top, axis=1), top
         if backend == "sparse-ivf":
-            return self.engine.search(q_sparse, k, nprobe=self.nprobe)
+            return self.engine.search(q_sparse, k, nprobe=self.nprobe, allowed=allowed)
         if backend == "seismic":
             from retrieval import seismic_backend
             return seismic_backend.search(self.engine, q_sparse, k)
@@ -351,24 +358,37 @@ class Index:
         if backend == "torch":
             import torch
             scores = torch.from_numpy(sub).to(self.engine.device) @ self.engine.T
+            if allowed is not None:
+                scores[:, ~torch.from_numpy(allowed).to(scores.device)] = -torch.inf
             values, top = torch.topk(scores, k, dim=1)
             return values.cpu().numpy(), top.cpu().numpy()
-        values, top = self.engine.search(sub, k)
-        return values, top
+        if allowed is None:
+            return self.engine.search(sub, k)
+        return self.engine.search(sub, k, params=search_parameters(self.engine, self.meta["backend"], allowed))
 
-    def search(self, model, query: str, k: int = 5, n_terms: int = 5) -> list[Hit]:
+    def search(self, model, query: str, k: int = 5, n_terms: int = 5) -> "Hits":
+        """The k best motions for a description. ``+word`` / ``-word`` in the query are keyword
+        constraints (retrieval/constraints.py): the hits' ``constraints`` say what each removed."""
+        from retrieval.constraints import allowed_items, parse
         check_k(k)
         if not isinstance(query, str) or not query.strip():
             raise EmptyQueryError("empty query: give a description such as \"a person kicks with the left leg\"")
         if self.meta["collection"] != "motions":
             raise LexmotionError("this index holds texts: search it with a motion (--motion FILE)")
+        query, constraints = parse(query, model.tokenizer)
+        if constraints and model.config.kind != "lexical":
+            raise BadValueError(f"keyword constraints ({constraints[0]}) need a lexical model: a dense vector has no words")
         if model.config.kind == "lexical":
             from lexmotion.models.vocabulary import caption_word_ids
             if not caption_word_ids(model.tokenizer, query):
                 raise EmptyQueryError(f"the query {query[:60]!r} has no word that describes a motion (only function "
                                      "words, digits or punctuation): try e.g. \"someone walks in a circle\"")
         vec = model.encode_text([query])
-        return self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms)
+        if self._by_word is None and constraints:     # the items' vectors by word, made once
+            self._by_word = self.raw_vectors.tocsc()
+        allowed = allowed_items(self._by_word, constraints) if constraints else None
+        hits = self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms, allowed)
+        return Hits(hits, constraints)
 
     def search_motion(self, model, clip: dict, k: int = 5, n_terms: int = 5) -> list[Hit]:
         if self.meta["collection"] != "texts":
@@ -380,14 +400,14 @@ class Index:
             raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
         return self._hits(model, vec, k, n_terms)
 
-    def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int) -> list[Hit]:
+    def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int, allowed=None) -> list[Hit]:
         if not np.any(query_vec):
             raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
                                  "words?): describe the motion, e.g. \"someone walks in a circle\"")
-        scores, top = self.search_vectors(query_vec[None], k)
+        scores, top = self.search_vectors(query_vec[None], k, allowed)
         hits = []
         for score, i in zip(scores[0], top[0]):
-            if i < 0:
+            if i < 0 or score == -np.inf:          # fewer than k items left by the constraints
                 continue
             terms = []
             if self.meta["kind"] == "lexical":

@@ -61,7 +61,7 @@ def _search_kernel():
 
     @numba.njit(parallel=True, cache=True, nogil=True)
     def search(q_indptr, q_indices, q_data, col_map, ct_indptr, ct_clusters, ct_values, starts,
-               indptr, indices, data, order, n_active, k, nprobe, out_scores, out_ids):
+               indptr, indices, data, order, n_active, k, nprobe, allowed, out_scores, out_ids):
         n_queries = len(q_indptr) - 1
         nlist = len(starts) - 1
         for qi in numba.prange(n_queries):
@@ -75,13 +75,21 @@ def _search_kernel():
                     qd[a] += w
                     for c in range(ct_indptr[a], ct_indptr[a + 1]):
                         cs[ct_clusters[c]] += w * ct_values[c]
-            probes = np.argsort(-cs)[:nprobe]
-            # exact scores of the visited clusters' documents, keeping the best k
+            probes = np.argsort(-cs)
+            # exact scores of the visited clusters' allowed documents, keeping the best k; under
+            # keyword constraints, clusters beyond nprobe are visited until k allowed ones are found
             best_s = np.full(k, -np.inf, dtype=np.float32)
             best_i = np.full(k, -1, dtype=np.int64)
             worst = 0
-            for c in probes:
+            found = 0
+            for visited in range(nlist):
+                if visited >= nprobe and found >= k:
+                    break
+                c = probes[visited]
                 for row in range(starts[c], starts[c + 1]):
+                    if not allowed[order[row]]:
+                        continue
+                    found += 1
                     score = np.float32(0.0)
                     for p in range(indptr[row], indptr[row + 1]):
                         score += qd[indices[p]] * data[p]
@@ -163,8 +171,11 @@ class SparseIVF:
                    docs.indices.astype(index_dtype), docs.data.astype(np.float32), order.astype(np.int64),
                    ct.indptr.astype(np.int64), ct.indices.astype(np.int32), ct.data.astype(np.float32), vocab_size)
 
-    def search(self, queries, k: int, nprobe: int | None = None, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """queries: (Q, V) scipy CSR -> (Q, k) scores and row ids, best first (-1 where fewer than k)."""
+    def search(self, queries, k: int, nprobe: int | None = None, threads: int = 0,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """queries: (Q, V) scipy CSR -> (Q, k) scores and row ids, best first (-1 where fewer than k).
+        ``allowed``: (N,) bool, the rows that may be returned (keyword constraints); the others are
+        skipped while scoring, and more clusters are visited until k allowed rows are scored."""
         import scipy.sparse as sp
         numba = _numba()
         search = _search_kernel()
@@ -180,7 +191,9 @@ class SparseIVF:
         try:
             search(q.indptr.astype(np.int64), q.indices.astype(np.int64), q.data, self.col_map,
                    self.ct_indptr, self.ct_clusters, self.ct_values, self.starts,
-                   self.indptr, self.indices, self.data, self.order, len(self.columns), k, nprobe, scores, ids)
+                   self.indptr, self.indices, self.data, self.order, len(self.columns), k, nprobe,
+                   np.ones(len(self.order), dtype=np.bool_) if allowed is None else np.asarray(allowed, dtype=np.bool_),
+                   scores, ids)
         finally:
             numba.set_num_threads(previous)
         scores[ids < 0] = -np.inf

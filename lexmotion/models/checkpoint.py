@@ -170,3 +170,14 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     model.provenance = cfg.get("provenance")
     note_non_commercial(path, model.provenance)
     return model.to(device).eval()
+
+
+def weights_fingerprint(path: str | Path) -> str:
+    """SHA-1 of a checkpoint's model.safetensors: an index remembers the exact weights it was built with."""
+    from lexmotion.files import require_file
+    weights = require_file(Path(path) / "model.safetensors", "checkpoint weights file")
+    h = hashlib.sha1()
+    with open(weights, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
