@@ -12,7 +12,8 @@ vectors, by one of two recipes (--recipe):
   far fewer near-duplicates, and every vector mixes two motions' words.
 Queries are real captions of the dataset, encoded.
 Each backend's build time, index memory, queries/s on 1 thread and on all
-threads, and recall@10 against exact search are printed as a table; the
+threads, and recall@10 against exact search are printed as a table (with --constraints, the
+sparse and sparse-ivf rows again under keyword constraints, against exact constrained search); the
 approximate backends (sparse-ivf, seismic, FAISS IVF) at a few search settings. Backends
 whose dense (N x active words) matrix would not fit in --max-dense-gb are skipped.
 """
@@ -96,7 +97,8 @@ def _qps(fn, queries, threads: int) -> float:
     return queries.shape[0] / (time.perf_counter() - start)
 
 
-def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings: int = 4000) -> list[dict]:
+def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings: int = 4000,
+        constraints=()) -> list[dict]:
     import torch
     n = collection.shape[0]
     active = np.flatnonzero(np.asarray(collection.getnnz(axis=0)) > 0)
@@ -104,11 +106,18 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
     truth = exact_topk(collection, queries, k)
     q_dense = np.ascontiguousarray(queries[:, active].toarray().astype(np.float32))
     rows = []
+    by_word = collection.tocsc() if constraints else None
 
-    def record(name, build_s, mem, search):
+    def masks(q):
+        """The keyword-constraint mask, made once per query as Index.search makes it (part of the cost)."""
+        from retrieval.constraints import allowed_items
+        return [allowed_items(by_word, constraints) for _ in range(q.shape[0])][-1]
+
+    def record(name, build_s, mem, search, truth=truth):
         out = {"backend": name, "N": n, "build_s": round(build_s, 2), "memory_MB": round(mem / 2 ** 20, 1)}
         top = search(queries, os.cpu_count())
-        out["recall@10"] = round(float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top, truth)])), 4)
+        out["recall@10"] = round(float(np.mean([len(set(a) & set(b) - {-1}) / max(len(set(b) - {-1}), 1)
+                                                for a, b in zip(top, truth)])), 4)
         out["qps_1_thread"] = round(_qps(search, queries, 1), 1)
         out["qps_all_threads"] = round(_qps(search, queries, os.cpu_count()), 1)
         out["ms_per_query_all"] = round(1000 / out["qps_all_threads"], 2)
@@ -123,6 +132,20 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
         return np.argpartition(-scores, k, axis=1)[:, :k]
     record("sparse (scipy CSR)", build, inverted.data.nbytes + inverted.indices.nbytes + inverted.indptr.nbytes,
            sparse_search)
+    if constraints:
+        allowed = masks(queries[:1])
+        scores = (queries @ collection.T).toarray()
+        scores[:, ~allowed] = -np.inf
+        best = np.argsort(-scores, axis=1)[:, :k]
+        truth_c = np.where(np.take_along_axis(scores, best, 1) > -np.inf, best, -1)    # -1: fewer than k allowed
+        label = " ".join(map(str, constraints))
+
+        def constrained_sparse(q, threads, inverted=inverted):
+            scores = np.asarray((q @ inverted).todense())
+            scores[:, ~masks(q)] = -np.inf
+            return np.argpartition(-scores, k, axis=1)[:, :k]
+        record(f"sparse (scipy CSR), {label}", build, inverted.data.nbytes + inverted.indices.nbytes
+               + inverted.indptr.nbytes, constrained_sparse, truth=truth_c)
     del inverted                            # each index is freed before the next is built
     try:
         from retrieval.sparse_ivf import SparseIVF
@@ -134,6 +157,10 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
             record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe})", build, clustered.memory_bytes(),
                    lambda q, threads, nprobe=nprobe, clustered=clustered:
                    clustered.search(q, k, nprobe=nprobe, threads=threads)[1])
+            if constraints:
+                record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe}), {label}", build,
+                       clustered.memory_bytes(), lambda q, threads, nprobe=nprobe, clustered=clustered:
+                       clustered.search(q, k, nprobe=nprobe, threads=threads, allowed=masks(q))[1], truth=truth_c)
         del clustered
     except LexmotionError as err:
         rows.append({"backend": f"sparse-ivf skipped: {err}", "N": n})
@@ -200,9 +227,14 @@ def main(argv=None) -> int:
                         help="how collections are made from the real vectors (see above; default copies)")
     parser.add_argument("--seismic-postings", type=int, default=4000,
                         help="seismic: postings kept per word (default 4000; longer lists: better recall, slower)")
+    parser.add_argument("--constraints", help='keyword constraints, e.g. "+left -jump": the sparse and sparse-ivf '
+                                              "rows are run again with them (the mask made per query is timed too)")
     args = parser.parse_args(argv)
     import scipy.sparse as sp
+
+    from retrieval.constraints import resolve, split_query
     model = lexmotion.load(args.model)
+    constraints = resolve(split_query(args.constraints)[1], model.tokenizer) if args.constraints else []
     ds = MotionDataset(args.data)
     data = MotionTextDataset(ds, None, model.stats, model.config.motion.max_frames)
     base = sp.csr_matrix(model.encode_motion([r["features"] for r in data.rows]).to_dense().numpy())
@@ -217,7 +249,8 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     for n in (int(s) for s in args.sizes.split(",")):
         collection = RECIPES[args.recipe](base, n, rng)
-        for row in run(collection, q, args.max_dense_gb, seismic_postings=args.seismic_postings):
+        for row in run(collection, q, args.max_dense_gb, seismic_postings=args.seismic_postings,
+                       constraints=constraints):
             print("| " + " | ".join(str(row.get(h, "")) for h in header) + " |", flush=True)
         dense_vocab_gb = n * base.shape[1] * 4 / 2 ** 30
         print(f"| (dense vocabulary-sized float32 vectors would take {dense_vocab_gb:.1f} GB at N={n}) |" + " |" * 7)
