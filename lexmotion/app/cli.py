@@ -202,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     from captioning.cli import add_caption_commands
     add_caption_commands(groups)
 
+    export = groups.add_parser("export", help="write a checkpoint as a folder ready to publish, with a model card",
+                               description="Copy a pretraining checkpoint's weights, config, statistics and tokenizer "
+                                           "files into OUT with a README.md model card (phase, data and licences, "
+                                           "the metrics of metrics.jsonl and sparsity.json, the exact command, usage). "
+                                           "Upload OUT to the Hugging Face hub as it is; lexmotion.load(\"hf://OWNER/NAME\") "
+                                           "and every --model option then take it.",
+                               epilog="example: lexmotion export runs/kit/lexcmlp export/lexmotion-kit && "
+                                      "huggingface-cli upload me/lexmotion-kit export/lexmotion-kit")
+    export.add_argument("checkpoint", help="a checkpoint folder from `lexmotion pretrain`")
+    export.add_argument("out", help="the folder to write (replaced whole if it exists)")
+    export.set_defaults(run=_cmd_export)
+
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
                              description="Build the embedded kitml-cmu sample (100 real clips with their captions), "
                                          "summarise it, render one clip, pretrain the four lexical phases on it "
@@ -212,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="2 training steps per phase (a smoke test, seconds)")
     demo.set_defaults(run=_cmd_demo)
     return parser
+
+
+def _cmd_export(args) -> int:
+    from lexmotion.models.export import export_checkpoint
+    out = export_checkpoint(args.checkpoint, args.out)
+    print(f"exported {args.checkpoint} -> {out} ({', '.join(sorted(p.name for p in out.iterdir()))})")
+    return 0
 
 
 class _Parser(argparse.ArgumentParser):

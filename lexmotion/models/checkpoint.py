@@ -144,17 +144,19 @@ def note_non_commercial(path, provenance: dict | None) -> None:
 
 
 def read_config(path: str | Path) -> dict:
-    cfg = read_folder_config(path)
+    from lexmotion.models.export import local_checkpoint
+    cfg = read_folder_config(local_checkpoint(path))
     if cfg.get("kind") == "captioner":
         raise WrongKindError(f"{path}: this is a captioner, not a pretraining checkpoint")
     return cfg
 
 
 def load(path: str | Path, device: str | torch.device = "cpu"):
-    """Rebuild a model from a checkpoint folder (no command line needed)."""
+    """Rebuild a model from a checkpoint folder, or a hub id (``hf://owner/name``; see export.py)."""
+    from lexmotion.models.export import local_checkpoint
     from lexmotion.models.model import LexMotionModel, ModelConfig
 
-    path = Path(path)
+    path = local_checkpoint(path)
     cfg = read_config(path)
     model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False,
                            text_files=text_files_of(path))
@@ -175,7 +177,8 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
 def weights_fingerprint(path: str | Path) -> str:
     """SHA-1 of a checkpoint's model.safetensors: an index remembers the exact weights it was built with."""
     from lexmotion.files import require_file
-    weights = require_file(Path(path) / "model.safetensors", "checkpoint weights file")
+    from lexmotion.models.export import local_checkpoint
+    weights = require_file(local_checkpoint(path) / "model.safetensors", "checkpoint weights file")
     h = hashlib.sha1()
     with open(weights, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
