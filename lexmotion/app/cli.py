@@ -202,6 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     from captioning.cli import add_caption_commands
     add_caption_commands(groups)
 
+    serve = groups.add_parser("serve", help="a local search page over an index (needs the [web] extra)",
+                              description="Serve a web page that searches an index: a search box (with +word / -word "
+                                          "keyword constraints), each hit's animated stick figure, captions and the "
+                                          "words behind its score, and a motion-to-text tab for an uploaded .bvh or "
+                                          ".npy. Binds to 127.0.0.1 unless --host says otherwise.",
+                              epilog="example: lexmotion serve --index idx/kit   (then open http://127.0.0.1:7860/)")
+    serve.add_argument("--index", required=True, help="an index of motions from `lexmotion index build`")
+    serve.add_argument("--model", help="checkpoint (default: the one the index was built with)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument("--device", default="cpu", help="cpu or cuda (encoding and the torch backend)")
+    serve.add_argument("--max-upload-mb", type=float, default=20.0, help="largest motion file accepted (default 20 MB)")
+    serve.set_defaults(run=lambda args: __import__("lexmotion.app.serve", fromlist=["serve"]).serve(args))
+
     export = groups.add_parser("export", help="write a checkpoint as a folder ready to publish, with a model card",
                                description="Copy a pretraining checkpoint's weights, config, statistics and tokenizer "
                                            "files into OUT with a README.md model card (phase, data and licences, "

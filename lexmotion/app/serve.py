@@ -1,0 +1,269 @@
+"""``lexmotion serve``: a local search page over an index (Starlette + uvicorn, extra ``[web]``).
+
+Text to motion: a search box (keyword constraints included); each hit shows its animated stick
+figure (rendered on demand with ``lexmotion.data.render``, cached), its id and captions, and
+the words behind its score as bars of query weight x motion weight. Motion to text: an
+uploaded .bvh or .npy (size-limited, read with the same reader as ``lexmotion search
+--motion``) is ranked against the captions of the indexed clips. A bad query or upload is a
+message on the page; the server goes on. It binds to 127.0.0.1 unless told otherwise.
+"""
+from __future__ import annotations
+
+import html
+import tempfile
+import threading
+from pathlib import Path
+
+from lexmotion.errors import LexmotionError
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lexmotion search</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem; color: #222; }
+ header { display: flex; justify-content: space-between; align-items: baseline; border-bottom: 1px solid #ddd; }
+ header h1 { font-size: 1.4rem; margin: .4rem 0; } header .meta { color: #666; font-size: .85rem; }
+ nav button { border: none; background: none; font-size: 1rem; padding: .6rem 1rem; cursor: pointer; color: #555; }
+ nav button.on { border-bottom: 3px solid #2b6cb0; color: #111; font-weight: 600; }
+ form { display: flex; gap: .5rem; margin: 1rem 0; flex-wrap: wrap; }
+ input[type=text] { flex: 1; min-width: 18rem; font-size: 1rem; padding: .5rem; }
+ button.go { font-size: 1rem; padding: .5rem 1.2rem; background: #2b6cb0; color: white; border: none; border-radius: 4px; }
+ .hint { color: #666; font-size: .85rem; } .error { color: #b00020; font-weight: 600; margin: .8rem 0; }
+ .hit { display: flex; gap: 1rem; border-bottom: 1px solid #eee; padding: .8rem 0; }
+ .hit img { width: 220px; height: 220px; background: #f6f6f6; border-radius: 4px; }
+ .hit h3 { margin: 0 0 .3rem 0; font-size: 1rem; } .captions { margin: .2rem 0 .6rem 1rem; padding: 0; }
+ .bar { display: flex; align-items: center; gap: .5rem; font-size: .85rem; margin: 2px 0; }
+ .bar span.w { width: 7rem; text-align: right; } .bar div { height: .8rem; background: #2b6cb0; border-radius: 2px; }
+ .bar span.v { color: #666; } .constraints { color: #444; font-size: .9rem; }
+ .tab { display: none; } .tab.on { display: block; }
+</style></head><body>
+<header><h1>lexmotion</h1><div class="meta">__META__</div></header>
+<nav><button id="t2m-tab" class="on" onclick="show('t2m')">text → motion</button>
+<button id="m2t-tab" onclick="show('m2t')">motion → text</button></nav>
+<section id="t2m" class="tab on">
+ <form onsubmit="search(event)"><input type="text" id="q" placeholder="a person kicks with the left leg +left -jump" autofocus>
+ <input type="number" id="k" value="5" min="1" max="50" style="width:4rem"><button class="go">Search</button></form>
+ <div class="hint">+word: every hit carries the word; -word: no hit does. Bars: query weight × motion weight.</div>
+ <div id="t2m-out"></div></section>
+<section id="m2t" class="tab">
+ <form onsubmit="upload(event)"><input type="file" id="file" accept=".bvh,.npy">
+ <input type="number" id="fps" value="20" step="any" title="frame rate of a .npy" style="width:5rem">
+ <button class="go">Describe</button></form>
+ <div class="hint">A .bvh file, or a .npy of joints (frames, joints, 3) at the given frame rate; at most __MAXMB__ MB.</div>
+ <div id="m2t-out"></div></section>
+<script>
+function show(t) { for (const x of ['t2m', 'm2t']) {
+  document.getElementById(x).classList.toggle('on', x === t); document.getElementById(x + '-tab').classList.toggle('on', x === t); } }
+function esc(s) { const d = document.createElement('div'); d.textContent = s; return d.innerHTML; }
+function bars(terms) { if (!terms.length) return '';
+  const top = Math.max(...terms.map(t => t.query_weight * t.item_weight));
+  return terms.map(t => { const v = t.query_weight * t.item_weight;
+    return `<div class="bar"><span class="w">${esc(t.term)}</span><div style="width:${Math.round(200 * v / top)}px"></div>` +
+           `<span class="v">${t.query_weight.toFixed(2)} × ${t.item_weight.toFixed(2)}</span></div>`; }).join(''); }
+function render(out, data, withClip) {
+  if (data.error) { out.innerHTML = `<div class="error">${esc(data.error)}</div>`; return; }
+  let h = data.constraints && data.constraints.length ? `<p class="constraints">${esc(data.constraints_text)}</p>` : '';
+  if (data.words) h += `<p class="constraints">the motion's words: ${esc(data.words.map(w => w[0]).join(', '))}</p>`;
+  if (!data.hits.length) h += '<p>No hit.</p>';
+  for (const [i, hit] of data.hits.entries()) {
+    h += `<div class="hit" data-id="${esc(hit.id)}">` + (withClip ? `<img src="clip/${encodeURIComponent(hit.id)}.gif" alt="${esc(hit.id)}">` : '') +
+      `<div><h3>${i + 1}. ${esc(hit.id)} <span class="hint">score ${hit.score.toFixed(3)}</span></h3>` +
+      `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}</div></div>`; }
+  out.innerHTML = h; }
+async function search(e) { e.preventDefault(); const out = document.getElementById('t2m-out'); out.textContent = 'searching…';
+  const r = await fetch(`api/search?q=${encodeURIComponent(document.getElementById('q').value)}&k=${document.getElementById('k').value}`);
+  render(out, await r.json(), true); }
+async function upload(e) { e.preventDefault(); const out = document.getElementById('m2t-out');
+  const f = document.getElementById('file').files[0]; if (!f) { out.innerHTML = '<div class="error">choose a .bvh or .npy file</div>'; return; }
+  out.textContent = 'encoding…'; const body = new FormData(); body.append('file', f); body.append('fps', document.getElementById('fps').value);
+  const r = await fetch('api/motion', {method: 'POST', body}); render(out, await r.json(), false); }
+const start = new URLSearchParams(location.search);          // /?q=...&k=...: search on load
+if (start.get('q')) { document.getElementById('q').value = start.get('q');
+  if (start.get('k')) document.getElementById('k').value = start.get('k'); search(new Event('submit')); }
+</script></body></html>
+"""
+
+
+class SearchService:
+    """The index, its model, the clips to render and (made on first use) the captions to describe with."""
+
+    def __init__(self, index_path, model_path=None, device: str = "cpu", max_upload_mb: float = 20.0,
+                 cache: str | Path | None = None):
+        from lexmotion.data.dataset import MotionDataset
+        from lexmotion.models.checkpoint import load
+        from retrieval.index import Index
+
+        meta = Index.read_meta(index_path)
+        if meta["collection"] != "motions":
+            raise LexmotionError(f"{index_path}: holds captions; serve an index of motions (the page searches them)")
+        self.model_path = model_path or meta["model_path"]
+        self.index = Index.load(index_path, model_path=self.model_path).to(device)
+        self.model = load(self.model_path, device=device)
+        self.data = MotionDataset(meta["data"]) if Path(meta["data"]).is_dir() else None
+        self.max_upload = int(max_upload_mb * 2 ** 20)
+        self.cache = Path(cache) if cache else Path(tempfile.mkdtemp(prefix="lexmotion-serve-"))
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self._captions, self._lock = None, threading.Lock()
+        self.ids = {item["id"] for item in self.index.items}
+
+    def info(self) -> dict:
+        m = self.index.meta
+        return {"items": m["n"], "backend": m["backend"], "kind": m["kind"], "model": str(self.model_path),
+                "phase": getattr(self.model, "phase", None), "data": m.get("data"), "split": m.get("split")}
+
+    def search(self, query: str, k: int) -> dict:
+        from retrieval.constraints import describe
+        hits = self.index.search(self.model, query, k=k)
+        constraints = getattr(hits, "constraints", [])
+        return {"query": query, "hits": [h.to_dict() for h in hits],
+                "constraints": [c.to_dict() for c in constraints],
+                "constraints_text": describe(constraints, len(self.index.items)) if constraints else ""}
+
+    def clip_gif(self, clip_id: str) -> Path:
+        """The clip's stick figure, rendered once (10 fps) and kept in the cache folder."""
+        import hashlib
+
+        from lexmotion.data.render import render_gif
+        if clip_id not in self.ids:
+            raise LexmotionError(f"{clip_id}: not a clip of this index")
+        if self.data is None:
+            raise LexmotionError(f"{self.index.meta['data']}: the index's dataset folder is not on this machine, "
+                                 "so its clips cannot be drawn")
+        out = self.cache / f"{hashlib.sha1(clip_id.encode()).hexdigest()[:16]}.gif"
+        if not out.is_file():
+            row = self.data.row(self.data.find(clip_id))
+            render_gif(row["joints"], float(row["fps"]), self.data.skeleton(row["skeleton"]), out,
+                       title=row["texts"][0] if row["texts"] else clip_id, max_fps=10.0, size=3.0)
+        return out
+
+    def captions(self):
+        """An in-memory index of the indexed clips' captions (encoded once, on the first upload)."""
+        import scipy.sparse as sp
+
+        from retrieval.index import Index
+        with self._lock:
+            if self._captions is None:
+                items = [{"id": it["id"], "texts": [t]} for it in self.index.items for t in it["texts"] if t.strip()]
+                if not items:
+                    raise LexmotionError("the indexed clips have no captions to describe a motion with")
+                vectors = self.model.encode_text([it["texts"][0] for it in items])
+                lexical = self.model.config.kind == "lexical"
+                raw = sp.csr_matrix(vectors.to_dense().numpy()) if lexical else vectors.numpy()
+                meta = {"backend": "sparse" if lexical else "torch", "kind": self.model.config.kind,
+                        "collection": "texts", "n": len(items)}
+                self._captions = Index(meta, items, raw)
+                self._captions._make_engine()
+            return self._captions
+
+    def describe_motion(self, name: str, content: bytes, fps: float, k: int = 5) -> dict:
+        from lexmotion.data.importers import read_motion_file
+        suffix = Path(name).suffix.lower()
+        if suffix not in (".bvh", ".npy"):
+            raise LexmotionError(f"{name}: upload a .bvh file or a .npy of joints, not {suffix or 'a file without suffix'}")
+        if len(content) > self.max_upload:
+            raise LexmotionError(f"{name}: {len(content) / 2 ** 20:.1f} MB is over the {self.max_upload / 2 ** 20:g} MB limit")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            path.write_bytes(content)
+            clip = read_motion_file(str(path), fps)
+            clip["source"] = name
+            hits = self.captions().search_motion(self.model, clip, k=k)
+            words = []
+            if self.model.config.kind == "lexical":
+                words = self.model.explain(self.model.encode_motion([clip])[0], k=10)
+        return {"query": name, "hits": [h.to_dict() for h in hits], "words": words, "constraints": []}
+
+
+def create_app(service: SearchService):
+    """The Starlette app: the page, /api/info, /api/search, /api/motion and /clip/ID.gif."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+    from starlette.routing import Route
+
+    info = service.info()
+    meta = (f"{info['items']} motions · {info['backend']} · {info['kind']} {info['phase'] or ''} · "
+            f"{html.escape(Path(info['model']).name)}")
+    page = PAGE.replace("__META__", meta).replace("__MAXMB__", f"{service.max_upload / 2 ** 20:g}")
+
+    def failed(err: Exception) -> JSONResponse:
+        if isinstance(err, LexmotionError):
+            return JSONResponse({"error": str(err)}, status_code=400)
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        return JSONResponse({"error": f"internal error: {reason}"}, status_code=500)
+
+    # plain functions run in Starlette's thread pool: encoding and rendering do not block the server
+    def home(request: Request):
+        return HTMLResponse(page)
+
+    def api_info(request: Request):
+        return JSONResponse(info)
+
+    def api_search(request: Request):
+        try:
+            k = int(request.query_params.get("k", "5"))
+            return JSONResponse(service.search(request.query_params.get("q", ""), max(1, min(k, 50))))
+        except ValueError:
+            return JSONResponse({"error": "k must be a whole number"}, status_code=400)
+        except Exception as err:      # the server survives every bad query
+            return failed(err)
+
+    async def api_motion(request: Request):
+        try:
+            length = int(request.headers.get("content-length") or 0)
+            if length > service.max_upload + 2 ** 16:
+                raise LexmotionError(f"the upload ({length / 2 ** 20:.1f} MB) is over the "
+                                     f"{service.max_upload / 2 ** 20:g} MB limit")
+            form = await request.form(max_part_size=service.max_upload + 1)
+            upload = form.get("file")
+            if upload is None or not hasattr(upload, "read"):
+                raise LexmotionError("no file in the upload (field 'file')")
+            content = await upload.read(service.max_upload + 1)
+            fps = float(form.get("fps") or 20.0)
+            return JSONResponse(await run_in_threadpool(service.describe_motion, upload.filename or "upload",
+                                                        content, fps))
+        except Exception as err:
+            return failed(err if not type(err).__name__ == "MultiPartException" else LexmotionError(str(err)))
+
+    def clip(request: Request):
+        try:
+            return FileResponse(service.clip_gif(request.path_params["clip_id"]), media_type="image/gif")
+        except Exception as err:
+            response = failed(err)
+            response.status_code = 404 if isinstance(err, LexmotionError) else 500
+            return response
+
+    return Starlette(routes=[Route("/", home), Route("/api/info", api_info), Route("/api/search", api_search),
+                             Route("/api/motion", api_motion, methods=["POST"]),
+                             Route("/clip/{clip_id:path}.gif", clip)])
+
+
+def check_port(host: str, port: int) -> None:
+    """A port in use (or not ours to bind) is one line now, not a uvicorn traceback later."""
+    import socket
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            raise LexmotionError(f"cannot serve on {host}:{port}: {err.strerror or err} (pass another --port)") from None
+
+
+def serve(args) -> int:
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise LexmotionError("lexmotion serve needs the web extra: pip install 'lexmotion[web]' "
+                             "(starlette, uvicorn, python-multipart)") from None
+    if not 0 < args.port < 65536:
+        raise LexmotionError(f"--port must be between 1 and 65535, not {args.port}")
+    check_port(args.host, args.port)
+    service = SearchService(args.index, args.model, args.device, args.max_upload_mb)
+    app = create_app(service)
+    info = service.info()
+    print(f"serving {info['items']} motions ({info['backend']}, {info['model']}) on http://{args.host}:{args.port}/ "
+          "(Ctrl+C stops)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

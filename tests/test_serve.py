@@ -1,0 +1,130 @@
+"""`lexmotion serve`: the page and its search over HTTP on a free localhost port, equal to
+`lexmotion search`; bad uploads are messages and the server survives; a port in use is one line."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import numpy as np
+import pytest
+
+from lexmotion.app.cli import main
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("multipart")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            return r.status, r.headers.get("content-type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("content-type", ""), e.read()
+
+
+def _post_file(url: str, name: str, content: bytes, fps: str = "20"):
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"fps\"\r\n\r\n{fps}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.fixture(scope="module")
+def server(tiny_setup, tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    assert main([str(a) for a in ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--config",
+                                  tiny_setup / "tiny.json", "--out", root / "lex", "--batch-size", 4, "--max-steps", 2,
+                                  "--wandb", "disabled", "--quiet"]]) == 0
+    from lexmotion.models.checkpoint import load, save_weights
+    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
+    model.motion_head.bias.data += 4.0
+    save_weights(model, root / "lex")
+    assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", tiny_setup / "kit", "--split",
+                                  "all", "--out", root / "idx", "--backend", "sparse"]]) == 0
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "lexmotion.app.cli", "serve", "--index", str(root / "idx"),
+                                "--port", str(port), "--max-upload-mb", "0.05"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped: {process.stdout.read()}")
+        try:
+            urllib.request.urlopen(url + "api/info", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the server did not answer within 120 s")
+    yield {"url": url, "port": port, "root": root, "process": process}
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_the_page_and_a_search_equal_the_search_command(server, capsys):
+    status, kind, page = _get(server["url"])
+    assert status == 200 and kind.startswith("text/html")
+    assert b"lexmotion" in page and b"motions \xc2\xb7 sparse \xc2\xb7 lexical lexcmlp" in page and b"motion \xe2\x86\x92 text" in page
+    for query in ("a person walks forward", "a person walks forward -left"):
+        status, _, body = _get(server["url"] + "api/search?" + urllib.parse.urlencode({"q": query, "k": 5}))
+        assert status == 200
+        served = json.loads(body)
+        capsys.readouterr()
+        assert main(["search", "--index", str(server["root"] / "idx"), query, "-k", "5", "--json"]) == 0
+        searched = json.loads(capsys.readouterr().out)
+        assert [h["id"] for h in served["hits"]] == [h["id"] for h in searched["hits"]] and served["hits"]
+        assert served["constraints"] == searched["constraints"]
+    status, kind, gif = _get(server["url"] + f"clip/{served['hits'][0]['id']}.gif")
+    assert status == 200 and kind == "image/gif" and gif.startswith(b"GIF8")
+
+
+def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, kitml_root):
+    url = server["url"]
+    status, _, body = _get(url + "api/search?q=")
+    assert status == 400 and "empty query" in json.loads(body)["error"]
+    status, _, body = _get(url + "api/search?" + urllib.parse.urlencode({"q": "someone walks +juggles"}))
+    assert status == 400 and "not a word of the model's vocabulary" in json.loads(body)["error"]
+    status, _, _ = _get(url + "clip/no-such-clip.gif")
+    assert status == 404
+    status, reply = _post_file(url + "api/motion", "notes.txt", b"hello")
+    assert status == 400 and ".bvh" in reply["error"]
+    status, reply = _post_file(url + "api/motion", "big.npy", b"\0" * 200_000)
+    assert status == 400 and "limit" in reply["error"]
+    status, reply = _post_file(url + "api/motion", "broken.bvh", b"HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n")
+    assert status == 400 and reply["error"]
+    joints = np.load(next((kitml_root / "joints").glob("*.npy")))[:60].astype(np.float32)
+    from io import BytesIO
+    buffer = BytesIO()
+    np.save(buffer, joints)
+    status, reply = _post_file(url + "api/motion", "clip.npy", buffer.getvalue(), fps="12.5")
+    assert status == 200 and reply["hits"] and all(h["texts"] for h in reply["hits"]), reply
+    status, _, body = _get(url + "api/info")
+    assert status == 200 and server["process"].poll() is None
+
+
+def test_a_port_in_use_is_one_line(server, capsys):
+    assert main(["serve", "--index", str(server["root"] / "idx"), "--port", str(server["port"])]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot serve on 127.0.0.1:{server['port']}") and err.count("\n") == 1
