@@ -153,7 +153,8 @@ def measure(spec: dict) -> dict | None:
     gflop = flops.get_total_flops() / 1e9 * world
     peak_flops = peak_tflops(name, spec["peak_tflops"]) if cuda or spec["peak_tflops"] else None
     return {"phase": spec["phase"], "head": spec["head"] if spec["phase"] != "dense" else "-",
-            "batch_size": spec["batch_size"], "world": world, "device": name, "compile": spec["compile"],
+            "batch_size": spec["batch_size"], "world": world, "ddp": trainer.ddp, "device": name,
+            "compile": spec["compile"],
             "samples_per_second": samples_per_second, "step_ms": seconds * 1e3,
             **{f"{k}_ms": v * 1e3 for k, v in per_step.items()},
             "peak_mib": peak / 2 ** 20, "step_mib": (peak - held) / 2 ** 20, "gflop_per_step": gflop,
@@ -312,7 +313,8 @@ def _main(p: argparse.ArgumentParser, args) -> int:
             r["head"] = "-"
     first = next((r for r in rows if "error" not in r), None)
     if first:
-        print(f"device: {first['device']}, torch {first['torch']}, world {first['world']}, "
+        print(f"device: {first['device']}, torch {first['torch']}, "
+              f"{'DDP over ' if first['ddp'] else ''}{first['world']} process(es), "
               f"{args.steps} timed steps after {args.warmup}, {args.repeats} repeat(s)"
               + (", torch.compile" if args.compile else ""))
     print(table(rows))

@@ -120,7 +120,8 @@ class Trainer:
 
     def _setup(self, data_dirs, init, model_config, local_rank) -> None:
         config = self.config
-        if self.world > 1 and not torch.distributed.is_initialized():
+        self.ddp = self.world > 1 or "TORCHELASTIC_RUN_ID" in os.environ     # torchrun: DDP, even with 1 process
+        if self.ddp and not torch.distributed.is_initialized():
             backend = "nccl" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "gloo"
             torch.distributed.init_process_group(backend)
         self.device = resolve_device(config.device, local_rank)
@@ -176,7 +177,7 @@ class Trainer:
             if failed and self.rank == 0:
                 print(f"warning: --compile: torch.compile does not work here ({failed}); training without it")
         self.module = PhaseModule(self.model, phase, config.settings)
-        if self.world > 1:
+        if self.ddp:
             self.module = nn.parallel.DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)
