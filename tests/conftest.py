@@ -116,3 +116,11 @@ def tiny_setup(kitml_slice, tmp_path_factory):
               "train": {"save_every": 1, "warmup_steps": 1}}
     (root / "tiny.json").write_text(json.dumps(config))
     return root
+
+
+def pretrain_tiny(setup: Path, phase: str, out: Path, steps: int = 2, *extra) -> int:
+    """`lexmotion pretrain PHASE` of the tiny model on the kitml slice, as a user runs it; -> exit status."""
+    from lexmotion.app.cli import main
+    return main([str(a) for a in ["pretrain", phase, "--data", setup / "kit", "--config", setup / "tiny.json",
+                                  "--out", out, "--batch-size", 4, "--max-steps", steps, "--wandb", "disabled",
+                                  "--quiet", *extra]])

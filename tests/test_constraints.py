@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import pretrain_tiny
 
 from lexmotion.errors import BadValueError, EmptyQueryError
 from retrieval.constraints import Constraint, allowed_items, parse, split_query
@@ -113,10 +114,8 @@ def test_search_command_prints_what_each_constraint_removed(tiny_setup, tmp_path
     import json
 
     from lexmotion.app.cli import main
-    common = ["--data", tiny_setup / "kit", "--config", tiny_setup / "tiny.json", "--batch-size", 4,
-              "--max-steps", 1, "--wandb", "disabled", "--quiet"]
-    assert main([str(a) for a in ["pretrain", "lexcmlp", "--out", tmp_path / "lex", *common]]) == 0
-    assert main([str(a) for a in ["pretrain", "dense", "--out", tmp_path / "dense", *common]]) == 0
+    assert pretrain_tiny(tiny_setup, "lexcmlp", tmp_path / "lex", 1) == 0
+    assert pretrain_tiny(tiny_setup, "dense", tmp_path / "dense", 1) == 0
     for name in ("lex", "dense"):
         assert main([str(a) for a in ["index", "build", "--model", tmp_path / name, "--data", tiny_setup / "kit",
                                       "--split", "all", "--out", tmp_path / f"idx-{name}", "--backend", "torch"]]) == 0

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 import torch
+from conftest import pretrain_tiny
 
 import lexmotion
 from lexmotion.app.cli import main
@@ -13,9 +14,7 @@ from lexmotion.errors import WrongKindError, WrongPathError
 @pytest.fixture(scope="module")
 def trained(tiny_setup, tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    assert main([str(a) for a in ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--config",
-                                  tiny_setup / "tiny.json", "--out", root / "lex", "--batch-size", 4, "--max-steps", 2,
-                                  "--wandb", "disabled", "--quiet"]]) == 0
+    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex") == 0
     assert main([str(a) for a in ["export", root / "lex", root / "card"]]) == 0
     return root
 

@@ -13,6 +13,7 @@ import uuid
 
 import numpy as np
 import pytest
+from conftest import pretrain_tiny
 
 from lexmotion.app.cli import main
 
@@ -52,9 +53,7 @@ def _post_file(url: str, name: str, content: bytes, fps: str = "20"):
 @pytest.fixture(scope="module")
 def server(tiny_setup, tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
-    assert main([str(a) for a in ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--config",
-                                  tiny_setup / "tiny.json", "--out", root / "lex", "--batch-size", 4, "--max-steps", 2,
-                                  "--wandb", "disabled", "--quiet"]]) == 0
+    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex") == 0
     from lexmotion.models.checkpoint import load, save_weights
     model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
     model.motion_head.bias.data += 4.0

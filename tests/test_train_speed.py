@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
+from conftest import pretrain_tiny
 
-from lexmotion.app.cli import main
 from lexmotion.models.lexical import LexicalHead
 
 
@@ -98,9 +98,7 @@ def test_benchmark_bad_input_is_one_line(tiny_setup, capsys, argv, expected):
 
 
 def _pretrain(tiny_setup, out, *extra) -> int:
-    return main([str(a) for a in ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--config",
-                                  tiny_setup / "tiny.json", "--out", out, "--batch-size", 4, "--max-steps", 1,
-                                  "--wandb", "disabled", "--quiet", *extra]])
+    return pretrain_tiny(tiny_setup, "lexcmlp", out, 1, *extra)
 
 
 def test_compile_without_a_working_compiler_falls_back_with_one_warning(tiny_setup, tmp_path, capsys, monkeypatch):
