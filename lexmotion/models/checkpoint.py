@@ -144,7 +144,7 @@ def note_non_commercial(path, provenance: dict | None) -> None:
 
 
 def read_config(path: str | Path) -> dict:
-    from lexmotion.models.export import local_checkpoint
+    from lexmotion.models.hub import local_checkpoint
     cfg = read_folder_config(local_checkpoint(path))
     if cfg.get("kind") == "captioner":
         raise WrongKindError(f"{path}: this is a captioner, not a pretraining checkpoint")
@@ -153,7 +153,7 @@ def read_config(path: str | Path) -> dict:
 
 def load(path: str | Path, device: str | torch.device = "cpu"):
     """Rebuild a model from a checkpoint folder, or a hub id (``hf://owner/name``; see export.py)."""
-    from lexmotion.models.export import local_checkpoint
+    from lexmotion.models.hub import local_checkpoint
     from lexmotion.models.model import LexMotionModel, ModelConfig
 
     path = local_checkpoint(path)
@@ -177,7 +177,7 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
 def weights_fingerprint(path: str | Path) -> str:
     """SHA-1 of a checkpoint's model.safetensors: an index remembers the exact weights it was built with."""
     from lexmotion.files import require_file
-    from lexmotion.models.export import local_checkpoint
+    from lexmotion.models.hub import local_checkpoint
     weights = require_file(local_checkpoint(path) / "model.safetensors", "checkpoint weights file")
     h = hashlib.sha1()
     with open(weights, "rb") as f:
