@@ -1,7 +1,8 @@
 """Training benchmark: ``python -m pretrain.bench --data DIR [--config JSON]``.
 
 For every phase (default: lexcmlp and dense), batch size and lexical-head path (--lexical-head
-fast, the default path of training, or reference, the full tokens x vocabulary formula), one
+fast, the path training takes, or reference: the logits of every token position for every
+active word, then the masked max, the formula the fast path is tested against), one
 fresh process builds the phase's model from --config as ``lexmotion pretrain`` does, takes
 --warmup steps, then times --steps optimiser steps of the trainer's own step function
 (``Trainer.train_step``) on the same batches for every row:
@@ -239,7 +240,7 @@ def main(argv=None) -> int:
                                                              "dense (default lexcmlp,dense)")
     p.add_argument("--batch-sizes", default="32", help="comma-separated batch sizes per process (default 32)")
     p.add_argument("--lexical-head", default="fast", help="comma-separated: fast (training's path), reference "
-                                                          "(the full tokens x vocabulary formula)")
+                                                          "(every token position x every active word, then the max)")
     p.add_argument("--steps", type=int, default=20, help="timed steps per row (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--repeats", type=int, default=1, help="run every row this many times, interleaved (default 1)")
