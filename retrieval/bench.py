@@ -74,12 +74,16 @@ def blend(base, n: int, rng: np.random.Generator):
 RECIPES = {"copies": synthesise, "blends": blend}
 
 
-def exact_topk(collection, queries, k, chunk: int = 20):
-    """(Q, k) ids of the exact top k (any order), computed for ``chunk`` queries at a time to bound memory."""
+def exact_topk(collection, queries, k, chunk: int = 20, allowed=None):
+    """(Q, k) ids of the exact top k (any order), computed for ``chunk`` queries at a time to bound memory;
+    with ``allowed`` (keyword constraints) among those items only, -1 where fewer than k are allowed."""
     tops = []
     for start in range(0, queries.shape[0], chunk):
         scores = (queries[start:start + chunk] @ collection.T).toarray()
-        tops.append(np.argpartition(-scores, k, axis=1)[:, :k])
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        top = np.argpartition(-scores, k, axis=1)[:, :k]
+        tops.append(np.where(np.take_along_axis(scores, top, 1) > -np.inf, top, -1))
     return np.concatenate(tops)
 
 
@@ -111,7 +115,9 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
     def masks(q):
         """The keyword-constraint mask, made once per query as Index.search makes it (part of the cost)."""
         from retrieval.constraints import allowed_items
-        return [allowed_items(by_word, constraints) for _ in range(q.shape[0])][-1]
+        for _ in range(q.shape[0]):
+            allowed = allowed_items(by_word, constraints)
+        return allowed
 
     def record(name, build_s, mem, search, truth=truth):
         out = {"backend": name, "N": n, "build_s": round(build_s, 2), "memory_MB": round(mem / 2 ** 20, 1)}
@@ -127,25 +133,18 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
     inverted = collection.T.tocsr()
     build = time.perf_counter() - t
 
-    def sparse_search(q, threads, inverted=inverted):
+    def sparse_search(q, threads, inverted=inverted, constrained=False):
         scores = np.asarray((q @ inverted).todense())
+        if constrained:
+            scores[:, ~masks(q)] = -np.inf
         return np.argpartition(-scores, k, axis=1)[:, :k]
     record("sparse (scipy CSR)", build, inverted.data.nbytes + inverted.indices.nbytes + inverted.indptr.nbytes,
            sparse_search)
     if constraints:
-        allowed = masks(queries[:1])
-        scores = (queries @ collection.T).toarray()
-        scores[:, ~allowed] = -np.inf
-        best = np.argsort(-scores, axis=1)[:, :k]
-        truth_c = np.where(np.take_along_axis(scores, best, 1) > -np.inf, best, -1)    # -1: fewer than k allowed
+        truth_c = exact_topk(collection, queries, k, allowed=masks(queries[:1]))
         label = " ".join(map(str, constraints))
-
-        def constrained_sparse(q, threads, inverted=inverted):
-            scores = np.asarray((q @ inverted).todense())
-            scores[:, ~masks(q)] = -np.inf
-            return np.argpartition(-scores, k, axis=1)[:, :k]
         record(f"sparse (scipy CSR), {label}", build, inverted.data.nbytes + inverted.indices.nbytes
-               + inverted.indptr.nbytes, constrained_sparse, truth=truth_c)
+               + inverted.indptr.nbytes, lambda q, threads: sparse_search(q, threads, constrained=True), truth=truth_c)
     del inverted                            # each index is freed before the next is built
     try:
         from retrieval.sparse_ivf import SparseIVF

@@ -79,7 +79,7 @@ def run_search(args) -> int:
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
         hits = index.search(model, query, k=args.k)
-    constraints = getattr(hits, "constraints", [])
+    constraints = hits.constraints
     if args.json:
         print(json.dumps({"query": query, "index": str(index_path), "hits": [h.to_dict() for h in hits],
                           "constraints": [c.to_dict() for c in constraints]}, indent=1))

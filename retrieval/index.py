@@ -55,7 +55,7 @@ from lexmotion.files import (
     write_json,
     write_jsonl,
 )
-from lexmotion.models.checkpoint import weights_fingerprint as model_fingerprint
+from lexmotion.models.checkpoint import weights_fingerprint
 from retrieval.faiss_backend import import_faiss, search_parameters
 
 BACKENDS = ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "sparse-ivf", "seismic", "torch")
@@ -135,7 +135,7 @@ class Index:
         raw = sp.vstack(vecs).tocsr() if lexical else np.concatenate(vecs)
         meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
                 "kind": model.config.kind, "collection": "texts" if texts else "motions",
-                "model_path": str(model_path), "model_sha1": model_fingerprint(model_path),
+                "model_path": str(model_path), "model_sha1": weights_fingerprint(model_path),
                 "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
         index = cls(meta, items, raw)
         index._make_engine(progress)
@@ -220,7 +220,7 @@ class Index:
     def load(cls, path: str | Path, model_path: str | Path | None = None) -> "Index":
         path = Path(path)
         meta = cls.read_meta(path)
-        if model_path is not None and model_fingerprint(model_path) != meta["model_sha1"]:
+        if model_path is not None and weights_fingerprint(model_path) != meta["model_sha1"]:
             raise LexmotionError(f"{path}: built with the model {meta['model_path']}, not {model_path} "
                                  "(its weights differ): rebuild the index with this model")
         items = _read_part(path / "items.jsonl", "item list", lambda: cls._read_items(path / "items.jsonl"))
@@ -390,7 +390,7 @@ class Index:
         hits = self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms, allowed)
         return Hits(hits, constraints)
 
-    def search_motion(self, model, clip: dict, k: int = 5, n_terms: int = 5) -> list[Hit]:
+    def search_motion(self, model, clip: dict, k: int = 5, n_terms: int = 5) -> "Hits":
         if self.meta["collection"] != "texts":
             raise LexmotionError("this index holds motions: build one with `lexmotion index build --texts` "
                                  "to search captions with a motion")
@@ -398,7 +398,7 @@ class Index:
         vec = vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy()
         if not np.any(vec):
             raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
-        return self._hits(model, vec, k, n_terms)
+        return Hits(self._hits(model, vec, k, n_terms))
 
     def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int, allowed=None) -> list[Hit]:
         if not np.any(query_vec):

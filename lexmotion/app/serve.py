@@ -114,7 +114,7 @@ class SearchService:
     def search(self, query: str, k: int) -> dict:
         from retrieval.constraints import describe
         hits = self.index.search(self.model, query, k=k)
-        constraints = getattr(hits, "constraints", [])
+        constraints = hits.constraints
         return {"query": query, "hits": [h.to_dict() for h in hits],
                 "constraints": [c.to_dict() for c in constraints],
                 "constraints_text": describe(constraints, len(self.index.items)) if constraints else ""}

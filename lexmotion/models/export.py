@@ -16,15 +16,19 @@ from pathlib import Path
 
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError, WrongPathError
-from lexmotion.files import output_lock, replace_folder
+from lexmotion.files import output_lock, read_json, replace_folder
 from lexmotion.models.hub import local_checkpoint
 
 FILES = ("model.safetensors", "config.json", "stats.json", "vocab.json", "metrics.jsonl", "sparsity.json")
 def _metrics(path: Path) -> dict:
     """The last line of metrics.jsonl (the finished run's last epoch), or {}."""
+    from lexmotion.errors import CorruptFileError
     lines = [line for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip()] \
         if (path / "metrics.jsonl").is_file() else []
-    return json.loads(lines[-1]) if lines else {}
+    try:
+        return json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError as err:
+        raise CorruptFileError(f"{path / 'metrics.jsonl'}: damaged last line ({err})") from None
 
 
 def _fmt(value) -> str:
@@ -96,11 +100,11 @@ def model_card(cfg: dict, metrics: dict, sparsity: dict, name: str) -> str:
 
 def export_checkpoint(ckpt, out) -> Path:
     """Write the publishable folder OUT (see the module docstring); -> OUT."""
-    from lexmotion.models.checkpoint import TEXT_FILES, read_config
+    from lexmotion.models.checkpoint import TEXT_FILES, read_config, text_files_of
 
     ckpt = local_checkpoint(ckpt)
     cfg = read_config(ckpt)                       # a captioner or a damaged folder is refused here
-    if not (ckpt / TEXT_FILES / "config.json").is_file():
+    if text_files_of(ckpt) is None:
         raise LexmotionError(f"{ckpt}: has no {TEXT_FILES}/ (tokenizer files), so it cannot load on another "
                              "machine; re-save it by resuming its run with this lexmotion")
     if Path(out).resolve() == ckpt.resolve():
@@ -112,7 +116,7 @@ def export_checkpoint(ckpt, out) -> Path:
                 if (ckpt / name).is_file():
                     shutil.copy2(ckpt / name, tmp / name)
             shutil.copytree(ckpt / TEXT_FILES, tmp / TEXT_FILES)
-            sparsity = json.loads((ckpt / "sparsity.json").read_text()) if (ckpt / "sparsity.json").is_file() else {}
+            sparsity = read_json(ckpt / "sparsity.json") if (ckpt / "sparsity.json").is_file() else {}
             card = model_card(cfg, _metrics(ckpt), sparsity, f"lexmotion {cfg['phase']} ({out.name})")
             (tmp / "README.md").write_text(card)
             replace_folder(tmp, out)

@@ -1,8 +1,9 @@
 """Lexical heads and sparse operations: the one place for the lexical formulas.
 
 - ``lexical_pool``: w_v = max over real tokens of log(1 + ReLU(logit_v)), words outside
-  the vocabulary mask removed. Every caller (text, motion, bottlenecks, retrieval) uses it,
-  or its two halves ``max_pool_logits`` and ``lexical_weights`` when it needs both.
+  the vocabulary mask removed: the formula, on a (B, L, V) logit tensor. Its two halves are
+  ``max_pool_logits`` and ``lexical_weights``; the model computes the first half with
+  ``LexicalHead.pooled`` (below) through ``pool_over_vocabulary``, never building that tensor.
 - ``LexicalHead``: BERT's MLM form, dense -> GELU -> LayerNorm -> decoder tied to
   the word embeddings, plus a bias. ``LexicalHead.pooled`` is the fast path of
   ``max_pool_logits(head(hidden, active), mask)``: real tokens only, the vocabulary in chunks,

@@ -232,11 +232,6 @@ class LexMotionModel(nn.Module):
     def motion_tokens(self, motion, mask, patch_mask=None) -> dict:
         return self.motion_encoder(motion, mask, patch_mask)
 
-    def motion_logits(self, motion, mask) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, n_t, V) logits of every time patch and the (B, n_t) real-patch mask (full vocabulary)."""
-        out = self.motion_tokens(motion, mask)
-        return self.motion_head(out["time_tokens"]), out["time_mask"]
-
     def motion_pooled_logits(self, motion, mask) -> torch.Tensor:
         """(B, V) max-pooled motion logits over the real time patches, -inf outside the motion
         vocabulary (only its rows of the tied decoder are computed)."""
