@@ -8,6 +8,8 @@ from pathlib import Path
 from lexmotion.errors import LexmotionError, check_settings
 from lexmotion.files import check_output_folder
 
+DEFAULT_GUIDE_WEIGHT = 0.0     # set from the measured sweep (README, captioning)
+
 
 def add_caption_commands(groups) -> None:
     caption = groups.add_parser(
@@ -19,9 +21,11 @@ def add_caption_commands(groups) -> None:
 
     tr = cmds.add_parser(
         "train", help="train a captioner on a dataset folder",
-        description="Train a captioner with teacher forcing. After every epoch the validation split is captioned "
-                    "greedily; the epoch with the best BLEU@4 is kept in OUT, the latest in OUT/last. Run again "
-                    "with the same --out to resume.",
+        description="Train a captioner with teacher forcing. After every epoch the selection set (the validation "
+                    "split plus a held-out 10%% of the training split, the same clips for every seed) is captioned "
+                    "greedily; the epoch with the best CIDEr is kept in OUT, the latest in OUT/last. A frozen "
+                    "lexical backbone is run once per clip, not at every step. Run again with the same --out to "
+                    "resume.",
         epilog="examples:\n"
                "  lexmotion caption train --arch guided --encoder parts --data data/kitml --out cap/guided "
                "--lambda-spat 2 --lambda-adapt 3\n"
@@ -47,30 +51,63 @@ def add_caption_commands(groups) -> None:
     tr.add_argument("--no-truncate", action="store_true", help="local: no truncation mask during training")
     tr.add_argument("--min-count", type=int, default=2, help="words seen fewer times become <unk> (default 2)")
     tr.add_argument("--mirror", type=float, default=0.5, help="probability of a mirrored training pair (default 0.5)")
-    tr.add_argument("--val-split", default="val", help="split for model selection (default val)")
-    tr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    tr.add_argument("--lm-corpus", action="append", default=[], metavar="DIR",
+                    help="a kitml-text folder: first train the decoder as a language model on its training captions "
+                         "(those of this data's val/test clips and held-out slice left out); repeatable")
+    tr.add_argument("--lm-epochs", type=int, default=5, help="epochs of that language pretraining (default 5)")
+    tr.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the word loss (default 0)")
+    tr.add_argument("--val-split", default="val", help="split for epoch selection, with the held-out slice (default val)")
+    tr.add_argument("--holdout", type=float, default=0.1,
+                    help="share of the training split held out (not trained on) for epoch selection; 0 = the "
+                         "validation split alone (default 0.1)")
+    tr.add_argument("--select", choices=["CIDEr", "BLEU@4"], default="CIDEr",
+                    help="the selection score (default CIDEr)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed; train several and pass them all to "
+                                                       "`caption eval --model` for mean ± std (default 0)")
     tr.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     tr.add_argument("--wandb", choices=["offline", "online", "disabled"], default="offline", help="default offline")
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=run_train)
 
     ev = cmds.add_parser(
-        "eval", help="caption a split and score it (BLEU@1/4, ROUGE-L, CIDEr, BERTScore)",
+        "eval", help="caption a split and score it (BLEU@1/4, ROUGE-L, CIDEr, BERTScore); several runs: mean ± std",
         description="Caption every clip of a split (kitml-cmu duplicates removed) and score the captions against "
                     "all references: BLEU@1, BLEU@4, ROUGE-L, CIDEr (pycocoevalcap) and BERTScore F1 (local MiniLM, "
-                    "layer 6, no rescaling), x100. Writes the JSON and, next to it, OUT.predictions.jsonl.",
-        epilog="example: lexmotion caption eval --model cap/guided --data data/kitml --split test --json r.json")
-    ev.add_argument("--model", required=True, help="a captioner folder from `lexmotion caption train`")
+                    "layer 6, no rescaling), x100. Several --model folders (seeds) give one row each and their "
+                    "mean ± std. --baseline nearest scores the nearest-caption baseline instead: each motion gets "
+                    "the training caption that a retrieval checkpoint (lexical or dense) ranks first. Writes the "
+                    "JSON and, next to it, the predictions (JSON.predictions.jsonl, one file per run).",
+        epilog="examples:\n"
+               "  lexmotion caption eval --model cap/lex-0 cap/lex-1 cap/lex-2 --data data/kitml --json r.json\n"
+               "  lexmotion caption eval --model cap/lex-0 --data data/kitml --guide-weight 2\n"
+               "  lexmotion caption eval --model cap/parts-0 --guide-model runs/g0/lexcmlp --guide-weight 2 "
+               "--data data/kitml\n"
+               "  lexmotion caption eval --baseline nearest --model runs/g0/lexcmlp runs/g1/lexcmlp --data data/kitml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("--model", required=True, nargs="+",
+                    help="captioner folders from `lexmotion caption train` (one per seed); with --baseline nearest, "
+                         "retrieval checkpoints")
+    ev.add_argument("--baseline", choices=["nearest"],
+                    help="nearest: copy the training caption the retrieval checkpoint ranks first for each motion")
     ev.add_argument("--data", required=True, help="a dataset folder")
     ev.add_argument("--split", default="test", help="default test")
     dec = ev.add_mutually_exclusive_group()
     dec.add_argument("--beam", type=int, default=2, help="beam size (default 2, length-normalised)")
     dec.add_argument("--greedy", action="store_true", help="greedy decoding")
-    ev.add_argument("--synergy", metavar="OTHER_MODEL",
-                    help="motion synergetic decoding with a second captioner (same data and vocabulary)")
+    ev.add_argument("--synergy", metavar="OTHER_MODEL", nargs="+",
+                    help="motion synergetic decoding with a second captioner (same data and vocabulary); one per "
+                         "--model, paired in order")
     ev.add_argument("--synergy-components", default="1,2,3,4,5",
                     help="synergy terms L1..L5 to use, e.g. 1,2,3 or none (ablation; default all)")
     ev.add_argument("--no-prune", action="store_true", help="synergy: no distribution pruning (ablation)")
+    ev.add_argument("--guide-weight", type=float, default=None,
+                    help="lexically guided decoding: add this weight times each caption word's bonus (its motion's "
+                         "lexical weight, matched by stem, scaled to [0, 1]) to the next-word log-probabilities; "
+                         f"0 = off (default {DEFAULT_GUIDE_WEIGHT:g} with a lexical source, else 0)")
+    ev.add_argument("--guide-model", metavar="CKPT",
+                    help="a lexical retrieval checkpoint whose motion words guide (default: the captioner's own "
+                         "lexical backbone; needed for other encoders)")
+    ev.add_argument("--guide-top", type=int, default=20, help="how many of the motion's top words count (default 20)")
     ev.add_argument("--json", help="write the scores here (and the predictions to JSON.predictions.jsonl)")
     ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ev.set_defaults(run=run_eval)
@@ -111,10 +148,12 @@ def run_train(args) -> int:
                              window=args.window, truncate=not args.no_truncate)
     train = CaptionTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                lambda_spat=args.lambda_spat, lambda_adapt=args.lambda_adapt, min_count=args.min_count,
-                               mirror_prob=args.mirror, seed=args.seed, device=args.device, wandb=args.wandb,
-                               val_split=args.val_split)
+                               mirror_prob=args.mirror, label_smoothing=args.label_smoothing, seed=args.seed,
+                               device=args.device, wandb=args.wandb, val_split=args.val_split, holdout=args.holdout,
+                               select=args.select, lm_corpus=tuple(args.lm_corpus), lm_epochs=args.lm_epochs)
     result = train_captioner(args.data, args.out, config, train, progress=not args.quiet)
-    print(f"{args.out}: best validation BLEU@4 {result['best_bleu4']:.2f} after {result['epochs']} epochs")
+    print(f"{args.out}: best selection {result['select']} {result['best']:.2f} at epoch {result['best_epoch']} "
+          f"of {result['epochs']}")
     return 0
 
 
@@ -130,23 +169,82 @@ def _components(text: str) -> tuple:
     return out
 
 
+def _check_folders(paths: list[str], what: str, read) -> None:
+    """Name a missing or wrong run before any work starts."""
+    for path in paths:
+        read(path)
+    if len(set(paths)) != len(paths):
+        raise LexmotionError(f"{what}: the same folder is given twice")
+
+
 def run_eval(args) -> int:
-    check_settings("caption eval", beam=(args.beam, "count"))
+    check_settings("caption eval", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"))
     from captioning.decoding import SynergyOptions
-    from captioning.train import evaluate_captioner
+    from captioning.evaluate import (
+        TABLE_HEADER,
+        aggregate,
+        evaluate_captioner,
+        evaluate_nearest,
+        markdown_row,
+    )
     from lexmotion.files import write_json
-    options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
+    if args.json and Path(args.json).is_dir():
+        raise LexmotionError(f"{args.json}: is a folder; --json is the file to write")
+    if args.guide_weight is not None and not 0 <= args.guide_weight < float("inf"):
+        raise LexmotionError(f"--guide-weight must be a number of at least 0, not {args.guide_weight}")
     beam = 1 if args.greedy else args.beam
-    if beam < 1:
-        raise LexmotionError(f"--beam must be at least 1, got {beam}")
-    preds = f"{args.json}.predictions.jsonl" if args.json else None
-    result = evaluate_captioner(args.model, args.data, args.split, beam, args.synergy, options, args.device,
-                                predictions_out=preds)
-    print(json.dumps(result, indent=2))
+    if args.baseline:
+        from lexmotion.models.checkpoint import read_config
+        if args.synergy or args.guide_model or args.guide_weight:
+            raise LexmotionError("--baseline nearest copies captions: --synergy and --guide-* do not apply")
+        _check_folders(args.model, "--model", read_config)
+    else:
+        from captioning.model import read_captioner_config
+        _check_folders(args.model, "--model", read_captioner_config)
+        if args.synergy:
+            if len(args.synergy) != len(args.model):
+                raise LexmotionError(f"--synergy: give one folder per --model ({len(args.model)}), "
+                                     f"not {len(args.synergy)}")
+            _check_folders(args.synergy, "--synergy", read_captioner_config)
+    options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
+    results = []
+    for i, path in enumerate(args.model):
+        preds = f"{args.json}.predictions.jsonl" if args.json else None
+        if preds and len(args.model) > 1:
+            preds = f"{args.json}.{i}.predictions.jsonl"
+        if args.baseline:
+            result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds)
+        else:
+            weight = args.guide_weight
+            if weight is None:
+                weight = DEFAULT_GUIDE_WEIGHT if _has_words(path) or args.guide_model else 0.0
+            result = evaluate_captioner(path, args.data, args.split, beam, args.synergy[i] if args.synergy else None,
+                                        options, args.device, predictions_out=preds, guide_weight=weight,
+                                        guide_model=args.guide_model, guide_top=args.guide_top)
+        results.append({"model": path, **result})
+    print(TABLE_HEADER)
+    for r in results:
+        print(markdown_row(r["model"], r))
+    summary = aggregate(results) if len(results) > 1 else None
+    if summary:
+        print(markdown_row(f"mean ± std over {len(results)} runs", summary))
+    print(f"decoding: {results[0]['decoding']}; {results[0]['duplicates_removed']} duplicate clips removed")
+    for r in results:
+        if "lexical_words" in r:
+            w = r["lexical_words"]
+            print(f"{r['model']}: {w['content_words_in_top']:.1%} of the captions' content words are among their "
+                  f"motion's top {w['top']} words ({w['source']}); references: "
+                  f"{w['references']['content_words_in_top']:.1%}")
     if args.json:
-        write_json(Path(args.json), result)
-        print(f"wrote {args.json} and {preds}")
+        write_json(Path(args.json), results[0] if summary is None else {"runs": results, "mean_std": summary})
+        print(f"wrote {args.json} and the predictions next to it")
     return 0
+
+
+def _has_words(path: str) -> bool:
+    """A captioner on a frozen lexical backbone (its own words can guide it)."""
+    from captioning.model import read_captioner_config
+    return read_captioner_config(path)["captioner"]["encoder"].startswith("lexical:")
 
 
 def run_describe(args) -> int:

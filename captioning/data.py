@@ -38,13 +38,39 @@ def clip_features(joints, fps: float, skeleton, stats: dict, source: str = "moti
     return centre_crop(normalise(part_features(joints, fps, skeleton), stats))
 
 
+def holdout(data: MotionDataset, split: str, fraction: float) -> tuple[list[int], list[int]]:
+    """Split ``split``'s clips into (kept, held out), holding out about ``fraction`` of them.
+
+    The choice depends only on the clip ids (a CRC of the group's first id), so every seed
+    and every captioner holds out the same clips. Captures of one motion (kitml-cmu's
+    ``same_motion_as``) stay together, so nothing held out has a twin in training."""
+    import zlib
+    indices = data.split_indices(split)
+    ids, metas = data.table["id"], data.metas()
+    group = {ids[i]: ids[i] for i in indices}
+
+    def root(x):
+        while group[x] != x:
+            x = group[x]
+        return x
+    for i in indices:                       # union of each clip with its twins in the split
+        for twin in metas[i].get("same_motion_as", []):
+            if twin in group:
+                a, b = sorted((root(ids[i]), root(twin)))
+                group[b] = a
+    held = {i for i in indices if zlib.crc32(root(ids[i]).encode()) % 10_000 < fraction * 10_000}
+    return [i for i in indices if i not in held], sorted(held)
+
+
 class CaptionExamples(torch.utils.data.Dataset):
+    """The captioned clips of ``split`` (or of the dataset rows ``indices``), features computed once."""
+
     def __init__(self, data: MotionDataset, split: str, stats: dict, vocab: Vocabulary | None = None,
-                 train: bool = False, mirror_prob: float = 0.0):
+                 train: bool = False, mirror_prob: float = 0.0, indices: list[int] | None = None):
         self.vocab, self.train = vocab, train
         self.mirror_prob = mirror_prob if train else 0.0
         self.clips, self.skipped = [], []
-        for index in data.split_indices(split):
+        for index in data.split_indices(split) if indices is None else indices:
             row = data.row(index)
             texts = [t for t in row["texts"] if normalise_caption(t)]
             if not texts:
@@ -62,6 +88,7 @@ class CaptionExamples(torch.utils.data.Dataset):
             self.clips.append(clip)
         if not self.clips:
             raise LexmotionError(f"{data.path}: no usable captioned clip in split {split!r}")
+        self.cache: list[dict] | None = None        # frozen-encoder memory per clip (see cache_memory)
         self.pairs = [(c, t) for c in range(len(self.clips)) for t in range(len(self.clips[c]["texts"]))]
 
     def lengths(self) -> list[int]:
@@ -78,18 +105,31 @@ class CaptionExamples(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.pairs) if self.train else len(self.clips)
 
+    def cache_memory(self, encoder, device="cpu") -> None:
+        """Run a frozen lexical encoder once over every clip (and its mirrored copy); items then
+        carry its outputs as ``memory`` and training never re-runs it."""
+        from captioning.encoders import cache_memory
+        plain = cache_memory(encoder, [c["features"] for c in self.clips], device=device)
+        mirrored = (cache_memory(encoder, [c["mirrored"] for c in self.clips], device=device)
+                    if self.mirror_prob > 0 else [None] * len(self.clips))
+        self.cache = list(zip(plain, mirrored))
+
+    def _item(self, clip_i: int, text: str, mirrored: bool = False) -> dict:
+        clip = self.clips[clip_i]
+        features = clip["mirrored"] if mirrored else clip["features"]
+        item = {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text,
+                "refs": clip["texts"], "id": clip["id"], "clip": clip_i}
+        if self.cache is not None:
+            item["memory"] = self.cache[clip_i][1 if mirrored else 0]
+        return item
+
     def __getitem__(self, i: int) -> dict:
         if not self.train:
-            clip = self.clips[i]
-            return {"motion": torch.from_numpy(np.ascontiguousarray(clip["features"])), "text": clip["texts"][0],
-                    "refs": clip["texts"], "id": clip["id"], "clip": i}
+            return self._item(i, self.clips[i]["texts"][0])
         c, t = self.pairs[i]
-        clip = self.clips[c]
-        features, text = clip["features"], clip["texts"][t]
         if self.mirror_prob > 0 and torch.rand(()) < self.mirror_prob:
-            features, text = clip["mirrored"], mirror_text(text)
-        return {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text,
-                "refs": clip["texts"], "id": clip["id"], "clip": c}
+            return self._item(c, mirror_text(self.clips[c]["texts"][t]), mirrored=True)
+        return self._item(c, self.clips[c]["texts"][t])
 
 
 def length_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, pool: int = 20) -> list[list[int]]:
@@ -115,6 +155,9 @@ class CaptionCollate:
         batch = {"motion": motion, "mask": mask,
                  "refs": [it["refs"] for it in items], "ids": [it["id"] for it in items],
                  "clip": [it["clip"] for it in items]}
+        if "memory" in items[0]:
+            from captioning.encoders import pad_memory
+            batch["memory"] = pad_memory([it["memory"] for it in items])
         if self.vocab is None:
             return batch
         seqs = [self.vocab.encode(it["text"], MAX_WORDS) for it in items]

@@ -50,10 +50,10 @@ class ModelScorer:
         self.vocab = model.vocab
         self.banned = [self.vocab.pad, self.vocab.bos, self.vocab.unk]
 
-    def start(self, motion, mask) -> list:
+    def start(self, motion, mask, cached: dict | None = None) -> list:
         out = []
         for m in self.models:
-            memory = m.encode(motion, mask)
+            memory = m.encode(motion, mask) if cached is None else m.encode(motion, mask, cached if m.caches_memory else None)
             out.append((m.decoder.init_state(memory), memory))
         return out
 
@@ -136,9 +136,10 @@ def block_repeats(lp: torch.Tensor, seqs: list[list[int]], n: int) -> torch.Tens
 
 
 @torch.no_grad()
-def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30, no_repeat: int = 0) -> list[list[int]]:
+def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30, no_repeat: int = 0,
+           cached: dict | None = None) -> list[list[int]]:
     vocab = scorer.vocab
-    states = scorer.start(motion, mask)
+    states = scorer.start(motion, mask, cached)
     B = motion.shape[0]
     prev = torch.full((B,), vocab.bos, dtype=torch.long, device=motion.device)
     out = [[] for _ in range(B)]
@@ -158,13 +159,13 @@ def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30, no_repeat: int 
 
 @torch.no_grad()
 def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30,
-                no_repeat: int = 0) -> list[list[int]]:
+                no_repeat: int = 0, cached: dict | None = None) -> list[list[int]]:
     """Batched beam search; hypotheses are ranked by their mean log-probability per token
     (the <eos> included), i.e. length-normalised. ``no_repeat`` > 0 forbids repeated n-grams."""
     vocab = scorer.vocab
     B, K = motion.shape[0], beam
     device = motion.device
-    states = scorer.reorder(scorer.start(motion, mask), torch.arange(B, device=device).repeat_interleave(K))
+    states = scorer.reorder(scorer.start(motion, mask, cached), torch.arange(B, device=device).repeat_interleave(K))
     scores = torch.full((B, K), NEG, device=device)
     scores[:, 0] = 0.0
     seqs = [[[] for _ in range(K)] for _ in range(B)]
@@ -213,8 +214,10 @@ def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int =
     return out
 
 
-def decode(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30, no_repeat: int = 0) -> list[list[int]]:
-    """beam <= 1: greedy; otherwise beam search. ``no_repeat`` = n > 0 blocks repeated n-grams (off by default)."""
+def decode(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30, no_repeat: int = 0,
+           cached: dict | None = None) -> list[list[int]]:
+    """beam <= 1: greedy; otherwise beam search. ``no_repeat`` = n > 0 blocks repeated n-grams (off by
+    default). ``cached``: a frozen lexical backbone's precomputed outputs (``pad_memory``)."""
     if beam <= 1:
-        return greedy(scorer, motion, mask, max_len, no_repeat)
-    return beam_search(scorer, motion, mask, beam, max_len, no_repeat)
+        return greedy(scorer, motion, mask, max_len, no_repeat, cached)
+    return beam_search(scorer, motion, mask, beam, max_len, no_repeat, cached)

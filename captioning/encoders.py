@@ -12,7 +12,8 @@
 - ``gru`` / ``bigru``: the MLP followed by a (bidirectional) GRU.
 - ``lexical:CKPT``: the pretrained LexMotion motion-patch transformer; its part
   tokens become ``parts``/``frames`` and its sparse lexical vector, read through
-  the shared word embeddings, becomes ``summary``.
+  the shared word embeddings, becomes ``summary``. A frozen backbone's outputs
+  are computed once per clip (``cache_memory``) and batched with ``pad_memory``.
 The non-lexical encoders take every second frame (10 fps).
 """
 from __future__ import annotations
@@ -117,7 +118,10 @@ class LexicalEncoder(nn.Module):
             self.motion_head.eval()
         return self
 
-    def forward(self, motion, mask) -> dict:
+    def read(self, motion, mask) -> dict:
+        """The backbone's outputs: part tokens, time tokens, their mask, the lexical vector (B, V) and
+        ``words``, that vector read through the shared word embeddings (B, word_dim). With a frozen
+        backbone these never change, so training computes them once per clip (``cache_memory``)."""
         from lexmotion.models.lexical import lexical_weights, pool_over_vocabulary
 
         parts, frames, masks, lexical = [], [], [], None
@@ -139,7 +143,56 @@ class LexicalEncoder(nn.Module):
                 w = lexical_weights(pool_over_vocabulary(self.motion_head, out["time_tokens"], time_mask,
                                                          self.vocab_mask))
                 lexical = w if lexical is None else torch.maximum(lexical, w)
-        words = self.motion_head.word_embeddings.weight
-        summary = (lexical / lexical.sum(-1, keepdim=True).clamp(min=1e-6)) @ words.detach()
+            words = self.motion_head.word_embeddings.weight.detach()
+            summary = (lexical / lexical.sum(-1, keepdim=True).clamp(min=1e-6)) @ words
         return {"parts": torch.cat(parts, 1), "frames": torch.cat(frames, 1), "mask": torch.cat(masks, 1),
-                "summary": torch.tanh(self.lexical_projection(summary)), "lexical": lexical}
+                "words": summary, "lexical": lexical}
+
+    def from_read(self, read: dict) -> dict:
+        """Memory for the decoder from ``read``'s outputs (or their cached copies)."""
+        return {**read, "summary": torch.tanh(self.lexical_projection(read["words"]))}
+
+    def forward(self, motion, mask) -> dict:
+        return self.from_read(self.read(motion, mask))
+
+
+TOP_WORDS = 64      # lexical entries kept per cached clip (decoding guidance reads the top 20)
+
+
+@torch.no_grad()
+def cache_memory(encoder: LexicalEncoder, features: list, batch_size: int = 32, device="cpu") -> list[dict]:
+    """``encoder.read`` of each clip's features (T, 105), one dict per clip on the CPU: its real
+    steps of parts/frames, ``words``, and its top lexical entries (``top_ids``, ``top_weights``)."""
+    from lexmotion.data.batching import pad_motions
+    encoder.eval()
+    order = sorted(range(len(features)), key=lambda i: len(features[i]))
+    out: list = [None] * len(features)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        motion, mask, _ = pad_motions([torch.as_tensor(features[i]) for i in idx])
+        read = encoder.read(motion.to(device), mask.to(device))
+        steps = read["mask"].sum(1).tolist()
+        top = read["lexical"].topk(min(TOP_WORDS, read["lexical"].shape[1]), dim=1)
+        for b, i in enumerate(idx):
+            n = int(steps[b])
+            out[i] = {"parts": read["parts"][b, :n].cpu(), "frames": read["frames"][b, :n].cpu(),
+                      "words": read["words"][b].cpu(), "top_ids": top.indices[b].cpu(),
+                      "top_weights": top.values[b].cpu()}
+    return out
+
+
+def pad_memory(items: list[dict]) -> dict:
+    """Batch cached memories: parts and frames padded in time, with their mask; ``words`` and the
+    top lexical entries stacked."""
+    n = max(len(it["frames"]) for it in items)
+    B = len(items)
+    first = items[0]
+    parts = first["parts"].new_zeros(B, n, *first["parts"].shape[1:])
+    frames = first["frames"].new_zeros(B, n, first["frames"].shape[1])
+    mask = torch.zeros(B, n, dtype=torch.bool)
+    for b, it in enumerate(items):
+        t = len(it["frames"])
+        parts[b, :t], frames[b, :t], mask[b, :t] = it["parts"], it["frames"], True
+    return {"parts": parts, "frames": frames, "mask": mask, "words": torch.stack([it["words"] for it in items]),
+            "top_ids": torch.stack([it["top_ids"] for it in items]),
+            "top_weights": torch.stack([it["top_weights"] for it in items])}

@@ -21,6 +21,7 @@ from captioning.decoders import GuidedDecoder, LocalDecoder
 from captioning.encoders import FrameEncoder, LexicalEncoder, PartEncoder
 from captioning.text import Vocabulary
 from lexmotion import __version__
+from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError, WrongKindError
 from lexmotion.files import read_json, write_json
 from lexmotion.models.checkpoint import (
@@ -95,12 +96,35 @@ class Captioner(nn.Module):
     def device(self) -> torch.device:
         return next(self.decoder.parameters()).device
 
-    def encode(self, motion: torch.Tensor, mask: torch.Tensor) -> dict:
+    @property
+    def word_tokenizer(self):
+        """The lexical backbone's tokenizer (its words name the vector's entries); None without one."""
+        return self._backbone_text[0] if hasattr(self, "_backbone_text") else None
+
+    @property
+    def caches_memory(self) -> bool:
+        """A frozen lexical backbone: its outputs are computed once per clip, not at every step."""
+        return isinstance(self.encoder, LexicalEncoder) and not self.config.finetune
+
+    def encode(self, motion: torch.Tensor, mask: torch.Tensor, cached: dict | None = None) -> dict:
+        """Encoder memory; ``cached``: the frozen backbone's precomputed outputs for these clips."""
+        if cached is not None:
+            return self.encoder.from_read(cached)
         return self.encoder(motion, mask)
 
-    def teacher_forced(self, batch: dict) -> tuple[torch.Tensor, dict, dict]:
-        """-> logits (B, L, V), the step infos stacked along dim 1, and the encoder memory."""
-        memory = self.encode(batch["motion"], batch["mask"])
+    def empty_memory(self, batch_size: int) -> dict:
+        """A memory with one all-zero time step: the decoder reads no motion (language pretraining)."""
+        dim, device = self.encoder.dim, self.device
+        return {"parts": torch.zeros(batch_size, 1, len(PARTS), dim, device=device),
+                "frames": torch.zeros(batch_size, 1, dim, device=device),
+                "mask": torch.ones(batch_size, 1, dtype=torch.bool, device=device),
+                "summary": torch.zeros(batch_size, dim, device=device)}
+
+    def teacher_forced(self, batch: dict, memory: dict | None = None) -> tuple[torch.Tensor, dict, dict]:
+        """-> logits (B, L, V), the step infos stacked along dim 1, and the encoder memory
+        (``memory`` given: that one, and the batch's motion is not read)."""
+        if memory is None:
+            memory = self.encode(batch["motion"], batch["mask"], batch.get("memory"))
         state = self.decoder.init_state(memory)
         logits, infos = [], []
         for t in range(batch["inputs"].shape[1]):
@@ -110,15 +134,18 @@ class Captioner(nn.Module):
         stacked = {k: torch.stack([i[k] for i in infos], 1) for k in infos[0]}
         return torch.stack(logits, 1), stacked, memory
 
-    def loss(self, batch: dict, lambda_spat: float = 0.0, lambda_adapt: float = 0.0) -> dict:
+    def loss(self, batch: dict, lambda_spat: float = 0.0, lambda_adapt: float = 0.0,
+             label_smoothing: float = 0.0) -> dict:
         """CE + lambda_spat * BCE(alpha) + lambda_adapt * BCE(beta) (guided-attention paper, eq. 11-14).
+        The CE is label-smoothed when ``label_smoothing`` > 0.
 
         BCE(alpha) is summed over the six parts, averaged over real frames, and divided by the number
         of supervised words; BCE(beta) is averaged over supervised words.
         """
         logits, info, memory = self.teacher_forced(batch)
         targets = batch["targets"]
-        lang = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.vocab.pad)
+        lang = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.vocab.pad,
+                               label_smoothing=label_smoothing)
         out = {"lang": lang, "spat": lang.new_zeros(()), "adapt": lang.new_zeros(())}
         L = targets.shape[1]
         if "beta" in info and lambda_adapt > 0:

@@ -1,0 +1,85 @@
+"""The nearest-caption baseline: caption a motion with the training caption that a retrieval
+model ranks first for it.
+
+Any retrieval checkpoint works, lexical or dense. The motions of the evaluated split are
+encoded as retrieval evaluation encodes them (the model's statistics, a centred crop of its
+``max_frames``); the candidates are the distinct captions of the training split, each
+encoded once. A captioner has to beat this to say more than a lookup would.
+"""
+from __future__ import annotations
+
+import torch
+
+from lexmotion.data.dataset import MotionDataset
+from lexmotion.errors import LexmotionError
+
+MIN_WORD_COVERAGE = 0.5     # share of the data's caption words the motion side must be able to say
+
+
+def check_matches_data(model, data: MotionDataset, path: str) -> None:
+    """Refuse, in one line, a checkpoint trained for other data: another feature layout, a
+    skeleton its training data did not have, or a motion vocabulary missing most of the data's
+    caption words."""
+    ours, theirs = (data.stats or {}).get("layout"), (model.stats or {}).get("layout")
+    if ours and theirs and ours != theirs:
+        raise LexmotionError(f"{path}: its motion features are laid out differently from {data.path}'s "
+                             f"(another lexmotion feature version); it cannot read this data")
+    trained = _trained_skeletons(model)
+    have = set(data.meta.get("skeletons", {}))
+    if trained and have and not have <= trained:
+        raise LexmotionError(f"{path}: trained on skeletons {', '.join(sorted(trained))}, but {data.path} has "
+                             f"{', '.join(sorted(have - trained))}")
+    if model.config.kind == "lexical":
+        from lexmotion.models.vocabulary import caption_word_ids
+        ids = {i for t in _captions(data, "train") for i in caption_word_ids(model.tokenizer, t)}
+        if ids:
+            sayable = model.motion_mask.cpu()[sorted(ids)].bool().float().mean().item()
+            if sayable < MIN_WORD_COVERAGE:
+                raise LexmotionError(f"{path}: its motion vocabulary holds only {sayable:.0%} of the caption words "
+                                     f"of {data.path}; it was trained for other data")
+
+
+def _trained_skeletons(model) -> set[str]:
+    """Skeleton names of the datasets in a checkpoint's provenance, where those folders still exist."""
+    import json
+    from pathlib import Path
+    names: set[str] = set()
+    for entry in (getattr(model, "provenance", None) or {}).get("data", []):
+        meta = Path(entry.get("path", "")) / "lexmotion.json"
+        if meta.is_file():
+            names |= set(json.loads(meta.read_text()).get("skeletons", {}))
+    return names
+
+
+def _captions(data: MotionDataset, split: str) -> list[str]:
+    from captioning.text import normalise_caption
+    texts = data.table["texts"]
+    return [t for i in data.split_indices(split) for t in texts[i] if normalise_caption(t)]
+
+
+@torch.no_grad()
+def nearest_captions(model, data: MotionDataset, split: str, indices: list[int], pool_split: str = "train",
+                     batch_size: int = 64) -> list[str]:
+    """For each row ``indices`` of ``split``, the ``pool_split`` caption its motion ranks first."""
+    from lexmotion.data.batching import Collate, MotionTextDataset
+
+    pool = list(dict.fromkeys(_captions(data, pool_split)))
+    if not pool:
+        raise LexmotionError(f"{data.path}: no caption in split {pool_split!r} to copy")
+    items = MotionTextDataset(data, split, model.stats, model.config.motion.max_frames)
+    by_index = {r["index"]: r for r in items.rows}
+    missing = [i for i in indices if i not in by_index]
+    if missing:
+        raise LexmotionError(f"{data.path}: clip {data.table['id'][missing[0]]} has no readable motion")
+    items.rows = [by_index[i] for i in indices]
+    collate = Collate()
+    model.eval()
+    motions = []
+    for i in range(0, len(items.rows), batch_size):
+        batch = collate([items[j] for j in range(i, min(i + batch_size, len(items.rows)))])
+        motions.append(model.motion_vectors(batch["motion"].to(model.device), batch["mask"].to(model.device)).float())
+    motion = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
+    text = model.encode_text(pool)
+    text = torch.nn.functional.normalize(text.to_dense() if text.is_sparse else text, dim=-1).to(motion.device)
+    best = (motion @ text.T).argmax(dim=1).tolist()
+    return [pool[j] for j in best]
