@@ -107,25 +107,44 @@ def words_figure(model, att: dict, caption: str):
     return fig
 
 
-def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0) -> tuple[str, dict]:
+def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0, guide_weight: float = 0.0,
+                  guide_model: str | None = None, guide_top: int = 20) -> tuple[str, dict, dict | None]:
+    """-> the caption, its attention, and (with a lexical source: the captioner's own backbone or
+    ``guide_model``) the motion's top words and those of them the caption used (by stem)."""
+    from captioning.evaluate import make_scorer
+    from captioning.guidance import content_words
     device = model.device
     motion = torch.from_numpy(np.ascontiguousarray(features))[None].to(device)
     mask = torch.ones(1, motion.shape[1], dtype=torch.bool, device=device)
-    ids = decode(ModelScorer(model), motion, mask, beam=beam, no_repeat=no_repeat)[0]
+    scorer, _ = make_scorer(model, guide_weight=guide_weight, guide_model=guide_model, guide_top=guide_top,
+                            device=device)
+    ids = decode(scorer, motion, mask, beam=beam, no_repeat=no_repeat)[0]
     att = read_attention(model, motion, mask, [ids])[0]
-    return " ".join(model.vocab.decode(ids)), att
+    caption = " ".join(model.vocab.decode(ids))
+    words_used = None
+    if getattr(scorer, "last_top", None) is not None:
+        top_ids, top_w = (t[:1, :guide_top] for t in scorer.last_top)
+        tokenizer = scorer.guide.tokenizer
+        top = [t for t, w in zip(tokenizer.convert_ids_to_tokens(top_ids[0].tolist()), top_w[0].tolist()) if w > 0]
+        stems = scorer.guide.stems(top_ids, top_w)[0]
+        words_used = {"top": top, "used": [w for w in content_words(caption) if stem(w) in stems]}
+    return caption, att, words_used
 
 
 def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None, fps: float = 20.0,
-                  beam: int = 2, figure: str | None = None, no_repeat: int = 0) -> dict:
+                  beam: int = 2, figure: str | None = None, no_repeat: int = 0, guide_weight: float = 0.0,
+                  guide_model: str | None = None, guide_top: int = 20) -> dict:
     from lexmotion.data.importers import read_motion_file
     model = load_captioner(model_dir)
     clip = read_motion_file(motion_path, fps, skeleton)
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])
-    caption, att = describe_clip(model, features, beam, no_repeat)
+    caption, att, words_used = describe_clip(model, features, beam, no_repeat, guide_weight, guide_model, guide_top)
     if figure:
         save_figure(words_figure(model, att, caption), figure)
-    return {"motion": motion_path, "caption": caption, "words": word_report(model, att), "figure": figure}
+    out = {"motion": motion_path, "caption": caption, "words": word_report(model, att), "figure": figure}
+    if words_used is not None:
+        out.update(motion_words=words_used["top"], motion_words_used=words_used["used"], guide_weight=guide_weight)
+    return out
 
 
 def _plot_beta_density(groups: dict, path: Path) -> None:

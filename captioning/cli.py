@@ -124,6 +124,12 @@ def add_caption_commands(groups) -> None:
     de.add_argument("--beam", type=int, default=2, help="beam size (default 2; 1 = greedy)")
     de.add_argument("--no-repeat", type=int, default=0, metavar="N",
                     help="forbid repeating any N-gram of words (default 0: off, as in evaluation)")
+    de.add_argument("--guide-weight", type=float, default=None,
+                    help=f"lexically guided decoding weight (default {DEFAULT_GUIDE_WEIGHT:g} with a lexical source, "
+                         f"else 0; see `caption eval --help`)")
+    de.add_argument("--guide-model", metavar="CKPT", help="a lexical checkpoint whose motion words guide and are shown "
+                                                           "(default: the captioner's own lexical backbone)")
+    de.add_argument("--guide-top", type=int, default=20, help="how many of the motion's top words count (default 20)")
     de.add_argument("--figure", help="write the attention figure here; the format follows the suffix (.png, .pdf, .svg)")
     de.add_argument("--json", action="store_true", help="print the caption and per-word attention as JSON")
     de.set_defaults(run=run_describe)
@@ -190,8 +196,6 @@ def run_eval(args) -> int:
     from lexmotion.files import write_json
     if args.json and Path(args.json).is_dir():
         raise LexmotionError(f"{args.json}: is a folder; --json is the file to write")
-    if args.guide_weight is not None and not 0 <= args.guide_weight < float("inf"):
-        raise LexmotionError(f"--guide-weight must be a number of at least 0, not {args.guide_weight}")
     beam = 1 if args.greedy else args.beam
     if args.baseline:
         from lexmotion.models.checkpoint import read_config
@@ -215,9 +219,7 @@ def run_eval(args) -> int:
         if args.baseline:
             result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds)
         else:
-            weight = args.guide_weight
-            if weight is None:
-                weight = DEFAULT_GUIDE_WEIGHT if _has_words(path) or args.guide_model else 0.0
+            weight = _guide_weight(args, path)
             result = evaluate_captioner(path, args.data, args.split, beam, args.synergy[i] if args.synergy else None,
                                         options, args.device, predictions_out=preds, guide_weight=weight,
                                         guide_model=args.guide_model, guide_top=args.guide_top)
@@ -241,21 +243,33 @@ def run_eval(args) -> int:
     return 0
 
 
-def _has_words(path: str) -> bool:
-    """A captioner on a frozen lexical backbone (its own words can guide it)."""
+def _guide_weight(args, path: str) -> float:
+    """--guide-weight, or the default: on where there are words to guide with (a lexical backbone or
+    --guide-model), else off."""
     from captioning.model import read_captioner_config
-    return read_captioner_config(path)["captioner"]["encoder"].startswith("lexical:")
+    if args.guide_weight is not None:
+        if not 0 <= args.guide_weight < float("inf"):
+            raise LexmotionError(f"--guide-weight must be a number of at least 0, not {args.guide_weight}")
+        return args.guide_weight
+    lexical = read_captioner_config(path)["captioner"]["encoder"].startswith("lexical:")
+    return DEFAULT_GUIDE_WEIGHT if lexical or args.guide_model else 0.0
 
 
 def run_describe(args) -> int:
-    check_settings("caption describe", beam=(args.beam, "count"))
+    check_settings("caption describe", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"))
     from captioning.analysis import describe_file
+    weight = _guide_weight(args, args.model)
     result = describe_file(args.model, args.motion, skeleton=args.skeleton, fps=args.fps, beam=args.beam,
-                           figure=args.figure, no_repeat=args.no_repeat)
+                           figure=args.figure, no_repeat=args.no_repeat, guide_weight=weight,
+                           guide_model=args.guide_model, guide_top=args.guide_top)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(result["caption"])
+        if "motion_words" in result:
+            print(f"  motion's top words: {', '.join(result['motion_words'][:10])}")
+            print(f"  used in the caption: {', '.join(result['motion_words_used']) or 'none'}"
+                  f" (guidance weight {weight:g})")
         for w in result["words"]:
             extra = f"  top part {w['top_part']}" if w.get("top_part") else ""
             span = w.get("span_seconds")

@@ -107,7 +107,8 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
 
     kept, held = holdout(data, "train", train.holdout)
     train_set = CaptionExamples(data, "train", stats, train=True, mirror_prob=train.mirror_prob, indices=kept)
-    val_set = CaptionExamples(data, train.val_split, stats, indices=data.split_indices(train.val_split) + held)
+    selection = list(dict.fromkeys(data.split_indices(train.val_split) + held))   # (--val-split train: no twice)
+    val_set = CaptionExamples(data, train.val_split, stats, indices=selection)
     corpus = language_corpus(data, train.lm_corpus, held)
     with output_lock(out):                  # one writer per --out, until training ends
         return _resume_and_train(out, config, train, backbone, stats, (train_set, val_set, corpus), data_dir, device,

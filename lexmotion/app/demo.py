@@ -14,6 +14,7 @@ DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its 
 DEMO_MOTION = {"dim": 96, "depth": 2, "heads": 4, "patch_frames": 8, "max_frames": 160, "drop_path": 0.0}
 DEMO_EPOCHS = {"lexmlm": 4, "cmmm": 10, "lexmmm": 10, "lexcmlp": 25}
 DEMO_CAPTION_EPOCHS = 25
+DEMO_GUIDE_WEIGHT, DEMO_GUIDE_TOP = 2.0, 20
 DEMO_QUERIES = ("a person walks forward", "someone jumps up", "a person waves with the right hand")
 
 
@@ -139,15 +140,16 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         for rank, hit in enumerate(index.search(model, query, k=3), 1):
             why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
             print(f"   {rank}. {hit.id} {hit.score:.3f}  {hit.texts[0][:70]}\n      because: {why}")
-    caption_demo(data_dir, ds, work, quick)
+    caption_demo(data_dir, ds, work, ckpt, quick)
     print(f"\ndone: outputs in {work}")
     print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
           ", pretrain and train captioners on it; see README.")
     return 0
 
 
-def caption_demo(data_dir: Path, ds, work: Path, quick: bool = False) -> None:
-    """Train a guided captioner on the sample, caption three held-out motions, draw one attention figure."""
+def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False) -> None:
+    """Train a guided captioner on the frozen lexical encoder just pretrained, caption three held-out
+    motions with lexically guided decoding, draw one attention figure."""
     from captioning.analysis import describe_clip, word_report, words_figure
     from captioning.data import clip_features
     from captioning.model import CaptionerConfig, load_captioner
@@ -155,21 +157,24 @@ def caption_demo(data_dir: Path, ds, work: Path, quick: bool = False) -> None:
     from lexmotion.files import save_figure
 
     epochs = 1 if quick else DEMO_CAPTION_EPOCHS
-    print(f"\n[6/6] training the guided-attention captioner (body parts, lambda_spat 2, lambda_adapt 3) on the "
-          f"sample's 90 training clips for {epochs} epoch(s); the sample has no validation split, so the epoch "
-          f"is chosen on the training clips")
+    print(f"\n[6/6] training the guided-attention captioner (lambda_spat 2, lambda_adapt 3) on the frozen LexCMLP "
+          f"motion encoder, over the sample's 90 training clips for {epochs} epoch(s); the sample has no "
+          f"validation split, so the epoch is chosen on the training clips")
     out = work / "captioner"
-    train_captioner(str(data_dir), str(out), CaptionerConfig(arch="guided", encoder="parts"),
+    train_captioner(str(data_dir), str(out), CaptionerConfig(arch="guided", encoder=f"lexical:{ckpt}"),
                     CaptionTrainConfig(epochs=epochs, lambda_spat=2.0, lambda_adapt=3.0, min_count=1, wandb="disabled",
-                                       device="cpu", val_split="train"), progress=False)
+                                       device="cpu", val_split="train", holdout=0.0), progress=False)
     model = load_captioner(out)
-    print("      held-out motions, their real caption and the generated one (beam 2, no repeated word pair), with "
-          "each word's most attended body part, time span and beta:")
+    print(f"      held-out motions, their real caption and the generated one (beam 2, no repeated word pair, "
+          f"guided by the motion's top {DEMO_GUIDE_TOP} words at weight {DEMO_GUIDE_WEIGHT:g}), the motion's words "
+          f"the caption used, and each word's most attended body part, time span and beta:")
     for n, index in enumerate(ds.split_indices("test")[:3]):
         row = ds.row(index)
         features = clip_features(row["joints"], float(row["fps"]), ds.skeleton(row["skeleton"]), model.stats, row["id"])
-        caption, att = describe_clip(model, features, beam=2, no_repeat=2)
+        caption, att, words_used = describe_clip(model, features, beam=2, no_repeat=2, guide_weight=DEMO_GUIDE_WEIGHT,
+                                                 guide_top=DEMO_GUIDE_TOP)
         print(f"  {row['id']}  real:      {row['texts'][0]}\n         generated: {caption or '(empty)'}")
+        print(f"         motion words: {', '.join(words_used['top'][:8])}; used: {', '.join(words_used['used']) or 'none'}")
         words = [f"{w['word']} ({w['top_part']}, {w['span_seconds'][0]:.1f}-{w['span_seconds'][1]:.1f} s, "
                  f"beta {w['beta']:.2f})" for w in word_report(model, att)]
         print(f"         attention: {'; '.join(words)}")
