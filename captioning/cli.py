@@ -211,6 +211,7 @@ def run_eval(args) -> int:
                                      f"not {len(args.synergy)}")
             _check_folders(args.synergy, "--synergy", read_captioner_config)
     options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
+    weight = _guide_weight(args)
     results = []
     for i, path in enumerate(args.model):
         preds = f"{args.json}.predictions.jsonl" if args.json else None
@@ -219,7 +220,6 @@ def run_eval(args) -> int:
         if args.baseline:
             result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds)
         else:
-            weight = _guide_weight(args, path)
             result = evaluate_captioner(path, args.data, args.split, beam, args.synergy[i] if args.synergy else None,
                                         options, args.device, predictions_out=preds, guide_weight=weight,
                                         guide_model=args.guide_model, guide_top=args.guide_top)
@@ -243,22 +243,19 @@ def run_eval(args) -> int:
     return 0
 
 
-def _guide_weight(args, path: str) -> float:
-    """--guide-weight, or the default: on where there are words to guide with (a lexical backbone or
-    --guide-model), else off."""
-    from captioning.model import read_captioner_config
-    if args.guide_weight is not None:
-        if not 0 <= args.guide_weight < float("inf"):
-            raise LexmotionError(f"--guide-weight must be a number of at least 0, not {args.guide_weight}")
-        return args.guide_weight
-    lexical = read_captioner_config(path)["captioner"]["encoder"].startswith("lexical:")
-    return DEFAULT_GUIDE_WEIGHT if lexical or args.guide_model else 0.0
+def _guide_weight(args) -> float:
+    """--guide-weight, checked, or the default."""
+    if args.guide_weight is None:
+        return DEFAULT_GUIDE_WEIGHT
+    if not 0 <= args.guide_weight < float("inf"):
+        raise LexmotionError(f"--guide-weight must be a number of at least 0, not {args.guide_weight}")
+    return args.guide_weight
 
 
 def run_describe(args) -> int:
     check_settings("caption describe", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"))
     from captioning.analysis import describe_file
-    weight = _guide_weight(args, args.model)
+    weight = _guide_weight(args)
     result = describe_file(args.model, args.motion, skeleton=args.skeleton, fps=args.fps, beam=args.beam,
                            figure=args.figure, no_repeat=args.no_repeat, guide_weight=weight,
                            guide_model=args.guide_model, guide_top=args.guide_top)

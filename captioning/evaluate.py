@@ -5,7 +5,6 @@ kitml-cmu duplicates (``same_motion_as``) are removed first, as in retrieval eva
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -68,13 +67,10 @@ def _score(examples: CaptionExamples, preds: list[str], device, predictions_out:
     refs = [c["texts"] for c in examples.clips]
     result = {"n": len(preds), **caption_metrics(preds, refs, str(device)), "skipped": examples.skipped}
     if predictions_out:
-        path = Path(predictions_out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w") as f:
-            f.writelines(json.dumps({"id": c["id"], "prediction": p, "references": c["texts"]}) + "\n"
-                         for c, p in zip(examples.clips, preds))
-        tmp.replace(path)
+        from lexmotion.files import write_jsonl
+        Path(predictions_out).parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(predictions_out, [{"id": c["id"], "prediction": p, "references": c["texts"]}
+                                      for c, p in zip(examples.clips, preds)])
     return result
 
 
