@@ -18,6 +18,7 @@ from captioning.data import CaptionCollate, CaptionExamples, clip_features
 from captioning.decoding import ModelScorer, decode
 from captioning.model import load_captioner
 from captioning.rules import stem, word_targets
+from captioning.text import normalise_caption
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
@@ -108,9 +109,13 @@ def words_figure(model, att: dict, caption: str):
 
 
 def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0, guide_weight: float = 0.0,
-                  guide_model: str | None = None, guide_top: int = 20) -> tuple[str, dict, dict | None]:
-    """-> the caption, its attention, and (with a lexical source: the captioner's own backbone or
-    ``guide_model``) the motion's top words and those of them the caption used (by stem)."""
+                  guide_model: str | None = None, guide_top: int = 20,
+                  reranker=None) -> tuple[str, dict, dict | None, dict]:
+    """-> the caption, its attention, (with a lexical source: the captioner's own backbone or
+    ``guide_model``) the motion's top words and those of them the caption used (by stem), and where
+    the caption comes from ({"source": "captioner" or "training caption", "rank"}; with a
+    ``ConsensusReranker`` a training caption may win, and its attention is read by teacher forcing)."""
+    from captioning.decoding import beam_nbest
     from captioning.evaluate import make_scorer
     from captioning.guidance import content_words
     device = model.device
@@ -118,9 +123,15 @@ def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0
     mask = torch.ones(1, motion.shape[1], dtype=torch.bool, device=device)
     scorer, _ = make_scorer(model, guide_weight=guide_weight, guide_model=guide_model, guide_top=guide_top,
                             device=device)
-    ids = decode(scorer, motion, mask, beam=beam, no_repeat=no_repeat)[0]
-    att = read_attention(model, motion, mask, [ids])[0]
+    hyps = (beam_nbest(scorer, motion, mask, beam=beam, no_repeat=no_repeat)[0] if beam > 1
+            else decode(scorer, motion, mask, beam=1, no_repeat=no_repeat))
+    ids, origin = hyps[0], {"source": "captioner", "rank": 0}
     caption = " ".join(model.vocab.decode(ids))
+    if reranker is not None:
+        origin = reranker.choose(motion, mask, [[" ".join(model.vocab.decode(h)) for h in hyps]])[0]
+        caption = normalise_caption(origin.pop("caption"))
+        ids = model.vocab.encode(caption)[1:-1]          # a word the captioner does not know reads as <unk>
+    att = read_attention(model, motion, mask, [ids])[0]
     words_used = None
     if getattr(scorer, "last_top", None) is not None:
         top_ids, top_w = (t[:1, :guide_top] for t in scorer.last_top)
@@ -128,20 +139,33 @@ def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0
         top = [t for t, w in zip(tokenizer.convert_ids_to_tokens(top_ids[0].tolist()), top_w[0].tolist()) if w > 0]
         stems = scorer.guide.stems(top_ids, top_w)[0]
         words_used = {"top": top, "used": [w for w in content_words(caption) if stem(w) in stems]}
-    return caption, att, words_used
+    return caption, att, words_used, origin
 
 
 def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None, fps: float = 20.0,
                   beam: int = 2, figure: str | None = None, no_repeat: int = 0, guide_weight: float = 0.0,
-                  guide_model: str | None = None, guide_top: int = 20) -> dict:
+                  guide_model: str | None = None, guide_top: int = 20, rerank: int = 0,
+                  rerank_model: str | None = None, rerank_data: str | None = None) -> dict:
+    """Caption one motion file (see ``describe_clip``); ``rerank`` = k > 0 reranks with the k nearest
+    training captions of ``rerank_data`` (default: the captioner's training data)."""
     from lexmotion.data.importers import read_motion_file
     model = load_captioner(model_dir)
     clip = read_motion_file(motion_path, fps, skeleton)
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])
-    caption, att, words_used = describe_clip(model, features, beam, no_repeat, guide_weight, guide_model, guide_top)
+    reranker = None
+    if rerank:
+        from captioning.model import read_captioner_config
+        from captioning.rerank import make_reranker
+        data_dir = rerank_data or read_captioner_config(model_dir)["train"].get("data")
+        if not data_dir:
+            raise LexmotionError(f"{model_dir}: its config names no training data; give --rerank-data")
+        reranker = make_reranker(model, MotionDataset(data_dir), rerank, rerank_model, model.device)
+    caption, att, words_used, origin = describe_clip(model, features, beam, no_repeat, guide_weight, guide_model,
+                                                     guide_top, reranker)
     if figure:
         save_figure(words_figure(model, att, caption), figure)
-    out = {"motion": motion_path, "caption": caption, "words": word_report(model, att), "figure": figure}
+    out = {"motion": motion_path, "caption": caption, **origin, "rerank": rerank, "words": word_report(model, att),
+           "figure": figure}
     if words_used is not None:
         out.update(motion_words=words_used["top"], motion_words_used=words_used["used"], guide_weight=guide_weight)
     return out

@@ -51,21 +51,49 @@ def _trained_skeletons(model) -> set[str]:
     return names
 
 
-def _captions(data: MotionDataset, split: str) -> list[str]:
+def _captions(data: MotionDataset, split: str, indices: list[int] | None = None) -> list[str]:
     from captioning.text import normalise_caption
     texts = data.table["texts"]
-    return [t for i in data.split_indices(split) for t in texts[i] if normalise_caption(t)]
+    return [t for i in (data.split_indices(split) if indices is None else indices) for t in texts[i]
+            if normalise_caption(t)]
 
 
-@torch.no_grad()
 def nearest_captions(model, data: MotionDataset, split: str, indices: list[int], pool_split: str = "train",
                      batch_size: int = 64) -> list[str]:
     """For each row ``indices`` of ``split``, the ``pool_split`` caption its motion ranks first."""
+    return [n[0] for n in neighbour_captions(model, data, split, indices, 1, pool_split, batch_size)]
+
+
+def consensus_captions(model, data: MotionDataset, split: str, indices: list[int], k: int,
+                       pool_split: str = "train") -> list[str]:
+    """For each row, among the ``k`` ``pool_split`` captions its motion ranks first, the one the other
+    ``k - 1`` agree with most (CIDEr-D; ``captioning.rerank.consensus_choice``)."""
+    from captioning.rerank import CiderD, consensus_choice
+    near = neighbour_captions(model, data, split, indices, k, pool_split)
+    cider = CiderD(list(dict.fromkeys(_captions(data, pool_split))))
+    return [n[a] for n, a in zip(near, consensus_choice(near, near, cider))]
+
+
+@torch.no_grad()
+def caption_pool(model, data: MotionDataset, split: str = "train",
+                 indices: list[int] | None = None) -> tuple[list[str], torch.Tensor]:
+    """The distinct captions of ``split`` (or of the rows ``indices``) and their text vectors,
+    L2-normalised, dense (captions x dim)."""
+    pool = list(dict.fromkeys(_captions(data, split, indices)))
+    if not pool:
+        raise LexmotionError(f"{data.path}: no caption in split {split!r} to copy")
+    model.eval()
+    text = model.encode_text(pool)
+    return pool, torch.nn.functional.normalize((text.to_dense() if text.is_sparse else text).float(), dim=-1)
+
+
+@torch.no_grad()
+def neighbour_captions(model, data: MotionDataset, split: str, indices: list[int], k: int, pool_split: str = "train",
+                       batch_size: int = 64) -> list[list[str]]:
+    """For each row ``indices`` of ``split``, the ``k`` ``pool_split`` captions its motion ranks first."""
     from lexmotion.data.batching import Collate, MotionTextDataset
 
-    pool = list(dict.fromkeys(_captions(data, pool_split)))
-    if not pool:
-        raise LexmotionError(f"{data.path}: no caption in split {pool_split!r} to copy")
+    pool, text = caption_pool(model, data, pool_split)
     items = MotionTextDataset(data, split, model.stats, model.config.motion.max_frames)
     by_index = {r["index"]: r for r in items.rows}
     missing = [i for i in indices if i not in by_index]
@@ -79,7 +107,11 @@ def nearest_captions(model, data: MotionDataset, split: str, indices: list[int],
         batch = collate([items[j] for j in range(i, min(i + batch_size, len(items.rows)))])
         motions.append(model.motion_vectors(batch["motion"].to(model.device), batch["mask"].to(model.device)).float())
     motion = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
-    text = model.encode_text(pool)
-    text = torch.nn.functional.normalize(text.to_dense() if text.is_sparse else text, dim=-1).to(motion.device)
-    best = (motion @ text.T).argmax(dim=1).tolist()
-    return [pool[j] for j in best]
+    return ranked(pool, motion @ text.to(motion.device).T, k)
+
+
+def ranked(pool: list[str], scores: torch.Tensor, k: int) -> list[list[str]]:
+    """Per row of (queries x pool) scores, the ``k`` best captions, best first; a tie goes to the
+    earlier caption (a stable sort: clips with an all-zero vector all get the pool's first)."""
+    order = scores.sort(dim=1, descending=True, stable=True).indices[:, :k]
+    return [[pool[j] for j in row] for row in order.tolist()]

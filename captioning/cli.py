@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from lexmotion.errors import LexmotionError, check_settings
 from lexmotion.files import check_output_folder
 
 DEFAULT_GUIDE_WEIGHT = 0.0     # off: lambda 1, 2, 4 cost BLEU@4 and CIDEr on kitml-cmu (README, captioning)
+DEFAULT_NEIGHBOURS = 20     # --rerank K: the best K on the captioners' selection set (README, captioning)
 
 
 def add_caption_commands(groups) -> None:
@@ -74,23 +76,31 @@ def add_caption_commands(groups) -> None:
         description="Caption every clip of a split (kitml-cmu duplicates removed) and score the captions against "
                     "all references: BLEU@1, BLEU@4, ROUGE-L, CIDEr (pycocoevalcap) and BERTScore F1 (local MiniLM, "
                     "layer 6, no rescaling), x100. Several --model folders (seeds) give one row each and their "
-                    "mean ± std. --baseline nearest scores the nearest-caption baseline instead: each motion gets "
-                    "the training caption that a retrieval checkpoint (lexical or dense) ranks first. Writes the "
+                    "mean ± std. A captioner with a lexical backbone decodes with consensus reranking by default "
+                    "(--rerank: the beam's hypotheses compete with the motion's nearest training captions). "
+                    "--baseline nearest scores the nearest-caption baseline instead: each motion gets "
+                    "the training caption that a retrieval checkpoint (lexical or dense) ranks first; --baseline "
+                    "consensus, the one of its --rerank K first that the others agree with most. Writes the "
                     "JSON and, next to it, the predictions (JSON.predictions.jsonl, one file per run).",
         epilog="examples:\n"
                "  lexmotion caption eval --model cap/lex-0 cap/lex-1 cap/lex-2 --data data/kitml --json r.json\n"
                "  lexmotion caption eval --model cap/lex-0 --data data/kitml --guide-weight 2\n"
                "  lexmotion caption eval --model cap/parts-0 --guide-model runs/g0/lexcmlp --guide-weight 2 "
                "--data data/kitml\n"
-               "  lexmotion caption eval --baseline nearest --model runs/g0/lexcmlp runs/g1/lexcmlp --data data/kitml",
+               "  lexmotion caption eval --baseline nearest --model runs/g0/lexcmlp runs/g1/lexcmlp --data data/kitml\n"
+               "  lexmotion caption eval --model cap/parts-0 cap/parts-1 --rerank-model runs/g0/lexcmlp runs/g1/lexcmlp "
+               "--data data/kitml",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("--model", required=True, nargs="+",
                     help="captioner folders from `lexmotion caption train` (one per seed); with --baseline nearest, "
                          "retrieval checkpoints")
-    ev.add_argument("--baseline", choices=["nearest"],
-                    help="nearest: copy the training caption the retrieval checkpoint ranks first for each motion")
+    ev.add_argument("--baseline", choices=["nearest", "consensus"],
+                    help="nearest: copy the training caption the retrieval checkpoint ranks first for each motion; "
+                         "consensus: of its --rerank K (default 20) first, copy the one the others agree with most")
     ev.add_argument("--data", required=True, help="a dataset folder")
-    ev.add_argument("--split", default="test", help="default test")
+    ev.add_argument("--split", default="test",
+                    help="default test; `selection`: each captioner's own selection set (val + its held-out training "
+                         "slice, neighbours only from the clips it trained on), for choosing decoding settings")
     dec = ev.add_mutually_exclusive_group()
     dec.add_argument("--beam", type=int, default=2, help="beam size (default 2, length-normalised)")
     dec.add_argument("--greedy", action="store_true", help="greedy decoding")
@@ -109,7 +119,9 @@ def add_caption_commands(groups) -> None:
                     help="a lexical retrieval checkpoint whose motion words guide (default: the captioner's own "
                          "lexical backbone; needed for other encoders)")
     ev.add_argument("--guide-top", type=int, default=20, help="how many of the motion's top words count (default 20)")
-    ev.add_argument("--json", help="write the scores here (and the predictions to JSON.predictions.jsonl)")
+    _add_rerank_options(ev)
+    ev.add_argument("--json", help="write the scores here (and the predictions, each with its source, to "
+                                   "JSON.predictions.jsonl)")
     ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ev.set_defaults(run=run_eval)
 
@@ -130,6 +142,10 @@ def add_caption_commands(groups) -> None:
     de.add_argument("--guide-model", metavar="CKPT", help="a lexical checkpoint whose motion words guide and are shown "
                                                            "(default: the captioner's own lexical backbone)")
     de.add_argument("--guide-top", type=int, default=20, help="how many of the motion's top words count (default 20)")
+    _add_rerank_options(de)
+    de.add_argument("--rerank-data", metavar="DATA",
+                    help="--rerank: the dataset whose training captions are the neighbours (default: the one the "
+                         "captioner was trained on)")
     de.add_argument("--figure", help="write the attention figure here; the format follows the suffix (.png, .pdf, .svg)")
     de.add_argument("--json", action="store_true", help="print the caption and per-word attention as JSON")
     de.set_defaults(run=run_describe)
@@ -144,6 +160,19 @@ def add_caption_commands(groups) -> None:
     an.add_argument("--split", default="test", help="default test")
     an.add_argument("--out", required=True, help="folder for the figures and analysis.json")
     an.set_defaults(run=run_analyze)
+
+
+def _add_rerank_options(parser) -> None:
+    parser.add_argument("--rerank", type=int, default=None, metavar="K",
+                        help="consensus reranking: among the beam's hypotheses and the K training captions a retrieval "
+                             "checkpoint ranks first for the motion, keep the one those K agree with most (CIDEr-D); "
+                             f"0 = off (default {DEFAULT_NEIGHBOURS} when the captioner has a lexical backbone or "
+                             "--rerank-model is given, else off; README, captioning)")
+    several = parser.prog.endswith("eval")
+    parser.add_argument("--rerank-model", metavar="CKPT", nargs="+" if several else None,
+                        help="--rerank: the retrieval checkpoint (lexical or dense) that finds the neighbours "
+                             "(default: the captioner's own lexical backbone checkpoint; needed for other encoders)"
+                             + ("; one for all --model folders, or one per --model, paired in order" if several else ""))
 
 
 def run_train(args) -> int:
@@ -184,7 +213,8 @@ def _check_folders(paths: list[str], what: str, read) -> None:
 
 
 def run_eval(args) -> int:
-    check_settings("caption eval", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"))
+    check_settings("caption eval", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"),
+                   rerank=(args.rerank, "non-negative"))
     from captioning.decoding import SynergyOptions
     from captioning.evaluate import (
         TABLE_HEADER,
@@ -199,8 +229,10 @@ def run_eval(args) -> int:
     beam = 1 if args.greedy else args.beam
     if args.baseline:
         from lexmotion.models.checkpoint import read_config
-        if args.synergy or args.guide_model or args.guide_weight:
-            raise LexmotionError("--baseline nearest copies captions: --synergy and --guide-* do not apply")
+        if args.synergy or args.guide_model or args.guide_weight or args.rerank_model or (
+                args.rerank and args.baseline == "nearest"):
+            raise LexmotionError(f"--baseline {args.baseline} copies captions: --synergy, --guide-* and --rerank-model "
+                                 f"do not apply" + (", nor --rerank" if args.baseline == "nearest" else ""))
         _check_folders(args.model, "--model", read_config)
     else:
         from captioning.model import read_captioner_config
@@ -210,6 +242,11 @@ def run_eval(args) -> int:
                 raise LexmotionError(f"--synergy: give one folder per --model ({len(args.model)}), "
                                      f"not {len(args.synergy)}")
             _check_folders(args.synergy, "--synergy", read_captioner_config)
+    rerank_models = args.rerank_model or [None]
+    if len(rerank_models) not in (1, len(args.model)):
+        raise LexmotionError(f"--rerank-model: give one checkpoint for all, or one per --model ({len(args.model)}), "
+                             f"not {len(rerank_models)}")
+    rerank_models = rerank_models * (len(args.model) // len(rerank_models))
     options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
     weight = _guide_weight(args)
     results = []
@@ -218,11 +255,15 @@ def run_eval(args) -> int:
         if preds and len(args.model) > 1:
             preds = f"{args.json}.{i}.predictions.jsonl"
         if args.baseline:
-            result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds)
+            k = (args.rerank or DEFAULT_NEIGHBOURS) if args.baseline == "consensus" else 0
+            result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds, consensus=k)
+            if k:
+                result["decoding"] += f"; --rerank {k}"
         else:
             result = evaluate_captioner(path, args.data, args.split, beam, args.synergy[i] if args.synergy else None,
                                         options, args.device, predictions_out=preds, guide_weight=weight,
-                                        guide_model=args.guide_model, guide_top=args.guide_top)
+                                        guide_model=args.guide_model, guide_top=args.guide_top,
+                                        rerank=_rerank(args, path), rerank_model=rerank_models[i])
         results.append({"model": path, **result})
     print(TABLE_HEADER)
     for r in results:
@@ -231,6 +272,10 @@ def run_eval(args) -> int:
     if summary:
         print(markdown_row(f"mean ± std over {len(results)} runs", summary))
     print(f"decoding: {results[0]['decoding']}; {results[0]['duplicates_removed']} duplicate clips removed")
+    for r in results:
+        if "from_captioner" in r:
+            print(f"{r['model']}: {r['from_captioner']:.1%} of the captions are the captioner's own, the rest "
+                  f"are training captions chosen by consensus")
     for r in results:
         if "lexical_words" in r:
             w = r["lexical_words"]
@@ -243,6 +288,28 @@ def run_eval(args) -> int:
     return 0
 
 
+def _rerank(args, captioner: str) -> int:
+    """--rerank, or its default: DEFAULT_NEIGHBOURS where neighbours can be found (the captioner's own
+    lexical backbone checkpoint, or --rerank-model; for describe, the captioner's training data or
+    --rerank-data), else 0 with a one-line note when the captioner names folders that are gone."""
+    if args.rerank is not None:
+        return args.rerank
+    from captioning.model import read_captioner_config
+    cfg = read_captioner_config(captioner)
+    encoder = cfg["captioner"]["encoder"]
+    if not (encoder.startswith("lexical:") or args.rerank_model):
+        return 0
+    needed = [] if args.rerank_model else [encoder.split(":", 1)[1]]     # (a named one may be a hub id)
+    if getattr(args, "rerank_data", None) is None and not hasattr(args, "data"):
+        needed.append(cfg["train"].get("data") or "(no training data named)")
+    missing = [p for p in needed if not Path(p).exists()]
+    if missing:
+        print(f"note: {captioner}: {missing[0]} is not here, so no consensus reranking (give --rerank-model"
+              f"{'' if hasattr(args, 'data') else ' / --rerank-data'}, or --rerank 0 to silence this)", file=sys.stderr)
+        return 0
+    return DEFAULT_NEIGHBOURS
+
+
 def _guide_weight(args) -> float:
     """--guide-weight, checked, or the default."""
     if args.guide_weight is None:
@@ -253,16 +320,22 @@ def _guide_weight(args) -> float:
 
 
 def run_describe(args) -> int:
-    check_settings("caption describe", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"))
+    check_settings("caption describe", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"),
+                   rerank=(args.rerank, "non-negative"))
     from captioning.analysis import describe_file
     weight = _guide_weight(args)
     result = describe_file(args.model, args.motion, skeleton=args.skeleton, fps=args.fps, beam=args.beam,
                            figure=args.figure, no_repeat=args.no_repeat, guide_weight=weight,
-                           guide_model=args.guide_model, guide_top=args.guide_top)
+                           guide_model=args.guide_model, guide_top=args.guide_top, rerank=_rerank(args, args.model),
+                           rerank_model=args.rerank_model, rerank_data=args.rerank_data)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(result["caption"])
+        if result.get("rerank"):
+            print(f"  chosen by consensus of the motion's {result['rerank']} nearest training captions: "
+                  + ("the captioner's own" + (f" (beam hypothesis {result['rank'] + 1})" if result["rank"] else "")
+                     if result["source"] == "captioner" else f"training caption, neighbour {result['rank'] + 1}"))
         if "motion_words" in result:
             print(f"  motion's top words: {', '.join(result['motion_words'][:10])}")
             print(f"  used in the caption: {', '.join(result['motion_words_used']) or 'none'}"

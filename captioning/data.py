@@ -62,6 +62,13 @@ def holdout(data: MotionDataset, split: str, fraction: float) -> tuple[list[int]
     return [i for i in indices if i not in held], sorted(held)
 
 
+def selection_split(data: MotionDataset, val_split: str, fraction: float) -> tuple[list[int], list[int]]:
+    """(the training clips a captioner trains on, its selection set: ``val_split`` plus the held-out
+    slice of train; a clip is never in both lists, even with ``val_split`` = train)."""
+    kept, held = holdout(data, "train", fraction)
+    return kept, list(dict.fromkeys(data.split_indices(val_split) + held))
+
+
 class CaptionExamples(torch.utils.data.Dataset):
     """The captioned clips of ``split`` (or of the dataset rows ``indices``), features computed once."""
 

@@ -157,11 +157,18 @@ def greedy(scorer: ModelScorer, motion, mask, max_len: int = 30, no_repeat: int 
     return out
 
 
-@torch.no_grad()
 def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30,
                 no_repeat: int = 0, cached: dict | None = None) -> list[list[int]]:
     """Batched beam search; hypotheses are ranked by their mean log-probability per token
     (the <eos> included), i.e. length-normalised. ``no_repeat`` > 0 forbids repeated n-grams."""
+    return [hyps[0] for hyps in beam_nbest(scorer, motion, mask, beam, max_len, no_repeat, cached)]
+
+
+@torch.no_grad()
+def beam_nbest(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int = 30,
+               no_repeat: int = 0, cached: dict | None = None) -> list[list[list[int]]]:
+    """``beam_search``, keeping every finished hypothesis: per clip, the distinct word-id
+    sequences, best first (at least one)."""
     vocab = scorer.vocab
     B, K = motion.shape[0], beam
     device = motion.device
@@ -210,7 +217,10 @@ def beam_search(scorer: ModelScorer, motion, mask, beam: int = 2, max_len: int =
     out = []
     for b in range(B):
         pool = finished[b] or [(scores[b, k].item() / max(1, len(seqs[b][k])), seqs[b][k]) for k in range(K)]
-        out.append(max(pool, key=lambda f: f[0])[1])
+        distinct = {}
+        for score, seq in sorted(pool, key=lambda f: -f[0]):
+            distinct.setdefault(tuple(seq), seq)
+        out.append(list(distinct.values()))
     return out
 
 

@@ -17,6 +17,7 @@ from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
 
 METRICS = ("BLEU@1", "BLEU@4", "ROUGE-L", "CIDEr", "BERTScore")
+SELECTION = "selection"     # the split name of a captioner's selection set
 
 
 def to_device(batch: dict, device) -> dict:
@@ -25,25 +26,42 @@ def to_device(batch: dict, device) -> dict:
             for k, v in batch.items()}
 
 
-@torch.no_grad()
 def predict(scorer, examples: CaptionExamples, beam: int = 2, batch_size: int = 32, progress: bool = False,
             device="cpu") -> list[str]:
-    """Captions for every clip of ``examples``, in order. A ``GuidedScorer`` also records, per clip,
-    the top lexical pieces it read (``scorer.tops``, in the clips' order)."""
+    """Captions for every clip of ``examples``, in order (see ``predict_detailed``)."""
+    return [c["caption"] for c in predict_detailed(scorer, examples, beam, batch_size, progress, device)]
+
+
+@torch.no_grad()
+def predict_detailed(scorer, examples: CaptionExamples, beam: int = 2, batch_size: int = 32, progress: bool = False,
+                     device="cpu", rerank=None) -> list[dict]:
+    """Per clip of ``examples``, in order, {"caption", "source", "rank"}: the best beam hypothesis, or
+    with ``rerank`` (a ``ConsensusReranker``) the candidate its neighbours agree with most. A
+    ``GuidedScorer`` also records, per clip, the top lexical pieces it read (``scorer.tops``)."""
     from tqdm.auto import tqdm
+
+    from captioning.decoding import beam_nbest
     for m in scorer.models:
         m.eval()
     lengths = examples.lengths()
     order = sorted(range(len(examples)), key=lambda i: lengths[i])      # less padding
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     loader = torch.utils.data.DataLoader(examples, batch_sampler=batches, collate_fn=CaptionCollate())
-    out = [""] * len(examples)
+    out = [None] * len(examples)
     tops = [None] * len(examples)
     for idx, batch in zip(batches, tqdm(loader, desc="captioning", disable=not progress, leave=False)):
         batch = to_device(batch, device)
-        ids = decode(scorer, batch["motion"], batch["mask"], beam=beam, cached=batch.get("memory"))
-        for i, s in zip(idx, ids):
-            out[i] = " ".join(scorer.vocab.decode(s))
+        if rerank is None:
+            ids = decode(scorer, batch["motion"], batch["mask"], beam=beam, cached=batch.get("memory"))
+            chosen = [{"caption": " ".join(scorer.vocab.decode(s)), "source": "captioner", "rank": 0} for s in ids]
+        else:
+            hyps = (beam_nbest(scorer, batch["motion"], batch["mask"], beam=beam, cached=batch.get("memory"))
+                    if beam > 1 else [[s] for s in decode(scorer, batch["motion"], batch["mask"], beam=1,
+                                                          cached=batch.get("memory"))])
+            hyps = [[" ".join(scorer.vocab.decode(s)) for s in h] for h in hyps]
+            chosen = rerank.choose(batch["motion"], batch["mask"], hyps)
+        for i, c in zip(idx, chosen):
+            out[i] = c
         if getattr(scorer, "last_top", None) is not None:
             for b, i in enumerate(idx):
                 tops[i] = (scorer.last_top[0][b].cpu(), scorer.last_top[1][b].cpu())
@@ -62,15 +80,17 @@ def evaluation_examples(data: MotionDataset, split: str, stats: dict) -> tuple[C
     return examples, removed
 
 
-def _score(examples: CaptionExamples, preds: list[str], device, predictions_out: str | None) -> dict:
+def _score(examples: CaptionExamples, preds: list[str], device, predictions_out: str | None,
+           details: list[dict] | None = None) -> dict:
     from captioning.metrics import caption_metrics
     refs = [c["texts"] for c in examples.clips]
     result = {"n": len(preds), **caption_metrics(preds, refs, str(device)), "skipped": examples.skipped}
     if predictions_out:
         from lexmotion.files import write_jsonl
         Path(predictions_out).parent.mkdir(parents=True, exist_ok=True)
-        write_jsonl(predictions_out, [{"id": c["id"], "prediction": p, "references": c["texts"]}
-                                      for c, p in zip(examples.clips, preds)])
+        extra = [{"source": d["source"], "rank": d["rank"]} for d in details] if details else [{}] * len(preds)
+        write_jsonl(predictions_out, [{"id": c["id"], "prediction": p, **e, "references": c["texts"]}
+                                      for c, p, e in zip(examples.clips, preds, extra)])
     return result
 
 
@@ -117,9 +137,13 @@ def make_scorer(model, synergy=None, synergy_options=None, guide_weight: float =
 def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam: int = 2,
                        synergy: str | None = None, synergy_options: SynergyOptions | None = None,
                        device: str = "cpu", progress: bool = True, predictions_out: str | None = None,
-                       guide_weight: float = 0.0, guide_model: str | None = None, guide_top: int = 20) -> dict:
-    """Caption a split and score it. With a lexical source (own backbone or ``guide_model``) the result
-    also says how many of the captions' content words are among their motion's top ``guide_top`` words."""
+                       guide_weight: float = 0.0, guide_model: str | None = None, guide_top: int = 20,
+                       rerank: int = 0, rerank_model: str | None = None) -> dict:
+    """Caption a split and score it; split ``selection`` is the captioner's own selection set (val plus
+    its held-out training slice), with only the clips it trained on as neighbours. With a lexical source (own backbone or ``guide_model``) the result
+    also says how many of the captions' content words are among their motion's top ``guide_top`` words.
+    ``rerank`` = k > 0: consensus reranking of the beam's hypotheses and the motion's k nearest training
+    captions (``captioning.rerank``; neighbours from ``rerank_model`` or the captioner's own backbone)."""
     from captioning.guidance import word_use
     from captioning.model import load_captioner
 
@@ -128,10 +152,27 @@ def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam:
     other = load_captioner(synergy, device) if synergy else None
     scorer, described = make_scorer(model, other, synergy_options, guide_weight, guide_model, guide_top, device)
     data = MotionDataset(data_dir)
-    examples, removed = evaluation_examples(data, split, model.stats)
-    preds = predict(scorer, examples, beam=beam, progress=progress, device=device)
-    result = _score(examples, preds, device, predictions_out)
+    pool = None
+    if split == SELECTION:
+        from captioning.data import selection_split
+        from captioning.model import read_captioner_config
+        cfg = read_captioner_config(model_dir)["train"]
+        pool, selection = selection_split(data, cfg["val_split"], cfg["holdout"])
+        examples, removed = CaptionExamples(data, cfg["val_split"], model.stats, indices=selection), 0
+    else:
+        examples, removed = evaluation_examples(data, split, model.stats)
+    reranker = None
+    if rerank:
+        from captioning.rerank import make_reranker
+        reranker = make_reranker(model, data, rerank, rerank_model, device, pool)
+        described += (f" + consensus reranking with the {rerank} nearest training captions of "
+                      f"{reranker.neighbours.name}")
+    details = predict_detailed(scorer, examples, beam=beam, progress=progress, device=device, rerank=reranker)
+    preds = [d["caption"] for d in details]
+    result = _score(examples, preds, device, predictions_out, details)
     result.update(decoding=("greedy" if beam <= 1 else f"beam {beam}") + described, duplicates_removed=removed)
+    if reranker is not None:
+        result["from_captioner"] = round(sum(d["source"] == "captioner" for d in details) / len(details), 3)
     if getattr(scorer, "tops", None) is not None:
         stems = [scorer.guide.stems(i[None], w[None])[0] for i, w in scorer.tops]
         result["lexical_words"] = {"source": scorer.name, "top": guide_top, "guide_weight": guide_weight,
@@ -141,9 +182,14 @@ def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam:
 
 
 def evaluate_nearest(model_path: str, data_dir: str, split: str = "test", device: str = "cpu",
-                     predictions_out: str | None = None) -> dict:
-    """The nearest-caption baseline of a retrieval checkpoint, scored like a captioner."""
-    from captioning.baseline import check_matches_data, nearest_captions
+                     predictions_out: str | None = None, consensus: int = 0) -> dict:
+    """The nearest-caption baseline of a retrieval checkpoint, scored like a captioner; ``consensus`` =
+    k > 1: the consensus of its k nearest training captions instead (``consensus_captions``)."""
+    from captioning.baseline import (
+        check_matches_data,
+        consensus_captions,
+        nearest_captions,
+    )
     from lexmotion.models.checkpoint import load
 
     device = resolve_device(device)
@@ -151,9 +197,14 @@ def evaluate_nearest(model_path: str, data_dir: str, split: str = "test", device
     data = MotionDataset(data_dir)
     check_matches_data(model, data, model_path)
     examples, removed = evaluation_examples(data, split, data.stats)
-    preds = nearest_captions(model, data, split, [c["index"] for c in examples.clips])
+    indices = [c["index"] for c in examples.clips]
+    if consensus > 1:
+        preds = consensus_captions(model, data, split, indices, consensus)
+        described = f"consensus of the {consensus} nearest training captions"
+    else:
+        preds, described = nearest_captions(model, data, split, indices), "nearest training caption"
     result = _score(examples, preds, device, predictions_out)
-    result.update(decoding=f"nearest training caption ({model.config.kind} retrieval checkpoint {model_path})",
+    result.update(decoding=f"{described} ({model.config.kind} retrieval checkpoint {model_path})",
                   duplicates_removed=removed)
     return result
 

@@ -29,7 +29,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from captioning.data import CaptionCollate, CaptionExamples, holdout, length_batches
+from captioning.data import (
+    CaptionCollate,
+    CaptionExamples,
+    length_batches,
+    selection_split,
+)
 from captioning.decoding import ModelScorer
 from captioning.evaluate import predict, to_device
 from captioning.model import Captioner, CaptionerConfig, check_arch
@@ -105,11 +110,10 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
         stats = backbone.stats                       # the backbone's own normalisation
         config.lexical_model = backbone.config.to_dict()
 
-    kept, held = holdout(data, "train", train.holdout)
+    kept, selection = selection_split(data, train.val_split, train.holdout)
     train_set = CaptionExamples(data, "train", stats, train=True, mirror_prob=train.mirror_prob, indices=kept)
-    selection = list(dict.fromkeys(data.split_indices(train.val_split) + held))   # (--val-split train: no twice)
     val_set = CaptionExamples(data, train.val_split, stats, indices=selection)
-    corpus = language_corpus(data, train.lm_corpus, held)
+    corpus = language_corpus(data, train.lm_corpus, selection)
     with output_lock(out):                  # one writer per --out, until training ends
         return _resume_and_train(out, config, train, backbone, stats, (train_set, val_set, corpus), data_dir, device,
                                  progress)
@@ -170,8 +174,8 @@ def _resume_and_train(out, config, train, backbone, stats, sets, data_dir, devic
 
 
 def language_corpus(data: MotionDataset, folders, held: list[int]) -> list[str]:
-    """kitml-text training captions, minus every clip of the dataset's val/test split or the held-out
-    slice, and their other captures (``same_motion_as``)."""
+    """kitml-text training captions, minus every clip of the dataset's val/test split or of ``held``
+    (the selection set), and their other captures (``same_motion_as``)."""
     if not folders:
         return []
     from pretrain.text_corpus import kitml_text_captions

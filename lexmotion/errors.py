@@ -41,14 +41,16 @@ class OutputLockedError(LexmotionError):
 # kind -> (what a value must be, the test it passes)
 _SETTING_RULES = {
     "count": ("a whole number of at least 1", lambda v: isinstance(v, int) and v >= 1),
+    "non-negative": ("a whole number of at least 0", lambda v: isinstance(v, int) and v >= 0),
     "rate": ("a number above 0", lambda v: isinstance(v, (int, float)) and 0 < v < float("inf")),
     "probability": ("a number from 0 to 1", lambda v: isinstance(v, (int, float)) and 0 <= v <= 1),
 }
 
 
 def check_settings(owner: str, **values) -> None:
-    """Numeric settings: counts (epochs, batch size, steps) at least 1, rates above 0, probabilities in [0, 1].
-    ``values`` maps a name to (value, kind) with kind "count", "rate" or "probability"; None is left alone."""
+    """Numeric settings: counts (epochs, batch size, steps) at least 1, non-negative counts (0 = off), rates
+    above 0, probabilities in [0, 1]. ``values`` maps a name to (value, kind) with kind "count",
+    "non-negative", "rate" or "probability"; None is left alone."""
     for name, (value, kind) in values.items():
         rule, ok = _SETTING_RULES[kind]
         if value is not None and (isinstance(value, bool) or not ok(value)):

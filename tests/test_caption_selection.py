@@ -216,3 +216,104 @@ def test_language_pretraining_on_kitml_text_leaves_held_out_captions_out(tiny_se
     assert cfg["lm_captions"] == 2 and [h["lm_epoch"] for h in cfg["lm_history"]] == [1, 2]
     vocab = json.loads((out / "vocab.json").read_text())["itos"]
     assert "cartwheels" in vocab and "never" not in vocab
+
+
+def test_beam_nbest_starts_with_the_beam_search_caption(captioners, tiny_setup):
+    from captioning.data import CaptionCollate
+    from captioning.decoding import ModelScorer, beam_nbest, beam_search
+    from captioning.evaluate import evaluation_examples
+    from captioning.model import load_captioner
+    model = load_captioner(captioners[0])
+    examples, _ = evaluation_examples(MotionDataset(tiny_setup / "kit"), "test", model.stats)
+    batch = CaptionCollate()([examples[i] for i in range(len(examples))])
+    scorer = ModelScorer(model)
+    nbest = beam_nbest(scorer, batch["motion"], batch["mask"], beam=3)
+    assert [h[0] for h in nbest] == beam_search(scorer, batch["motion"], batch["mask"], beam=3)
+    assert all(len(h) == len({tuple(s) for s in h}) >= 1 for h in nbest)
+
+
+def test_cider_d_with_a_fixed_corpus_equals_pycocoevalcap():
+    from pycocoevalcap.cider.cider import Cider
+
+    from captioning.rerank import CiderD
+    refs = ["a person walks forward", "a person walks slowly forward", "someone jumps up and down",
+            "a man waves his left hand", "a person runs in a circle"]
+    cands = ["a person walks", "someone jumps", "a man waves his hand", "a person runs forward", "zzz"]
+    # One reference per clip: pycocoevalcap's document frequencies are then those of the references.
+    _, expected = Cider().compute_score({i: [r] for i, r in enumerate(refs)}, {i: [c] for i, c in enumerate(cands)})
+    cider = CiderD(refs)
+    assert [cider.score(c, [r]) for c, r in zip(cands, refs)] == pytest.approx(list(expected), abs=1e-9)
+
+
+def test_consensus_keeps_the_candidate_the_neighbours_agree_with():
+    from captioning.rerank import CiderD, consensus_choice
+    neighbours = [["a b c d", "e f g h", "e f g i"], ["a person walks forward", "a person walks slowly forward",
+                                                      "someone jumps"]]
+    cider = CiderD([c for n in neighbours for c in n])
+    # A neighbour is scored against the other neighbours, not itself: "a b c d" shares nothing with them,
+    # "e f g h" and "e f g i" share "e f g" with each other (a tie goes to the earlier one).
+    assert consensus_choice([neighbours[0], neighbours[1][:1]], neighbours, cider) == [1, 0]
+    # One clip alone is scored as within a split (the document frequencies are the corpus's).
+    assert consensus_choice([["zzz", "a person walks forward slowly"]], neighbours[1:], cider) == [1]
+
+
+def test_rerank_with_the_backbones_neighbours(captioners, lexical, tiny_setup, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from captioning.baseline import nearest_captions
+    from captioning.data import CaptionCollate
+    from captioning.evaluate import evaluation_examples
+    from captioning.model import load_captioner
+    from captioning.rerank import ConsensusReranker, make_reranker
+    from lexmotion.errors import LexmotionError
+    model = load_captioner(captioners[0])
+    data = MotionDataset(tiny_setup / "kit")
+    reranker = make_reranker(model, data, 3, None, "cpu")
+    assert reranker.neighbours.name == str(lexical)
+    examples, _ = evaluation_examples(data, "test", model.stats)
+    batch = CaptionCollate()([examples[i] for i in range(len(examples))])
+    near = reranker.neighbours(batch["motion"], batch["mask"])
+    # The first neighbour, read from the captioner's features, is the nearest-caption baseline's caption.
+    from lexmotion.models.checkpoint import load
+    assert [n[0] for n in near] == nearest_captions(load(lexical), data, "test", [c["index"] for c in examples.clips])
+    assert all(len(n) == 3 for n in near)
+    chosen = ConsensusReranker(reranker.neighbours).choose(batch["motion"], batch["mask"], [["zzz"]] * len(near))
+    assert all(c["source"] == "training caption" and c["caption"] == n[c["rank"]] for c, n in zip(chosen, near))
+    with pytest.raises(LexmotionError, match="--rerank-model"):
+        make_reranker(SimpleNamespace(config=SimpleNamespace(encoder="parts"), path="cap/parts"), data, 3, None, "cpu")
+    # The commands: eval reports where each caption came from; describe says it in one line.
+    out = tmp_path / "r.json"
+    assert main(["caption", "eval", "--model", str(captioners[0]), "--data", str(tiny_setup / "kit"), "--rerank", "3",
+                 "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert 0 <= result["from_captioner"] <= 1 and "consensus reranking with the 3 nearest" in result["decoding"]
+    rows = [json.loads(line) for line in (tmp_path / "r.json.predictions.jsonl").open()]
+    assert {r["source"] for r in rows} <= {"captioner", "training caption"}
+    motion = tmp_path / "clip.npy"
+    import numpy as np
+    np.save(motion, data.row(data.split_indices("test")[0])["joints"])
+    capsys.readouterr()
+    assert main(["caption", "describe", "--model", str(captioners[0]), "--motion", str(motion), "--rerank", "3",
+                 "--rerank-data", str(tiny_setup / "kit")]) == 0
+    assert "chosen by consensus of the motion's 3 nearest training captions" in capsys.readouterr().out
+    for bad in (["--rerank", "-1"], ["--baseline", "nearest", "--rerank", "2"],
+                ["--rerank-model", str(lexical), str(lexical)]):
+        assert main(["caption", "eval", "--model", str(captioners[0]), "--data", str(tiny_setup / "kit"), *bad]) == 2
+        assert "error:" in capsys.readouterr().err
+
+
+def test_default_rerank_is_on_with_a_backbone_and_off_with_a_note_when_it_is_gone(captioners, tiny_setup, tmp_path,
+                                                                                    capsys):
+    import shutil
+    data = str(tiny_setup / "kit")
+    assert main(["caption", "eval", "--model", str(captioners[0]), "--data", data, "--json", str(tmp_path / "a.json")]) == 0
+    assert "consensus reranking with the 20 nearest" in json.loads((tmp_path / "a.json").read_text())["decoding"]
+    moved = tmp_path / "moved"
+    shutil.copytree(captioners[0], moved)
+    config = json.loads((moved / "config.json").read_text())
+    config["captioner"]["encoder"] = "lexical:" + str(tmp_path / "gone")
+    (moved / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["caption", "eval", "--model", str(moved), "--data", data, "--json", str(tmp_path / "b.json")]) == 0
+    assert "no consensus reranking" in capsys.readouterr().err
+    assert "consensus" not in json.loads((tmp_path / "b.json").read_text())["decoding"]

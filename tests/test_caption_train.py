@@ -193,5 +193,5 @@ def test_figure_functions_return_figures(guided, kitml_slice):
     from lexmotion.data.importers import read_motion_file
     model = load_captioner(guided)
     clip = read_motion_file(str(min((kitml_slice / "joints").glob("*.npy"))))
-    caption, att, _ = describe_clip(model, clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats))
+    caption, att, _, origin = describe_clip(model, clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats))
     assert isinstance(words_figure(model, att, caption), Figure)

@@ -149,10 +149,12 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
 
 def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False) -> None:
     """Train a guided captioner on the frozen lexical encoder just pretrained, caption three held-out
-    motions with lexically guided decoding, draw one attention figure."""
+    motions with lexically guided decoding and with consensus reranking, draw one attention figure."""
     from captioning.analysis import describe_clip, word_report, words_figure
+    from captioning.cli import DEFAULT_NEIGHBOURS
     from captioning.data import clip_features
     from captioning.model import CaptionerConfig, load_captioner
+    from captioning.rerank import make_reranker
     from captioning.train import CaptionTrainConfig, train_captioner
     from lexmotion.files import save_figure
 
@@ -165,15 +167,21 @@ def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False
                     CaptionTrainConfig(epochs=epochs, lambda_spat=2.0, lambda_adapt=3.0, min_count=1, wandb="disabled",
                                        device="cpu", val_split="train", holdout=0.0), progress=False)
     model = load_captioner(out)
+    reranker = make_reranker(model, ds, DEFAULT_NEIGHBOURS, None, "cpu")
     print(f"      held-out motions, their real caption and the generated one (beam 2, no repeated word pair, "
-          f"guided by the motion's top {DEMO_GUIDE_TOP} words at weight {DEMO_GUIDE_WEIGHT:g}), the motion's words "
-          f"the caption used, and each word's most attended body part, time span and beta:")
+          f"guided by the motion's top {DEMO_GUIDE_TOP} words at weight {DEMO_GUIDE_WEIGHT:g}), the caption that "
+          f"consensus reranking keeps among the beam and the motion's {DEFAULT_NEIGHBOURS} nearest training captions, "
+          f"the motion's words the caption used, and each word's most attended body part, time span and beta:")
     for n, index in enumerate(ds.split_indices("test")[:3]):
         row = ds.row(index)
         features = clip_features(row["joints"], float(row["fps"]), ds.skeleton(row["skeleton"]), model.stats, row["id"])
-        caption, att, words_used = describe_clip(model, features, beam=2, no_repeat=2, guide_weight=DEMO_GUIDE_WEIGHT,
-                                                 guide_top=DEMO_GUIDE_TOP)
-        print(f"  {row['id']}  real:      {row['texts'][0]}\n         generated: {caption or '(empty)'}")
+        caption, att, words_used, _ = describe_clip(model, features, beam=2, no_repeat=2,
+                                                    guide_weight=DEMO_GUIDE_WEIGHT, guide_top=DEMO_GUIDE_TOP)
+        reranked, _, _, origin = describe_clip(model, features, beam=2, no_repeat=2, guide_weight=DEMO_GUIDE_WEIGHT,
+                                               guide_top=DEMO_GUIDE_TOP, reranker=reranker)
+        source = "the captioner's" if origin["source"] == "captioner" else f"training caption {origin['rank'] + 1}"
+        print(f"  {row['id']}  real:      {row['texts'][0]}\n         generated: {caption or '(empty)'}\n"
+              f"         reranked:  {reranked} ({source})")
         print(f"         motion words: {', '.join(words_used['top'][:8])}; used: {', '.join(words_used['used']) or 'none'}")
         words = [f"{w['word']} ({w['top_part']}, {w['span_seconds'][0]:.1f}-{w['span_seconds'][1]:.1f} s, "
                  f"beta {w['beta']:.2f})" for w in word_report(model, att)]
