@@ -70,7 +70,9 @@ class GuidedDecoder(nn.Module):
         gamma = F.softmax(z, dim=-1)
         k = torch.arange(mask.shape[1], device=mask.device, dtype=gamma.dtype)
         mu = (gamma * k).sum(-1)
-        sigma = ((gamma * (k - mu[:, None]) ** 2).sum(-1)).sqrt().clamp(min=1.0)
+        # clamp before the square root (the same values): sqrt's gradient at a zero variance (a
+        # one-step memory, e.g. language pretraining's empty one) would be inf * 0 = NaN
+        sigma = (gamma * (k - mu[:, None]) ** 2).sum(-1).clamp(min=1.0).sqrt()
         window = torch.exp(-((k - mu[:, None]) ** 2) / (2 * sigma[:, None] ** 2)) * mask
         window = window / window.sum(-1, keepdim=True).clamp(min=1e-9)
         context = torch.einsum("bt,btp,btph->bh", window, alpha, parts)

@@ -206,6 +206,7 @@ def pretrain_language(model, captions: list[str], train: CaptionTrainConfig, dev
             logits, _, _ = model.teacher_forced(batch, memory)
             loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(),
                                                      ignore_index=model.vocab.pad, label_smoothing=train.label_smoothing)
+            _check_finite(loss, f"language pretraining epoch {epoch + 1}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
@@ -216,6 +217,13 @@ def pretrain_language(model, captions: list[str], train: CaptionTrainConfig, dev
             print(f"language pretraining epoch {epoch + 1}/{train.lm_epochs}: loss {history[-1]['loss']:.3f} "
                   f"({len(captions)} captions)")
     return history
+
+
+def _check_finite(loss: torch.Tensor, where: str) -> None:
+    """Stop at the first NaN or infinite loss, before it reaches the weights (the last checkpoint stays good)."""
+    if not torch.isfinite(loss):
+        raise LexmotionError(f"the training loss became {float(loss)} in {where}; the last saved epoch is intact: "
+                             f"try a lower --lr, or report it with the command you ran")
 
 
 def _provenance(data_dir, backbone) -> dict:
@@ -259,6 +267,7 @@ def _train_epochs(model, optimizer, train_set, val_set, vocab, out, config, trai
         bar = tqdm(loader, desc=f"{config.arch} epoch {epoch + 1}/{train.epochs}", disable=not progress, leave=False)
         for batch in bar:
             losses = model.loss(to_device(batch, device), train.lambda_spat, train.lambda_adapt, train.label_smoothing)
+            _check_finite(losses["total"], f"epoch {epoch + 1}")
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)

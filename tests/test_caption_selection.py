@@ -2,6 +2,7 @@
 nearest-caption baseline, several seeds, lexically guided decoding and language pretraining,
 on a tiny slice of real kitml-cmu clips."""
 import json
+import math
 
 import pytest
 import torch
@@ -214,8 +215,26 @@ def test_language_pretraining_on_kitml_text_leaves_held_out_captions_out(tiny_se
     assert train(out, tiny_setup / "kit", "--encoder", "parts", "--lm-corpus", corpus_dir, "--lm-epochs", 2) == 0
     cfg = json.loads((out / "config.json").read_text())["train"]
     assert cfg["lm_captions"] == 2 and [h["lm_epoch"] for h in cfg["lm_history"]] == [1, 2]
+    assert all(math.isfinite(h["loss"]) for h in cfg["lm_history"])
     vocab = json.loads((out / "vocab.json").read_text())["itos"]
     assert "cartwheels" in vocab and "never" not in vocab
+
+
+def test_guided_decoder_gradients_are_finite_over_a_one_step_memory():
+    """Language pretraining's empty memory (one time step, zero variance of the attention window)
+    once gave NaN gradients through the window's square root and poisoned the decoder."""
+    from captioning.data import CaptionCollate
+    from captioning.model import Captioner, CaptionerConfig
+    from captioning.text import Vocabulary
+    captions = ["a person walks in a circle", "someone jumps forward twice"]
+    model = Captioner(CaptionerConfig(arch="guided", encoder="parts"), Vocabulary.build(captions, 1), None).train()
+    items = [{"motion": torch.zeros(1, 1), "text": t, "refs": [t], "id": "", "clip": 0} for t in captions]
+    batch = CaptionCollate(model.vocab)(items)
+    logits, _, _ = model.teacher_forced(batch, model.empty_memory(len(items)))
+    torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(),
+                                      ignore_index=model.vocab.pad).backward()
+    grads = [p.grad for p in model.decoder.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
 def test_beam_nbest_starts_with_the_beam_search_caption(captioners, tiny_setup):
