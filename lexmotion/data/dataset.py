@@ -83,6 +83,19 @@ def _iter_source(source: str, root: Path, skeletons: dict, options: dict):
     raise LexmotionError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
 
 
+
+def _save_quietly(table, folder: Path) -> None:
+    """save_to_disk without its progress bar (for --quiet), leaving the global setting as it was."""
+    import datasets
+
+    was_disabled = datasets.utils.are_progress_bars_disabled()
+    datasets.utils.disable_progress_bars()
+    try:
+        table.save_to_disk(str(folder))
+    finally:
+        if not was_disabled:
+            datasets.utils.enable_progress_bars()
+
 def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: bool = False,
                   progress: bool = True, **options) -> dict:
     """Import ``source`` from ``root`` into a dataset folder ``out``; return the build report."""
@@ -129,7 +142,10 @@ def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: boo
             reasons = "; ".join(f"{s['item']}: {s['reason']}" for s in skipped[:3])
             raise LexmotionError(f"{root}: no usable clip found" + (f" ({reasons})" if reasons else ""))
         table = datasets.concatenate_datasets(chunks)
-        table.save_to_disk(str(tmp))
+        if progress:
+            table.save_to_disk(str(tmp))
+        else:
+            _save_quietly(table, tmp)
         if not stats_features:
             # No train split (e.g. a folder of BVH to index): statistics over all clips.
             stats_features = [part_features(np.asarray(r["joints"]), r["fps"], skeletons[r["skeleton"]])
