@@ -14,10 +14,12 @@ checkpoint's ``max_frames``, as retrieval evaluation crops it.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import torch
 
-from captioning.baseline import ranked
+from captioning.baseline import caption_pool, check_matches_data, ranked
 from captioning.text import normalise_caption
 from lexmotion.errors import LexmotionError
 
@@ -27,7 +29,6 @@ class Neighbours:
 
     def __init__(self, model, data, captioner_stats: dict, k: int, pool_split: str = "train", name: str = "",
                  pool_indices: list[int] | None = None):
-        from captioning.baseline import caption_pool, check_matches_data
         check_matches_data(model, data, name or "retrieval checkpoint")
         self.model, self.k, self.name = model.eval(), k, name
         self.pool, self.text = caption_pool(model, data, pool_split, pool_indices)
@@ -64,7 +65,6 @@ class CiderD:
     clips are scored with it, and a single clip scores like a split."""
 
     def __init__(self, documents: list[str], n: int = 4, sigma: float = 6.0):
-        from collections import Counter
         self.n, self.sigma = n, sigma
         self.df = Counter(g for d in documents for g in set(self._grams(normalise_caption(d))))
         self.log_docs = float(np.log(max(1, len(documents))))
@@ -74,7 +74,6 @@ class CiderD:
         return [tuple(w[i:i + k]) for k in range(1, self.n + 1) for i in range(len(w) - k + 1)]
 
     def _vector(self, text: str) -> tuple[list[dict], list[float], int]:
-        from collections import Counter
         vec = [{} for _ in range(self.n)]
         for g, tf in Counter(self._grams(text)).items():
             vec[len(g) - 1][g] = tf * (self.log_docs - float(np.log(max(1.0, self.df.get(g, 0)))))
