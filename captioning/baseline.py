@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from captioning.consensus import CiderD, consensus_choice
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
 
@@ -67,8 +68,7 @@ def nearest_captions(model, data: MotionDataset, split: str, indices: list[int],
 def consensus_captions(model, data: MotionDataset, split: str, indices: list[int], k: int,
                        pool_split: str = "train") -> list[str]:
     """For each row, among the ``k`` ``pool_split`` captions its motion ranks first, the one the other
-    ``k - 1`` agree with most (CIDEr-D; ``captioning.rerank.consensus_choice``)."""
-    from captioning.rerank import CiderD, consensus_choice
+    ``k - 1`` agree with most (CIDEr-D; ``captioning.consensus.consensus_choice``)."""
     near = neighbour_captions(model, data, split, indices, k, pool_split)
     cider = CiderD(list(dict.fromkeys(_captions(data, pool_split))))
     return [n[a] for n, a in zip(near, consensus_choice(near, near, cider))]

@@ -254,7 +254,7 @@ def test_beam_nbest_starts_with_the_beam_search_caption(captioners, tiny_setup):
 def test_cider_d_with_a_fixed_corpus_equals_pycocoevalcap():
     from pycocoevalcap.cider.cider import Cider
 
-    from captioning.rerank import CiderD
+    from captioning.consensus import CiderD
     refs = ["a person walks forward", "a person walks slowly forward", "someone jumps up and down",
             "a man waves his left hand", "a person runs in a circle"]
     cands = ["a person walks", "someone jumps", "a man waves his hand", "a person runs forward", "zzz"]
@@ -265,7 +265,7 @@ def test_cider_d_with_a_fixed_corpus_equals_pycocoevalcap():
 
 
 def test_consensus_keeps_the_candidate_the_neighbours_agree_with():
-    from captioning.rerank import CiderD, consensus_choice
+    from captioning.consensus import CiderD, consensus_choice
     neighbours = [["a b c d", "e f g h", "e f g i"], ["a person walks forward", "a person walks slowly forward",
                                                       "someone jumps"]]
     cider = CiderD([c for n in neighbours for c in n])
