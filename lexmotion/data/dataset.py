@@ -83,7 +83,6 @@ def _iter_source(source: str, root: Path, skeletons: dict, options: dict):
     raise LexmotionError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
 
 
-
 def _save_quietly(table, folder: Path) -> None:
     """save_to_disk without its progress bar (for --quiet), leaving the global setting as it was."""
     import datasets
@@ -95,6 +94,7 @@ def _save_quietly(table, folder: Path) -> None:
     finally:
         if not was_disabled:
             datasets.utils.enable_progress_bars()
+
 
 def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: bool = False,
                   progress: bool = True, **options) -> dict:
