@@ -2,8 +2,8 @@
 
 For every phase (default: lexcmlp and dense), batch size and lexical-head path (--lexical-head
 fast, the path training takes, or reference: the logits of every token position for every
-active word, then the masked max, the formula the fast path is tested against), one
-fresh process builds the phase's model from --config as ``lexmotion pretrain`` does, takes
+active word, then the masked max, the formula the fast path is tested against) and
+activation-checkpointing setting (--activation-checkpointing off,on), one fresh process builds the phase's model from --config as ``lexmotion pretrain`` does, takes
 --warmup steps, then times --steps optimiser steps of the trainer's own step function
 (``Trainer.train_step``) on the same batches for every row:
 
@@ -80,6 +80,7 @@ def _options(spec: dict) -> argparse.Namespace:
     return argparse.Namespace(config=spec["config"], epochs=None, batch_size=spec["batch_size"], max_steps=None,
                               lr=None, device=spec["device"], wandb="disabled", seed=spec["seed"],
                               workers=spec["workers"], compile=spec["compile"] or None, vocabulary=None,
+                              activation_checkpointing=spec.get("checkpointing") or None,
                               text_side=None, text_corpus=spec["text_corpus"], text_model=spec["text_model"])
 
 
@@ -155,7 +156,7 @@ def measure(spec: dict) -> dict | None:
     peak_flops = peak_tflops(name, spec["peak_tflops"]) if cuda or spec["peak_tflops"] else None
     return {"phase": spec["phase"], "head": spec["head"] if spec["phase"] != "dense" else "-",
             "batch_size": spec["batch_size"], "world": world, "ddp": trainer.ddp, "device": name,
-            "compile": spec["compile"],
+            "compile": spec["compile"], "checkpointing": bool(spec.get("checkpointing")),
             "samples_per_second": samples_per_second, "step_ms": seconds * 1e3,
             **{f"{k}_ms": v * 1e3 for k, v in per_step.items()},
             "peak_mib": peak / 2 ** 20, "step_mib": (peak - held) / 2 ** 20, "gflop_per_step": gflop,
@@ -185,48 +186,56 @@ def _mean_std(values: list[float]) -> str:
 
 def table(rows: list[dict]) -> str:
     """Markdown: one line per (phase, head, batch), mean +- std over the repeats."""
-    head = ("| phase | lexical head | batch | samples/s | step ms | data | forward | backward | optimiser "
+    head = ("| phase | lexical head | act. ckpt | batch | samples/s | step ms | data | forward | backward | optimiser "
             "| peak MiB | step MiB | GFLOP/step | MFU |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["phase"], r.get("head", "-"), r["batch_size"]), []).append(r)
-    for (phase, headpath, batch), group in groups.items():
+        groups.setdefault((r["phase"], r.get("head", "-"), _ckpt(r), r["batch_size"]), []).append(r)
+    for (phase, headpath, ckpt, batch), group in groups.items():
         failed = [g for g in group if "error" in g]
         if failed:
-            lines.append(f"| {phase} | {headpath} | {batch} | failed: {failed[0]['error']} |" + " |" * 9)
+            lines.append(f"| {phase} | {headpath} | {ckpt} | {batch} | failed: {failed[0]['error']} |" + " |" * 9)
             continue
         cell = {k: _mean_std([g[k] for g in group]) for k in
                 ("samples_per_second", "step_ms", "data_ms", "forward_ms", "backward_ms", "optimiser_ms",
                  "peak_mib", "step_mib")}
         mfu = group[0]["mfu"]
-        lines.append(f"| {phase} | {headpath} | {batch} | {cell['samples_per_second']} | {cell['step_ms']} "
+        lines.append(f"| {phase} | {headpath} | {ckpt} | {batch} | {cell['samples_per_second']} | {cell['step_ms']} "
                      f"| {cell['data_ms']} | {cell['forward_ms']} | {cell['backward_ms']} | {cell['optimiser_ms']} "
                      f"| {cell['peak_mib']} | {cell['step_mib']} | {group[0]['gflop_per_step']:.1f} "
                      f"| {f'{100 * mfu:.1f}%' if mfu is not None else '-'} |")
     return "\n".join(lines)
 
 
+def _ckpt(row: dict) -> str:
+    return "on" if row.get("checkpointing") else "off"
+
+
 def ratios(rows: list[dict]) -> list[str]:
-    """The comparisons the targets are stated in: lexical vs dense speed, reference vs fast memory."""
-    def mean(phase, head, key, batch):
-        values = [r[key] for r in rows if r["phase"] == phase and r.get("head") == head
+    """The comparisons the targets are stated in: lexical vs dense speed (same activation checkpointing),
+    and step memory against the reference head without checkpointing (the trainer before the fast head)."""
+    def mean(phase, head, key, batch, ckpt):
+        values = [r[key] for r in rows if r["phase"] == phase and r.get("head") == head and _ckpt(r) == ckpt
                   and r["batch_size"] == batch and "error" not in r]
         return float(np.mean(values)) if values else None
 
     out = []
     for batch in sorted({r["batch_size"] for r in rows}):
-        dense = mean("dense", "-", "samples_per_second", batch)
         for phase in sorted({r["phase"] for r in rows} - {"dense"}):
-            fast, ref = mean(phase, "fast", "samples_per_second", batch), mean(phase, "reference", "samples_per_second", batch)
-            if dense and fast:
-                out.append(f"batch {batch}: {phase} (fast head) runs at {fast / dense:.2f}x dense samples/s")
-            if dense and ref:
-                out.append(f"batch {batch}: {phase} (reference head) runs at {ref / dense:.2f}x dense samples/s")
-            fast_mem, ref_mem = mean(phase, "fast", "step_mib", batch), mean(phase, "reference", "step_mib", batch)
-            if fast_mem and ref_mem:
-                out.append(f"batch {batch}: {phase} step memory, reference / fast: {ref_mem / fast_mem:.2f}x "
-                           f"({ref_mem:.0f} -> {fast_mem:.0f} MiB)")
+            ref_mem = mean(phase, "reference", "step_mib", batch, "off")
+            for ckpt in ("off", "on"):
+                dense = mean("dense", "-", "samples_per_second", batch, ckpt)
+                label = " with activation checkpointing" if ckpt == "on" else ""
+                for head in ("fast", "reference"):
+                    speed = mean(phase, head, "samples_per_second", batch, ckpt)
+                    if dense and speed:
+                        out.append(f"batch {batch}: {phase} ({head} head{label}) runs at {speed / dense:.2f}x "
+                                   "dense samples/s")
+                fast_mem = mean(phase, "fast", "step_mib", batch, ckpt)
+                if fast_mem and ref_mem:
+                    out.append(f"batch {batch}: {phase} step memory, reference head / fast head{label}: "
+                               f"{ref_mem / fast_mem:.2f}x ({ref_mem:.0f} -> {fast_mem:.0f} MiB)")
     return out
 
 
@@ -247,6 +256,9 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
     p.add_argument("--compile", action="store_true", help="torch.compile the encoders, as `pretrain --compile`")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers, as `pretrain --workers` (default 0)")
+    p.add_argument("--activation-checkpointing", default="off", metavar="off,on",
+                   help="comma-separated: off and/or on (recompute encoder layers in the backward pass, as "
+                        "`pretrain --activation-checkpointing`; default off)")
     p.add_argument("--torchrun", type=int, default=0, metavar="N", help="run every row under torchrun with N processes")
     p.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak, for MFU on a GPU the table "
                                                      "does not know (or on a CPU)")
@@ -282,6 +294,9 @@ def _main(p: argparse.ArgumentParser, args) -> int:
         heads = [x for x in args.lexical_head.split(",") if x]
         if not phases or set(phases) - set(ALL_PHASES):
             raise LexmotionError(f"--phases: choose from {', '.join(ALL_PHASES)}, not {args.phases!r}")
+        checkpointing = [x for x in args.activation_checkpointing.split(",") if x]
+        if not checkpointing or set(checkpointing) - {"off", "on"}:
+            raise LexmotionError(f"--activation-checkpointing: off and/or on, not {args.activation_checkpointing!r}")
         if not heads or set(heads) - {"fast", "reference"}:
             raise LexmotionError(f"--lexical-head: fast and/or reference, not {args.lexical_head!r}")
         try:
@@ -301,8 +316,9 @@ def _main(p: argparse.ArgumentParser, args) -> int:
     specs = [{"phase": phase, "head": head, "batch_size": size, "data": args.data, "config": args.config,
               "steps": args.steps, "warmup": args.warmup, "device": args.device, "compile": args.compile,
               "workers": args.workers, "peak_tflops": args.peak_tflops, "text_corpus": args.text_corpus,
-              "text_model": args.text_model, "seed": args.seed}
-             for size in sizes for phase in phases for head in (heads if phase != "dense" else ["fast"])]
+              "text_model": args.text_model, "seed": args.seed, "checkpointing": ckpt == "on"}
+             for size in sizes for ckpt in checkpointing for phase in phases
+             for head in (heads if phase != "dense" else ["fast"])]
     rows = []
     for _ in tqdm(range(args.repeats), desc="repeats", disable=args.repeats == 1):
         for spec in tqdm(specs, desc="rows", leave=False):

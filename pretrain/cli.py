@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the text and motion encoders (mostly worth it on CUDA; falls back with a "
                         "warning where the compiler does not work)")
+    p.add_argument("--activation-checkpointing", action="store_true", default=None,
+                   help="keep only each encoder layer's input and recompute the layer in the backward pass: "
+                        "the same results with less memory per step, for about one more encoder forward")
     p.add_argument("--vocabulary", choices=["full", "clean", "domain"],
                    help="vocabulary prior: full = every word (the first version), clean = real words without "
                         "stop words, digits or punctuation, domain = clean text side and motion vectors over the "
@@ -75,6 +78,7 @@ def configs(args, phase: str):
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
                        ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed),
                        ("workers", args.workers), ("compile", getattr(args, "compile", None)),
+                       ("activation_checkpointing", getattr(args, "activation_checkpointing", None)),
                        ("vocabulary", args.vocabulary), ("text_side", args.text_side)):
         if value is not None:
             train[key] = value

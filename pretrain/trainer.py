@@ -75,6 +75,7 @@ class TrainConfig:
     mirror_prob: float = 0.5
     workers: int = 0                   # DataLoader worker processes that crop, mirror and collate batches
     compile: bool = False              # torch.compile the encoders (falls back with a warning)
+    activation_checkpointing: bool = False   # recompute encoder layers in backward: less memory, more time
     wandb: str = "offline"
     text_corpus: list[str] = field(default_factory=list)
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
@@ -157,6 +158,7 @@ class Trainer:
                 raise LexmotionError(f"{init}: a dense checkpoint cannot initialise the lexical phase {phase}")
         else:
             model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
+            seed_everything(config.seed)        # --seed decides a fresh model's initial weights too
             self.model = LexMotionModel(model_config)
             self.model.set_corpus(vocabulary_corpus(config.text_corpus, self.datasets))
         parent = getattr(self.model, "provenance", None)
@@ -172,6 +174,8 @@ class Trainer:
         self.model.to(self.device)
         for name, param in self.model.named_parameters():
             param.requires_grad = name.startswith(TRAINABLE[phase])
+        if config.activation_checkpointing:
+            self.model.checkpoint_activations()
         if config.compile:
             failed = compile_modules([self.model.text_encoder, self.model.motion_encoder], self.device)
             if failed and self.rank == 0:

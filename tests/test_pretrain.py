@@ -142,3 +142,21 @@ def test_dataloader_workers(tiny_setup, tmp_path):
     assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 3
     assert main(["pretrain", "lexcmlp", "--data", str(tiny_setup / "kit"), "--out", str(tmp_path / "bad"),
                  "--workers", "-1", "--wandb", "disabled"]) == 2
+
+
+def test_a_fresh_run_is_reproducible_and_activation_checkpointing_changes_nothing(capsys, data, tiny_config, tmp_path):
+    """--seed fixes a fresh model's initial weights (not only the batch order and dropout), so two fresh
+    runs train the same weights; --activation-checkpointing recomputes the encoders with the same
+    dropout masks, so it trains them too. Another seed trains other weights."""
+    from safetensors.torch import load_file
+
+    weights = {}
+    for name, extra in (("a", ()), ("b", ()), ("ckpt", ("--activation-checkpointing",)), ("seed1", ("--seed", "1"))):
+        code, printed = pretrain(capsys, data, tmp_path / name, "lexcmlp", tiny_config, "--max-steps", "2", *extra)
+        assert code == 0, printed
+        weights[name] = load_file(tmp_path / name / "model.safetensors")
+    assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["train"]["activation_checkpointing"] is True
+    for name in ("b", "ckpt"):
+        for key, value in weights["a"].items():
+            assert torch.equal(value, weights[name][key]), (name, key)
+    assert any(not torch.equal(v, weights["seed1"][k]) for k, v in weights["a"].items())

@@ -58,6 +58,51 @@ def test_lexcmlp_loss_and_gradients_equal_on_both_heads(tiny_setup):
     torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-6)
 
 
+def _saved_bytes(model, batch, settings) -> tuple[int, float, dict]:
+    """Bytes the autograd graph keeps for the backward pass (parameters aside), the loss and the gradients."""
+    from pretrain.phases import lexcmlp
+
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages = {}
+
+    def pack(t):
+        if t.untyped_storage().data_ptr() not in params:
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    model.zero_grad()
+    torch.manual_seed(1)                        # the same dropout masks on both runs
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = lexcmlp(model, batch, settings, step=5)["loss"]
+    loss.backward()
+    return sum(storages.values()), float(loss), {n: p.grad.clone() for n, p in model.named_parameters()
+                                                 if p.grad is not None}
+
+
+def test_activation_checkpointing_keeps_loss_and_gradients_and_saves_memory(tiny_setup):
+    """--activation-checkpointing: the encoders keep only each layer's input (far fewer saved bytes),
+    and the recomputed forward (dropout masks replayed) gives the same loss and every gradient."""
+    from pretrain.phases import PhaseSettings
+
+    model, batch = _batch_and_model(tiny_setup)
+    model.train()
+    settings = PhaseSettings(bow_text=1.0, bow_motion=1.0, flops_warmup_steps=1)
+    plain_bytes, plain_loss, plain_grads = _saved_bytes(model, batch, settings)
+    model.checkpoint_activations(True)
+    try:
+        ckpt_bytes, ckpt_loss, ckpt_grads = _saved_bytes(model, batch, settings)
+    finally:
+        model.checkpoint_activations(False)
+    assert ckpt_bytes < 0.75 * plain_bytes, (ckpt_bytes, plain_bytes)   # the heads' 30,522-wide share stays
+    assert ckpt_loss == pytest.approx(plain_loss, rel=1e-6)
+    assert ckpt_grads.keys() == plain_grads.keys()
+    assert any(n.startswith("text_encoder.encoder.") for n in ckpt_grads)
+    assert any(n.startswith("motion_encoder.blocks.") for n in ckpt_grads)
+    for name in plain_grads:
+        torch.testing.assert_close(ckpt_grads[name], plain_grads[name], rtol=1e-5, atol=1e-7, msg=name)
+    assert _saved_bytes(model, batch, settings)[0] == plain_bytes          # and switched off again
+
+
 def test_benchmark_prints_the_table_and_json(tiny_setup, tmp_path, capsys):
     from pretrain.bench import main as bench
 
@@ -76,8 +121,8 @@ def test_benchmark_prints_the_table_and_json(tiny_setup, tmp_path, capsys):
         assert r["device"].startswith("CPU") and r["mfu"] is None        # no known peak on a CPU
     fast, reference = rows[0], rows[1]
     assert fast["gflop_per_step"] < reference["gflop_per_step"]       # padding and masked words cost nothing
-    assert "| lexcmlp | fast | 4 |" in printed and "| dense | - | 4 |" in printed
-    assert "lexcmlp (fast head) runs at" in printed and "step memory, reference / fast" in printed
+    assert "| lexcmlp | fast | off | 4 |" in printed and "| dense | - | off | 4 |" in printed
+    assert "lexcmlp (fast head) runs at" in printed and "step memory, reference head / fast head:" in printed
 
 
 @pytest.mark.parametrize("argv, expected", [

@@ -149,6 +149,16 @@ class LexMotionModel(nn.Module):
                                              nn.Linear(motion_dim, 128))
         self.stats: dict | None = None   # feature normalisation, set by training or loading
 
+    def checkpoint_activations(self, on: bool = True) -> None:
+        """Activation checkpointing of both encoders in training: each transformer layer keeps only
+        its input and runs its forward again in the backward pass (same values and gradients, the
+        same dropout masks; less memory for about one more encoder forward)."""
+        if on:
+            self.text_encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            self.text_encoder.gradient_checkpointing_disable()
+        self.motion_encoder.checkpointing = on
+
     @property
     def device(self) -> torch.device:
         return self.vocab_mask.device

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from lexmotion.data.features import FEATURE_DIM, FEATURE_LAYOUT
 from lexmotion.data.skeletons import PARTS
@@ -58,6 +59,7 @@ class MotionPatchEncoder(nn.Module):
             Block(config.dim, config.heads, mlp_ratio=config.mlp_ratio, qkv_bias=True, proj_drop=config.dropout,
                   attn_drop=config.dropout, drop_path=rate) for rate in rates)
         self.norm = nn.LayerNorm(config.dim)
+        self.checkpointing = False     # training: keep only each block's input, recompute the rest in backward
 
     def num_time_patches(self, num_frames: int) -> int:
         return -(-num_frames // self.config.patch_frames)
@@ -95,8 +97,12 @@ class MotionPatchEncoder(nn.Module):
         tokens = torch.stack(parts, dim=2).reshape(B, n_t * len(PARTS), -1)         # (B, n_t * parts, D)
         token_mask = time_mask[:, :, None].expand(B, n_t, len(PARTS)).reshape(B, -1)
         attn_mask = token_mask[:, None, None, :]                                     # (B, 1, 1, N) keys
+        recompute = self.checkpointing and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            tokens = block(tokens, attn_mask=attn_mask)
+            if recompute:       # the same dropout masks are replayed (the RNG state is kept)
+                tokens = checkpoint(block, tokens, attn_mask=attn_mask, use_reentrant=False)
+            else:
+                tokens = block(tokens, attn_mask=attn_mask)
         tokens = self.norm(tokens)
         time_tokens = tokens.view(B, n_t, len(PARTS), -1).mean(dim=2)               # (B, n_t, D)
         return {"tokens": tokens, "token_mask": token_mask, "time_tokens": time_tokens, "time_mask": time_mask}
