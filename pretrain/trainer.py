@@ -273,6 +273,15 @@ class Trainer:
             raise LexmotionError(out_of_memory(self.device, len(batch["texts"]))) from None
         return terms
 
+    def _check_finite(self, loss: torch.Tensor, step: int) -> None:
+        """Stop at the first NaN or infinite loss, before anything is saved: the last saved state stays good.
+        (The loop reads every step's loss for the epoch means anyway, so this adds no device sync.)"""
+        value = float(loss.detach())
+        if not np.isfinite(value):
+            raise LexmotionError(f"{self.config.phase}: the training loss became {value} at step {step}; {self.out} "
+                                 "keeps its last saved step. Try a lower --lr (in a new --out, or --init from it), "
+                                 "or report it with the command you ran")
+
     def _to_device(self, batch):
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
@@ -348,6 +357,7 @@ class Trainer:
                 crash_point("step")
                 terms = self.train_step(self._to_device(next(loaded)), step, optimizer, scheduler)
                 step += 1
+                self._check_finite(terms["loss"], step)
                 done = b + 1
                 samples += len(batches[b]) * self.world
                 count += 1

@@ -160,3 +160,27 @@ def test_a_fresh_run_is_reproducible_and_activation_checkpointing_changes_nothin
         for key, value in weights["a"].items():
             assert torch.equal(value, weights[name][key]), (name, key)
     assert any(not torch.equal(v, weights["seed1"][k]) for k, v in weights["a"].items())
+
+
+def test_a_non_finite_loss_stops_training_in_one_line(capsys, data, tiny_config, tmp_path, monkeypatch):
+    """The first NaN loss ends the run with one line naming the step; nothing is saved after it."""
+    import pretrain.phases as phases
+
+    dense = phases.LOSSES["dense"]
+
+    def nan_from_step_2(model, batch, settings, step):
+        terms = dense(model, batch, settings, step)
+        if step >= 2:
+            terms["loss"] = terms["loss"] * float("nan")
+        return terms
+
+    monkeypatch.setitem(phases.LOSSES, "dense", nan_from_step_2)
+    code = main(["pretrain", "dense", "--data", str(data), "--out", str(tmp_path / "nan"), "--config", str(tiny_config),
+                 "--batch-size", "4", "--max-steps", "5", "--wandb", "disabled", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "dense: the training loss became nan at step 3" in captured.err
+    assert "Traceback" not in captured.err
+    from safetensors.torch import load_file                      # what was saved is from before the NaN
+    saved = tmp_path / "nan" / "model.safetensors"
+    assert not saved.exists() or all(torch.isfinite(v).all() for v in load_file(saved).values())
