@@ -153,10 +153,14 @@ class LexMotionModel(nn.Module):
         """Activation checkpointing of both encoders in training: each transformer layer keeps only
         its input and runs its forward again in the backward pass (same values and gradients, the
         same dropout masks; less memory for about one more encoder forward)."""
-        if on:
-            self.text_encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        text = self.text_encoder
+        renamed = hasattr(text, "activation_checkpointing_enable")     # newer transformers; older: gradient_...
+        if not on:
+            (text.activation_checkpointing_disable if renamed else text.gradient_checkpointing_disable)()
+        elif renamed:
+            text.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         else:
-            self.text_encoder.gradient_checkpointing_disable()
+            text.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.motion_encoder.checkpointing = on
 
     @property
