@@ -41,7 +41,7 @@ from captioning.model import Captioner, CaptionerConfig, check_arch
 from captioning.text import Vocabulary
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
-from lexmotion.errors import LexmotionError, check_settings
+from lexmotion.errors import LexmotionError, check_finite_loss, check_settings
 from lexmotion.files import (
     check_output_folder,
     crash_point,
@@ -206,7 +206,7 @@ def pretrain_language(model, captions: list[str], train: CaptionTrainConfig, dev
             logits, _, _ = model.teacher_forced(batch, memory)
             loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(),
                                                      ignore_index=model.vocab.pad, label_smoothing=train.label_smoothing)
-            _check_finite(loss, f"language pretraining epoch {epoch + 1}")
+            check_finite_loss(loss.detach(), f"language pretraining epoch {epoch + 1}", "the last saved epoch is intact")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
@@ -217,13 +217,6 @@ def pretrain_language(model, captions: list[str], train: CaptionTrainConfig, dev
             print(f"language pretraining epoch {epoch + 1}/{train.lm_epochs}: loss {history[-1]['loss']:.3f} "
                   f"({len(captions)} captions)")
     return history
-
-
-def _check_finite(loss: torch.Tensor, where: str) -> None:
-    """Stop at the first NaN or infinite loss, before it reaches the weights (the last checkpoint stays good)."""
-    if not torch.isfinite(loss):
-        raise LexmotionError(f"the training loss became {float(loss)} in {where}; the last saved epoch is intact: "
-                             f"try a lower --lr, or report it with the command you ran")
 
 
 def _provenance(data_dir, backbone) -> dict:
@@ -267,7 +260,7 @@ def _train_epochs(model, optimizer, train_set, val_set, vocab, out, config, trai
         bar = tqdm(loader, desc=f"{config.arch} epoch {epoch + 1}/{train.epochs}", disable=not progress, leave=False)
         for batch in bar:
             losses = model.loss(to_device(batch, device), train.lambda_spat, train.lambda_adapt, train.label_smoothing)
-            _check_finite(losses["total"], f"epoch {epoch + 1}")
+            check_finite_loss(losses["total"].detach(), f"epoch {epoch + 1}", "the last saved epoch is intact")
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)

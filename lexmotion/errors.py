@@ -55,3 +55,12 @@ def check_settings(owner: str, **values) -> None:
         rule, ok = _SETTING_RULES[kind]
         if value is not None and (isinstance(value, bool) or not ok(value)):
             raise BadValueError(f"{owner}: --{name.replace('_', '-')} must be {rule}, not {value!r}")
+
+
+def check_finite_loss(loss, where: str, kept: str) -> None:
+    """Stop training at the first NaN or infinite loss (a float or a one-element tensor), before it is
+    saved; ``kept`` says what is still good, e.g. "OUT keeps its last saved step"."""
+    value = float(loss)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadValueError(f"the training loss became {value} in {where}; {kept}: try a lower --lr, "
+                            "or report it with the command you ran")

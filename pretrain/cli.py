@@ -46,10 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", choices=["full", "clean", "domain"],
                    help="vocabulary prior: full = every word (the first version), clean = real words without "
                         "stop words, digits or punctuation, domain = clean text side and motion vectors over the "
-                        "training captions' words (default: the config's, else the --init checkpoint's)")
+                        "training captions' words (default: the config's, else domain; with --init, the checkpoint's)")
     p.add_argument("--text-side", choices=["encoder", "inference-free"],
                    help="encoder = the text encoder's lexical head; inference-free = a caption's own words "
-                        "weighted by IDF, no network (default: the config's, else the --init checkpoint's)")
+                        "weighted by IDF, no network (default: the config's, else encoder; with --init, the checkpoint's)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

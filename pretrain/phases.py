@@ -55,9 +55,9 @@ class PhaseSettings:
     flops_motion: float = 1e-3
     flops_warmup_steps: int = 500
     duplicate_threshold: float | None = 0.8   # word-set Jaccard above which a caption is not a negative
-    identity: float = 0.0            # LexMLM: weight of "each unmasked word predicts itself"
-    bow_text: float = 0.0            # LexCMLP: text vector -> its caption's content words
-    bow_motion: float = 0.0          # LexMMM, LexCMLP: motion vector -> its caption's content words
+    identity: float = 1.0            # LexMLM: weight of "each unmasked word predicts itself"
+    bow_text: float = 1.0            # LexCMLP: text vector -> its caption's content words
+    bow_motion: float = 1.0          # LexMMM, LexCMLP: motion vector -> its caption's content words
     own_words_steps: int = 0         # LexCMLP: text vectors limited to their own words for these steps
 
 

@@ -27,7 +27,12 @@ from torch import nn
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import compile_modules, out_of_memory, resolve_device
-from lexmotion.errors import LexmotionError, OldFormatError, check_settings
+from lexmotion.errors import (
+    LexmotionError,
+    OldFormatError,
+    check_finite_loss,
+    check_settings,
+)
 from lexmotion.files import (
     crash_point,
     load_state,
@@ -273,15 +278,6 @@ class Trainer:
             raise LexmotionError(out_of_memory(self.device, len(batch["texts"]))) from None
         return terms
 
-    def _check_finite(self, loss: torch.Tensor, step: int) -> None:
-        """Stop at the first NaN or infinite loss, before anything is saved: the last saved state stays good.
-        (The loop reads every step's loss for the epoch means anyway, so this adds no device sync.)"""
-        value = float(loss.detach())
-        if not np.isfinite(value):
-            raise LexmotionError(f"{self.config.phase}: the training loss became {value} at step {step}; {self.out} "
-                                 "keeps its last saved step. Try a lower --lr (in a new --out, or --init from it), "
-                                 "or report it with the command you ran")
-
     def _to_device(self, batch):
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
@@ -357,7 +353,7 @@ class Trainer:
                 crash_point("step")
                 terms = self.train_step(self._to_device(next(loaded)), step, optimizer, scheduler)
                 step += 1
-                self._check_finite(terms["loss"], step)
+                check_finite_loss(terms["loss"].detach(), f"{c.phase} step {step}", f"{self.out} keeps its last saved step")
                 done = b + 1
                 samples += len(batches[b]) * self.world
                 count += 1
@@ -412,8 +408,7 @@ class Trainer:
             return (collate([train_set[i] for i in b]) for b in batches)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")      # the workers tokenise; no nested threads
         return iter(torch.utils.data.DataLoader(train_set, batch_sampler=batches, collate_fn=collate,
-                                                num_workers=self.config.workers,
-                                                pin_memory=self.device.type == "cuda"))
+                                                num_workers=self.config.workers, pin_memory=self.device.type == "cuda"))
 
     @torch.no_grad()
     def validate(self, val_set) -> dict:
@@ -437,8 +432,7 @@ class Trainer:
         out = {f"val_{k}": v / max(count, 1) for k, v in sums.items()}
         if texts:
             from lexmotion.metrics import ranks, summarise
-            t = torch.nn.functional.normalize(torch.cat(texts), dim=-1)
-            m = torch.nn.functional.normalize(torch.cat(motions), dim=-1)
+            t, m = (torch.nn.functional.normalize(torch.cat(x), dim=-1) for x in (texts, motions))
             recall = summarise(ranks((t @ m.T).cpu().numpy(), np.eye(len(t), dtype=bool)))   # counted as in eval
             for k in (1, 5, 10):
                 out[f"val_t2m_R@{k}"] = recall[f"R@{k}"]

@@ -192,7 +192,7 @@ def test_inference_free_text_side_from_a_checkpoint(capsys, grounded, data, tmp_
 def test_switching_an_old_checkpoint_to_the_domain_vocabulary(capsys, data, tiny_config, tmp_path):
     base = tmp_path / "full"
     assert main(["pretrain", "lexmmm", "--data", str(data), "--out", str(base), "--config", str(tiny_config),
-                 "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
+                 "--vocabulary", "full", "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
     assert lexmotion.load(base).config.vocabulary == "full"
     out = tmp_path / "domain"
     assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(out), "--init", str(base),
@@ -265,7 +265,7 @@ def test_a_first_version_checkpoint_still_loads(data, tiny_config, tmp_path):
     # config.json of the first version has no vocabulary / text_side keys and no idf or domain buffers
     base = tmp_path / "v1"
     assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(base), "--config", str(tiny_config),
-                 "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
+                 "--vocabulary", "full", "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
     config = json.loads((base / "config.json").read_text())
     for key in ("vocabulary", "text_side"):
         del config["model"][key]

@@ -179,8 +179,8 @@ def test_a_non_finite_loss_stops_training_in_one_line(capsys, data, tiny_config,
                  "--batch-size", "4", "--max-steps", "5", "--wandb", "disabled", "--quiet"])
     captured = capsys.readouterr()
     assert code == 2
-    assert "dense: the training loss became nan at step 3" in captured.err
+    assert "the training loss became nan in dense step 3" in captured.err
     assert "Traceback" not in captured.err
-    from safetensors.torch import load_file                      # what was saved is from before the NaN
+    from safetensors.torch import load_file  # what was saved is from before the NaN
     saved = tmp_path / "nan" / "model.safetensors"
     assert not saved.exists() or all(torch.isfinite(v).all() for v in load_file(saved).values())

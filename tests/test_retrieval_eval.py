@@ -249,7 +249,8 @@ def test_search_bad_input(capsys, indexes, ckpt, tmp_path):
     assert "no such index" in capsys.readouterr().err
     other = tmp_path / "other"
     shutil.copytree(ckpt, other)
-    (other / "model.safetensors").write_bytes((ckpt / "model.safetensors").read_bytes()[:-4] + b"\0\0\0\0")
+    weights = (ckpt / "model.safetensors").read_bytes()          # other weights: the last 4 bytes changed
+    (other / "model.safetensors").write_bytes(weights[:-4] + bytes(b ^ 1 for b in weights[-4:]))
     assert main(["search", "--index", str(indexes / "faiss"), "--model", str(other), "walk"]) == 2
     assert "rebuild the index" in capsys.readouterr().err
     assert main(["search", "--index", str(indexes / "faiss"), "--motion", str(tmp_path / "x.npy")]) == 2

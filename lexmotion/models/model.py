@@ -54,10 +54,11 @@ class ModelConfig:
     # leaves ~0.1% of a token's words positive and vectors start sparse.
     initial_lexical_bias: float = -3.0
     # Vocabulary prior (lexmotion/models/vocabulary.py). "full": every word but special tokens
-    # (checkpoints before grounding). "clean": real words only, no stop words, digits or pieces
-    # of punctuation. "domain": text vectors over the clean words, motion vectors over the clean
-    # words of the training captions (the motion head computes logits for those rows only).
-    vocabulary: str = "full"
+    # (the first version, whose checkpoints have no "vocabulary" and load as "full"). "clean": real
+    # words only, no stop words, digits or pieces of punctuation. "domain" (the default): text
+    # vectors over the clean words, motion vectors over the clean words of the training captions
+    # (the motion head computes logits for those rows only).
+    vocabulary: str = "domain"
     # "encoder": the text encoder and its lexical head. "inference-free": a caption's vector is
     # its own clean words weighted by IDF, no network (the motion side learns to meet it).
     text_side: str = "encoder"
@@ -68,6 +69,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         d = dict(d)
+        d.setdefault("vocabulary", "full")          # checkpoints from before the vocabulary priors
         d["motion"] = MotionEncoderConfig(**d.get("motion", {}))
         return cls(**d)
 
