@@ -4,6 +4,7 @@ The command line prints any of these as a single line, ``error: ...``, and exits
 without a traceback. The subclasses let Python callers tell the cases apart; the
 message is the same one the command line prints.
 """
+import math
 
 
 class LexmotionError(Exception):
@@ -61,6 +62,6 @@ def check_finite_loss(loss, where: str, kept: str) -> None:
     """Stop training at the first NaN or infinite loss (a float or a one-element tensor), before it is
     saved; ``kept`` says what is still good, e.g. "OUT keeps its last saved step"."""
     value = float(loss)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise BadValueError(f"the training loss became {value} in {where}; {kept}: try a lower --lr, "
                             "or report it with the command you ran")

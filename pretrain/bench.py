@@ -3,9 +3,10 @@
 For every phase (default: lexcmlp and dense), batch size and lexical-head path (--lexical-head
 fast, the path training takes, or reference: the logits of every token position for every
 active word, then the masked max, the formula the fast path is tested against) and
-activation-checkpointing setting (--activation-checkpointing off,on), one fresh process builds the phase's model from --config as ``lexmotion pretrain`` does, takes
---warmup steps, then times --steps optimiser steps of the trainer's own step function
-(``Trainer.train_step``) on the same batches for every row:
+activation-checkpointing setting (--activation-checkpointing off,on), one fresh process builds
+the phase's model from --config as ``lexmotion pretrain`` does, takes --warmup steps, then times
+--steps optimiser steps of the trainer's own step function (``Trainer.train_step``) on the same
+batches for every row:
 
 - samples/s, and per step the data time (crop, mirror, collate, tokenise, copy to the device),
   forward, backward and optimiser (clip, AdamW, schedule) in ms;
@@ -185,7 +186,7 @@ def _mean_std(values: list[float]) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: one line per (phase, head, batch), mean +- std over the repeats."""
+    """Markdown: one line per (phase, head, activation checkpointing, batch), mean +- std over the repeats."""
     head = ("| phase | lexical head | act. ckpt | batch | samples/s | step ms | data | forward | backward | optimiser "
             "| peak MiB | step MiB | GFLOP/step | MFU |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
