@@ -353,17 +353,17 @@ class Trainer:
                 crash_point("step")
                 terms = self.train_step(self._to_device(next(loaded)), step, optimizer, scheduler)
                 step += 1
-                check_finite_loss(terms["loss"].detach(), f"{c.phase} step {step}", f"{self.out} keeps its last saved step")
+                values = {k: float(v.detach()) for k, v in terms.items()}      # the step's one read of the terms
+                check_finite_loss(values["loss"], f"{c.phase} step {step}", f"{self.out} keeps its last saved step")
                 done = b + 1
                 samples += len(batches[b]) * self.world
                 count += 1
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
                 bar.update(1)
-                bar.set_postfix(loss=f"{terms['loss'].item():.3f}")
+                bar.set_postfix(loss=f"{values['loss']:.3f}")
                 if run is not None:
-                    run.log({f"train/{k}": v.item() for k, v in terms.items()} | {"lr": scheduler.get_last_lr()[0]},
-                            step=step)
+                    run.log({f"train/{k}": v for k, v in values.items()} | {"lr": scheduler.get_last_lr()[0]}, step=step)
                 if step % c.save_every == 0 and done < len(batches):
                     self._save(optimizer, scheduler, step, epoch, done, sums, count)
                 if step >= total:
