@@ -206,7 +206,7 @@ def pretrain_language(model, captions: list[str], train: CaptionTrainConfig, dev
             logits, _, _ = model.teacher_forced(batch, memory)
             loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(),
                                                      ignore_index=model.vocab.pad, label_smoothing=train.label_smoothing)
-            check_finite_loss(loss, f"language pretraining epoch {epoch + 1}", "the last saved epoch is intact")
+            check_finite_loss(loss.detach(), f"language pretraining epoch {epoch + 1}", "the last saved epoch is intact")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
@@ -260,7 +260,7 @@ def _train_epochs(model, optimizer, train_set, val_set, vocab, out, config, trai
         bar = tqdm(loader, desc=f"{config.arch} epoch {epoch + 1}/{train.epochs}", disable=not progress, leave=False)
         for batch in bar:
             losses = model.loss(to_device(batch, device), train.lambda_spat, train.lambda_adapt, train.label_smoothing)
-            check_finite_loss(losses["total"], f"epoch {epoch + 1}", "the last saved epoch is intact")
+            check_finite_loss(losses["total"].detach(), f"epoch {epoch + 1}", "the last saved epoch is intact")
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
