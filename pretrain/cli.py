@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-side", choices=["encoder", "inference-free"],
                    help="encoder = the text encoder's lexical head; inference-free = a caption's own words "
                         "weighted by IDF, no network (default: the config's, else encoder; with --init, the checkpoint's)")
+    p.add_argument("--temperature", type=float,
+                   help="InfoNCE temperature of lexcmlp and dense (default: the config's, else 0.02)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -73,7 +75,12 @@ def configs(args, phase: str):
             raise LexmotionError(f"{args.config}: unknown {cls.__name__} keys {sorted(unknown)}")
         return values
 
-    settings = PhaseSettings(**build(PhaseSettings, file_cfg.get("settings", {})))
+    settings = dict(build(PhaseSettings, file_cfg.get("settings", {})))
+    if getattr(args, "temperature", None) is not None:
+        if not args.temperature > 0:
+            raise LexmotionError(f"--temperature must be positive, got {args.temperature}")
+        settings["temperature"] = args.temperature
+    settings = PhaseSettings(**settings)
     train = dict(build(TrainConfig, file_cfg.get("train", {})))
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
                        ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed),

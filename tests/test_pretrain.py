@@ -86,6 +86,26 @@ def test_dense_baseline(capsys, data, tiny_config, tmp_path):
         model.explain(vec[0])
 
 
+def test_temperature_option_reaches_the_loss_and_the_checkpoint(capsys, data, tiny_config, tmp_path, monkeypatch):
+    import pretrain.phases as phases
+    seen = []
+    real_infonce = phases.InfoNCE
+
+    def spy(temperature, *rest):
+        seen.append(temperature)
+        return real_infonce(temperature, *rest)
+
+    monkeypatch.setattr(phases, "InfoNCE", spy)
+    code, _ = pretrain(capsys, data, tmp_path / "t", "dense", tiny_config, "--max-steps", "1", "--temperature", "0.05")
+    assert code == 0 and seen and set(seen) == {0.05}
+    assert json.loads((tmp_path / "t" / "config.json").read_text())["train"]["settings"]["temperature"] == 0.05
+    seen.clear()
+    code, _ = pretrain(capsys, data, tmp_path / "d", "dense", tiny_config, "--max-steps", "1")
+    assert code == 0 and set(seen) == {0.02}                                   # the default
+    code = main(["pretrain", "dense", "--data", str(data), "--out", str(tmp_path / "x"), "--temperature", "0"])
+    assert code == 2 and "--temperature must be positive" in capsys.readouterr().err
+
+
 def test_mismatched_checkpoints_are_refused(chain, tmp_path):
     import shutil
     bad = tmp_path / "bad"
