@@ -75,12 +75,12 @@ def configs(args, phase: str):
             raise LexmotionError(f"{args.config}: unknown {cls.__name__} keys {sorted(unknown)}")
         return values
 
-    settings = dict(build(PhaseSettings, file_cfg.get("settings", {})))
+    setting_values = dict(build(PhaseSettings, file_cfg.get("settings", {})))
     if getattr(args, "temperature", None) is not None:
         if not args.temperature > 0:
             raise LexmotionError(f"--temperature must be positive, got {args.temperature}")
-        settings["temperature"] = args.temperature
-    settings = PhaseSettings(**settings)
+        setting_values["temperature"] = args.temperature
+    settings = PhaseSettings(**setting_values)
     train = dict(build(TrainConfig, file_cfg.get("train", {})))
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("max_steps", args.max_steps),
                        ("lr", args.lr), ("device", args.device), ("wandb", args.wandb), ("seed", args.seed),
