@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from lexmotion.errors import LexmotionError
 from lexmotion.models.lexical import lexical_weights
 from lexmotion.models.losses import (
     InfoNCE,
@@ -62,6 +63,16 @@ class PhaseSettings:
     bow_text: float = 1.0            # LexCMLP: text vector -> its caption's content words
     bow_motion: float = 1.0          # LexMMM, LexCMLP: motion vector -> its caption's content words
     own_words_steps: int = 0         # LexCMLP: text vectors limited to their own words for these steps
+
+    def __post_init__(self):
+        # A config file reaches here unchecked: a negative temperature would train with the similarity
+        # inverted, a negative weight would reward what its term penalises.
+        for name in ("temperature", "view_temperature"):
+            if not getattr(self, name) > 0:
+                raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
+        for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps"):
+            if getattr(self, name) < 0:
+                raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
 
 def _mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -153,6 +153,8 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
         grounding["text_nonzeros_median"] = float((text > 0).sum(1).float().median())
         for r in results:
             r["grounding"] = grounding
+            if model.config.text_side == "encoder":
+                r["details"]["own_word_floor"] = model.config.own_word_floor
         if labelled:
             from pretrain.sparsity import label_word_report
             report = label_word_report(model.tokenizer, [metas[r["index"]].get("content", "") for r in rows], motion)
@@ -246,6 +248,8 @@ def main_eval(args) -> int:
 
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
     models = list(dict.fromkeys(args.model))
+    if args.own_word_floor is not None and not 0 <= args.own_word_floor <= 1:
+        raise LexmotionError(f"--own-word-floor is a share from 0 to 1, got {args.own_word_floor}")
     for path in models:       # a missing seed or a wrong --json is named before any work starts
         read_config(path)
     if args.json and Path(args.json).is_dir():
@@ -254,6 +258,8 @@ def main_eval(args) -> int:
     print(TABLE_HEADER)
     for path in models:
         model = load(path, device=resolve_device(args.device))
+        if args.own_word_floor is not None:
+            model.config.own_word_floor = args.own_word_floor
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
                                      sentence_model=args.sentence_model, progress=True)
         for r in results:

@@ -189,6 +189,36 @@ def test_inference_free_text_side_from_a_checkpoint(capsys, grounded, data, tmp_
     assert words == {"jug", "##gles", "left", "hand"}     # its own words, an unseen verb included
 
 
+def test_own_word_floor_keeps_a_query_on_its_own_words(capsys, grounded, data, tmp_path):
+    model = lexmotion.load(grounded / "lexcmlp")
+    assert model.config.own_word_floor == 1.0                      # the default, saved in the checkpoint
+    query = ["someone salutes with the right hand"]
+    served = model.encode_text(query).to_dense()[0]
+    model.config.own_word_floor = 0.0
+    network = model.encode_text(query).to_dense()[0]
+    ids = model.tokenize(query)["text_ids"][0]
+    own = sorted({int(i) for i in ids if model.vocab_mask[i]})
+    words = model.tokenizer.convert_ids_to_tokens(own)
+    assert "salute" in words and "the" not in words and "with" not in words
+    assert all(served[i] == served.max() for i in own)             # raised to the vector's largest weight
+    others = torch.ones_like(served, dtype=torch.bool)
+    others[own] = False
+    assert torch.equal(served[others], network[others])            # nothing else moves, stop words stay out
+    assert "salute" in {w for w, _ in lexmotion.load(grounded / "lexcmlp").explain(served, k=len(own) + 1)}   # + the network's own top word
+    model.config.own_word_floor = 0.5
+    half = model.encode_text(query).to_dense()[0]
+    assert all(half[i] >= 0.5 * half.max() - 1e-6 for i in own)
+    # evaluation scores the served vectors, or the network's with --own-word-floor 0; out of range is refused
+    out = tmp_path / "floor0.json"
+    assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data),
+                 "--own-word-floor", "0", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["details"]["own_word_floor"] == 0.0
+    capsys.readouterr()
+    assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data),
+                 "--own-word-floor", "2"]) == 2
+    assert "--own-word-floor is a share from 0 to 1" in capsys.readouterr().err
+
+
 def test_switching_an_old_checkpoint_to_the_domain_vocabulary(capsys, data, tiny_config, tmp_path):
     base = tmp_path / "full"
     assert main(["pretrain", "lexmmm", "--data", str(data), "--out", str(base), "--config", str(tiny_config),

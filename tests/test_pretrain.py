@@ -104,6 +104,15 @@ def test_temperature_option_reaches_the_loss_and_the_checkpoint(capsys, data, ti
     assert code == 0 and set(seen) == {0.02}                                   # the default
     code = main(["pretrain", "dense", "--data", str(data), "--out", str(tmp_path / "x"), "--temperature", "0"])
     assert code == 2 and "--temperature must be positive" in capsys.readouterr().err
+    # a config file is checked as well: a negative temperature would train with the similarity inverted
+    for settings, message in (({"temperature": -0.05}, "temperature must be positive"),
+                              ({"bow_motion": -1}, "bow_motion must not be negative")):
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({**json.loads(tiny_config.read_text()), "settings": settings}))
+        code = main(["pretrain", "dense", "--data", str(data), "--out", str(tmp_path / "x"), "--config", str(bad)])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "x").exists()
 
 
 def test_mismatched_checkpoints_are_refused(chain, tmp_path):

@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "MiniLM; TMR uses sentence-transformers/all-mpnet-base-v2, loaded from the local cache)")
     ret.add_argument("--nsim-list", help="dissimilar: TMR's nsim_test.txt (used if 90%% of its ids are in the split)")
     ret.add_argument("--json", help="write the result(s) as JSON here")
+    ret.add_argument("--own-word-floor", type=float, metavar="SHARE",
+                     help="lexical: override the checkpoint's own-word floor (each clean word of a caption raised to "
+                          "SHARE of its text vector's largest weight; default 1); 0 scores the network's text "
+                          "vectors as they are")
     ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 

@@ -62,6 +62,12 @@ class ModelConfig:
     # "encoder": the text encoder and its lexical head. "inference-free": a caption's vector is
     # its own clean words weighted by IDF, no network (the motion side learns to meet it).
     text_side: str = "encoder"
+    # Own-word floor (encoder text side, clean or domain vocabulary): each clean word a caption holds
+    # is raised to this share of its vector's largest weight, so a query keeps its own words whatever
+    # the contrastive phase learnt ("someone salutes" keeps salute; inference-free retrievers keep the
+    # query's tokens for the same reason). Applied where text vectors are served (search, evaluation,
+    # the sparsity report, validation), not inside the training losses. 0: the network's vector as is.
+    own_word_floor: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,6 +118,9 @@ class LexMotionModel(nn.Module):
             raise ValueError(f"vocabulary must be one of {VOCABULARIES}, got {config.vocabulary!r}")
         if config.text_side not in TEXT_SIDES:
             raise ValueError(f"text_side must be one of {TEXT_SIDES}, got {config.text_side!r}")
+        if not 0 <= config.own_word_floor <= 1:
+            raise LexmotionError(f"own_word_floor is a share of the vector's largest weight, from 0 to 1; "
+                                 f"got {config.own_word_floor}")
         full = config.vocabulary == "full"
         self.register_buffer("vocab_mask", vocabulary_mask(self.tokenizer) if full
                              else clean_vocabulary_mask(self.tokenizer), persistent=True)
@@ -228,9 +237,15 @@ class LexMotionModel(nn.Module):
         return pool_over_vocabulary(self.text_head, hidden, self.real_tokens(text_ids, text_mask), self.vocab_mask)
 
     def text_lexical(self, text_ids, text_mask) -> torch.Tensor:
+        """(B, V) the served text vector: the lexical head's, with the own-word floor."""
         if self.config.text_side == "inference-free":
             return self.text_bag_of_words(text_ids, text_mask)
-        return lexical_weights(self.text_pooled_logits(text_ids, text_mask))
+        vectors = lexical_weights(self.text_pooled_logits(text_ids, text_mask))
+        if self.config.own_word_floor and self.config.vocabulary != "full":   # "full" has no clean words
+            own = self.text_bag_of_words(text_ids, text_mask) > 0
+            floor = self.config.own_word_floor * vectors.max(dim=1, keepdim=True).values
+            vectors = torch.where(own, torch.maximum(vectors, floor), vectors)
+        return vectors
 
     def text_bag_of_words(self, text_ids, text_mask) -> torch.Tensor:
         """(B, V) the inference-free text vector: IDF of each clean word the caption holds."""
