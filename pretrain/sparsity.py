@@ -11,6 +11,9 @@ and punctuation: ``lexmotion.models.vocabulary.caption_word_ids``):
   among their 20 highest non-zero words;
 - motion_caption_word_recall@20: share of a caption's content words among its motion's top 20;
 - stop_word_mass_text / _motion: share of the vectors' total weight on stop words.
+With the own-word floor (``ModelConfig.own_word_floor``) the served text vectors hold their
+caption's words on top by rule; ``network_text_grounding`` gives the two text metrics of the
+network's own vectors as well (``*_network``).
 """
 from __future__ import annotations
 
@@ -77,6 +80,12 @@ def grounding_metrics(tokenizer, captions: list[str], text: torch.Tensor | None,
     return out
 
 
+def network_text_grounding(tokenizer, captions: list[str], network: torch.Tensor, motion: torch.Tensor) -> dict:
+    """The text metrics of the network's vectors (before the own-word floor), keys suffixed ``_network``."""
+    g = grounding_metrics(tokenizer, captions, network, motion)
+    return {f"{k}_network": g[k] for k in ("text_caption_word_recall@10", "text_top5_precision")}
+
+
 def label_word_report(tokenizer, labels: list[str], motion: torch.Tensor, k: int = 5) -> dict:
     """Label-derived data (Bandai): for each action label ("wave-left-hand"), how many of its
     clips hold every word of the label, and any word of it, among their motion vector's top
@@ -118,12 +127,18 @@ def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test",
                 continue
     items = [it for ds in sets for it in (ds[i] for i in range(len(ds)))]
     collate = Collate(model.tokenizer, model.config.max_text_len)
-    text_vecs, motion_vecs = [], []
+    text_vecs, network_vecs, motion_vecs = [], [], []
     for i in range(0, len(items), 64):
         batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in collate(items[i:i + 64]).items()}
         text_vecs.append(model.text_lexical(batch["text_ids"], batch["text_mask"]).float().cpu())
+        if model.has_own_word_floor:
+            network_vecs.append(model.text_lexical(batch["text_ids"], batch["text_mask"], False).float().cpu())
         motion_vecs.append(model.motion_lexical(batch["motion"], batch["mask"]).float().cpu())
     text, motion = torch.cat(text_vecs), torch.cat(motion_vecs)
+    captions = [it["text"] for it in items]
+    grounding = grounding_metrics(model.tokenizer, captions, text, motion)
+    if network_vecs:
+        grounding.update(network_text_grounding(model.tokenizer, captions, torch.cat(network_vecs), motion))
     counts = Counter(int(i) for v in motion for i in torch.nonzero(v).flatten().tolist())
     tokens = model.tokenizer.convert_ids_to_tokens
 
@@ -138,7 +153,7 @@ def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test",
         "text_nonzeros": nnz(text), "motion_nonzeros": nnz(motion),
         "flops_text": round(float(flops_loss(text)), 4), "flops_motion": round(float(flops_loss(motion)), 4),
         "top_motion_words": [(tokens(i), n) for i, n in counts.most_common(10)],
-        "grounding": grounding_metrics(model.tokenizer, [it["text"] for it in items], text, motion),
+        "grounding": grounding,
         f"chance_caption_words_in_top{top_k}": round(top_k / int(model.motion_mask.sum()), 6),
     }
 
@@ -147,7 +162,9 @@ def format_grounding(g: dict) -> str:
     names = {"text_caption_word_recall@10": "text caption-word recall@10",
              "text_top5_precision": "text top-5 precision", "motion_any_hit@20": "motion any-hit@20",
              "motion_caption_word_recall@20": "motion caption-word recall@20",
-             "stop_word_mass_text": "stop-word mass text", "stop_word_mass_motion": "stop-word mass motion"}
+             "stop_word_mass_text": "stop-word mass text", "stop_word_mass_motion": "stop-word mass motion",
+             "text_caption_word_recall@10_network": "without the own-word floor: text caption-word recall@10",
+             "text_top5_precision_network": "text top-5 precision"}
     return "grounding: " + ", ".join(f"{names[k]} {v:.3f}" for k, v in g.items() if v is not None)
 
 

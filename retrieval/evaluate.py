@@ -108,6 +108,19 @@ def encode_split(model, data: MotionTextDataset, batch_size: int = 64,
     return torch.cat(texts), torch.cat(motions)
 
 
+@torch.no_grad()
+def network_text(model, captions: list[str], batch_size: int = 64) -> torch.Tensor:
+    """(N, V) the network's text vectors of ``captions``, without the own-word floor."""
+    from lexmotion.data.batching import Collate
+    collate = Collate(model.tokenizer, model.config.max_text_len)
+    out = []
+    for i in range(0, len(captions), batch_size):
+        batch = collate.tokenize_only([{"text": t} for t in captions[i:i + batch_size]])
+        out.append(model.text_lexical(batch["text_ids"].to(model.device), batch["text_mask"].to(model.device),
+                                      False).float().cpu())
+    return torch.cat(out)
+
+
 def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "all",
              nsim_list: str | Path | None = None, sentence_model: str | None = None) -> dict:
     return evaluate_protocols(model, data_dir, split, (protocol,), nsim_list, sentence_model)[0]
@@ -147,8 +160,10 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
         if r["protocol"] in ("threshold", "dissimilar"):
             r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
     if model.config.kind == "lexical":
-        from pretrain.sparsity import grounding_metrics
+        from pretrain.sparsity import grounding_metrics, network_text_grounding
         grounding = grounding_metrics(model.tokenizer, captions, text, motion)
+        if model.has_own_word_floor:   # the network's own text vectors, before the floor's rule
+            grounding.update(network_text_grounding(model.tokenizer, captions, network_text(model, captions), motion))
         grounding["motion_nonzeros_median"] = float((motion > 0).sum(1).float().median())
         grounding["text_nonzeros_median"] = float((text > 0).sum(1).float().median())
         for r in results:

@@ -164,7 +164,8 @@ def test_grounded_chain_carries_its_vocabulary_and_reports_grounding(grounded):
     assert 0 < active < 200                       # the words of a 12-clip slice's training captions
     report = json.loads((grounded / "lexcmlp" / "sparsity.json").read_text())
     assert {"text_caption_word_recall@10", "text_top5_precision", "motion_any_hit@20",
-            "motion_caption_word_recall@20", "stop_word_mass_text", "stop_word_mass_motion"} <= set(report["grounding"])
+            "motion_caption_word_recall@20", "stop_word_mass_text", "stop_word_mass_motion",
+            "text_caption_word_recall@10_network", "text_top5_precision_network"} <= set(report["grounding"])
     assert report["motion_vocabulary_active"] == active
     terms = json.loads((grounded / "lexcmlp" / "metrics.jsonl").read_text().splitlines()[-1])
     assert {"train_bow_text", "train_bow_motion"} <= set(terms)
@@ -212,7 +213,14 @@ def test_own_word_floor_keeps_a_query_on_its_own_words(capsys, grounded, data, t
     out = tmp_path / "floor0.json"
     assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data),
                  "--own-word-floor", "0", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["details"]["own_word_floor"] == 0.0
+    result = json.loads(out.read_text())
+    assert result["details"]["own_word_floor"] == 0.0 and "text_top5_precision_network" not in result["grounding"]
+    out = tmp_path / "floor1.json"
+    assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data), "--json", str(out)]) == 0
+    grounding = json.loads(out.read_text())["grounding"]
+    assert grounding["text_caption_word_recall@10"] >= 0.95     # the rule: served vectors hold their words
+    assert 0 <= grounding["text_caption_word_recall@10_network"] < grounding["text_caption_word_recall@10"]
+    assert "without the own-word floor: text caption-word recall@10" in capsys.readouterr().out
     capsys.readouterr()
     assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data),
                  "--own-word-floor", "2"]) == 2

@@ -58,7 +58,8 @@ def model_card(cfg: dict, metrics: dict, sparsity: dict, name: str) -> str:
                 "so every vector, search hit and score can be read as words." if kind == "lexical" else
                 "Texts and motions are embedded as dense vectors (the baseline of lexmotion's lexical models)."),
              "", f"- text model: `{model.get('text_model')}`; vocabulary prior: `{model.get('vocabulary', 'full')}`; "
-             f"text side: `{model.get('text_side', 'encoder')}`",
+             f"text side: `{model.get('text_side', 'encoder')}`"
+             + (f"; own-word floor: {model.get('own_word_floor', 1.0)}" if kind == "lexical" else ""),
              f"- motion encoder: width {model['motion']['dim']}, depth {model['motion']['depth']}, "
              f"{model['motion']['patch_frames']}-frame patches, up to {model['motion']['max_frames']} frames at 20 fps",
              f"- lexmotion {cfg.get('lexmotion_version', __version__)}, checkpoint format {cfg.get('format_version')}",

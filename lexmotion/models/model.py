@@ -236,12 +236,19 @@ class LexMotionModel(nn.Module):
         hidden = self.text_hidden(text_ids, text_mask)
         return pool_over_vocabulary(self.text_head, hidden, self.real_tokens(text_ids, text_mask), self.vocab_mask)
 
-    def text_lexical(self, text_ids, text_mask) -> torch.Tensor:
-        """(B, V) the served text vector: the lexical head's, with the own-word floor."""
+    @property
+    def has_own_word_floor(self) -> bool:
+        """Whether served text vectors differ from the network's ("full" has no clean words to raise)."""
+        return (self.config.kind == "lexical" and self.config.text_side == "encoder"
+                and self.config.vocabulary != "full" and self.config.own_word_floor > 0)
+
+    def text_lexical(self, text_ids, text_mask, own_word_floor: bool = True) -> torch.Tensor:
+        """(B, V) the served text vector: the lexical head's, with the own-word floor
+        (``own_word_floor=False``: the network's vector as it is)."""
         if self.config.text_side == "inference-free":
             return self.text_bag_of_words(text_ids, text_mask)
         vectors = lexical_weights(self.text_pooled_logits(text_ids, text_mask))
-        if self.config.own_word_floor and self.config.vocabulary != "full":   # "full" has no clean words
+        if own_word_floor and self.has_own_word_floor:
             own = self.text_bag_of_words(text_ids, text_mask) > 0
             floor = self.config.own_word_floor * vectors.max(dim=1, keepdim=True).values
             vectors = torch.where(own, torch.maximum(vectors, floor), vectors)
