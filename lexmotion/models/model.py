@@ -248,11 +248,16 @@ class LexMotionModel(nn.Module):
         if self.config.text_side == "inference-free":
             return self.text_bag_of_words(text_ids, text_mask)
         vectors = lexical_weights(self.text_pooled_logits(text_ids, text_mask))
-        if own_word_floor and self.has_own_word_floor:
-            own = self.text_bag_of_words(text_ids, text_mask) > 0
-            floor = self.config.own_word_floor * vectors.max(dim=1, keepdim=True).values
-            vectors = torch.where(own, torch.maximum(vectors, floor), vectors)
-        return vectors
+        return self.floor_own_words(vectors, text_ids, text_mask) if own_word_floor else vectors
+
+    def floor_own_words(self, vectors, text_ids, text_mask) -> torch.Tensor:
+        """The network's (B, V) text vectors -> served ones: each clean word of the caption raised to
+        ``own_word_floor`` of its vector's largest weight (unchanged where the floor is off)."""
+        if not self.has_own_word_floor:
+            return vectors
+        own = self.text_bag_of_words(text_ids, text_mask) > 0
+        floor = self.config.own_word_floor * vectors.max(dim=1, keepdim=True).values
+        return torch.where(own, torch.maximum(vectors, floor), vectors)
 
     def text_bag_of_words(self, text_ids, text_mask) -> torch.Tensor:
         """(B, V) the inference-free text vector: IDF of each clean word the caption holds."""
