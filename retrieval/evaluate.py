@@ -92,33 +92,30 @@ def build_dissimilar(similarity: np.ndarray, size: int = NSIM_SIZE) -> list[int]
 
 
 @torch.no_grad()
-def encode_split(model, data: MotionTextDataset, batch_size: int = 64,
-                 progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, V or D) text and motion vectors for the first caption of each clip (centred crop)."""
+def encode_split(model, data: MotionTextDataset, batch_size: int = 64, progress: bool = False,
+                 network: bool = False) -> tuple[torch.Tensor, ...]:
+    """(N, V or D) text and motion vectors for the first caption of each clip (centred crop).
+    ``network``: also the network's (N, V) text vectors before the own-word floor, from the same
+    text pass (None for a model without the floor)."""
     from lexmotion.data.batching import Collate
     collate = Collate(model.tokenizer, model.config.max_text_len)
     model.eval()
-    texts, motions = [], []
+    floor = network and model.has_own_word_floor
+    texts, motions, raw = [], [], []
     from tqdm.auto import tqdm
     for i in tqdm(range(0, len(data), batch_size), desc="encoding", leave=False, disable=not progress):
         batch = collate([data[j] for j in range(i, min(i + batch_size, len(data)))])
         batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
-        texts.append(model.text_vectors(batch["text_ids"], batch["text_mask"]).float().cpu())
+        ids, mask = batch["text_ids"], batch["text_mask"]
+        if floor:
+            vectors = model.text_lexical(ids, mask, own_word_floor=False)
+            raw.append(vectors.float().cpu())
+            texts.append(model.floor_own_words(vectors, ids, mask).float().cpu())
+        else:
+            texts.append(model.text_vectors(ids, mask).float().cpu())
         motions.append(model.motion_vectors(batch["motion"], batch["mask"]).float().cpu())
-    return torch.cat(texts), torch.cat(motions)
-
-
-@torch.no_grad()
-def network_text(model, captions: list[str], batch_size: int = 64) -> torch.Tensor:
-    """(N, V) the network's text vectors of ``captions``, without the own-word floor."""
-    from lexmotion.data.batching import Collate
-    collate = Collate(model.tokenizer, model.config.max_text_len)
-    out = []
-    for i in range(0, len(captions), batch_size):
-        batch = collate.tokenize_only([{"text": t} for t in captions[i:i + batch_size]])
-        out.append(model.text_lexical(batch["text_ids"].to(model.device), batch["text_mask"].to(model.device),
-                                      False).float().cpu())
-    return torch.cat(out)
+    encoded = torch.cat(texts), torch.cat(motions)
+    return (*encoded, torch.cat(raw) if floor else None) if network else encoded
 
 
 def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "all",
@@ -143,7 +140,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     captions = [r["texts"][0] for r in rows]
     sources, metas = ds.table["caption_source"], ds.metas()
     labelled = all(sources[r["index"]] == "label" for r in rows)
-    text, motion = encode_split(model, items, progress=progress)
+    text, motion, network_text = encode_split(model, items, progress=progress, network=True)
     scores = (torch.nn.functional.normalize(text, dim=-1) @ torch.nn.functional.normalize(motion, dim=-1).T).numpy()
     if labelled:
         labels = [(metas[r["index"]].get("content"), metas[r["index"]].get("style")) for r in rows]
@@ -162,8 +159,8 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     if model.config.kind == "lexical":
         from pretrain.sparsity import grounding_metrics, network_text_grounding
         grounding = grounding_metrics(model.tokenizer, captions, text, motion)
-        if model.has_own_word_floor:   # the network's own text vectors, before the floor's rule
-            grounding.update(network_text_grounding(model.tokenizer, captions, network_text(model, captions), motion))
+        if network_text is not None:   # the network's own text vectors, before the floor's rule
+            grounding.update(network_text_grounding(model.tokenizer, captions, network_text, motion))
         grounding["motion_nonzeros_median"] = float((motion > 0).sum(1).float().median())
         grounding["text_nonzeros_median"] = float((text > 0).sum(1).float().median())
         for r in results:
