@@ -167,6 +167,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
             r["grounding"] = grounding
             if model.config.text_side == "encoder":
                 r["details"]["own_word_floor"] = model.config.own_word_floor
+            r["details"]["motion_max_words"] = model.config.motion_max_words
         if labelled:
             from pretrain.sparsity import label_word_report
             report = label_word_report(model.tokenizer, [metas[r["index"]].get("content", "") for r in rows], motion)
@@ -262,6 +263,8 @@ def main_eval(args) -> int:
     models = list(dict.fromkeys(args.model))
     if args.own_word_floor is not None and not 0 <= args.own_word_floor <= 1:
         raise LexmotionError(f"--own-word-floor is a share from 0 to 1, got {args.own_word_floor}")
+    if args.motion_max_words is not None and args.motion_max_words < 0:
+        raise LexmotionError(f"--motion-max-words is a number of words (0: keep all), got {args.motion_max_words}")
     for path in models:       # a missing seed or a wrong --json is named before any work starts
         read_config(path)
     if args.json and Path(args.json).is_dir():
@@ -272,6 +275,8 @@ def main_eval(args) -> int:
         model = load(path, device=resolve_device(args.device))
         if args.own_word_floor is not None:
             model.config.own_word_floor = args.own_word_floor
+        if args.motion_max_words is not None:
+            model.config.motion_max_words = args.motion_max_words
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
                                      sentence_model=args.sentence_model, progress=True)
         for r in results:

@@ -227,6 +227,37 @@ def test_own_word_floor_keeps_a_query_on_its_own_words(capsys, grounded, data, t
     assert "--own-word-floor is a share from 0 to 1" in capsys.readouterr().err
 
 
+def test_motion_pruning_keeps_each_vector_s_largest_words(capsys, grounded, data, tmp_path):
+    from lexmotion.data.dataset import MotionDataset
+    ds = MotionDataset(data)
+    clips = [ds.row(i) for i in ds.split_indices("test")[:4]]
+    model = lexmotion.load(grounded / "lexcmlp")
+    assert model.config.motion_max_words == 0                       # off by default: nothing pruned
+    model.motion_head.bias.data.add_(5.0)                           # 2 training steps leave few words; open many
+    whole = model.encode_motion(clips).to_dense()
+    model.config.motion_max_words = 3
+    pruned = model.encode_motion(clips).to_dense()
+    assert int((whole > 0).sum()) > int((pruned > 0).sum())          # something was pruned
+    for w, p in zip(whole, pruned):
+        kept = p > 0
+        assert int(kept.sum()) == min(3, int((w > 0).sum()))
+        if kept.any():
+            assert torch.equal(p[kept], w[kept]) and w[~kept].max() <= p[kept].min()   # the 3 largest, unchanged
+    out = tmp_path / "pruned.json"
+    assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data),
+                 "--motion-max-words", "3", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["details"]["motion_max_words"] == 3 and result["grounding"]["motion_nonzeros_median"] <= 3
+    capsys.readouterr()
+    assert main(["eval", "retrieval", "--model", str(grounded / "lexcmlp"), "--data", str(data),
+                 "--motion-max-words", "-1"]) == 2
+    assert "--motion-max-words is a number of words" in capsys.readouterr().err
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models.model import LexMotionModel, ModelConfig
+    with pytest.raises(LexmotionError, match="motion_max_words is a number of words"):
+        LexMotionModel(ModelConfig(motion_max_words=-5), load_pretrained_text=False)
+
+
 def test_switching_an_old_checkpoint_to_the_domain_vocabulary(capsys, data, tiny_config, tmp_path):
     base = tmp_path / "full"
     assert main(["pretrain", "lexmmm", "--data", str(data), "--out", str(base), "--config", str(tiny_config),

@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="lexical: override the checkpoint's own-word floor (each clean word of a caption raised to "
                           "SHARE of its text vector's largest weight; default 1); 0 scores the network's text "
                           "vectors as they are")
+    ret.add_argument("--motion-max-words", type=int, metavar="K",
+                     help="lexical: override the checkpoint's motion pruning (each motion vector keeps its K "
+                          "largest words; 0 keeps all, the default)")
     ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 

@@ -60,7 +60,9 @@ def model_card(cfg: dict, metrics: dict, sparsity: dict, name: str) -> str:
              "", f"- text model: `{model.get('text_model')}`; vocabulary prior: `{model.get('vocabulary', 'full')}`; "
              f"text side: `{model.get('text_side', 'encoder')}`"
              + (f"; own-word floor: {model.get('own_word_floor', 1.0)}"
-                if kind == "lexical" and model.get("text_side", "encoder") == "encoder" else ""),
+                if kind == "lexical" and model.get("text_side", "encoder") == "encoder" else "")
+             + (f"; motion vectors pruned to their {model['motion_max_words']} largest words"
+                if kind == "lexical" and model.get("motion_max_words") else ""),
              f"- motion encoder: width {model['motion']['dim']}, depth {model['motion']['depth']}, "
              f"{model['motion']['patch_frames']}-frame patches, up to {model['motion']['max_frames']} frames at 20 fps",
              f"- lexmotion {cfg.get('lexmotion_version', __version__)}, checkpoint format {cfg.get('format_version')}",

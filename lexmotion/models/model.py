@@ -68,6 +68,9 @@ class ModelConfig:
     # query's tokens for the same reason). Applied where text vectors are served (search, evaluation,
     # the sparsity report, validation), not inside the training losses. 0: the network's vector as is.
     own_word_floor: float = 1.0
+    # Served motion vectors keep only their this-many largest words (0: all), as SPLADE-style indexes
+    # prune documents: a cap on index size and scoring cost that the training losses do not see.
+    motion_max_words: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,6 +124,8 @@ class LexMotionModel(nn.Module):
         if not 0 <= config.own_word_floor <= 1:
             raise LexmotionError(f"own_word_floor is a share of the vector's largest weight, from 0 to 1; "
                                  f"got {config.own_word_floor}")
+        if not (isinstance(config.motion_max_words, int) and config.motion_max_words >= 0):
+            raise LexmotionError(f"motion_max_words is a number of words (0: keep all), got {config.motion_max_words!r}")
         full = config.vocabulary == "full"
         self.register_buffer("vocab_mask", vocabulary_mask(self.tokenizer) if full
                              else clean_vocabulary_mask(self.tokenizer), persistent=True)
@@ -282,7 +287,13 @@ class LexMotionModel(nn.Module):
         return pool_over_vocabulary(self.motion_head, out["time_tokens"], out["time_mask"], self.motion_mask)
 
     def motion_lexical(self, motion, mask) -> torch.Tensor:
-        return lexical_weights(self.motion_pooled_logits(motion, mask))
+        """(B, V) the served motion vector: the lexical head's, pruned to ``motion_max_words``."""
+        vectors = lexical_weights(self.motion_pooled_logits(motion, mask))
+        k = self.config.motion_max_words
+        if 0 < k < vectors.shape[1]:
+            weights, words = vectors.topk(k, dim=1)
+            vectors = torch.zeros_like(vectors).scatter_(1, words, weights)
+        return vectors
 
     def motion_dense(self, motion, mask) -> torch.Tensor:
         out = self.motion_tokens(motion, mask)
