@@ -130,9 +130,9 @@ def sparsity_report(model, datasets, max_frames: int = 200, split: str = "test",
     text_vecs, network_vecs, motion_vecs = [], [], []
     for i in range(0, len(items), 64):
         batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in collate(items[i:i + 64]).items()}
-        network = model.text_lexical(batch["text_ids"], batch["text_mask"], own_word_floor=False)
-        text_vecs.append(model.floor_own_words(network, batch["text_ids"], batch["text_mask"]).float().cpu())
-        if model.has_own_word_floor:
+        served, network = model.text_lexical_and_network(batch["text_ids"], batch["text_mask"])
+        text_vecs.append(served.float().cpu())
+        if network is not None:
             network_vecs.append(network.float().cpu())
         motion_vecs.append(model.motion_lexical(batch["motion"], batch["mask"]).float().cpu())
     text, motion = torch.cat(text_vecs), torch.cat(motion_vecs)

@@ -108,9 +108,9 @@ def encode_split(model, data: MotionTextDataset, batch_size: int = 64, progress:
         batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         ids, mask = batch["text_ids"], batch["text_mask"]
         if floor:
-            vectors = model.text_lexical(ids, mask, own_word_floor=False)
+            served, vectors = model.text_lexical_and_network(ids, mask)
             raw.append(vectors.float().cpu())
-            texts.append(model.floor_own_words(vectors, ids, mask).float().cpu())
+            texts.append(served.float().cpu())
         else:
             texts.append(model.text_vectors(ids, mask).float().cpu())
         motions.append(model.motion_vectors(batch["motion"], batch["mask"]).float().cpu())

@@ -255,6 +255,14 @@ class LexMotionModel(nn.Module):
         vectors = lexical_weights(self.text_pooled_logits(text_ids, text_mask))
         return self.floor_own_words(vectors, text_ids, text_mask) if own_word_floor else vectors
 
+    def text_lexical_and_network(self, text_ids, text_mask) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One text pass -> (served vectors, the network's vectors before the own-word floor); the
+        second is None where the floor is off (they would be the same)."""
+        network = self.text_lexical(text_ids, text_mask, own_word_floor=False)
+        if not self.has_own_word_floor:
+            return network, None
+        return self.floor_own_words(network, text_ids, text_mask), network
+
     def floor_own_words(self, vectors, text_ids, text_mask) -> torch.Tensor:
         """The network's (B, V) text vectors -> served ones: each clean word of the caption raised to
         ``own_word_floor`` of its vector's largest weight (unchanged where the floor is off)."""
