@@ -213,3 +213,56 @@ def test_a_non_finite_loss_stops_training_in_one_line(capsys, data, tiny_config,
     from safetensors.torch import load_file  # what was saved is from before the NaN
     saved = tmp_path / "nan" / "model.safetensors"
     assert not saved.exists() or all(torch.isfinite(v).all() for v in load_file(saved).values())
+
+
+def _phase_configs(config, *options):
+    """(TrainConfig, ModelConfig) per phase, as `lexmotion pretrain PHASE --config CONFIG OPTIONS` builds them."""
+    import argparse
+
+    from pretrain.cli import add_arguments, configs
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return {phase: configs(parser.parse_args([phase, "--data", "d", "--out", "o", "--config", str(config), *options]),
+                           phase)
+            for phase in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")}
+
+
+def test_the_shipped_recipe_sets_each_phase_and_options_override_it():
+    from pathlib import Path
+
+    import pretrain
+    recipe = Path(pretrain.__file__).parent / "configs" / "cpu-small.json"
+    built = _phase_configs(recipe)
+    assert built["lexmlm"][0].max_steps == 100 and built["cmmm"][0].epochs == 20
+    assert built["lexmmm"][0].epochs == 8 and built["lexcmlp"][0].epochs == 15 and built["dense"][0].epochs == 15
+    # the domain vocabulary up to LexMMM, the clean one in LexCMLP (an --init checkpoint switches, a fresh model starts so)
+    assert [built[p][0].vocabulary for p in ("lexmlm", "cmmm", "lexmmm", "lexcmlp")] == [None, None, None, "clean"]
+    assert built["lexmmm"][1].vocabulary == "domain" and built["lexcmlp"][1].vocabulary == "clean"
+    assert all(model.motion_max_words == 256 for _, model in built.values())
+    assert all(train.batch_size == 32 for train, _ in built.values())      # the shared train keys still apply
+    overridden = _phase_configs(recipe, "--epochs", "3", "--vocabulary", "domain")
+    assert overridden["lexcmlp"][0].epochs == 3 and overridden["lexcmlp"][0].vocabulary == "domain"
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"phases": {"lexcmpl": {"epochs": 2}}}, "phases maps a phase"),
+    ({"phases": {"lexcmlp": 15}}, "phases maps a phase"),
+    ({"phases": {"lexcmlp": {"epoch": 15}}}, "unknown TrainConfig keys ['epoch']"),
+    ({"phase": {"lexcmlp": {"epochs": 15}}}, "unknown keys ['phase']"),
+])
+def test_a_bad_phases_section_is_one_line(tmp_path, bad, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(LexmotionError) as error:
+        _phase_configs(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_lexcmlp_continues_under_the_clean_vocabulary_unless_one_is_named(tiny_config, tmp_path):
+    built = _phase_configs(tiny_config)                 # names no vocabulary: the built-in recipe
+    assert [built[p][0].vocabulary for p in ("lexmlm", "cmmm", "lexmmm", "lexcmlp")] == [None, None, None, "clean"]
+    assert built["lexmlm"][1].vocabulary == "domain" and built["lexmlm"][1].motion_max_words == 256
+    first_version = tmp_path / "v1.json"
+    first_version.write_text(json.dumps({"model": {"vocabulary": "full"}}))
+    assert _phase_configs(first_version)["lexcmlp"][0].vocabulary is None        # the checkpoint's, as named
+    assert _phase_configs(tiny_config, "--vocabulary", "domain")["lexcmlp"][0].vocabulary == "domain"

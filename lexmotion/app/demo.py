@@ -40,7 +40,8 @@ def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
     import json
     from dataclasses import replace
 
-    # The grounding recipe of the README's CPU configuration (vocabulary prior and grounding terms).
+    # The grounding recipe of the README's CPU configuration (vocabulary priors per phase, motion
+    # pruning and grounding terms), with the demo's own small encoder and phase lengths.
     import pretrain
     from lexmotion.models.model import ModelConfig
     from lexmotion.models.motion_encoder import MotionEncoderConfig
@@ -52,11 +53,14 @@ def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
     for phase in PHASES:
         config = TrainConfig(phase=phase, epochs=1 if quick else DEMO_EPOCHS[phase], max_steps=2 if quick else None,
                              batch_size=16, lr=5e-4, warmup_steps=10, save_every=1000, max_frames=160,
-                             wandb="disabled", device="cpu", settings=settings)
+                             wandb="disabled", device="cpu", settings=settings,
+                             vocabulary=recipe["phases"].get(phase, {}).get("vocabulary"))
         print(f"      {phase}: {config.epochs} epoch(s)")
         Trainer([str(data_dir)], str(out / phase), config, init=init,
                 model_config=ModelConfig(motion=MotionEncoderConfig(**DEMO_MOTION),
-                                         vocabulary=recipe["model"]["vocabulary"]), progress=not quick).fit()
+                                         vocabulary=recipe["model"]["vocabulary"],
+                                         motion_max_words=recipe["model"]["motion_max_words"]),
+                progress=not quick).fit()
         init = str(out / phase)
     return out / "lexcmlp"
 

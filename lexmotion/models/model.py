@@ -70,7 +70,7 @@ class ModelConfig:
     own_word_floor: float = 1.0
     # Served motion vectors keep only their this-many largest words (0: all), as SPLADE-style indexes
     # prune documents: a cap on index size and scoring cost that the training losses do not see.
-    motion_max_words: int = 0
+    motion_max_words: int = 256
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +79,7 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         d = dict(d)
         d.setdefault("vocabulary", "full")          # checkpoints from before the vocabulary priors
+        d.setdefault("motion_max_words", 0)         # ... and from before motion pruning
         d["motion"] = MotionEncoderConfig(**d.get("motion", {}))
         return cls(**d)
 
