@@ -232,8 +232,9 @@ def test_motion_pruning_keeps_each_vector_s_largest_words(capsys, grounded, data
     ds = MotionDataset(data)
     clips = [ds.row(i) for i in ds.split_indices("test")[:4]]
     model = lexmotion.load(grounded / "lexcmlp")
-    assert model.config.motion_max_words == 0                       # off by default: nothing pruned
+    assert model.config.motion_max_words == 256                     # the default, saved in the checkpoint
     model.motion_head.bias.data.add_(5.0)                           # 2 training steps leave few words; open many
+    model.config.motion_max_words = 0                               # 0: nothing pruned
     whole = model.encode_motion(clips).to_dense()
     model.config.motion_max_words = 3
     pruned = model.encode_motion(clips).to_dense()
@@ -336,9 +337,10 @@ def test_a_first_version_checkpoint_still_loads(data, tiny_config, tmp_path):
     assert main(["pretrain", "lexcmlp", "--data", str(data), "--out", str(base), "--config", str(tiny_config),
                  "--vocabulary", "full", "--batch-size", "4", "--max-steps", "1", "--wandb", "disabled", "--quiet"]) == 0
     config = json.loads((base / "config.json").read_text())
-    for key in ("vocabulary", "text_side"):
+    for key in ("vocabulary", "text_side", "motion_max_words"):
         del config["model"][key]
     (base / "config.json").write_text(json.dumps(config))
     model = lexmotion.load(base)
     assert model.config.vocabulary == "full" and not hasattr(model, "idf")
+    assert model.config.motion_max_words == 0                       # served as it was trained: unpruned
     assert model.encode_text(["a person walks"]).shape == (1, 30522)
