@@ -80,6 +80,9 @@ def configs(args, phase: str):
         if unknown:
             raise LexmotionError(f"{args.config}: unknown keys {sorted(unknown)}; a config has train / settings / "
                                  "model / phases")
+        for key in ("train", "settings", "model"):
+            if not isinstance(file_cfg.get(key, {}), dict):
+                raise LexmotionError(f"{args.config}: {key} must be a JSON object of {key} keys")
     per_phase = file_cfg.get("phases", {})
     phase_names = set(PHASE_HELP) - {"all"}
     if (not isinstance(per_phase, dict) or set(per_phase) - phase_names

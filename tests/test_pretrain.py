@@ -249,6 +249,7 @@ def test_the_shipped_recipe_sets_each_phase_and_options_override_it():
     ({"phases": {"lexcmlp": 15}}, "phases maps a phase"),
     ({"phases": {"lexcmlp": {"epoch": 15}}}, "unknown TrainConfig keys ['epoch']"),
     ({"phase": {"lexcmlp": {"epochs": 15}}}, "unknown keys ['phase']"),
+    ({"model": "domain"}, "model must be a JSON object"),
 ])
 def test_a_bad_phases_section_is_one_line(tmp_path, bad, message):
     path = tmp_path / "bad.json"
