@@ -31,3 +31,4 @@ def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
     assert (tmp_path / "index" / "index.json").is_file()
     assert out.count("generated: ") == 3 and out.count("attention: ") == 3 and out.count("reranked: ") == 3
     assert list(tmp_path.glob("*-attention.png")) and (tmp_path / "captioner" / "model.safetensors").is_file()
+    assert "removed: the demo does not resume" in out and not list(tmp_path.rglob("trainer_state.pt"))

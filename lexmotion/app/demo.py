@@ -145,7 +145,12 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
             why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
             print(f"   {rank}. {hit.id} {hit.score:.3f}  {hit.texts[0][:70]}\n      because: {why}")
     caption_demo(data_dir, ds, work, ckpt, quick)
-    print(f"\ndone: outputs in {work}")
+    # The demo never resumes: its optimiser states are most of its disk use, so they go.
+    states = sorted(work.glob("pretrain/*/trainer_state.pt")) + sorted(work.glob("captioner/last/trainer_state.pt"))
+    freed = sum(state.stat().st_size for state in states)
+    for state in states:
+        state.unlink()
+    print(f"\ndone: outputs in {work} (the trainer states, {freed / 2**20:.0f} MB, removed: the demo does not resume)")
     print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
           ", pretrain and train captioners on it; see README.")
     return 0
