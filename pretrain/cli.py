@@ -136,6 +136,13 @@ def configs(args, phase: str):
     return train_config, model_config
 
 
+def recipe_configs(config: str | Path, phase: str, *options: str):
+    """(TrainConfig, ModelConfig) of ``phase`` as ``lexmotion pretrain PHASE --config CONFIG OPTIONS`` builds them."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return configs(parser.parse_args([phase, "--data", "-", "--out", "-", "--config", str(config), *options]), phase)
+
+
 def _check_text_model(init: str, text_model: str) -> None:
     """--init keeps its checkpoint's text encoder: a --text-model that differs is refused."""
     from lexmotion.models.checkpoint import read_config

@@ -217,14 +217,8 @@ def test_a_non_finite_loss_stops_training_in_one_line(capsys, data, tiny_config,
 
 def _phase_configs(config, *options):
     """(TrainConfig, ModelConfig) per phase, as `lexmotion pretrain PHASE --config CONFIG OPTIONS` builds them."""
-    import argparse
-
-    from pretrain.cli import add_arguments, configs
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return {phase: configs(parser.parse_args([phase, "--data", "d", "--out", "o", "--config", str(config), *options]),
-                           phase)
-            for phase in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")}
+    from pretrain.cli import recipe_configs
+    return {phase: recipe_configs(config, phase, *options) for phase in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")}
 
 
 def test_the_shipped_recipe_sets_each_phase_and_options_override_it():

@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "vectors as they are")
     ret.add_argument("--motion-max-words", type=int, metavar="K",
                      help="lexical: override the checkpoint's motion pruning (each motion vector keeps its K "
-                          "largest words; 0 keeps all, the default)")
+                          "largest words; 0 keeps all; default: the checkpoint's, 256 for new ones)")
     ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 

@@ -37,30 +37,25 @@ def _sample_with_test_split(work: Path) -> Path:
 
 def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
     """Short four-phase pretraining on the sample; returns the LexCMLP checkpoint."""
-    import json
     from dataclasses import replace
 
     # The grounding recipe of the README's CPU configuration (vocabulary priors per phase, motion
     # pruning and grounding terms), with the demo's own small encoder and phase lengths.
     import pretrain
-    from lexmotion.models.model import ModelConfig
     from lexmotion.models.motion_encoder import MotionEncoderConfig
-    from pretrain.phases import PHASES, PhaseSettings
-    from pretrain.trainer import TrainConfig, Trainer
-    recipe = json.loads((Path(pretrain.__file__).parent / "configs" / "cpu-small.json").read_text())
-    settings = replace(PhaseSettings(**recipe["settings"]), flops_warmup_steps=60)
+    from pretrain.cli import recipe_configs
+    from pretrain.phases import PHASES
+    from pretrain.trainer import Trainer
+    recipe = Path(pretrain.__file__).parent / "configs" / "cpu-small.json"
     init = None
     for phase in PHASES:
-        config = TrainConfig(phase=phase, epochs=1 if quick else DEMO_EPOCHS[phase], max_steps=2 if quick else None,
-                             batch_size=16, lr=5e-4, warmup_steps=10, save_every=1000, max_frames=160,
-                             wandb="disabled", device="cpu", settings=settings,
-                             vocabulary=recipe["phases"].get(phase, {}).get("vocabulary"))
+        train, model = recipe_configs(recipe, phase)
+        config = replace(train, epochs=1 if quick else DEMO_EPOCHS[phase], max_steps=2 if quick else None,
+                         batch_size=16, lr=5e-4, warmup_steps=10, save_every=1000, max_frames=160,
+                         wandb="disabled", device="cpu", settings=replace(train.settings, flops_warmup_steps=60))
         print(f"      {phase}: {config.epochs} epoch(s)")
         Trainer([str(data_dir)], str(out / phase), config, init=init,
-                model_config=ModelConfig(motion=MotionEncoderConfig(**DEMO_MOTION),
-                                         vocabulary=recipe["model"]["vocabulary"],
-                                         motion_max_words=recipe["model"]["motion_max_words"]),
-                progress=not quick).fit()
+                model_config=replace(model, motion=MotionEncoderConfig(**DEMO_MOTION)), progress=not quick).fit()
         init = str(out / phase)
     return out / "lexcmlp"
 
