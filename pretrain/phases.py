@@ -12,11 +12,12 @@ They are called through ``LexMotionModel.forward`` so that DDP sees every pass.
            its weight ramped up quadratically.
 - dense:   symmetric InfoNCE on pooled dense projections (TMR / MotionPatches style).
 
-Grounding (all off by default; ``pretrain/configs/cpu-small.json`` turns the chosen ones on):
+Grounding (on by default, as ``pretrain/configs/cpu-small.json`` also sets them; the own-words stage off):
 - ``identity``: LexMLM also asks every unmasked word to predict itself, so a caption's
   own words lead its text vector from the first phase on;
 - ``bow_text`` / ``bow_motion``: a bag-of-words cross-entropy from the pooled logits to the
-  caption's content words, IDF-weighted (LexMMM: motion; LexCMLP: both);
+  caption's content words, IDF-weighted (LexMMM: motion; LexCMLP: both). Text at 1.5: at 1 the
+  network's own text recall@10 was 0.895, at 1.5 0.918, at 2 0.929, retrieval within noise;
 - ``own_words_steps``: for its first steps LexCMLP keeps text vectors on their own words
   (STAIR's grounding stage), then releases them.
 """
@@ -60,7 +61,7 @@ class PhaseSettings:
     flops_warmup_steps: int = 500
     duplicate_threshold: float | None = 0.8   # word-set Jaccard above which a caption is not a negative
     identity: float = 1.0            # LexMLM: weight of "each unmasked word predicts itself"
-    bow_text: float = 1.0            # LexCMLP: text vector -> its caption's content words
+    bow_text: float = 1.5            # LexCMLP: text vector -> its caption's content words
     bow_motion: float = 1.0          # LexMMM, LexCMLP: motion vector -> its caption's content words
     own_words_steps: int = 0         # LexCMLP: text vectors limited to their own words for these steps
 
