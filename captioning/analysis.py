@@ -22,7 +22,7 @@ from captioning.text import normalise_caption
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
-from lexmotion.files import save_figure, write_json
+from lexmotion.files import claim_output, mark_folder, save_figure, write_json
 
 # Bandai labels whose body parts are known (the issue's ground truth).
 BANDAI_TRUTH = {
@@ -148,7 +148,7 @@ def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None,
                   rerank_model: str | None = None, rerank_data: str | None = None) -> dict:
     """Caption one motion file (see ``describe_clip``); ``rerank`` = k > 0 reranks with the k nearest
     training captions of ``rerank_data`` (default: the captioner's training data)."""
-    from lexmotion.data.importers import read_motion_file
+    from lexmotion.data.motion_file import read_motion_file
     model = load_captioner(model_dir)
     clip = read_motion_file(motion_path, fps, skeleton)
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])
@@ -229,8 +229,9 @@ def analyze(model_dir: str, data_dir: str, split: str, out: str, batch_size: int
     if model.config.arch != "guided":
         raise LexmotionError(f"{model_dir}: `caption analyze` reads beta and part attention, which only the guided "
                              f"captioner has (this one is {model.config.arch}); use `caption describe` for its windows")
-    out = Path(out)
+    out = claim_output(out, "caption-analysis", resume=True, inputs=[model_dir, data_dir], can_overwrite=False)
     out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, "caption-analysis")
     data = MotionDataset(data_dir)
     examples = CaptionExamples(data, split, model.stats)
     loader = torch.utils.data.DataLoader(examples, batch_size=batch_size, collate_fn=CaptionCollate())

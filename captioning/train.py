@@ -43,7 +43,8 @@ from lexmotion.data.dataset import MotionDataset
 from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError, check_finite_loss, check_settings
 from lexmotion.files import (
-    check_output_folder,
+    claim_output,
+    claim_run_folder,
     crash_point,
     load_state,
     output_lock,
@@ -95,7 +96,8 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
         raise LexmotionError(f"--select must be one of {', '.join(SELECT)}, got {train.select!r}")
     if train.holdout >= 0.5:
         raise LexmotionError(f"--holdout {train.holdout}: hold out less than half of the training split")
-    out = check_output_folder(out)
+    encoder = config.encoder.split(":", 1)[1] if config.encoder.startswith("lexical:") else None
+    out = claim_output(out, "captioner", resume=True, inputs=[data_dir, encoder], can_overwrite=False)
     device = resolve_device(train.device)
     random.seed(train.seed)
     np.random.seed(train.seed)
@@ -115,6 +117,7 @@ def train_captioner(data_dir: str, out: str, config: CaptionerConfig, train: Cap
     val_set = CaptionExamples(data, train.val_split, stats, indices=selection)
     corpus = language_corpus(data, train.lm_corpus, selection)
     with output_lock(out):                  # one writer per --out, until training ends
+        claim_run_folder(out, "captioner", "last/trainer_state.pt", inputs=[data_dir, encoder])
         return _resume_and_train(out, config, train, backbone, stats, (train_set, val_set, corpus), data_dir, device,
                                  progress)
 

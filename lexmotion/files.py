@@ -163,10 +163,108 @@ def remove_leftovers(out: Path) -> None:
 
 
 def check_output_folder(out: str | Path, option: str = "--out") -> Path:
-    out = Path(out)
+    """OUT as an absolute path (so ``.`` has a name), refused when it is an existing file."""
+    out = Path(os.path.abspath(out))
     if out.exists() and not out.is_dir():
         raise WrongPathError(f"{out}: {option} is an existing file; it must be a folder (or a new name)")
     return out
+
+
+# --- which folders are ours ---------------------------------------------------------------
+MARKER = ".lexmotion-folder.json"     # written into every folder a command makes: what it is, by which version
+
+
+def mark_folder(folder: str | Path, kind: str) -> None:
+    """Record in FOLDER that lexmotion made it as a KIND (what ``--overwrite`` and resuming check)."""
+    from lexmotion import __version__
+    if _json_dict(Path(folder) / MARKER).get("kind") == kind:      # a resumed run: nothing to write
+        return
+    write_json(Path(folder) / MARKER, {"made_by": "lexmotion", "kind": kind, "lexmotion_version": __version__})
+
+
+def _json_dict(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def folder_kind(folder: str | Path) -> str | None:
+    """What lexmotion made FOLDER as ("index", "dataset", "checkpoint", ...), or None if not lexmotion's.
+
+    Folders from before the marker are recognised by the files only lexmotion writes there."""
+    folder = Path(folder)
+    marker = _json_dict(folder / MARKER)
+    if marker.get("made_by") == "lexmotion" and isinstance(marker.get("kind"), str):
+        return marker["kind"]
+    if "format" in _json_dict(folder / "index.json"):
+        return "index"
+    if "source" in _json_dict(folder / "lexmotion.json"):
+        return "dataset"
+    config = _json_dict(folder / "config.json")
+    if "lexmotion_version" in config:
+        if config.get("kind") == "captioner":
+            return "captioner"
+        card = folder / "README.md"
+        return "export" if card.is_file() and "library_name: lexmotion" in card.read_text(errors="replace")[:200] \
+            else "checkpoint"
+    if (folder / "last" / "trainer_state.pt").is_file():
+        return "captioner"
+    return None
+
+
+def claim_run_folder(out: Path, kind: str, state: str, inputs=()) -> None:
+    """Make or mark OUT for a training run that resumes from OUT/STATE: the same run resumes, a fresh
+    one starts only in a new, empty or unfinished folder of its own; a finished checkpoint whose state is
+    gone (cleaned, copied, exported) is never trained over."""
+    claim_output(out, kind, resume=True, inputs=inputs, can_overwrite=False)
+    if (out / state).is_file():
+        return
+    if (out / "DONE").is_file() or (out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file()):
+        raise WrongPathError(f"{out}: holds a {kind} with no trainer state to resume from (finished and cleaned, "
+                             "or copied); choose a new --out (nothing was changed)")
+    out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, kind)
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def claim_output(out: str | Path, kind: str, *, overwrite: bool = False, inputs=(), option: str = "--out",
+                 resume: bool = False, can_overwrite: bool = True) -> Path:
+    """Check that a command may write OUT as a KIND; -> OUT (absolute). Nothing is changed here.
+
+    OUT may be new or an empty folder. An existing folder of the same KIND is accepted when the command
+    resumes (``resume``) or with ``overwrite``; anything else, a folder lexmotion did not make above all,
+    is refused in one line. OUT may never be an input (checkpoint, dataset, index), a folder holding one,
+    or a folder inside one."""
+    out = check_output_folder(out, option)
+    real = out.resolve()
+    for given in inputs:
+        if given is None or str(given).startswith("hf://"):
+            continue
+        source = Path(given).resolve()
+        if _within(source, real):
+            raise WrongPathError(f"{out}: {option} is {given} or holds it, an input of this command; "
+                                 f"choose a new {option} (nothing was changed)")
+        if _within(real, source):
+            raise WrongPathError(f"{out}: {option} is inside {given}, an input of this command; "
+                                 f"choose a new {option} (nothing was changed)")
+    if not out.exists() or not any(out.iterdir()):
+        return out
+    found = folder_kind(out)
+    if found is None:
+        raise WrongPathError(f"{out}: {option} holds files that lexmotion did not make; choose a new or empty "
+                             f"{option} (nothing was changed)")
+    if found != kind:
+        raise WrongPathError(f"{out}: {option} holds a lexmotion {found}, not a {kind}; choose a new {option} "
+                             "(nothing was changed)")
+    if resume or overwrite:
+        return out
+    hint = "pass --overwrite to replace it" if can_overwrite else f"choose a new {option}"
+    raise WrongPathError(f"{out}: {option} already holds a lexmotion {kind}; {hint} (nothing was changed)")
 
 
 def require_file(path: str | Path, what: str = "file") -> Path:

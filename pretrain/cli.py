@@ -160,6 +160,19 @@ def _check_text_model(init: str, text_model: str) -> None:
                          "encoder; leave out --text-model, or start a fresh run without --init")
 
 
+def _claim_chain_folder(out: Path, inputs: list) -> None:
+    """`pretrain all`'s --out holds one folder per phase: new, empty, or an earlier chain (resumed)."""
+    from lexmotion.files import MARKER, claim_output, folder_kind, mark_folder
+    from pretrain.phases import PHASES
+    if out.is_dir() and not (out / MARKER).is_file():      # a chain from before the marker: phase folders only
+        entries = [p for p in out.iterdir() if not p.name.startswith(".")]
+        if entries and all(p.name in (*PHASES, "dense") and folder_kind(p) == "checkpoint" for p in entries):
+            mark_folder(out, "pretrain-chain")
+    claim_output(out, "pretrain-chain", resume=True, inputs=inputs, can_overwrite=False)
+    out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, "pretrain-chain")
+
+
 def run(args) -> int:
     from pretrain.phases import PHASES
     from pretrain.trainer import Trainer
@@ -171,6 +184,8 @@ def run(args) -> int:
     init = args.init
     if init and args.text_model:
         _check_text_model(init, args.text_model)
+    if args.phase == "all":
+        _claim_chain_folder(Path(args.out), [*args.data, init])
     for phase in phases:
         out = Path(args.out) / phase if args.phase == "all" else Path(args.out)
         train_config, model_config = configs(args, phase)

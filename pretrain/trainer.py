@@ -34,6 +34,7 @@ from lexmotion.errors import (
     check_settings,
 )
 from lexmotion.files import (
+    claim_run_folder,
     crash_point,
     load_state,
     output_lock,
@@ -138,7 +139,7 @@ class Trainer:
             raise LexmotionError(f"unknown phase {phase!r}; choose one of {', '.join(LOSSES)}")
         self.datasets = [MotionDataset(d) for d in data_dirs]
         if self.rank == 0:
-            self.out.mkdir(parents=True, exist_ok=True)
+            claim_run_folder(self.out, "checkpoint", "trainer_state.pt", inputs=[*data_dirs, init])
         self.resume_state, self.finished_before = None, None
         if (self.out / "trainer_state.pt").is_file():
             try:

@@ -5,10 +5,11 @@ import argparse
 import json
 from pathlib import Path
 
-from lexmotion.data.importers import read_motion_file
+from lexmotion.data.limits import DEFAULT_LIMITS, check_duration_option
+from lexmotion.data.motion_file import read_motion_file
 from lexmotion.device import resolve_device
 from lexmotion.errors import LexmotionError
-from lexmotion.files import output_lock
+from lexmotion.files import claim_output, output_lock
 from retrieval.index import BACKENDS, Index, check_k
 
 
@@ -16,7 +17,9 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="a checkpoint folder from `lexmotion pretrain`")
     p.add_argument("--data", required=True, help="a dataset folder from `lexmotion data build`")
     p.add_argument("--split", default="test", help="split to index, or `all` (default: test)")
-    p.add_argument("--out", required=True, help="the index folder to write")
+    p.add_argument("--out", required=True, help="the index folder to write: a new or empty folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out when it holds an earlier index; any other folder is never replaced")
     p.add_argument("--backend", default="faiss", choices=BACKENDS,
                    help="faiss: exact inner product over the active vocabulary (default); faiss-ivf / faiss-hnsw: "
                         "approximate, for large collections; sparse: scipy inverted index (exact); sparse-ivf: "
@@ -36,6 +39,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=20.0, help=".npy motion: its frame rate (default 20)")
     p.add_argument("--skeleton", help=".npy motion: registered skeleton (default by joint count: 21 kitml-cmu, "
                                       "22 humanml3d)")
+    p.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
+                   help=f"--motion: the longest clip read, frames / fps (default {DEFAULT_LIMITS.max_duration_s:g})")
     p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
     p.add_argument("--device", default="cpu", help="cpu or cuda: encoding, the torch backend, and faiss / faiss-ivf "
                                                    "indexes when faiss-gpu is installed")
@@ -48,11 +53,13 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_index_build(args) -> int:
     from lexmotion.models.checkpoint import load
+    # checked before the encoding, so a refused --out costs nothing; save checks again under the lock
+    claim_output(args.out, "index", overwrite=args.overwrite, inputs=[args.model, args.data])
     with output_lock(args.out):          # refused at once if another process builds the same --out
         model = load(args.model)
         index = Index.build(model, args.model, args.data, None if args.split == "all" else args.split,
                             backend=args.backend, texts=args.texts)
-        index.save(args.out)
+        index.save(args.out, overwrite=args.overwrite)
     m = index.meta
     print(f"indexed {m['n']} {m['collection']} of {args.data} ({args.split}) with {m['backend']} -> {args.out}"
           + (f"; {m['active_columns']} active vocabulary columns of {m['vocab_size']}" if "active_columns" in m else ""))
@@ -62,6 +69,7 @@ def run_index_build(args) -> int:
 def run_search(args) -> int:
     from lexmotion.models.checkpoint import load
     check_k(args.k)
+    limits = check_duration_option(args.max_duration_s)
     args.device = str(resolve_device(args.device))
     index_path = Path(args.index)
     model_path = args.model or Index.read_meta(index_path)["model_path"]
@@ -69,12 +77,12 @@ def run_search(args) -> int:
     index.set_search_parameters(args.nprobe, args.ef_search)
     model = load(model_path, device=args.device)
     if args.motion:
-        hits = index.search_motion(model, read_motion_file(args.motion, args.fps, args.skeleton), k=args.k)
+        hits = index.search_motion(model, read_motion_file(args.motion, args.fps, args.skeleton, limits), k=args.k)
         query = args.motion
     else:
         if args.query is None or not args.query.strip():
             raise LexmotionError('empty query: give a description such as "a person kicks with the left leg"')
-        query = args.query
+        query = limits.check_query(args.query)
         n_tokens = len(model.tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"])
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")

@@ -48,6 +48,8 @@ from lexmotion.errors import (
 )
 from lexmotion.files import (
     atomic_save,
+    claim_output,
+    mark_folder,
     output_lock,
     read_json,
     remove_leftovers,
@@ -55,7 +57,7 @@ from lexmotion.files import (
     write_json,
     write_jsonl,
 )
-from lexmotion.models.checkpoint import weights_fingerprint
+from lexmotion.models.checkpoint import config_fingerprint, weights_fingerprint
 from retrieval.faiss_backend import import_faiss, search_parameters
 
 BACKENDS = ("faiss", "faiss-ivf", "faiss-hnsw", "sparse", "sparse-ivf", "seismic", "torch")
@@ -136,6 +138,7 @@ class Index:
         meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
                 "kind": model.config.kind, "collection": "texts" if texts else "motions",
                 "model_path": str(model_path), "model_sha1": weights_fingerprint(model_path),
+                "model_config_sha1": config_fingerprint(model_path),
                 "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
         index = cls(meta, items, raw)
         index._make_engine(progress)
@@ -190,10 +193,16 @@ class Index:
         return np.ascontiguousarray(sub.toarray() if hasattr(sub, "toarray") else sub, dtype=np.float32)
 
     # --- saving and loading ---------------------------------------------------------
-    def save(self, out: str | Path) -> Path:
-        """Write the index folder OUT whole: it is the old complete index, briefly absent, or the new one."""
+    def save(self, out: str | Path, overwrite: bool = False) -> Path:
+        """Write the index folder OUT whole: it is the old complete index, briefly absent, or the new one.
+
+        OUT must be new or empty; ``overwrite`` replaces an earlier index, never another folder, nor the
+        index's model or dataset."""
         import scipy.sparse as sp
+        inputs = [self.meta.get("model_path"), self.meta.get("data")]
+        claim_output(out, "index", overwrite=overwrite, inputs=inputs)
         with output_lock(out) as out:
+            claim_output(out, "index", overwrite=overwrite, inputs=inputs)      # again, under the lock
             remove_leftovers(out)
             tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
             try:
@@ -209,6 +218,7 @@ class Index:
                 elif self.meta["backend"] == "sparse-ivf":
                     from retrieval import sparse_ivf
                     atomic_save(tmp / sparse_ivf.FILE, self.engine.save)
+                mark_folder(tmp, "index")
                 write_json(tmp / "index.json", self.meta)           # last: a folder with it is complete
                 replace_folder(tmp, out)
             finally:
@@ -223,6 +233,11 @@ class Index:
         if model_path is not None and weights_fingerprint(model_path) != meta["model_sha1"]:
             raise LexmotionError(f"{path}: built with the model {meta['model_path']}, not {model_path} "
                                  "(its weights differ): rebuild the index with this model")
+        # indexes from before the config hash have only the weights' one
+        if model_path is not None and meta.get("model_config_sha1", config_fingerprint(model_path)) \
+                != config_fingerprint(model_path):
+            raise LexmotionError(f"{path}: built with the model {meta['model_path']}, whose config.json differs from "
+                                 f"{model_path}'s: rebuild the index with this model")
         items = _read_part(path / "items.jsonl", "item list", lambda: cls._read_items(path / "items.jsonl"))
         raw = _read_part(path / "vectors.npz", "vectors", lambda: cls._read_vectors(path / "vectors.npz", meta, len(items)))
         index = cls(meta, items, raw)

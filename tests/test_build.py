@@ -151,9 +151,10 @@ def test_missing_caption_file(capsys, tmp_path):
 
 
 def test_existing_output_is_not_overwritten_by_accident(capsys, kitml_slice, tmp_path):
-    (tmp_path / "ds").mkdir()
+    code, _, _ = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "ds", "--quiet")
+    assert code == 0
     code, _, err = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "ds")
-    assert code == 2 and "already exists" in err
+    assert code == 2 and "already holds a lexmotion dataset; pass --overwrite" in err
     code, _, _ = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "ds",
                      "--overwrite", "--quiet")
     assert code == 0 and (tmp_path / "ds" / "build_report.json").is_file()

@@ -27,7 +27,7 @@ def _card_table(card: str, heading: str) -> dict:
 
 def test_the_card_states_the_numbers_of_metrics_and_sparsity(trained):
     out = trained / "card"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "metrics.jsonl", "model.safetensors",
+    assert sorted(p.name for p in out.iterdir()) == [".lexmotion-folder.json", "README.md", "config.json", "metrics.jsonl", "model.safetensors",
                                                       "sparsity.json", "stats.json", "text_model", "vocab.json"]
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: lexmotion\nlicense: mit\n") and "after the **lexcmlp** phase" in card

@@ -160,7 +160,7 @@ def test_index_build_killed_at_many_points_leaves_a_complete_index_or_none(setup
     # the tiny model's motion vectors are empty, which FAISS's IVF / HNSW cannot cluster: the other backends
     for backend in ("faiss", "sparse", "sparse-ivf", "torch", "faiss", "sparse"):
         argv = ["index", "build", "--model", reference, "--data", setup / "kit", "--split", "all",
-                "--out", out, "--backend", backend]
+                "--out", out, "--backend", backend, "--overwrite"]
         for kill_at in itertools.count(1):
             code = in_child(argv, kill_at, log)
             if code == 0:

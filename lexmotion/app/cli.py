@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from lexmotion import __version__
+from lexmotion.data.limits import DEFAULT_LIMITS
 from lexmotion.errors import LexmotionError
 
 
@@ -101,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "files plus an optional captions.jsonl")
     build.add_argument("--root", required=True, help="the source folder (or tarball for bandai)")
     build.add_argument("--out", required=True, help="the dataset folder to write")
-    build.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    build.add_argument("--overwrite", action="store_true",
+                       help="replace OUT when it holds an earlier dataset; any other folder is never replaced")
     build.add_argument("--skeleton", choices=["humanml3d", "kitml-mmm"], help="guo: the skeleton (default: by joint count)")
     build.add_argument("--fps", type=float, help="guo: source frame rate (default: 20 for HumanML3D, 12.5 for KIT-ML)")
     build.add_argument("--captions", help="bvh: the captions JSON-lines file (default: ROOT/captions.jsonl)")
@@ -221,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument("--device", default="cpu", help="cpu or cuda (encoding and the torch backend)")
     serve.add_argument("--max-upload-mb", type=float, default=20.0, help="largest motion file accepted (default 20 MB)")
+    serve.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
+                       help="longest uploaded motion, frames / fps, refused before it is read "
+                            f"(default {DEFAULT_LIMITS.max_duration_s:g})")
+    serve.add_argument("--request-timeout-s", type=float, default=30.0,
+                       help="an upload not read and encoded within this time is answered 503 (default 30)")
     serve.set_defaults(run=lambda args: __import__("lexmotion.app.serve", fromlist=["serve"]).serve(args))
 
     export = groups.add_parser("export", help="write a checkpoint as a folder ready to publish, with a model card",
@@ -232,7 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
                                epilog="example: lexmotion export runs/kit/lexcmlp export/lexmotion-kit && "
                                       "huggingface-cli upload me/lexmotion-kit export/lexmotion-kit")
     export.add_argument("checkpoint", help="a checkpoint folder from `lexmotion pretrain`")
-    export.add_argument("out", help="the folder to write (replaced whole if it exists)")
+    export.add_argument("out", help="the folder to write: a new or empty folder (never the checkpoint's own folder "
+                                    "or one holding it)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace OUT when it holds an earlier export; any other folder is never replaced")
     export.set_defaults(run=_cmd_export)
 
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
@@ -249,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_export(args) -> int:
     from lexmotion.models.export import export_checkpoint
-    out = export_checkpoint(args.checkpoint, args.out)
+    out = export_checkpoint(args.checkpoint, args.out, overwrite=args.overwrite)
     print(f"exported {args.checkpoint} -> {out} ({', '.join(sorted(p.name for p in out.iterdir()))})")
     return 0
 

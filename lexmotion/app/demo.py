@@ -1,13 +1,14 @@
 """``lexmotion demo``: the main job on the sample shipped inside the package."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lexmotion.data import SAMPLE_DIR
-from lexmotion.files import check_output_folder
+from lexmotion.files import claim_output, mark_folder
 
 DEMO_HELD_OUT = 10        # sample clips the demo keeps out of training, as its test split
 # A motion encoder small enough to pretrain on a laptop CPU in a few minutes.
@@ -76,8 +77,13 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     )
     from lexmotion.data.render import render_gif
 
-    work = check_output_folder(out) if out else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
+    work = claim_output(out, "demo", resume=True, can_overwrite=False) if out \
+        else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
     work.mkdir(parents=True, exist_ok=True)
+    mark_folder(work, "demo")
+    for earlier in ("pretrain", "captioner"):       # a demo run again starts these afresh; they are its own
+        if (work / earlier).is_dir():
+            shutil.rmtree(work / earlier)
     data_dir = work / "sample-dataset"
     print(f"[1/6] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
           f"{DEMO_HELD_OUT} clips held out as the demo's test split")
@@ -132,7 +138,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     except ImportError:
         backend = "sparse"
     index = Index.build(model, ckpt, data_dir, split=None, backend=backend)
-    index.save(work / "index")
+    index.save(work / "index", overwrite=True)
     print(f"      {index.meta['n']} motions, backend {backend}, {index.meta.get('active_columns')} active words")
     for query in DEMO_QUERIES:
         print(f"\n  query: {query}")

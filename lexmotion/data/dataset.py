@@ -34,7 +34,7 @@ from lexmotion.data.importers import (
 )
 from lexmotion.data.skeletons import Skeleton, get_skeleton
 from lexmotion.errors import LexmotionError
-from lexmotion.files import check_output_folder, replace_folder, write_json
+from lexmotion.files import claim_output, mark_folder, replace_folder, write_json
 
 META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
 # What a model trained on each source inherits (README "Data sources and licences").
@@ -102,9 +102,7 @@ def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: boo
     import datasets
     from tqdm.auto import tqdm
 
-    out = check_output_folder(out)
-    if out.exists() and not overwrite:
-        raise LexmotionError(f"{out}: already exists (pass --overwrite to replace it)")
+    out = claim_output(out, "dataset", overwrite=overwrite, inputs=[root])
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     skeletons: dict[str, Skeleton] = {}
@@ -161,6 +159,7 @@ def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: boo
                   "skipped": skipped, "num_skipped": len(skipped),
                   "seconds": round(time.time() - started, 1), "lexmotion_version": __version__}
         write_json(tmp / REPORT_FILE, report)
+        mark_folder(tmp, "dataset")
         replace_folder(tmp, out)
         return report
     finally:

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError, WrongPathError
-from lexmotion.files import output_lock, read_json, replace_folder
+from lexmotion.files import (
+    claim_output,
+    mark_folder,
+    output_lock,
+    read_json,
+    replace_folder,
+)
 from lexmotion.models.hub import local_checkpoint
 
 FILES = ("model.safetensors", "config.json", "stats.json", "vocab.json", "metrics.jsonl", "sparsity.json")
@@ -102,18 +108,28 @@ def model_card(cfg: dict, metrics: dict, sparsity: dict, name: str) -> str:
     return "\n".join(lines)
 
 
-def export_checkpoint(ckpt, out) -> Path:
-    """Write the publishable folder OUT (see the module docstring); -> OUT."""
-    from lexmotion.models.checkpoint import TEXT_FILES, read_config, text_files_of
+def export_checkpoint(ckpt, out, overwrite: bool = False) -> Path:
+    """Write the publishable folder OUT (see the module docstring); -> OUT.
+
+    OUT must be new or empty; ``overwrite`` replaces an earlier export, never another folder."""
+    from lexmotion.models.checkpoint import (
+        TEXT_FILES,
+        checked_model_config,
+        read_config,
+        text_files_of,
+    )
 
     ckpt = local_checkpoint(ckpt)
     cfg = read_config(ckpt)                       # a captioner or a damaged folder is refused here
+    checked_model_config(ckpt, cfg)               # so is a config that does not describe its weights
     if text_files_of(ckpt) is None:
         raise LexmotionError(f"{ckpt}: has no {TEXT_FILES}/ (tokenizer files), so it cannot load on another "
                              "machine; re-save it by resuming its run with this lexmotion")
     if Path(out).resolve() == ckpt.resolve():
         raise WrongPathError(f"{out}: is the checkpoint itself; export it to another folder")
+    claim_output(out, "export", overwrite=overwrite, inputs=[ckpt], option="OUT")
     with output_lock(out) as out:
+        claim_output(out, "export", overwrite=overwrite, inputs=[ckpt], option="OUT")     # again, under the lock
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
         try:
             for name in FILES:
@@ -123,6 +139,7 @@ def export_checkpoint(ckpt, out) -> Path:
             sparsity = read_json(ckpt / "sparsity.json") if (ckpt / "sparsity.json").is_file() else {}
             card = model_card(cfg, _metrics(ckpt), sparsity, f"lexmotion {cfg['phase']} ({out.name})")
             (tmp / "README.md").write_text(card)
+            mark_folder(tmp, "export")
             replace_folder(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
