@@ -190,7 +190,7 @@ def test_figure_functions_return_figures(guided, kitml_slice):
     from captioning.analysis import describe_clip, words_figure
     from captioning.data import clip_features
     from captioning.model import load_captioner
-    from lexmotion.data.importers import read_motion_file
+    from lexmotion.data.motion_file import read_motion_file
     model = load_captioner(guided)
     clip = read_motion_file(str(min((kitml_slice / "joints").glob("*.npy"))))
     caption, att, _, origin = describe_clip(model, clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats))

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from lexmotion.data.bvh import read_bvh  # noqa: E402
-from lexmotion.data.importers import Skipped, import_kitml_cmu, read_motion_file  # noqa: E402
+from lexmotion.data.importers import Skipped, import_kitml_cmu  # noqa: E402
+from lexmotion.data.motion_file import read_motion_file  # noqa: E402
 from lexmotion.errors import LexmotionError  # noqa: E402
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lexmotion.data.limits import DEFAULT_LIMITS, ReadLimits
 from lexmotion.errors import LexmotionError
 
 
@@ -36,8 +37,9 @@ class BVH:
         return float(round(fps)) if abs(fps - round(fps)) < 1e-2 else fps
 
 
-def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
-    """Parse BVH text. Raises LexmotionError naming ``source`` on any defect."""
+def parse_bvh(text: str, source: str = "<bvh>", limits: ReadLimits = DEFAULT_LIMITS) -> BVH:
+    """Parse BVH text. Raises LexmotionError naming ``source`` on any defect, and on a header that asks
+    for more than ``limits`` allow (joints, frame rate, duration), before the frames are read."""
     tokens = text.split()
     if not tokens or tokens[0] != "HIERARCHY":
         raise LexmotionError(f"{source}: corrupt BVH: does not start with HIERARCHY")
@@ -52,6 +54,7 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
                     raise LexmotionError(f"{source}: BVH files with several ROOTs are not supported")
                 joints.append(tokens[i + 1])
                 parents.append(stack[-1] if stack else -1)
+                limits.check_joints(len(joints), source)
                 i += 2
             elif tok == "End":
                 in_end_site += 1
@@ -88,6 +91,7 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
         raise LexmotionError(f"{source}: corrupt BVH: unbalanced or incomplete HIERARCHY")
     if not (frame_time > 0 and np.isfinite(frame_time)):
         raise LexmotionError(f"{source}: corrupt BVH: Frame Time must be positive, got {frame_time}")
+    limits.check_clip(max(n_frames, 0), 1.0 / frame_time, len(joints), source)
     n_channels = sum(len(c) for c in channels)
     values = tokens[i + 6:]
     expected = n_frames * n_channels
@@ -165,7 +169,7 @@ def guess_scale(positions: np.ndarray) -> float:
 
 
 def read_bvh(path: str | Path, scale: float | None = None, up_axis: str = "y",
-             text: str | None = None) -> tuple[BVH, np.ndarray]:
+             text: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[BVH, np.ndarray]:
     """Read a BVH file -> (parsed file, (T, J, 3) float32 positions in metres, y-up).
 
     The scale applied (metres per file unit) is stored on the returned ``BVH.scale``.
@@ -176,7 +180,7 @@ def read_bvh(path: str | Path, scale: float | None = None, up_axis: str = "y",
         if not path.is_file():
             raise LexmotionError(f"{source}: no such file")
         text = path.read_text(errors="replace")
-    bvh = parse_bvh(text, source)
+    bvh = parse_bvh(text, source, limits)
     positions = forward_kinematics(bvh)
     if not np.isfinite(positions).all():
         bad = int(np.where(~np.isfinite(positions).all(axis=(1, 2)))[0][0])

@@ -21,6 +21,7 @@ import numpy as np
 
 from lexmotion.data.bvh import read_bvh
 from lexmotion.data.features import check_joints
+from lexmotion.data.limits import DEFAULT_LIMITS
 from lexmotion.data.skeletons import (
     HUMANML3D,
     KITML_CMU,
@@ -101,6 +102,7 @@ def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton]) -> Iterator[dic
             if not path.is_file():
                 raise LexmotionError(f"{path}: missing joints file")
             joints = check_joints(load_npy(path), str(path), KITML_CMU)
+            DEFAULT_LIMITS.check_clip(len(joints), row["fps"], joints.shape[1], str(path))    # before resampling
         except LexmotionError as err:
             yield Skipped(str(path), str(err))
             continue
@@ -353,6 +355,7 @@ def import_guo(root: Path, skeletons: dict[str, Skeleton], skeleton: str | None 
             skel = (HUMANML3D if joints.shape[1:2] == (22,) else KITML_MMM) if skeleton is None else \
                 {"humanml3d": HUMANML3D, "kitml-mmm": KITML_MMM}[skeleton]
             joints = check_joints(joints, str(path), skel)
+            DEFAULT_LIMITS.check_clip(len(joints), fps or (20.0 if skel is HUMANML3D else 12.5), joints.shape[1], str(path))
             text_file = text_dir / f"{clip_id}.txt"
             if not text_file.is_file():
                 raise LexmotionError(f"{text_file}: missing caption file")
@@ -424,26 +427,3 @@ def import_bvh_folder(root: Path, skeletons: dict[str, Skeleton], captions: Path
         texts = texts_of.get(key, [])
         yield _record(Path(rel).with_suffix("").as_posix(), joints, bvh.fps, skeleton, texts, split_of.get(key, "train"),
                       "human" if texts else "none", {"file": rel, "scale": bvh.scale})
-
-
-def read_motion_file(path: str, fps: float = 20.0, skeleton: str | None = None) -> dict:
-    """One motion file for a query: a .bvh (rig from its joint names) or a .npy of joints (T, J, 3)
-    with ``skeleton`` (default by joint count) at ``fps``. -> {joints, fps, skeleton, source}."""
-    from lexmotion.data.skeletons import REGISTRY, get_skeleton
-    from lexmotion.files import require_file
-    p = require_file(path, "motion file")
-    if p.suffix.lower() == ".bvh":
-        bvh, joints = read_bvh(p)
-        skel = skeleton_from_names(bvh.joints, bvh.parents, source=str(p))
-        return {"joints": check_joints(joints, str(p), skel), "fps": bvh.fps, "skeleton": skel, "source": str(p)}
-    if p.suffix.lower() == ".npy":
-        joints = load_npy(p)
-        if skeleton:
-            skel = get_skeleton(skeleton)
-        else:
-            by_count = {21: REGISTRY["kitml-cmu"], 22: REGISTRY["humanml3d"]}
-            skel = by_count.get(joints.shape[1] if joints.ndim == 3 else -1)
-            if skel is None:
-                raise LexmotionError(f"{p}: cannot tell the skeleton of shape {joints.shape}; pass --skeleton")
-        return {"joints": check_joints(joints, str(p), skel), "fps": fps, "skeleton": skel, "source": str(p)}
-    raise LexmotionError(f"{p}: a motion must be a .bvh file or a .npy of joints")

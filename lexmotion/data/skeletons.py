@@ -231,11 +231,21 @@ def _children(parents: tuple[int, ...]) -> dict[int, list[int]]:
     return kids
 
 
-def _depth(parents, j):
-    d = 0
-    while parents[j] >= 0:
-        j, d = parents[j], d + 1
-    return d
+def _depths(parents) -> list[int]:
+    """Every joint's depth below its root, each parent link followed once (a 100k-joint chain stays linear)."""
+    depth = [-1] * len(parents)
+    for j in range(len(parents)):
+        path, k = [], j
+        while k >= 0 and depth[k] < 0:
+            path.append(k)
+            k = parents[k]
+            if len(path) > len(parents):
+                raise LexmotionError("skeleton: its parent links form a cycle")
+        d = depth[k] if k >= 0 else -1
+        for node in reversed(path):
+            d += 1
+            depth[node] = d
+    return depth
 
 
 def _ancestors(parents, j):
@@ -260,13 +270,14 @@ def skeleton_from_names(joints, parents, name: str | None = None, source: str = 
             return registered
     info = [joint_side(j) for j in joints]
     helper = re.compile(r"twist|roll|end|nub|site|dummy")
+    depth = _depths(parents)
 
     def find(base_names, side=None, contains=None, forbid=r"$^"):
         hits = [j for j, (s, b) in enumerate(info)
                 if s == side and (b in base_names or (contains and contains in b and not re.search(forbid, b)))]
         exact = [j for j in hits if info[j][1] in base_names]
         hits = exact or hits
-        return min(hits, key=lambda j: _depth(parents, j)) if hits else None
+        return min(hits, key=depth.__getitem__) if hits else None
 
     def up(j):
         j = parents[j]
@@ -310,21 +321,22 @@ def skeleton_from_names(joints, parents, name: str | None = None, source: str = 
                  for limb, keys in (("arm", ("shoulder", "elbow", "wrist")), ("leg", ("hip", "knee", "ankle")))
                  for k in keys}
     kids = _children(parents)
-
-    def limb_below(j):
-        stack = list(kids[j])
-        while stack:
-            k = stack.pop()
-            if k in limb_part:
-                return limb_part[k]
-            stack.extend(kids[k])
-        return None
+    top_down = sorted(range(len(joints)), key=depth.__getitem__)
+    # above: the limb of the nearest canonical joint at or over j; below: the first limb met depth-first
+    # under j, last child first. Both in one pass each (parents first, then children first).
+    limb_above: list[str | None] = [None] * len(joints)
+    for j in top_down:
+        limb_above[j] = limb_part.get(j) or (limb_above[parents[j]] if parents[j] >= 0 else None)
+    limb_below: list[str | None] = [None] * len(joints)
+    for j in reversed(top_down):
+        limb_below[j] = next((limb_part.get(k) or limb_below[k] for k in reversed(kids[j])
+                              if limb_part.get(k) or limb_below[k]), None)
 
     root_joints = {mapping["pelvis"], *_ancestors(parents, mapping["pelvis"])}
     parts = {p: [] for p in PARTS}
     for j in range(len(joints)):
-        above = next((limb_part[k] for k in [j, *_ancestors(parents, j)] if k in limb_part), None)
-        below = limb_below(j) if info[j][0] else None
+        above = limb_above[j]
+        below = limb_below[j] if info[j][0] else None
         if j in root_joints:
             part = "root"
         elif above:
