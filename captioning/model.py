@@ -188,7 +188,11 @@ def read_captioner_config(path: str | Path) -> dict:
 
 def build_lexmotion_backbone(model_config: dict, text_files=None):
     from lexmotion.models.model import LexMotionModel, ModelConfig
-    return LexMotionModel(ModelConfig.from_dict(model_config), load_pretrained_text=False, text_files=text_files)
+    if text_files is not None:
+        from lexmotion.models.validate import check_text_config
+        check_text_config(text_files)
+    return LexMotionModel(ModelConfig.from_dict(model_config, "captioner backbone"), load_pretrained_text=False,
+                          text_files=text_files)
 
 
 def load_captioner(path: str | Path, device: str | torch.device = "cpu") -> Captioner:

@@ -110,7 +110,7 @@ def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, ki
     status, reply = _post_file(url + "api/motion", "notes.txt", b"hello")
     assert status == 400 and ".bvh" in reply["error"]
     status, reply = _post_file(url + "api/motion", "big.npy", b"\0" * 200_000)
-    assert status == 400 and "limit" in reply["error"]
+    assert status == 413 and "limit" in reply["error"]
     status, reply = _post_file(url + "api/motion", "broken.bvh", b"HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n")
     assert status == 400 and reply["error"]
     joints = np.load(next((kitml_root / "joints").glob("*.npy")))[:60].astype(np.float32)

@@ -14,6 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from lexmotion.data.limits import DEFAULT_LIMITS, ReadLimits, check_duration_option
 from lexmotion.errors import LexmotionError
 
 PAGE = """<!doctype html>
@@ -88,8 +89,9 @@ class SearchService:
     """The index, its model, the clips to render and (made on first use) the captions to describe with."""
 
     def __init__(self, index_path, model_path=None, device: str = "cpu", max_upload_mb: float = 20.0,
-                 cache: str | Path | None = None):
+                 cache: str | Path | None = None, limits: ReadLimits = DEFAULT_LIMITS):
         from lexmotion.data.dataset import MotionDataset
+        from lexmotion.files import claim_output, mark_folder
         from lexmotion.models.checkpoint import load
         from retrieval.index import Index
 
@@ -101,8 +103,14 @@ class SearchService:
         self.model = load(self.model_path, device=device)
         self.data = MotionDataset(meta["data"]) if Path(meta["data"]).is_dir() else None
         self.max_upload = int(max_upload_mb * 2 ** 20)
-        self.cache = Path(cache) if cache else Path(tempfile.mkdtemp(prefix="lexmotion-serve-"))
+        self.limits = limits
+        if cache:       # the cache writes files by hash: only into a folder of its own
+            self.cache = claim_output(cache, "serve-cache", resume=True, can_overwrite=False, option="--cache",
+                                      inputs=[index_path, self.model_path, meta["data"]])
+        else:
+            self.cache = Path(tempfile.mkdtemp(prefix="lexmotion-serve-"))
         self.cache.mkdir(parents=True, exist_ok=True)
+        mark_folder(self.cache, "serve-cache")
         self._captions, self._lock = None, threading.Lock()
         self.ids = {item["id"] for item in self.index.items}
 
@@ -113,7 +121,7 @@ class SearchService:
 
     def search(self, query: str, k: int) -> dict:
         from retrieval.constraints import describe
-        hits = self.index.search(self.model, query, k=k)
+        hits = self.index.search(self.model, self.limits.check_query(query), k=k)
         constraints = hits.constraints
         return {"query": query, "hits": [h.to_dict() for h in hits],
                 "constraints": [c.to_dict() for c in constraints],
@@ -155,29 +163,152 @@ class SearchService:
                 self._captions._make_engine()
             return self._captions
 
-    def describe_motion(self, name: str, content: bytes, fps: float, k: int = 5) -> dict:
-        from lexmotion.data.importers import read_motion_file
+    def describe_motion(self, name: str, content: bytes, fps, k: int = 5) -> dict:
+        """Rank the indexed captions against an uploaded motion, read from its bytes (no file is written)."""
+        from lexmotion.data.motion_file import read_motion_bytes
+        name = Path(name).name[:120] or "upload"
         suffix = Path(name).suffix.lower()
         if suffix not in (".bvh", ".npy"):
             raise LexmotionError(f"{name}: upload a .bvh file or a .npy of joints, not {suffix or 'a file without suffix'}")
         if len(content) > self.max_upload:
-            raise LexmotionError(f"{name}: {len(content) / 2 ** 20:.1f} MB is over the {self.max_upload / 2 ** 20:g} MB limit")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            path.write_bytes(content)
-            clip = read_motion_file(str(path), fps)
-            clip["source"] = name
-            hits = self.captions().search_motion(self.model, clip, k=k)
-            words = []
-            if self.model.config.kind == "lexical":
-                words = self.model.explain(self.model.encode_motion([clip])[0], k=10)
+            raise UploadTooLarge(f"{name}: {len(content) / 2 ** 20:.1f} MB is over the {self.max_upload / 2 ** 20:g} MB limit")
+        clip = read_motion_bytes(name, content, fps, limits=self.limits)
+        hits = self.captions().search_motion(self.model, clip, k=k)
+        words = []
+        if self.model.config.kind == "lexical":
+            words = self.model.explain(self.model.encode_motion([clip])[0], k=10)
         return {"query": name, "hits": [h.to_dict() for h in hits], "words": words, "constraints": []}
 
 
-def create_app(service: SearchService):
-    """The Starlette app: the page, /api/info, /api/search, /api/motion and /clip/ID.gif."""
-    from starlette.applications import Starlette
+class UploadTooLarge(LexmotionError):
+    """A request body over the upload limit (answered 413)."""
+
+
+class _Guard:
+    """ASGI layer in front of the app: a long query string is a 414 and a body over the limit a 413, each
+    as soon as it is seen, for bodies with or without a Content-Length (chunked)."""
+
+    def __init__(self, app, max_body: int, max_query: int):
+        self.app, self.max_body, self.max_query = app, max_body, max_query
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if len(scope.get("query_string", b"")) > self.max_query:
+            return await _send_error(send, 414, f"the query string is over {self.max_query:,} bytes")
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return await _send_error(send, 400, "Content-Length is not a whole number")
+            if int(declared) > self.max_body:
+                return await _send_error(send, 413, f"the upload ({int(declared) / 2 ** 20:.1f} MB) is over the "
+                                                    f"{self.max_body / 2 ** 20:.2f} MB limit")
+        received, started = 0, False
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise UploadTooLarge(f"the upload is over the {self.max_body / 2 ** 20:.2f} MB limit")
+            return message
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except UploadTooLarge as err:
+            if not started:
+                await _send_error(send, 413, str(err))
+
+
+async def _send_error(send, status: int, message: str) -> None:
+    import json
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _release_memory() -> None:
+    """Hand freed heap pages back to the system after an upload (glibc keeps them otherwise)."""
+    import ctypes
+    import ctypes.util
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):        # not glibc: nothing to trim
+        pass
+
+
+async def _read_upload(request, service: SearchService) -> tuple[str, bytes, float]:
+    """The multipart form's file and fps; a malformed body is one LexmotionError, never a 500."""
+    import asyncio
+    try:
+        form = await request.form(max_files=1, max_fields=4, max_part_size=service.max_upload + 1)
+    except (LexmotionError, asyncio.CancelledError):
+        raise
+    except Exception as err:             # python-multipart and starlette raise several kinds
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise LexmotionError(f"malformed upload: {reason} (send multipart/form-data with a field 'file')") from None
+    upload = form.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        raise LexmotionError("no file in the upload (field 'file')")
+    content = await upload.read(service.max_upload + 1)
+    fps = form.get("fps") or "20"
+    if not isinstance(fps, str):
+        raise LexmotionError("fps must be a number, not a file")
+    return upload.filename or "upload", content, service.limits.check_fps(fps.strip()[:40], "fps")
+
+
+def _motion_endpoint(service: SearchService, request_timeout_s: float, concurrent: int, failed):
+    """POST /api/motion: read the upload, then encode it in a worker thread, at most CONCURRENT at a
+    time; 503 when the whole request takes over REQUEST_TIMEOUT_S."""
+    import asyncio
+
     from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    uploads = asyncio.Semaphore(concurrent)
+
+    async def api_motion(request):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + request_timeout_s
+        busy = JSONResponse({"error": f"the upload was not read and encoded within {request_timeout_s:g} s; "
+                                      "send a shorter clip, or try again"}, status_code=503)
+        try:
+            name, content, fps = await asyncio.wait_for(_read_upload(request, service), request_timeout_s)
+            await asyncio.wait_for(uploads.acquire(), max(deadline - loop.time(), 0.01))
+        except asyncio.TimeoutError:
+            return busy
+        except Exception as err:
+            return failed(err)
+        # the slot is freed when the encoding ends, even after a timeout answered the client: the
+        # semaphore bounds the work running, not only the requests waiting
+        work = asyncio.ensure_future(run_in_threadpool(service.describe_motion, name, content, fps))
+        work.add_done_callback(lambda _: (uploads.release(), _release_memory()))
+        try:
+            return JSONResponse(await asyncio.wait_for(asyncio.shield(work), max(deadline - loop.time(), 0.01)))
+        except asyncio.TimeoutError:
+            return busy
+        except Exception as err:
+            return failed(err)
+    return api_motion
+
+
+def create_app(service: SearchService, request_timeout_s: float = 30.0, max_query_bytes: int = 8192,
+               concurrent_uploads: int = 2):
+    """The Starlette app: the page, /api/info, /api/search, /api/motion and /clip/ID.gif.
+
+    Every bad request is a 4xx with one line; an upload is read from memory with the service's
+    limits, at most ``concurrent_uploads`` at a time, and answered 503 after ``request_timeout_s``."""
+    import sys
+    import traceback
+
+    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse
     from starlette.routing import Route
@@ -188,10 +319,12 @@ def create_app(service: SearchService):
     page = PAGE.replace("__META__", meta).replace("__MAXMB__", f"{service.max_upload / 2 ** 20:g}")
 
     def failed(err: Exception) -> JSONResponse:
+        if isinstance(err, UploadTooLarge):
+            return JSONResponse({"error": str(err)}, status_code=413)
         if isinstance(err, LexmotionError):
-            return JSONResponse({"error": str(err)}, status_code=400)
-        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        return JSONResponse({"error": f"internal error: {reason}"}, status_code=500)
+            return JSONResponse({"error": str(err).splitlines()[0][:500]}, status_code=400)
+        traceback.print_exception(err, file=sys.stderr)      # the server's log has it; the client gets no path
+        return JSONResponse({"error": "internal error (the server's log has the details)"}, status_code=500)
 
     # plain functions run in Starlette's thread pool: encoding and rendering do not block the server
     def home(request: Request):
@@ -201,30 +334,15 @@ def create_app(service: SearchService):
         return JSONResponse(info)
 
     def api_search(request: Request):
-        try:
-            k = int(request.query_params.get("k", "5"))
-            return JSONResponse(service.search(request.query_params.get("q", ""), max(1, min(k, 50))))
-        except ValueError:
+        k = request.query_params.get("k", "5")
+        if not k.strip().isdigit():
             return JSONResponse({"error": "k must be a whole number"}, status_code=400)
+        try:
+            return JSONResponse(service.search(request.query_params.get("q", ""), max(1, min(int(k), 50))))
         except Exception as err:      # the server survives every bad query
             return failed(err)
 
-    async def api_motion(request: Request):
-        try:
-            length = int(request.headers.get("content-length") or 0)
-            if length > service.max_upload + 2 ** 16:
-                raise LexmotionError(f"the upload ({length / 2 ** 20:.1f} MB) is over the "
-                                     f"{service.max_upload / 2 ** 20:g} MB limit")
-            form = await request.form(max_part_size=service.max_upload + 1)
-            upload = form.get("file")
-            if upload is None or not hasattr(upload, "read"):
-                raise LexmotionError("no file in the upload (field 'file')")
-            content = await upload.read(service.max_upload + 1)
-            fps = float(form.get("fps") or 20.0)
-            return JSONResponse(await run_in_threadpool(service.describe_motion, upload.filename or "upload",
-                                                        content, fps))
-        except Exception as err:
-            return failed(err if not type(err).__name__ == "MultiPartException" else LexmotionError(str(err)))
+    api_motion = _motion_endpoint(service, request_timeout_s, concurrent_uploads, failed)
 
     def clip(request: Request):
         try:
@@ -234,9 +352,10 @@ def create_app(service: SearchService):
             response.status_code = 404 if isinstance(err, LexmotionError) else 500
             return response
 
-    return Starlette(routes=[Route("/", home), Route("/api/info", api_info), Route("/api/search", api_search),
-                             Route("/api/motion", api_motion, methods=["POST"]),
-                             Route("/clip/{clip_id:path}.gif", clip)])
+    app = Starlette(routes=[Route("/", home), Route("/api/info", api_info), Route("/api/search", api_search),
+                            Route("/api/motion", api_motion, methods=["POST"]),
+                            Route("/clip/{clip_id:path}.gif", clip)])
+    return _Guard(app, service.max_upload + 2 ** 16, max_query_bytes)
 
 
 def check_port(host: str, port: int) -> None:
@@ -260,10 +379,16 @@ def serve(args) -> int:
     if not 0 < args.port < 65536:
         raise LexmotionError(f"--port must be between 1 and 65535, not {args.port}")
     check_port(args.host, args.port)
-    service = SearchService(args.index, args.model, args.device, args.max_upload_mb)
-    app = create_app(service)
+    if not (0 < args.max_upload_mb <= 1024):
+        raise LexmotionError(f"--max-upload-mb must be above 0 and at most 1024, not {args.max_upload_mb}")
+    if not (0 < args.request_timeout_s <= 3600):
+        raise LexmotionError(f"--request-timeout-s must be above 0 and at most 3600, not {args.request_timeout_s}")
+    limits = check_duration_option(args.max_duration_s)
+    service = SearchService(args.index, args.model, args.device, args.max_upload_mb, limits=limits)
+    app = create_app(service, request_timeout_s=args.request_timeout_s)
     info = service.info()
     print(f"serving {info['items']} motions ({info['backend']}, {info['model']}) on http://{args.host}:{args.port}/ "
           "(Ctrl+C stops)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # h11 answers a request line or headers over 16 KB with a 400 itself; idle connections close after 5 s
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http="h11", timeout_keep_alive=5)
     return 0

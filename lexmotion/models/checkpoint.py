@@ -154,12 +154,12 @@ def read_config(path: str | Path) -> dict:
 def load(path: str | Path, device: str | torch.device = "cpu"):
     """Rebuild a model from a checkpoint folder, or a hub id (``hf://owner/name``; see export.py)."""
     from lexmotion.models.hub import local_checkpoint
-    from lexmotion.models.model import LexMotionModel, ModelConfig
+    from lexmotion.models.model import LexMotionModel
 
     path = local_checkpoint(path)
     cfg = read_config(path)
-    model = LexMotionModel(ModelConfig.from_dict(cfg["model"]), load_pretrained_text=False,
-                           text_files=text_files_of(path))
+    config = checked_model_config(path, cfg)
+    model = LexMotionModel(config, load_pretrained_text=False, text_files=text_files_of(path))
     saved_vocab = read_json(path / "vocab.json")
     ours = vocabulary_fingerprint(model)
     if (saved_vocab["size"], saved_vocab["sha1"]) != (ours["size"], ours["sha1"]):
@@ -172,6 +172,36 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     model.provenance = cfg.get("provenance")
     note_non_commercial(path, model.provenance)
     return model.to(device).eval()
+
+
+def checked_model_config(path: Path, cfg: dict):
+    """The ModelConfig of a checkpoint folder, every key checked against its range and against the
+    weights' shapes before anything is allocated (``lexmotion.models.validate``)."""
+    from lexmotion.models.model import ModelConfig
+    from lexmotion.models.validate import (
+        check_against_weights,
+        check_text_config,
+        check_text_model_name,
+    )
+    source = str(path / "config.json")
+    model = cfg.get("model")
+    if not isinstance(model, dict):
+        raise CorruptFileError(f"{source}: has no model section")
+    config = ModelConfig.from_dict(model, source)
+    text_files = text_files_of(path)
+    check_text_model_name(config.text_model, text_files is not None, source)
+    text_config = check_text_config(text_files) if text_files is not None else None
+    check_against_weights(model, text_config, path / "model.safetensors", source)
+    return config
+
+
+def config_fingerprint(path: str | Path) -> str:
+    """SHA-1 of a checkpoint's model-defining config (the "model" section): an index remembers it too."""
+    import json
+
+    from lexmotion.models.hub import local_checkpoint
+    model = read_config(local_checkpoint(path)).get("model", {})
+    return hashlib.sha1(json.dumps(model, sort_keys=True).encode()).hexdigest()
 
 
 def weights_fingerprint(path: str | Path) -> str:

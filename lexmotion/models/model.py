@@ -28,16 +28,13 @@ from lexmotion.models.lexical import (
 )
 from lexmotion.models.motion_encoder import MotionEncoderConfig, MotionPatchEncoder
 from lexmotion.models.text import DEFAULT_TEXT_MODEL, load_text_backbone
+from lexmotion.models.validate import TEXT_SIDES, VOCABULARIES, check_model_config
 from lexmotion.models.vocabulary import (
     clean_vocabulary_mask,
     domain_vocabulary_mask,
     inverse_document_frequency,
     vocabulary_mask,
 )
-
-VOCABULARIES = ("full", "clean", "domain")
-TEXT_SIDES = ("encoder", "inference-free")
-
 
 _TOKENIZER_LOCK = threading.Lock()
 
@@ -76,7 +73,9 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict, source: str = "config") -> "ModelConfig":
+        """A config from its dict (a checkpoint's config.json), every value checked first (``validate``)."""
+        check_model_config(d, source)
         d = dict(d)
         d.setdefault("vocabulary", "full")          # checkpoints from before the vocabulary priors
         d.setdefault("motion_max_words", 0)         # ... and from before motion pruning
