@@ -249,7 +249,8 @@ async def _read_upload(request, service: SearchService) -> tuple[str, bytes, flo
     """The multipart form's file and fps; a malformed body is one LexmotionError, never a 500."""
     import asyncio
     try:
-        form = await request.form(max_files=1, max_fields=4, max_part_size=service.max_upload + 1)
+        # the part limit sits above the body limit: an upload that is too large is the guard's 413
+        form = await request.form(max_files=1, max_fields=4, max_part_size=service.max_upload + 2 ** 17)
     except (LexmotionError, asyncio.CancelledError):
         raise
     except Exception as err:             # python-multipart and starlette raise several kinds
