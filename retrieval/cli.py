@@ -82,7 +82,7 @@ def run_search(args) -> int:
     else:
         if args.query is None or not args.query.strip():
             raise LexmotionError('empty query: give a description such as "a person kicks with the left leg"')
-        query = limits.check_query(args.query)
+        query = args.query
         n_tokens = len(model.tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"])
         if n_tokens > model.config.max_text_len - 2:
             print(f"note: the query has {n_tokens} tokens; only the first {model.config.max_text_len - 2} are used")
