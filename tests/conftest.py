@@ -124,3 +124,44 @@ def pretrain_tiny(setup: Path, phase: str, out: Path, steps: int = 2, *extra) ->
     return main([str(a) for a in ["pretrain", phase, "--data", setup / "kit", "--config", setup / "tiny.json",
                                   "--out", out, "--batch-size", 4, "--max-steps", steps, "--wandb", "disabled",
                                   "--quiet", *extra]])
+
+
+def serve_tiny(setup: Path, root: Path, *options):
+    """`lexmotion serve` on a sparse index of the kitml slice, from a tiny LexCMLP checkpoint whose motion
+    vectors hold words, on a free localhost port; a generator for a module fixture: yields
+    {url, port, root, process} once the server answers, and stops it afterwards."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from lexmotion.app.cli import main
+    from lexmotion.models.checkpoint import load, save_weights
+    assert pretrain_tiny(setup, "lexcmlp", root / "lex") == 0
+    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
+    model.motion_head.bias.data += 4.0
+    save_weights(model, root / "lex")
+    assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", setup / "kit", "--split",
+                                  "all", "--out", root / "idx", "--backend", "sparse"]]) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "lexmotion.app.cli", "serve", "--index", str(root / "idx"),
+                                "--port", str(port), *map(str, options)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped: {process.stdout.read()}")
+        try:
+            urllib.request.urlopen(url + "api/info", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the server did not answer within 120 s")
+    yield {"url": url, "port": port, "root": root, "process": process}
+    process.terminate()
+    process.wait(timeout=30)

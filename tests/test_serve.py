@@ -1,11 +1,6 @@
 """`lexmotion serve`: the page and its search over HTTP on a free localhost port, equal to
 `lexmotion search`; bad uploads are messages and the server survives; a port in use is one line."""
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,19 +8,13 @@ import uuid
 
 import numpy as np
 import pytest
-from conftest import pretrain_tiny
+from conftest import serve_tiny
 
 from lexmotion.app.cli import main
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str):
@@ -52,34 +41,7 @@ def _post_file(url: str, name: str, content: bytes, fps: str = "20"):
 
 @pytest.fixture(scope="module")
 def server(tiny_setup, tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve")
-    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex") == 0
-    from lexmotion.models.checkpoint import load, save_weights
-    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
-    model.motion_head.bias.data += 4.0
-    save_weights(model, root / "lex")
-    assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", tiny_setup / "kit", "--split",
-                                  "all", "--out", root / "idx", "--backend", "sparse"]]) == 0
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "lexmotion.app.cli", "serve", "--index", str(root / "idx"),
-                                "--port", str(port), "--max-upload-mb", "0.05"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(240):
-        if process.poll() is not None:
-            pytest.fail(f"the server stopped: {process.stdout.read()}")
-        try:
-            urllib.request.urlopen(url + "api/info", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the server did not answer within 120 s")
-    yield {"url": url, "port": port, "root": root, "process": process}
-    process.terminate()
-    process.wait(timeout=30)
+    yield from serve_tiny(tiny_setup, tmp_path_factory.mktemp("serve"), "--max-upload-mb", "0.05")
 
 
 def test_the_page_and_a_search_equal_the_search_command(server, capsys):

@@ -3,20 +3,15 @@ each answered 4xx (or 200) with one line within 2 s; the server's resident memor
 200 MB over them, and it still answers a normal search correctly."""
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 
 import numpy as np
 import pytest
-from conftest import pretrain_tiny
+from conftest import serve_tiny
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from lexmotion.app.cli import main
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -24,12 +19,6 @@ pytest.importorskip("multipart")
 pytestmark = pytest.mark.slow
 
 TIME_BOUND = 2.0            # seconds, for a refused request on the idle machine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raw(port: int, request: bytes, timeout: float = 30.0) -> tuple[int, bytes, float]:
@@ -98,33 +87,7 @@ def rss_mb(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def server(tiny_setup, tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
-    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex") == 0
-    from lexmotion.models.checkpoint import load, save_weights
-    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
-    model.motion_head.bias.data += 4.0
-    save_weights(model, root / "lex")
-    assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", tiny_setup / "kit", "--split",
-                                  "all", "--out", root / "idx", "--backend", "sparse"]]) == 0
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "lexmotion.app.cli", "serve", "--index", str(root / "idx"),
-                                "--port", str(port), "--max-upload-mb", "8"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    for _ in range(240):
-        if process.poll() is not None:
-            pytest.fail(f"the server stopped: {process.stdout.read()}")
-        try:
-            if raw(port, b"GET /api/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the server did not answer within 120 s")
-    yield {"port": port, "process": process, "root": root}
-    process.terminate()
-    process.wait(timeout=30)
+    yield from serve_tiny(tiny_setup, tmp_path_factory.mktemp("hostile"), "--max-upload-mb", "8")
 
 
 def search(port: int, query: str) -> dict:
