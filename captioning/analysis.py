@@ -225,11 +225,11 @@ def _plot_localisation(examples: list[dict], path: Path) -> None:
 
 
 def analyze(model_dir: str, data_dir: str, split: str, out: str, batch_size: int = 32) -> dict:
+    out = claim_output(out, "caption-analysis", resume=True, inputs=[model_dir, data_dir], can_overwrite=False)
     model = load_captioner(model_dir)
     if model.config.arch != "guided":
         raise LexmotionError(f"{model_dir}: `caption analyze` reads beta and part attention, which only the guided "
                              f"captioner has (this one is {model.config.arch}); use `caption describe` for its windows")
-    out = claim_output(out, "caption-analysis", resume=True, inputs=[model_dir, data_dir], can_overwrite=False)
     out.mkdir(parents=True, exist_ok=True)
     mark_folder(out, "caption-analysis")
     data = MotionDataset(data_dir)

@@ -55,11 +55,12 @@ def _commands(setup: Path, runs: Path, out: Path) -> dict:
         "caption train": ["caption", "train", "--data", kit, "--out", out, "--epochs", 1, "--arch", "local",
                           "--encoder", "mlp", "--hidden", 32, "--min-count", 1, "--wandb", "disabled", "--quiet"],
         "demo": ["demo", "--out", out, "--quick"],
+        "caption analyze": ["caption", "analyze", "--model", runs / "no-captioner", "--data", kit, "--out", out],
     }
 
 
 COMMANDS = ["export", "export --overwrite", "index build", "index build --overwrite", "data build --overwrite",
-            "pretrain lexcmlp", "pretrain all", "caption train", "demo"]
+            "pretrain lexcmlp", "pretrain all", "caption train", "demo", "caption analyze"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -161,3 +162,15 @@ def test_claim_output_in_python(tmp_path):
         claim_output(mine / "SENTINEL.txt", "index")
     assert claim_output(tmp_path / "new", "index") == Path(os.path.abspath(tmp_path / "new"))
     assert not (tmp_path / "new").exists()          # a check only: nothing is made
+
+
+def test_the_search_pages_cache_is_never_a_folder_of_the_users(runs, tmp_path):
+    pytest.importorskip("starlette")
+    from lexmotion.app.serve import SearchService
+    mine = user_folder(tmp_path / "mine")
+    before = snapshot(mine)
+    with pytest.raises(WrongPathError, match="did not make"):
+        SearchService(runs / "idx", cache=mine)
+    assert snapshot(mine) == before
+    service = SearchService(runs / "idx", cache=tmp_path / "cache")
+    assert folder_kind(service.cache) == "serve-cache"
