@@ -49,18 +49,26 @@ def humanml3d_root():
 
 
 @pytest.fixture(scope="session")
-def kitml_slice(tmp_path_factory, kitml_root):
-    """12 real kitml-cmu clips (train, val and test) in the kitml-cmu layout."""
+def sample_root():
+    """The 100 real kitml-cmu clips shipped inside the package (what `lexmotion demo` uses): always here."""
+    from lexmotion.data import SAMPLE_DIR
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def kitml_slice(tmp_path_factory, sample_root):
+    """12 real kitml-cmu clips of the package's sample in the kitml-cmu layout: 8 train, 2 val, 2 test
+    (by the sample's TEMOS split, since the sample's own split is all train)."""
     out = tmp_path_factory.mktemp("kitml-slice")
-    rows = [json.loads(line) for line in (kitml_root / "annotations.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (sample_root / "annotations.jsonl").read_text().splitlines() if line]
     picked = []
     for split, n in (("train", 8), ("val", 2), ("test", 2)):
-        picked += [r for r in rows if r["split"] == split][:n]
+        picked += [{**r, "split": split} for r in rows if r["temos_split"].split(",")[0] == split][:n]
     (out / "joints").mkdir()
     for r in picked:
-        shutil.copy(kitml_root / "joints" / f"{r['id']}.npy", out / "joints")
+        shutil.copy(sample_root / "joints" / f"{r['id']}.npy", out / "joints")
     (out / "annotations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in picked))
-    shutil.copy(kitml_root / "skeleton.json", out)
+    shutil.copy(sample_root / "skeleton.json", out)
     return out
 
 

@@ -19,8 +19,8 @@ from lexmotion.errors import LexmotionError
 
 
 @pytest.fixture(scope="module")
-def clip(kitml_root):
-    return np.load(kitml_root / "joints" / "02252.npy")   # "A person sprints.", 24 fps
+def clip(sample_root):
+    return np.load(sample_root / "joints" / "02252.npy")   # "A person sprints.", 24 fps
 
 
 def test_resample_keeps_duration_and_endpoints(clip):

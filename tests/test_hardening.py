@@ -50,7 +50,8 @@ def built(tiny_setup, tmp_path_factory):
                                   "--hidden", 32, "--min-count", 1, "--wandb", "disabled", "--quiet"]]) == 0
     assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", tiny_setup / "kit",
                                   "--split", "all", "--out", root / "idx", "--backend", "faiss"]]) == 0
-    np.save(root / "clip.npy", np.load(next((ROOT.parent / "shared" / "data" / "kitml-cmu" / "joints").glob("*.npy"))))
+    from lexmotion.data import SAMPLE_DIR
+    np.save(root / "clip.npy", np.load(next((SAMPLE_DIR / "joints").glob("*.npy"))))
     return root
 
 

@@ -152,9 +152,9 @@ def test_a_npy_header_larger_than_its_bytes_is_refused_before_numpy_allocates():
         read_motion_bytes("forged.npy", buf.getvalue() + bytes(1000), 20.0)
 
 
-def test_clips_within_the_limits_read_exactly_as_before(kitml_root):
+def test_clips_within_the_limits_read_exactly_as_before(sample_root):
     """A real clip read through the bounded reader gives the same features as the array itself."""
-    path = next((kitml_root / "joints").glob("*.npy"))
+    path = next((sample_root / "joints").glob("*.npy"))
     clip = read_motion_bytes(path.name, path.read_bytes(), 12.0)
     skeleton = REGISTRY["kitml-cmu"]
     np.testing.assert_array_equal(part_features(clip["joints"], 12.0, skeleton),

@@ -61,7 +61,7 @@ def test_the_page_and_a_search_equal_the_search_command(server, capsys):
     assert status == 200 and kind == "image/gif" and gif.startswith(b"GIF8")
 
 
-def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, kitml_root):
+def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, sample_root):
     url = server["url"]
     status, _, body = _get(url + "api/search?q=")
     assert status == 400 and "empty query" in json.loads(body)["error"]
@@ -75,7 +75,7 @@ def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, ki
     assert status == 413 and "limit" in reply["error"]
     status, reply = _post_file(url + "api/motion", "broken.bvh", b"HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n")
     assert status == 400 and reply["error"]
-    joints = np.load(next((kitml_root / "joints").glob("*.npy")))[:60].astype(np.float32)
+    joints = np.load(next((sample_root / "joints").glob("*.npy")))[:60].astype(np.float32)
     from io import BytesIO
     buffer = BytesIO()
     np.save(buffer, joints)
