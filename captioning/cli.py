@@ -6,11 +6,11 @@ import json
 import sys
 from pathlib import Path
 
+from captioning.rerank import DEFAULT_NEIGHBOURS
 from lexmotion.errors import LexmotionError, check_settings
 from lexmotion.files import check_output_folder
 
-DEFAULT_GUIDE_WEIGHT = 0.0     # off: lambda 1, 2, 4 cost BLEU@4 and CIDEr on kitml-cmu (README, captioning)
-DEFAULT_NEIGHBOURS = 20     # --rerank K: the best K on the captioners' selection set (README, captioning)
+DEFAULT_GUIDE_WEIGHT = 0.0     # off: guidance cost BLEU@4 and CIDEr (docs/results/captioning.md)
 
 
 def add_caption_commands(groups) -> None:
@@ -114,7 +114,7 @@ def add_caption_commands(groups) -> None:
                     help="lexically guided decoding: add this weight times each caption word's bonus (its motion's "
                          "lexical weight, matched by stem, scaled to [0, 1]) to the next-word log-probabilities; "
                          f"0 = off (default {DEFAULT_GUIDE_WEIGHT:g}: on kitml-cmu it raised word use and BERTScore but "
-                         f"lowered BLEU@4 and CIDEr; README, captioning)")
+                         f"lowered BLEU@4 and CIDEr; docs/results/captioning.md)")
     ev.add_argument("--guide-model", metavar="CKPT",
                     help="a lexical retrieval checkpoint whose motion words guide (default: the captioner's own "
                          "lexical backbone; needed for other encoders)")
@@ -167,7 +167,7 @@ def _add_rerank_options(parser) -> None:
                         help="consensus reranking: among the beam's hypotheses and the K training captions a retrieval "
                              "checkpoint ranks first for the motion, keep the one those K agree with most (CIDEr-D); "
                              f"0 = off (default {DEFAULT_NEIGHBOURS} when the captioner has a lexical backbone or "
-                             "--rerank-model is given, else off; README, captioning)")
+                             "--rerank-model is given, else off; docs/captioning.md)")
     several = parser.prog.endswith("eval")
     parser.add_argument("--rerank-model", metavar="CKPT", nargs="+" if several else None,
                         help="--rerank: the retrieval checkpoint (lexical or dense) that finds the neighbours "

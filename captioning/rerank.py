@@ -21,6 +21,8 @@ from captioning.baseline import caption_pool, check_matches_data, ranked
 from captioning.consensus import CiderD, consensus_choice
 from lexmotion.errors import LexmotionError
 
+DEFAULT_NEIGHBOURS = 20     # K nearest training captions: chosen on the captioners' selection set (docs/results/captioning.md)
+
 
 class Neighbours:
     """The ``k`` training captions a retrieval checkpoint ranks first for each motion."""

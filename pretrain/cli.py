@@ -18,9 +18,8 @@ PHASE_HELP = {
 }
 
 
-# The grounded recipe trains LexMLM, CMMM and LexMMM under the domain vocabulary (motion vectors over
-# the training captions' words) and lets LexCMLP spread motion vectors over every clean word: the
-# README's ablation measured R@10 73.1 against 70.6 (3 seeds). A config or option naming a vocabulary wins.
+# LexCMLP spreads motion vectors over every clean word after phases under the domain vocabulary (why:
+# docs/results/ablation.md, "Each mechanism left out"). A config or option naming a vocabulary wins.
 CONTRASTIVE_VOCABULARY = "clean"
 
 
@@ -76,7 +75,7 @@ def configs(args, phase: str):
         file_cfg = read_json(require_file(args.config, "config file"))
         if not isinstance(file_cfg, dict):
             raise LexmotionError(f"{args.config}: a config is a JSON object with keys train / settings / model / phases")
-        unknown = set(file_cfg) - {"train", "settings", "model", "phases"}
+        unknown = set(file_cfg) - {"train", "settings", "model", "phases", "comment"}      # comment: what the file is
         if unknown:
             raise LexmotionError(f"{args.config}: unknown keys {sorted(unknown)}; a config has train / settings / "
                                  "model / phases")

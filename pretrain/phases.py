@@ -51,9 +51,8 @@ class PhaseSettings:
     mlm_ratio: float = 0.3
     decoder_mask_ratio: float = 0.5
     motion_mask_ratio: float = 0.7
-    # LexCMLP and dense InfoNCE. Non-negative sparse vectors share frequent words, so their cosines
-    # bunch up (kitml-cmu test at 0.05: negatives 0.12 +- 0.08, positives 0.29; dense 0.01 +- 0.15):
-    # 0.02 spreads the lexical logits as 0.05 spreads the dense ones (README, "A grounded lexical space").
+    # LexCMLP and dense InfoNCE: cosines of non-negative sparse vectors bunch up, and 0.02 spreads
+    # them (the measured cosines: docs/grounding.md).
     temperature: float = 0.02
     view_temperature: float = 0.1
     flops_text: float = 1e-3

@@ -119,9 +119,7 @@ def tiny_setup(kitml_slice, tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     build_dataset("kitml-cmu", kitml_slice, root / "kit", progress=False)
     tiny_bert(root / "bert", load_text_backbone()[0])
-    config = {"model": {"text_model": str(root / "bert"), "vocabulary": "domain",
-                        "motion": {"dim": 32, "depth": 1, "heads": 2, "max_frames": 80}},
-              "train": {"save_every": 1, "warmup_steps": 1}}
+    config = {**TINY_CONFIG, "model": {**TINY_CONFIG["model"], "text_model": str(root / "bert"), "vocabulary": "domain"}}
     (root / "tiny.json").write_text(json.dumps(config))
     return root
 

@@ -20,6 +20,7 @@ def test_skeletons_listing(capsys):
         assert f"{name}:" in out
 
 
+@pytest.mark.slow
 def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
     out = capsys.readouterr().out

@@ -8,6 +8,8 @@ import torch
 
 from lexmotion.models.losses import InfoNCE, gather_batch, gather_objects
 
+pytestmark = pytest.mark.slow      # torchrun subprocesses
+
 # spawn, not fork: a fork of a test process that has run torch for minutes can deadlock in gloo
 SPAWN = multiprocessing.get_context("spawn")
 WORLD, PER_RANK, DIM = 2, 5, 16

@@ -21,6 +21,8 @@ import lexmotion
 from lexmotion.app.cli import main
 from lexmotion.files import arm_crash, load_state, output_lock
 
+pytestmark = pytest.mark.slow      # fork-and-kill loops over whole training runs
+
 FORK = multiprocessing.get_context("fork")
 MIN_KILLS = 20
 

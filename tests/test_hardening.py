@@ -262,6 +262,7 @@ def test_no_pickle_is_read_from_user_files():
 
 
 # --- load -------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_search_under_load_gives_the_single_threaded_answers(built, capsys):
     from retrieval.load import format_table, run
     result = run(str(built / "idx"), None, None, n=24, k=3, threads=8, processes=2)

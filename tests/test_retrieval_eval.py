@@ -10,6 +10,8 @@ from lexmotion.data.dataset import MotionDataset, build_dataset
 from lexmotion.errors import LexmotionError
 from retrieval.evaluate import build_dissimilar, deduplicate
 
+pytestmark = pytest.mark.slow      # builds the whole kitml-cmu and trains on it
+
 
 @pytest.fixture(scope="module")
 def kit(kitml_root, tmp_path_factory):

@@ -12,6 +12,8 @@ from conftest import serve_tiny
 
 from lexmotion.app.cli import main
 
+pytestmark = pytest.mark.slow      # a server subprocess
+
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
@@ -48,7 +50,7 @@ def test_the_page_and_a_search_equal_the_search_command(server, capsys):
     status, kind, page = _get(server["url"])
     assert status == 200 and kind.startswith("text/html")
     assert b"lexmotion" in page and b"motions \xc2\xb7 sparse \xc2\xb7 lexical lexcmlp" in page and b"motion \xe2\x86\x92 text" in page
-    for query in ("a person walks forward", "a person walks forward -left"):
+    for query in ("a person walks forward", "a person walks forward +walking"):   # every clip holds each word here
         status, _, body = _get(server["url"] + "api/search?" + urllib.parse.urlencode({"q": query, "k": 5}))
         assert status == 200
         served = json.loads(body)

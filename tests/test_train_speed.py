@@ -8,6 +8,8 @@ from conftest import pretrain_tiny
 
 from lexmotion.models.lexical import LexicalHead
 
+pytestmark = pytest.mark.slow      # training benchmarks
+
 
 def _batch_and_model(tiny_setup):
     from lexmotion.data.batching import Collate, MotionTextDataset
@@ -26,7 +28,7 @@ def _batch_and_model(tiny_setup):
     return model, batch
 
 
-def test_lexcmlp_loss_and_gradients_equal_on_both_heads(tiny_setup):
+def test_lexcmlp_loss_and_gradients_equal_on_both_heads(tiny_setup, monkeypatch):
     """The whole LexCMLP loss (InfoNCE, FLOPS, bag of words on both sides) through the model:
     the fast head gives the reference loss and every parameter's gradient."""
     from pretrain.phases import PhaseSettings, lexcmlp
@@ -36,14 +38,14 @@ def test_lexcmlp_loss_and_gradients_equal_on_both_heads(tiny_setup):
     settings = PhaseSettings(bow_text=1.0, bow_motion=1.0, flops_warmup_steps=1)
     results = {}
     for fused in (True, False):
-        LexicalHead.fused = fused
+        monkeypatch.setattr(LexicalHead, "fused", fused)      # undone after the test, even when it fails
         model.zero_grad()
         torch.manual_seed(1)                    # the same dropout masks
         terms = lexcmlp(model, batch, settings, step=5)
         terms["loss"].backward()
         results[fused] = ({k: float(v.detach()) for k, v in terms.items()},
                           {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
-    LexicalHead.fused = True
+    monkeypatch.setattr(LexicalHead, "fused", True)
     (fast_terms, fast_grads), (ref_terms, ref_grads) = results[True], results[False]
     assert fast_terms == pytest.approx(ref_terms, rel=1e-5, abs=1e-6)
     assert fast_grads.keys() == ref_grads.keys() and any(n.startswith("text_head.") for n in fast_grads)
@@ -52,9 +54,8 @@ def test_lexcmlp_loss_and_gradients_equal_on_both_heads(tiny_setup):
     model.eval()
     with torch.no_grad():                       # and the vectors users search with
         fast = model.text_vectors(batch["text_ids"], batch["text_mask"])
-        LexicalHead.fused = False
+        monkeypatch.setattr(LexicalHead, "fused", False)
         ref = model.text_vectors(batch["text_ids"], batch["text_mask"])
-        LexicalHead.fused = True
     torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-6)
 
 

@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(captions with sentence similarity > 0.95 also count), dissimilar (nsim), batch32 (seed 0). "
                     "kitml-cmu duplicates (same_motion_as) are removed; on label-derived data (Bandai) a hit is "
                     "correct when it has the query's (content, style). Lexical checkpoints also get the grounding "
-                    "metrics (caption words among a vector's top words; see the README) and, on label-derived "
+                    "metrics (caption words among a vector's top words; see docs/grounding.md) and, on label-derived "
                     "data, each action label's share of clips whose top 5 motion words hold the label's words.",
         epilog="examples:\n"
                "  lexmotion eval retrieval --model runs/kit/lexcmlp --data data/kitml --protocol every\n"

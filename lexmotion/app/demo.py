@@ -40,7 +40,7 @@ def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
     """Short four-phase pretraining on the sample; returns the LexCMLP checkpoint."""
     from dataclasses import replace
 
-    # The grounding recipe of the README's CPU configuration (vocabulary priors per phase, motion
+    # The grounding recipe of pretrain/configs/cpu-small.json (vocabulary priors per phase, motion
     # pruning and grounding terms), with the demo's own small encoder and phase lengths.
     import pretrain
     from lexmotion.models.motion_encoder import MotionEncoderConfig
@@ -122,10 +122,10 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     from pretrain.sparsity import format_grounding
     report = json.loads((ckpt / "sparsity.json").read_text())
     print(f"\n      {format_grounding(report['grounding'])} (over the {report['clips']} held-out clips; "
-          "definitions in the README)")
+          "definitions in docs/grounding.md)")
     print("\nheld-out test motions: their real caption, then the motion's top-10 lexical words")
     print("(90 training clips and a few minutes of CPU: the words are the sample captions' words; the "
-          "full kitml-cmu recipe in the README gives steadier ones)")
+          "full kitml-cmu recipe, docs/results/kitml-cmu.md, gives steadier ones)")
     for r, vec in zip(rows, vectors):
         words = model.explain(vec, k=10)
         print(f"  {r['id']}  caption: {r['texts'][0]}")
@@ -153,7 +153,7 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         state.unlink()
     print(f"\ndone: outputs in {work} (the trainer states, {freed / 2**20:.0f} MB, removed: the demo does not resume)")
     print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
-          ", pretrain and train captioners on it; see README.")
+          ", pretrain and train captioners on it: the README's 'pipeline in five commands'.")
     return 0
 
 
@@ -161,10 +161,9 @@ def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False
     """Train a guided captioner on the frozen lexical encoder just pretrained, caption three held-out
     motions with lexically guided decoding and with consensus reranking, draw one attention figure."""
     from captioning.analysis import describe_clip, word_report, words_figure
-    from captioning.cli import DEFAULT_NEIGHBOURS
     from captioning.data import clip_features
     from captioning.model import CaptionerConfig, load_captioner
-    from captioning.rerank import make_reranker
+    from captioning.rerank import DEFAULT_NEIGHBOURS, make_reranker
     from captioning.train import CaptionTrainConfig, train_captioner
     from lexmotion.files import save_figure
 

@@ -37,7 +37,7 @@ from lexmotion.errors import LexmotionError
 from lexmotion.files import claim_output, mark_folder, replace_folder, write_json
 
 META_FILE, STATS_FILE, REPORT_FILE = "lexmotion.json", "stats.json", "build_report.json"
-# What a model trained on each source inherits (README "Data sources and licences").
+# What a model trained on each source inherits (docs/data.md, "Data sources and licences").
 LICENCES = {
     "kitml-cmu": ("CMU Graphics Lab mocap (free for research and commercial use, not for resale); "
                   "KIT-ML captions (cite Plappert et al. 2016)", False),

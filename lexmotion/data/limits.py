@@ -3,7 +3,7 @@
 A reader states the clip's frames, frame rate and joints from its header; ``ReadLimits.check_clip``
 refuses it in one line when it is out of range, so a 1 KB file cannot ask for gigabytes (a 2-frame
 clip at 1e-5 fps is 55 hours at the 20 fps the features work at). The defaults admit every real
-take lexmotion reads (docs: README "Reliability"); each is settable where a command reads motions.
+take lexmotion reads (docs/reliability.md, "Limits"); each is settable where a command reads motions.
 """
 from __future__ import annotations
 

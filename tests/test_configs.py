@@ -1,0 +1,44 @@
+"""Every committed recipe (pretrain/configs, its ablations) builds each phase's configs, and each ablation
+differs from the config it is measured against only where its comment says."""
+import json
+from pathlib import Path
+
+import pytest
+
+from pretrain.cli import recipe_configs
+from pretrain.phases import PHASES
+
+HERE = Path(__file__).resolve().parents[1] / "pretrain" / "configs"
+CONFIGS = sorted(HERE.rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_committed_config_builds_every_phase(path):
+    for phase in (*PHASES, "dense"):
+        train, model = recipe_configs(path, phase)
+        assert train.phase == phase and model.kind == ("dense" if phase == "dense" else "lexical")
+    if path.parent.name == "ablations":
+        assert json.loads(path.read_text())["comment"].strip()
+
+
+def _settings(name: str):
+    return recipe_configs(HERE / "ablations" / f"{name}.json", "lexcmlp")
+
+
+@pytest.mark.parametrize("name,field,value", [("noid", "identity", 0.0), ("tau-0.01", "temperature", 0.01),
+                                              ("own-words", "own_words_steps", 95), ("bt2", "bow_text", 2.0),
+                                              ("bow-motion-0.3", "bow_motion", 0.3),
+                                              ("flops-motion-1e-3", "flops_motion", 1e-3)])
+def test_an_ablation_changes_its_one_setting(name, field, value):
+    base = "bt" not in name and "previous-default" or "../cpu-small"
+    train, _ = _settings(name)
+    reference, _ = _settings(base)
+    assert getattr(train.settings, field) == value != getattr(reference.settings, field)
+    others = {k: v for k, v in vars(train.settings).items() if k != field}
+    assert others == {k: v for k, v in vars(reference.settings).items() if k != field}
+
+
+def test_the_first_versions_settings():
+    train, model = _settings("v1")
+    assert train.vocabulary == "full" and model.vocabulary == "full" and model.motion_max_words == 0
+    assert train.settings.temperature == 0.05 and train.settings.bow_text == train.settings.identity == 0
