@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from captioning.rerank import DEFAULT_NEIGHBOURS
+from lexmotion.device import add_device_option
 from lexmotion.errors import LexmotionError, check_settings
 from lexmotion.files import check_output_folder
 
@@ -14,6 +15,8 @@ DEFAULT_GUIDE_WEIGHT = 0.0     # off: guidance cost BLEU@4 and CIDEr (docs/resul
 
 
 def add_caption_commands(groups) -> None:
+    from captioning.model import DEFAULT_HIDDEN, CaptionerConfig
+    from captioning.train import SELECT, CaptionTrainConfig
     caption = groups.add_parser(
         "caption", help="train, evaluate and explain motion captioners (guided, local, lexical backbone)",
         description="Interpretable motion captioning: the guided-attention captioner (spatial attention over six "
@@ -35,39 +38,51 @@ def add_caption_commands(groups) -> None:
                "  lexmotion caption train --arch guided --encoder lexical:runs/kit/lexcmlp --data data/kitml "
                "--out cap/lex",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    tr.add_argument("--arch", choices=["guided", "local"], default="guided",
-                    help="guided: guided-attention captioner; local: GRU with recurrent local attention (default guided)")
-    tr.add_argument("--encoder", default="parts",
+    model, train = CaptionerConfig(), CaptionTrainConfig()      # every default below is theirs
+    tr.add_argument("--arch", choices=["guided", "local"], default=model.arch,
+                    help=f"guided: guided-attention captioner; local: GRU with recurrent local attention "
+                         f"(default {model.arch})")
+    tr.add_argument("--encoder", default=model.encoder,
                     help="parts (per-part FC encoder), mlp, gru, bigru, or lexical:CKPT (a pretrained lexical "
-                         "checkpoint folder); guided needs parts or lexical (default parts)")
+                         f"checkpoint folder); guided needs parts or lexical (default {model.encoder})")
     tr.add_argument("--finetune", action="store_true", help="lexical encoder: train the backbone too (default frozen)")
     tr.add_argument("--data", required=True, help="a dataset folder from `lexmotion data build` (train and val splits)")
     tr.add_argument("--out", required=True, help="the captioner folder to write (or resume)")
-    tr.add_argument("--lambda-spat", type=float, default=0.0, help="weight of the spatial-attention guidance loss (default 0)")
-    tr.add_argument("--lambda-adapt", type=float, default=0.0, help="weight of the adaptive-gate guidance loss (default 0)")
-    tr.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
-    tr.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    tr.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3; a fine-tuned backbone uses 1e-4)")
-    tr.add_argument("--hidden", type=int, help="decoder hidden size (default: guided 128, local 256)")
-    tr.add_argument("--window", type=float, default=8.0, help="local: attention window D in encoder steps (default 8)")
+    tr.add_argument("--lambda-spat", type=float, default=train.lambda_spat,
+                    help=f"weight of the spatial-attention guidance loss (default {train.lambda_spat:g})")
+    tr.add_argument("--lambda-adapt", type=float, default=train.lambda_adapt,
+                    help=f"weight of the adaptive-gate guidance loss (default {train.lambda_adapt:g})")
+    tr.add_argument("--epochs", type=int, default=train.epochs, help=f"epochs (default {train.epochs})")
+    tr.add_argument("--batch-size", type=int, default=train.batch_size, help=f"batch size (default {train.batch_size})")
+    tr.add_argument("--lr", type=float, default=train.lr, help=f"learning rate (default {train.lr:g}; a fine-tuned "
+                                                               f"backbone uses {train.backbone_lr:g})")
+    tr.add_argument("--hidden", type=int, help="decoder hidden size (default: guided "
+                                               f"{DEFAULT_HIDDEN['guided']}, local {DEFAULT_HIDDEN['local']})")
+    tr.add_argument("--window", type=float, default=model.window,
+                    help=f"local: attention window D in encoder steps (default {model.window:g})")
     tr.add_argument("--no-truncate", action="store_true", help="local: no truncation mask during training")
-    tr.add_argument("--min-count", type=int, default=2, help="words seen fewer times become <unk> (default 2)")
-    tr.add_argument("--mirror", type=float, default=0.5, help="probability of a mirrored training pair (default 0.5)")
+    tr.add_argument("--min-count", type=int, default=train.min_count,
+                    help=f"words seen fewer times become <unk> (default {train.min_count})")
+    tr.add_argument("--mirror", type=float, default=train.mirror_prob,
+                    help=f"probability of a mirrored training pair (default {train.mirror_prob:g})")
     tr.add_argument("--lm-corpus", action="append", default=[], metavar="DIR",
                     help="a kitml-text folder: first train the decoder as a language model on its training captions "
                          "(those of this data's val/test clips and held-out slice left out); repeatable")
-    tr.add_argument("--lm-epochs", type=int, default=5, help="epochs of that language pretraining (default 5)")
-    tr.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the word loss (default 0)")
-    tr.add_argument("--val-split", default="val", help="split for epoch selection, with the held-out slice (default val)")
-    tr.add_argument("--holdout", type=float, default=0.1,
+    tr.add_argument("--lm-epochs", type=int, default=train.lm_epochs,
+                    help=f"epochs of that language pretraining (default {train.lm_epochs})")
+    tr.add_argument("--label-smoothing", type=float, default=train.label_smoothing,
+                    help=f"label smoothing of the word loss (default {train.label_smoothing:g})")
+    tr.add_argument("--val-split", default=train.val_split,
+                    help=f"split for epoch selection, with the held-out slice (default {train.val_split})")
+    tr.add_argument("--holdout", type=float, default=train.holdout,
                     help="share of the training split held out (not trained on) for epoch selection; 0 = the "
-                         "validation split alone (default 0.1)")
-    tr.add_argument("--select", choices=["CIDEr", "BLEU@4"], default="CIDEr",
-                    help="the selection score (default CIDEr)")
-    tr.add_argument("--seed", type=int, default=0, help="random seed; train several and pass them all to "
-                                                       "`caption eval --model` for mean ± std (default 0)")
-    tr.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    tr.add_argument("--wandb", choices=["offline", "online", "disabled"], default="offline", help="default offline")
+                         f"validation split alone (default {train.holdout:g})")
+    tr.add_argument("--select", choices=list(SELECT), default=train.select,
+                    help=f"the selection score (default {train.select})")
+    tr.add_argument("--seed", type=int, default=train.seed, help="random seed; train several and pass them all to "
+                                                                 f"`caption eval --model` for mean ± std (default {train.seed})")
+    add_device_option(tr, "where the captioner trains")
+    tr.add_argument("--wandb", choices=["offline", "online", "disabled"], default=train.wandb, help=f"default {train.wandb}")
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=run_train)
 
@@ -122,7 +137,7 @@ def add_caption_commands(groups) -> None:
     _add_rerank_options(ev)
     ev.add_argument("--json", help="write the scores here (and the predictions, each with its source, to "
                                    "JSON.predictions.jsonl)")
-    ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_device_option(ev, "where captions are decoded and scored")
     ev.set_defaults(run=run_eval)
 
     de = cmds.add_parser(
@@ -176,9 +191,9 @@ def _add_rerank_options(parser) -> None:
 
 
 def run_train(args) -> int:
-    from captioning.model import CaptionerConfig
+    from captioning.model import DEFAULT_HIDDEN, CaptionerConfig
     from captioning.train import CaptionTrainConfig, train_captioner
-    hidden = args.hidden or (128 if args.arch == "guided" else 256)
+    hidden = args.hidden or DEFAULT_HIDDEN[args.arch]
     config = CaptionerConfig(arch=args.arch, encoder=args.encoder, finetune=args.finetune, hidden=hidden,
                              window=args.window, truncate=not args.no_truncate)
     train = CaptionTrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -215,6 +230,8 @@ def _check_folders(paths: list[str], what: str, read) -> None:
 def run_eval(args) -> int:
     check_settings("caption eval", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"),
                    rerank=(args.rerank, "non-negative"))
+    from lexmotion.device import resolve_device
+    args.device = str(resolve_device(args.device))
     from captioning.decoding import SynergyOptions
     from captioning.evaluate import (
         TABLE_HEADER,

@@ -39,6 +39,9 @@ ARCHS = ("guided", "local")
 ENCODERS = ("parts", "mlp", "gru", "bigru", "lexical:CKPT")
 
 
+DEFAULT_HIDDEN = {"guided": 128, "local": 256}      # decoder hidden size of each architecture
+
+
 @dataclass
 class CaptionerConfig:
     arch: str = "guided"

@@ -6,6 +6,13 @@ import torch
 from lexmotion.errors import BadValueError, LexmotionError
 
 
+def add_device_option(parser, what: str, default: str | None = "auto") -> None:
+    """--device for a command: the same choices and default (auto) everywhere; WHAT says what runs there.
+    ``default=None`` leaves it to a config file, whose own default is auto too (pretrain)."""
+    parser.add_argument("--device", default=default,
+                        help=f"auto (the default: CUDA when available), cpu or cuda; {what}")
+
+
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     """auto -> cuda when available, else cpu; a one-line error when cuda is asked for but absent."""
     if name == "auto":

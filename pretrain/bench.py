@@ -76,13 +76,13 @@ class ResidentPeak:
         self.peak = max(self.peak, self.now())
 
 
-def _options(spec: dict) -> argparse.Namespace:
-    """The `lexmotion pretrain` options a row stands for (only what the benchmark sets)."""
-    return argparse.Namespace(config=spec["config"], epochs=None, batch_size=spec["batch_size"], max_steps=None,
-                              lr=None, device=spec["device"], wandb="disabled", seed=spec["seed"],
-                              workers=spec["workers"], compile=spec["compile"] or None, vocabulary=None,
-                              activation_checkpointing=spec.get("checkpointing") or None,
-                              text_side=None, text_corpus=spec["text_corpus"], text_model=spec["text_model"])
+def _configs(spec: dict):
+    """(TrainConfig, ModelConfig) of a row, resolved as `lexmotion pretrain` resolves them (only what the benchmark sets)."""
+    from pretrain.settings import load_recipe, resolve
+    return resolve(spec["phase"], load_recipe(spec["config"]) if spec["config"] else {}, batch_size=spec["batch_size"],
+                   device=spec["device"], wandb="disabled", seed=spec["seed"], workers=spec["workers"],
+                   compile=spec["compile"] or None, activation_checkpointing=spec.get("checkpointing") or None,
+                   text_corpus=spec["text_corpus"], text_model=spec["text_model"])
 
 
 def measure(spec: dict) -> dict | None:
@@ -91,12 +91,11 @@ def measure(spec: dict) -> dict | None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from lexmotion.models.lexical import LexicalHead
-    from pretrain.cli import configs
     from pretrain.schedule import batches
     from pretrain.trainer import Trainer
 
     LexicalHead.fused = spec["head"] == "fast"
-    train_config, model_config = configs(_options(spec), spec["phase"])
+    train_config, model_config = _configs(spec)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(spec["data"], out, train_config, model_config=model_config, progress=False,
                           command="python -m pretrain.bench")
@@ -241,6 +240,7 @@ def ratios(rows: list[dict]) -> list[str]:
 
 
 def main(argv=None) -> int:
+    from lexmotion.device import add_device_option
     p = argparse.ArgumentParser(prog="python -m pretrain.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", action="append", help="a dataset folder from `lexmotion data build` (repeatable)")
@@ -254,7 +254,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=20, help="timed steps per row (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--repeats", type=int, default=1, help="run every row this many times, interleaved (default 1)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: cuda when available")
+    add_device_option(p, "where the rows train")
     p.add_argument("--compile", action="store_true", help="torch.compile the encoders, as `pretrain --compile`")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers, as `pretrain --workers` (default 0)")
     p.add_argument("--activation-checkpointing", default="off", metavar="off,on",

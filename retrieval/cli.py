@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lexmotion.data.limits import DEFAULT_LIMITS, check_duration_option
 from lexmotion.data.motion_file import read_motion_file
-from lexmotion.device import resolve_device
+from lexmotion.device import add_device_option, resolve_device
 from lexmotion.errors import LexmotionError
 from lexmotion.files import claim_output, output_lock
 from retrieval.index import BACKENDS, Index, check_k
@@ -42,8 +42,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
                    help=f"--motion: the longest clip read, frames / fps (default {DEFAULT_LIMITS.max_duration_s:g})")
     p.add_argument("--model", help="checkpoint to use (default: the one the index was built with)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda: encoding, the torch backend, and faiss / faiss-ivf "
-                                                   "indexes when faiss-gpu is installed")
+    add_device_option(p, "encoding, the torch backend, and faiss / faiss-ivf indexes when faiss-gpu is installed")
     p.add_argument("--ef-search", type=int, help="faiss-hnsw index: size of the candidate list (default 128; "
                                                  "more: better recall, slower)")
     p.add_argument("--nprobe", type=int, help="sparse-ivf / faiss-ivf index: clusters visited per query "

@@ -215,10 +215,10 @@ def test_a_non_finite_loss_stops_training_in_one_line(capsys, data, tiny_config,
     assert not saved.exists() or all(torch.isfinite(v).all() for v in load_file(saved).values())
 
 
-def _phase_configs(config, *options):
-    """(TrainConfig, ModelConfig) per phase, as `lexmotion pretrain PHASE --config CONFIG OPTIONS` builds them."""
+def _phase_configs(config, **flags):
+    """(TrainConfig, ModelConfig) per phase, under CONFIG and FLAGS, as `lexmotion pretrain PHASE` resolves them."""
     from pretrain.cli import recipe_configs
-    return {phase: recipe_configs(config, phase, *options) for phase in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")}
+    return {phase: recipe_configs(config, phase, **flags) for phase in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")}
 
 
 def test_the_shipped_recipe_sets_each_phase_and_options_override_it():
@@ -236,7 +236,7 @@ def test_the_shipped_recipe_sets_each_phase_and_options_override_it():
     assert all(train.batch_size == 32 for train, _ in built.values())      # the shared train keys still apply
     # text bag-of-words 1.5 in LexCMLP: the smallest weight whose network text recall@10 met 0.9 on every seed
     assert built["lexcmlp"][0].settings.bow_text == 1.5 and built["lexcmlp"][0].settings.bow_motion == 1.0
-    overridden = _phase_configs(recipe, "--epochs", "3", "--vocabulary", "domain")
+    overridden = _phase_configs(recipe, epochs=3, vocabulary="domain")
     assert overridden["lexcmlp"][0].epochs == 3 and overridden["lexcmlp"][0].vocabulary == "domain"
 
 
@@ -262,4 +262,4 @@ def test_lexcmlp_continues_under_the_clean_vocabulary_unless_one_is_named(tiny_c
     first_version = tmp_path / "v1.json"
     first_version.write_text(json.dumps({"model": {"vocabulary": "full"}}))
     assert _phase_configs(first_version)["lexcmlp"][0].vocabulary is None        # the checkpoint's, as named
-    assert _phase_configs(tiny_config, "--vocabulary", "domain")["lexcmlp"][0].vocabulary == "domain"
+    assert _phase_configs(tiny_config, vocabulary="domain")["lexcmlp"][0].vocabulary == "domain"

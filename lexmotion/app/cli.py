@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lexmotion import __version__
 from lexmotion.data.limits import DEFAULT_LIMITS
+from lexmotion.device import add_device_option
 from lexmotion.errors import LexmotionError
 
 
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     ret.add_argument("--motion-max-words", type=int, metavar="K",
                      help="lexical: override the checkpoint's motion pruning (each motion vector keeps its K "
                           "largest words; 0 keeps all; default: the checkpoint's, 256 for new ones)")
-    ret.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 
     from retrieval.cli import (
@@ -221,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="checkpoint (default: the one the index was built with)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    serve.add_argument("--device", default="cpu", help="cpu or cuda (encoding and the torch backend)")
+    add_device_option(serve, "encoding and the torch backend")
     serve.add_argument("--max-upload-mb", type=float, default=20.0, help="largest motion file accepted (default 20 MB)")
     serve.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
                        help="longest uploaded motion, frames / fps, refused before it is read "

@@ -385,7 +385,8 @@ def serve(args) -> int:
     if not (0 < args.request_timeout_s <= 3600):
         raise LexmotionError(f"--request-timeout-s must be above 0 and at most 3600, not {args.request_timeout_s}")
     limits = check_duration_option(args.max_duration_s)
-    service = SearchService(args.index, args.model, args.device, args.max_upload_mb, limits=limits)
+    from lexmotion.device import resolve_device
+    service = SearchService(args.index, args.model, str(resolve_device(args.device)), args.max_upload_mb, limits=limits)
     app = create_app(service, request_timeout_s=args.request_timeout_s)
     info = service.info()
     print(f"serving {info['items']} motions ({info['backend']}, {info['model']}) on http://{args.host}:{args.port}/ "

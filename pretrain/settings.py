@@ -1,0 +1,93 @@
+"""The settings of a pretraining phase, resolved in one place.
+
+Precedence, lowest first: the dataclass defaults (``TrainConfig``, ``PhaseSettings``, ``ModelConfig``)
+← the config file's ``train`` / ``settings`` / ``model`` sections ← its ``phases.<phase>`` section ←
+flags (command-line options, or keyword arguments from Python). ``resolve`` is a pure function of
+those dicts; the command line, the demo, the benchmark and the tests all call it.
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+from lexmotion.errors import LexmotionError
+from lexmotion.files import read_json, require_file
+
+SECTIONS = ("train", "settings", "model", "phases", "comment")     # comment: what the file is for
+PHASE_NAMES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")
+# LexCMLP spreads motion vectors over every clean word after phases under the domain vocabulary (why:
+# docs/results/ablation.md, "Each mechanism left out"). A config or flag naming a vocabulary wins.
+CONTRASTIVE_VOCABULARY = "clean"
+# flags that set a field of PhaseSettings or ModelConfig; every other flag names a TrainConfig field
+SETTING_FLAGS = ("temperature",)
+MODEL_FLAGS = ("text_model",)
+
+
+def load_recipe(path: str | Path) -> dict:
+    """A config file, checked for its shape (the values are checked by ``resolve``)."""
+    recipe = read_json(require_file(path, "config file"))
+    if not isinstance(recipe, dict):
+        raise LexmotionError(f"{path}: a config is a JSON object with keys train / settings / model / phases")
+    unknown = set(recipe) - set(SECTIONS)
+    if unknown:
+        raise LexmotionError(f"{path}: unknown keys {sorted(unknown)}; a config has train / settings / model / phases")
+    for key in ("train", "settings", "model"):
+        if not isinstance(recipe.get(key, {}), dict):
+            raise LexmotionError(f"{path}: {key} must be a JSON object of {key} keys")
+    phases = recipe.get("phases", {})
+    if not isinstance(phases, dict) or set(phases) - set(PHASE_NAMES) or not all(isinstance(v, dict) for v in phases.values()):
+        raise LexmotionError(f"{path}: phases maps a phase ({', '.join(sorted(PHASE_NAMES))}) to an object of its "
+                             "train keys")
+    return {**recipe, "source": str(path)}
+
+
+def _known(cls, values: dict, source: str) -> dict:
+    unknown = set(values) - {f.name for f in fields(cls)}
+    if unknown:
+        raise LexmotionError(f"{source}: unknown {cls.__name__} keys {sorted(unknown)}")
+    return dict(values)
+
+
+def _model_config(phase: str, recipe: dict, phase_train: dict, flags: dict, source: str):
+    from lexmotion.models.model import ModelConfig
+    from lexmotion.models.motion_encoder import MotionEncoderConfig
+    model = dict(recipe.get("model", {}))
+    motion = MotionEncoderConfig(**_known(MotionEncoderConfig, model.pop("motion", {}), source))
+    _known(ModelConfig, model, source)
+    if flags.get("text_model"):
+        model["text_model"] = flags["text_model"]
+    for key in ("vocabulary", "text_side"):         # a fresh model of this phase takes them too
+        value = flags.get(key) or phase_train.get(key)
+        if value:
+            model[key] = value
+    if model.get("text_side") == "inference-free" and model.get("vocabulary", "full") == "full":
+        model["vocabulary"] = "clean"               # the inference-free side needs IDF weights
+    return ModelConfig(**{**model, "kind": "dense" if phase == "dense" else "lexical", "motion": motion})
+
+
+def resolve(phase: str, recipe: dict | None = None, **flags):
+    """(TrainConfig, ModelConfig) of PHASE: dataclass defaults ← RECIPE (``load_recipe``) ← its phase
+    section ← FLAGS (field names; None means not given)."""
+    from pretrain.phases import PhaseSettings
+    from pretrain.trainer import TrainConfig
+    recipe = recipe or {}
+    source = recipe.get("source", "config")
+    flags = {k: v for k, v in flags.items() if v is not None}
+    settings = _known(PhaseSettings, recipe.get("settings", {}), source)
+    for key in SETTING_FLAGS:
+        if key in flags:
+            if not flags[key] > 0:
+                raise LexmotionError(f"--{key} must be positive, got {flags[key]}")
+            settings[key] = flags[key]
+    phase_train = _known(TrainConfig, recipe.get("phases", {}).get(phase, {}), source)
+    train = {**_known(TrainConfig, recipe.get("train", {}), source), **phase_train}
+    named = "vocabulary" in flags or any("vocabulary" in part for part in (recipe.get("model", {}), train))
+    if phase == "lexcmlp" and not named:
+        train["vocabulary"] = CONTRASTIVE_VOCABULARY    # the recipe's switch, for an --init checkpoint
+    train.update(_known(TrainConfig, {k: v for k, v in flags.items()
+                                      if k not in (*SETTING_FLAGS, *MODEL_FLAGS, "text_corpus")}, "flags"))
+    model_config = _model_config(phase, recipe, phase_train, flags, source)
+    train_config = TrainConfig(**{**train, "phase": phase, "settings": PhaseSettings(**settings),
+                                  "text_corpus": list(flags.get("text_corpus") or train.get("text_corpus", []))})
+    train_config.max_frames = model_config.motion.max_frames
+    return train_config, model_config
