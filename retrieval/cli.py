@@ -10,7 +10,9 @@ from lexmotion.data.motion_file import read_motion_file
 from lexmotion.device import add_device_option, resolve_device
 from lexmotion.errors import LexmotionError
 from lexmotion.files import claim_output, output_lock
-from retrieval.index import BACKENDS, Index, check_k
+from retrieval.backend import BACKENDS
+from retrieval.collection import build_index
+from retrieval.index import Index, check_k
 
 
 def add_index_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,7 +58,7 @@ def run_index_build(args) -> int:
     claim_output(args.out, "index", overwrite=args.overwrite, inputs=[args.model, args.data])
     with output_lock(args.out):          # refused at once if another process builds the same --out
         model = load(args.model)
-        index = Index.build(model, args.model, args.data, None if args.split == "all" else args.split,
+        index = build_index(model, args.model, args.data, None if args.split == "all" else args.split,
                             backend=args.backend, texts=args.texts)
         index.save(args.out, overwrite=args.overwrite)
     m = index.meta

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 from lexmotion.errors import LexmotionError
+from retrieval.backend import Backend
 
 DEFAULTS = {"n_postings": 4000, "centroid_fraction": 0.1, "summary_energy": 0.4, "query_cut": 40, "heap_factor": 0.9}
 
@@ -96,3 +98,34 @@ def search(index, queries, k: int, query_cut: int = DEFAULTS["query_cut"],
         for j, (query, score, doc) in enumerate(hits[:k]):
             scores[int(query), j], top[int(query), j] = score, int(doc)
     return scores, top
+
+
+class SeismicBackend(Backend):
+    """The ``seismic`` backend of an index (approximate; no keyword constraints)."""
+    name = "seismic"
+    sparse_only = True
+    constraints = False
+    file, label = "seismic.index.seismic", "seismic index"
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @classmethod
+    def check(cls, lexical: bool) -> None:
+        super().check(lexical)
+        import_seismic()
+
+    @classmethod
+    def build(cls, vectors, progress: bool = False) -> "SeismicBackend":
+        return cls(build(vectors))
+
+    def search(self, queries, k, allowed=None):
+        import scipy.sparse as sp
+        return search(self.engine, sp.csr_matrix(queries.astype(np.float32)), k)
+
+    def save(self, folder: Path) -> None:
+        self.engine.save(str(folder / "seismic"))          # seismic appends its own suffix
+
+    @classmethod
+    def load(cls, folder: Path, vectors) -> "SeismicBackend":
+        return cls(import_seismic().SeismicIndex.load(str(folder / cls.file)))

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lexmotion.errors import LexmotionError
+from retrieval.backend import Backend
 
 FILE = "sparse_ivf.npz"
 
@@ -222,3 +223,40 @@ class SparseIVF:
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
             raise LexmotionError(f"{path}: not a readable sparse-ivf index ({type(err).__name__}): "
                                  "rebuild it with `lexmotion index build --backend sparse-ivf`") from None
+
+
+class SparseIVFBackend(Backend):
+    """The ``sparse-ivf`` backend of an index: a SparseIVF and how many clusters a query visits."""
+    name = "sparse-ivf"
+    sparse_only = True
+    file, label = FILE, "sparse-ivf index"
+
+    def __init__(self, engine: SparseIVF, nprobe: int | None = None):
+        self.engine, self.nprobe = engine, nprobe          # nprobe None: the index's own default
+
+    @classmethod
+    def check(cls, lexical: bool) -> None:
+        super().check(lexical)
+        from retrieval.faiss_backend import import_faiss
+        import_faiss()                                     # its k-means, said before the encoding
+
+    @classmethod
+    def build(cls, vectors, progress: bool = False) -> "SparseIVFBackend":
+        return cls(SparseIVF.build(vectors, progress=progress))
+
+    def search(self, queries, k, allowed=None):
+        import scipy.sparse as sp
+        return self.engine.search(sp.csr_matrix(queries.astype(np.float32)), k, nprobe=self.nprobe, allowed=allowed)
+
+    def save(self, folder: Path) -> None:
+        from lexmotion.files import atomic_save
+        atomic_save(folder / self.file, self.engine.save)
+
+    @classmethod
+    def load(cls, folder: Path, vectors) -> "SparseIVFBackend":
+        return cls(SparseIVF.load(folder / cls.file))
+
+    def set_parameters(self, nprobe=None, ef_search=None) -> None:
+        super().set_parameters(None, ef_search)
+        if nprobe is not None:
+            self.nprobe = nprobe

@@ -57,9 +57,7 @@ def _collection(n=600, vocab=3000, seed=0):
 
 def _index(raw, backend):
     meta = {"backend": backend, "kind": "lexical", "collection": "motions", "n": raw.shape[0]}
-    index = Index(meta, [{"id": str(i), "texts": []} for i in range(raw.shape[0])], raw)
-    index._make_engine()
-    return index
+    return Index.create(meta, [{"id": str(i), "texts": []} for i in range(raw.shape[0])], raw)
 
 
 BACKENDS = ["sparse", "sparse-ivf", "faiss", "faiss-ivf", "faiss-hnsw", "torch"]
@@ -74,7 +72,7 @@ def test_constrained_search_equals_brute_force(backend):
     raw = _collection()
     index = _index(raw, backend)
     if backend == "faiss-ivf":
-        index.set_search_parameters(nprobe=index.engine.nlist)          # every list: exact
+        index.set_search_parameters(nprobe=index.backend.engine.nlist)          # every list: exact
     if backend == "faiss-hnsw":
         index.set_search_parameters(ef_search=600)
     unit = raw.multiply(1 / np.sqrt(raw.multiply(raw).sum(axis=1))).tocsr()
@@ -105,7 +103,8 @@ def test_sparse_ivf_visits_more_clusters_until_k_allowed_items():
 def test_seismic_and_dense_refuse_constraints_in_one_line():
     raw = _collection(n=50)
     index = _index(raw, "sparse")
-    index.meta["backend"] = "seismic"
+    from retrieval.seismic_backend import SeismicBackend
+    index.backend = SeismicBackend(None)          # refused before its engine is asked anything
     with pytest.raises(BadValueError, match="not seismic"):
         index.search_vectors(raw[0].toarray(), 5, np.ones(50, dtype=bool))
 
@@ -137,3 +136,10 @@ def test_search_command_prints_what_each_constraint_removed(tiny_setup, tmp_path
     assert err.startswith("error: keyword constraints (+left) need a lexical model") and err.count("\n") == 1
     assert main(["search", "--index", str(tmp_path / "idx-lex"), "a person walks +juggles"]) == 2
     assert "not a word of the model's vocabulary" in capsys.readouterr().err
+
+
+def test_every_backend_is_registered_under_its_own_name():
+    from retrieval.backend import BACKENDS, Backend, backend_class
+    for name in BACKENDS:
+        cls = backend_class(name)
+        assert issubclass(cls, Backend) and cls.name == name

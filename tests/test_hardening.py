@@ -327,8 +327,8 @@ def test_faiss_search_parameters_and_the_gpu_message(built, tiny_setup, tmp_path
                      "all", "--out", str(tmp_path / backend), "--backend", backend, "--texts"]) == 0
     capsys.readouterr()
     ivf, hnsw = Index.load(tmp_path / "faiss-ivf"), Index.load(tmp_path / "faiss-hnsw")
-    assert ivf.set_search_parameters(nprobe=3).engine.nprobe == 3
-    assert hnsw.set_search_parameters(ef_search=7).engine.hnsw.efSearch == 7
+    assert ivf.set_search_parameters(nprobe=3).backend.engine.nprobe == 3
+    assert hnsw.set_search_parameters(ef_search=7).backend.engine.hnsw.efSearch == 7
     query = np.random.default_rng(0).random((1, 30522)).astype(np.float32)
     for index in (ivf, hnsw):
         scores, top = index.search_vectors(query, 3)

@@ -149,13 +149,13 @@ def test_sparse_ivf_is_exact_when_it_visits_every_cluster(ckpt, indexes):
     q = model.encode_text(["a person walks forward", "someone jumps", "a person sits down", "waving"]).to_dense().numpy()
     truth_scores, _ = Index.load(indexes / "sparse").search_vectors(q, 10)
     ivf = Index.load(indexes / "sparse-ivf")          # saved and reloaded from sparse_ivf.npz
-    assert ivf.engine.nlist > 1
-    ivf.nprobe = ivf.engine.nlist
+    assert ivf.backend.engine.nlist > 1
+    ivf.set_search_parameters(nprobe=ivf.backend.engine.nlist)
     scores, top = ivf.search_vectors(q, 10)
     np.testing.assert_allclose(scores, truth_scores, rtol=1e-5, atol=1e-6)
     brute = (q / np.linalg.norm(q, axis=1, keepdims=True)) @ ivf.vectors.T
     np.testing.assert_allclose(np.take_along_axis(brute, top, axis=1), scores, rtol=1e-5, atol=1e-6)
-    ivf.nprobe = 1                                    # one cluster: still exact scores, fewer items
+    ivf.set_search_parameters(nprobe=1)               # one cluster: still exact scores, fewer items
     scores, top = ivf.search_vectors(q, 10)
     found = top >= 0
     np.testing.assert_allclose(np.take_along_axis(brute, np.where(found, top, 0), axis=1)[found], scores[found],

@@ -131,13 +131,13 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         print(f"  {r['id']}  caption: {r['texts'][0]}")
         print(f"         words:   {', '.join(f'{w} {v:.2f}' for w, v in words) or '(empty vector)'}")
     print("\n[5/6] indexing the sample's motions and searching them by text")
-    from retrieval.index import Index
+    from retrieval.collection import build_index
     try:
         import faiss  # noqa: F401
         backend = "faiss"
     except ImportError:
         backend = "sparse"
-    index = Index.build(model, ckpt, data_dir, split=None, backend=backend)
+    index = build_index(model, ckpt, data_dir, split=None, backend=backend)
     index.save(work / "index", overwrite=True)
     print(f"      {index.meta['n']} motions, backend {backend}, {index.meta.get('active_columns')} active words")
     for query in DEMO_QUERIES:

@@ -159,8 +159,7 @@ class SearchService:
                 raw = sp.csr_matrix(vectors.to_dense().numpy()) if lexical else vectors.numpy()
                 meta = {"backend": "sparse" if lexical else "torch", "kind": self.model.config.kind,
                         "collection": "texts", "n": len(items)}
-                self._captions = Index(meta, items, raw)
-                self._captions._make_engine()
+                self._captions = Index.create(meta, items, raw)
             return self._captions
 
     def describe_motion(self, name: str, content: bytes, fps, k: int = 5) -> dict:
