@@ -30,7 +30,7 @@ def check_matches_data(model, data: MotionDataset, path: str) -> None:
     if trained and have and not have <= trained:
         raise LexmotionError(f"{path}: trained on skeletons {', '.join(sorted(trained))}, but {data.path} has "
                              f"{', '.join(sorted(have - trained))}")
-    if model.config.kind == "lexical":
+    if model.has_words:
         from lexmotion.models.vocabulary import caption_word_ids
         ids = {i for t in _captions(data, "train") for i in caption_word_ids(model.tokenizer, t)}
         if ids:

@@ -15,15 +15,22 @@ DEFAULT_GUIDE_WEIGHT = 0.0     # off: guidance cost BLEU@4 and CIDEr (docs/resul
 
 
 def add_caption_commands(groups) -> None:
-    from captioning.model import DEFAULT_HIDDEN, CaptionerConfig
-    from captioning.train import SELECT, CaptionTrainConfig
     caption = groups.add_parser(
         "caption", help="train, evaluate and explain motion captioners (guided, local, lexical backbone)",
         description="Interpretable motion captioning: the guided-attention captioner (spatial attention over six "
                     "body parts, Gaussian temporal attention, adaptive gate beta) and Motion2Language's recurrent "
                     "local attention captioner, on their own encoders or on a pretrained lexical motion encoder.")
     cmds = caption.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    _add_train(cmds)
+    _add_eval(cmds)
+    _add_describe(cmds)
+    _add_analyze(cmds)
 
+
+def _add_train(cmds) -> None:
+    """`lexmotion caption train`, its defaults those of CaptionerConfig and CaptionTrainConfig."""
+    from captioning.model import DEFAULT_HIDDEN, CaptionerConfig
+    from captioning.train import SELECT, CaptionTrainConfig
     tr = cmds.add_parser(
         "train", help="train a captioner on a dataset folder",
         description="Train a captioner with teacher forcing. After every epoch the selection set (the validation "
@@ -86,6 +93,9 @@ def add_caption_commands(groups) -> None:
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=run_train)
 
+
+def _add_eval(cmds) -> None:
+    """`lexmotion caption eval`."""
     ev = cmds.add_parser(
         "eval", help="caption a split and score it (BLEU@1/4, ROUGE-L, CIDEr, BERTScore); several runs: mean ± std",
         description="Caption every clip of a split (kitml-cmu duplicates removed) and score the captions against "
@@ -140,6 +150,9 @@ def add_caption_commands(groups) -> None:
     add_device_option(ev, "where captions are decoded and scored")
     ev.set_defaults(run=run_eval)
 
+
+def _add_describe(cmds) -> None:
+    """`lexmotion caption describe`."""
     de = cmds.add_parser(
         "describe", help="caption one motion file and draw its attention figure",
         description="Caption one motion (a .npy of joints (frames, joints, 3) or a .bvh). The figure shows, per "
@@ -165,6 +178,9 @@ def add_caption_commands(groups) -> None:
     de.add_argument("--json", action="store_true", help="print the caption and per-word attention as JSON")
     de.set_defaults(run=run_describe)
 
+
+def _add_analyze(cmds) -> None:
+    """`lexmotion caption analyze`."""
     an = cmds.add_parser(
         "analyze", help="attention statistics over a test set (beta densities, part histograms, localisation)",
         description="Over a split: beta densities of motion vs non-motion words, per motion word the histogram "

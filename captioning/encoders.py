@@ -95,7 +95,7 @@ class LexicalEncoder(nn.Module):
 
     def __init__(self, lexmotion_model, finetune: bool = False):
         super().__init__()
-        if lexmotion_model.config.kind != "lexical":
+        if not lexmotion_model.has_words:
             raise WrongKindError("--encoder lexical:CKPT needs a lexical checkpoint (this one is dense)")
         self.motion_encoder = lexmotion_model.motion_encoder
         self.motion_head = lexmotion_model.motion_head

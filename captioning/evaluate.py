@@ -117,7 +117,7 @@ def make_scorer(model, synergy=None, synergy_options=None, guide_weight: float =
     if guide_model:
         from lexmotion.models.checkpoint import load
         lexmotion_model = load(guide_model, device)
-        if lexmotion_model.config.kind != "lexical":
+        if not lexmotion_model.has_words:
             from lexmotion.errors import WrongKindError
             raise WrongKindError(f"--guide-model {guide_model}: a dense checkpoint has no words to guide with")
         source, tokenizer, name = GuideModelSource(lexmotion_model, model.stats), lexmotion_model.tokenizer, guide_model

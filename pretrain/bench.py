@@ -91,7 +91,6 @@ def measure(spec: dict) -> dict | None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from lexmotion.models.lexical import LexicalHead
-    from pretrain.schedule import batches
     from pretrain.trainer import Trainer
 
     LexicalHead.fused = spec["head"] == "fast"
@@ -101,15 +100,14 @@ def measure(spec: dict) -> dict | None:
                           command="python -m pretrain.bench")
         device, world, rank = trainer.device, trainer.world, trainer.rank
         cuda = device.type == "cuda"
-        train_set, collate = trainer._train_set()
+        train_set, collate = trainer.train_set()
         n_steps = spec["warmup"] + spec["steps"] + 1
         optimizer, scheduler = trainer.optimizer(10 ** 6)
 
         def loaded():
             epoch = 0
             while True:
-                order = batches(len(train_set), spec["batch_size"], spec["seed"], epoch, rank, world, drop_last=True)
-                yield from trainer._loader(train_set, collate, order)
+                yield from trainer.batches(train_set, collate, trainer.epoch_order(len(train_set), epoch))
                 epoch += 1
 
         source = loaded()
@@ -126,7 +124,7 @@ def measure(spec: dict) -> dict | None:
                     times[name].append(now - last[0])
                 last[0] = now
 
-            batch = trainer._to_device(next(source))
+            batch = next(source)
             mark("data")
             trainer.train_step(batch, i, optimizer, scheduler, mark)
 

@@ -1,7 +1,7 @@
 """The pretraining phases as loss functions: (model, batch, settings) -> dict of named terms.
 
 Each returns raw terms plus "loss", the weighted sum the trainer backpropagates.
-They are called through ``LexMotionModel.forward`` so that DDP sees every pass.
+They are called through ``pretrain.trainer.PhaseModule.forward`` so that DDP sees every pass.
 
 - lexmlm:  encoder MLM (mask 0.3) + bottleneck-decoder MLM on a copy masked at 0.5.
 - cmmm:    masked patch reconstruction (mask 0.7, MSE on hidden patches) + InfoNCE

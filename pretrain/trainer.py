@@ -50,6 +50,7 @@ from lexmotion.models.checkpoint import provenance, save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.phases import LOSSES, PhaseSettings
+from pretrain.run_state import RunState
 from pretrain.schedule import batches as _batches
 from pretrain.schedule import distributed, make_optimizer, seed_everything
 from pretrain.text_corpus import TextCorpus, load_caption_corpus, vocabulary_corpus
@@ -126,49 +127,18 @@ class Trainer:
             raise
 
     def _setup(self, data_dirs, init, model_config, local_rank) -> None:
+        """Devices and processes, the datasets and --out, the model (resumed, --init or fresh), then the
+        module that training steps call."""
         config = self.config
-        self.ddp = self.world > 1 or "TORCHELASTIC_RUN_ID" in os.environ     # torchrun: DDP, even with 1 process
-        if self.ddp and not torch.distributed.is_initialized():
-            backend = "nccl" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "gloo"
-            torch.distributed.init_process_group(backend)
-        self.device = resolve_device(config.device, local_rank)
-        if self.device.type == "cuda":
-            torch.cuda.set_device(self.device)
-        phase = config.phase
-        if phase not in LOSSES:
-            raise LexmotionError(f"unknown phase {phase!r}; choose one of {', '.join(LOSSES)}")
+        self._start_processes(local_rank)
+        if config.phase not in LOSSES:
+            raise LexmotionError(f"unknown phase {config.phase!r}; choose one of {', '.join(LOSSES)}")
         self.datasets = [MotionDataset(d) for d in data_dirs]
         if self.rank == 0:
             claim_run_folder(self.out, "checkpoint", "trainer_state.pt", inputs=[*data_dirs, init])
-        self.resume_state, self.finished_before = None, None
-        if (self.out / "trainer_state.pt").is_file():
-            try:
-                self.resume_state = load_state(self.out / "trainer_state.pt",
-                                               f"to start this phase again, delete {self.out} or pass another --out")
-            except OldFormatError:
-                if not (self.out / "DONE").is_file():
-                    raise
-                # a finished run of the first version: `pretrain all` may still skip it, not continue it
-                self.finished_before = read_json(self.out / "DONE")
-                self.resume_state = {"phase": phase, "model": {}}
-            if self.resume_state.get("phase") != phase:
-                raise LexmotionError(f"{self.out}: holds a {self.resume_state.get('phase')} run, not {phase}; "
-                                     "use another --out")
-            self.model = load_checkpoint(self.out)
-            self._restore_weights(self.resume_state["model"])
-        elif init:
-            self.model = load_checkpoint(init)
-            if phase == "dense" and self.model.config.kind != "dense":
-                raise LexmotionError(f"{init}: a lexical checkpoint cannot initialise the dense baseline")
-            if phase != "dense" and self.model.config.kind != "lexical":
-                raise LexmotionError(f"{init}: a dense checkpoint cannot initialise the lexical phase {phase}")
-        else:
-            model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
-            seed_everything(config.seed)        # --seed decides a fresh model's initial weights too
-            self.model = LexMotionModel(model_config)
-            self.model.set_corpus(vocabulary_corpus(config.text_corpus, self.datasets))
+        self.model = self._resumed_model() or self._initial_model(init, model_config)
         parent = getattr(self.model, "provenance", None)
-        if self.resume_state is None and init and self.model.config.kind == "lexical":
+        if self.resume_state is None and init and self.model.has_words:
             self._adopt_vocabulary(config.vocabulary or self.model.config.vocabulary,
                                    config.text_side or self.model.config.text_side)
         self.model.provenance = parent
@@ -177,16 +147,70 @@ class Trainer:
         config.max_frames = min(config.max_frames, self.model.config.motion.max_frames)
         if self.model.stats is None:
             self.model.stats = self.datasets[0].stats      # normalisation of the first dataset
+        self._prepare_module()
+
+    def _start_processes(self, local_rank: int) -> None:
+        """DDP under torchrun (even with one process), and this process's device."""
+        self.ddp = self.world > 1 or "TORCHELASTIC_RUN_ID" in os.environ
+        if self.ddp and not torch.distributed.is_initialized():
+            backend = "nccl" if self.config.device in ("auto", "cuda") and torch.cuda.is_available() else "gloo"
+            torch.distributed.init_process_group(backend)
+        self.device = resolve_device(self.config.device, local_rank)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+
+    def _resumed_model(self) -> LexMotionModel | None:
+        """The run saved in --out, with its trainer state; None when there is none to resume."""
+        phase = self.config.phase
+        self.resume_state, self.finished_before = None, None
+        if not (self.out / "trainer_state.pt").is_file():
+            return None
+        try:
+            self.resume_state = load_state(self.out / "trainer_state.pt",
+                                           f"to start this phase again, delete {self.out} or pass another --out")
+        except OldFormatError:
+            if not (self.out / "DONE").is_file():
+                raise
+            # a finished run of the first version: `pretrain all` may still skip it, not continue it
+            self.finished_before = read_json(self.out / "DONE")
+            self.resume_state = {"phase": phase, "model": {}}
+        if self.resume_state.get("phase") != phase:
+            raise LexmotionError(f"{self.out}: holds a {self.resume_state.get('phase')} run, not {phase}; "
+                                 "use another --out")
+        model = load_checkpoint(self.out)
+        self.model = model
+        self._restore_weights(self.resume_state["model"])
+        return model
+
+    def _initial_model(self, init: str | None, model_config: ModelConfig | None) -> LexMotionModel:
+        """The --init checkpoint (of the phase's kind), or a fresh model seeded by --seed."""
+        phase = self.config.phase
+        if init:
+            model = load_checkpoint(init)
+            if phase == "dense" and model.config.kind != "dense":
+                raise LexmotionError(f"{init}: a lexical checkpoint cannot initialise the dense baseline")
+            if phase != "dense" and not model.has_words:
+                raise LexmotionError(f"{init}: a dense checkpoint cannot initialise the lexical phase {phase}")
+            return model
+        model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
+        seed_everything(self.config.seed)        # --seed decides a fresh model's initial weights too
+        model = LexMotionModel(model_config)
+        model.set_corpus(vocabulary_corpus(self.config.text_corpus, self.datasets))
+        return model
+
+    def _prepare_module(self) -> None:
+        """The model on its device with the phase's parameters trainable, then the module DDP wraps."""
+        config = self.config
         self.model.to(self.device)
         for name, param in self.model.named_parameters():
-            param.requires_grad = name.startswith(TRAINABLE[phase])
+            param.requires_grad = name.startswith(TRAINABLE[config.phase])
         if config.activation_checkpointing:
             self.model.checkpoint_activations()
         if config.compile:
             failed = compile_modules([self.model.text_encoder, self.model.motion_encoder], self.device)
             if failed and self.rank == 0:
                 print(f"warning: --compile: torch.compile does not work here ({failed}); training without it")
-        self.module = PhaseModule(self.model, phase, config.settings)
+        self.module = PhaseModule(self.model, config.phase, config.settings)
         if self.ddp:
             self.module = nn.parallel.DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
@@ -224,7 +248,8 @@ class Trainer:
             model.config.text_side = text_side
 
     # --- data ---------------------------------------------------------------------------
-    def _train_set(self):
+    def train_set(self):
+        """(the phase's training items, their collate function): captions for LexMLM, clips otherwise."""
         c = self.config
         if c.phase == "lexmlm":
             captions = load_caption_corpus(c.text_corpus, self.datasets)
@@ -299,97 +324,111 @@ class Trainer:
             self._lock.close()
 
     def _fit(self) -> dict:
-        from tqdm.auto import tqdm
-
         c = self.config
         seed_everything(c.seed + self.rank)
-        train_set, collate = self._train_set()
+        data = self.train_set()
         val_set = self._val_set() if c.phase != "lexmlm" else None
         epochs = c.epochs or DEFAULT_EPOCHS[c.phase]
-        per_epoch = len(_batches(len(train_set), c.batch_size, c.seed, 0, self.rank, self.world, drop_last=True))
+        per_epoch = len(self.epoch_order(len(data[0]), 0))
         total = min(c.max_steps or epochs * per_epoch, epochs * per_epoch)
         optimizer, scheduler = self.optimizer(total)
-        step, start_epoch, skip = 0, 0, 0
-        self.history, sums, count = [], {}, 0
         if self.finished_before is not None:
-            if self.finished_before.get("step", 0) < total:
-                raise OldFormatError(f"{self.out}: finished by an earlier lexmotion whose trainer state (pickled) this "
-                                     f"one does not read, so it cannot be continued to {total} steps; delete "
-                                     f"{self.out}/trainer_state.pt and pass --init {self.out} with another --out")
-            print(f"{c.phase}: already finished in {self.out} (step {self.finished_before['step']}), nothing to do")
-            return {"step": self.finished_before["step"], "sparsity": None}
+            return self._finished_by_the_first_version(total)
+        run = RunState()
         if self.resume_state:
-            state = self.resume_state
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            step, start_epoch, skip = state["step"], state["epoch"], state["batch_in_epoch"]
-            self.history, sums, count = list(state["history"]), dict(state["epoch_sums"]), state["epoch_count"]
-            if skip and self.history and self.history[-1]["epoch"] == start_epoch + 1:
-                self.history.pop()      # the line of an epoch cut short by --max-steps: its end replaces it
-            set_rng_state(state["rng"])
-            if self.rank == 0:
-                remove_temporaries(self.out)
-                write_jsonl(self.out / "metrics.jsonl", self.history)   # drops a line written after the state
-            if step >= total:
-                if self.rank == 0:
-                    print(f"{c.phase}: already finished in {self.out} (step {step}), nothing to do")
-                    if not (self.out / "DONE").is_file():        # killed between the last save and DONE
-                        self._finish(step, total)
-                return {"step": step, "sparsity": None}
-            if self.rank == 0:
-                print(f"resuming {c.phase} in {self.out} at step {step} (epoch {start_epoch + 1}, batch {skip})")
-        run = self._wandb()
+            run = self._resume(optimizer, scheduler, total)
+            if run.step >= total:
+                return self._already_finished(run.step, total)
+        tracker = self._wandb()
         self.module.train()
-        started = time.time()
-        samples = 0
-        for epoch in range(start_epoch, epochs):
-            if step >= total:
+        clock = {"started": time.time(), "samples": 0}
+        for epoch in range(run.epoch, epochs):
+            if run.step >= total:
                 break
-            batches = _batches(len(train_set), c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
-            bar = tqdm(total=len(batches), initial=skip, desc=f"{c.phase} epoch {epoch + 1}/{epochs}",
-                       disable=not self.progress or self.rank != 0, leave=False)
-            done = skip
-            loaded = self._loader(train_set, collate, batches[skip:])
-            for b in range(skip, len(batches)):
-                crash_point("step")
-                terms = self.train_step(self._to_device(next(loaded)), step, optimizer, scheduler)
-                step += 1
-                values = {k: float(v.detach()) for k, v in terms.items()}      # the step's one read of the terms
-                check_finite_loss(values["loss"], f"{c.phase} step {step}", f"{self.out} keeps its last saved step")
-                done = b + 1
-                samples += len(batches[b]) * self.world
-                count += 1
-                for k, v in values.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.update(1)
-                bar.set_postfix(loss=f"{values['loss']:.3f}")
-                if run is not None:
-                    run.log({f"train/{k}": v for k, v in values.items()} | {"lr": scheduler.get_last_lr()[0]}, step=step)
-                if step % c.save_every == 0 and done < len(batches):
-                    self._save(optimizer, scheduler, step, epoch, done, sums, count)
-                if step >= total:
-                    break
-            bar.close()
-            finished_epoch = done >= len(batches)
-            skip = 0
-            metrics = {"epoch": epoch + 1, "step": step, **{f"train_{k}": v / max(count, 1) for k, v in sums.items()}}
-            if val_set is not None and self.rank == 0:
-                metrics.update(self.validate(val_set))
-            metrics["seconds"] = round(time.time() - started, 1)
-            metrics["samples_per_second"] = round(samples / max(time.time() - started, 1e-9), 1)
-            self.history.append(metrics)
-            if finished_epoch:
-                sums, count = {}, 0
-            if self.rank == 0:
-                if run is not None:
-                    run.log({f"epoch/{k}": v for k, v in metrics.items()}, step=step)
-                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
-            self._save(optimizer, scheduler, step, epoch + 1 if finished_epoch else epoch,
-                       0 if finished_epoch else done, sums, count)
-        report = self._finish(step, total) if self.rank == 0 else None
-        if run is not None:
-            run.finish()
-        return {"step": step, "sparsity": report}
+            finished = self._train_epoch(epoch, epochs, total, data, run, (optimizer, scheduler), tracker, clock)
+            self._end_epoch(epoch, finished, val_set, run, (optimizer, scheduler), tracker, clock)
+        report = self._finish(run.step, total) if self.rank == 0 else None
+        if tracker is not None:
+            tracker.finish()
+        return {"step": run.step, "sparsity": report}
+
+    def _finished_by_the_first_version(self, total: int) -> dict:
+        if self.finished_before.get("step", 0) < total:
+            raise OldFormatError(f"{self.out}: finished by an earlier lexmotion whose trainer state (pickled) this "
+                                 f"one does not read, so it cannot be continued to {total} steps; delete "
+                                 f"{self.out}/trainer_state.pt and pass --init {self.out} with another --out")
+        print(f"{self.config.phase}: already finished in {self.out} (step {self.finished_before['step']}), nothing to do")
+        return {"step": self.finished_before["step"], "sparsity": None}
+
+    def _resume(self, optimizer, scheduler, total: int) -> RunState:
+        """The saved run: optimiser, schedule, random states and where it stood; metrics.jsonl rewritten from it."""
+        state = self.resume_state
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        run = RunState.from_state(state)
+        set_rng_state(state["rng"])
+        if self.rank == 0:
+            remove_temporaries(self.out)
+            write_jsonl(self.out / "metrics.jsonl", run.history)   # drops a line written after the state
+            if run.step < total:
+                print(f"resuming {self.config.phase} in {self.out} at step {run.step} (epoch {run.epoch + 1}, "
+                      f"batch {run.batch_in_epoch})")
+        return run
+
+    def _already_finished(self, step: int, total: int) -> dict:
+        if self.rank == 0:
+            print(f"{self.config.phase}: already finished in {self.out} (step {step}), nothing to do")
+            if not (self.out / "DONE").is_file():        # killed between the last save and DONE
+                self._finish(step, total)
+        return {"step": step, "sparsity": None}
+
+    def _train_epoch(self, epoch, epochs, total, data, run: RunState, steppers, tracker, clock) -> bool:
+        """EPOCH's batches from ``run.batch_in_epoch`` on, until it ends or the run reaches TOTAL steps;
+        -> whether the epoch ran to its end."""
+        from tqdm.auto import tqdm
+        c, (optimizer, scheduler) = self.config, steppers
+        order = self.epoch_order(len(data[0]), epoch)
+        run.epoch = epoch
+        bar = tqdm(total=len(order), initial=run.batch_in_epoch, desc=f"{c.phase} epoch {epoch + 1}/{epochs}",
+                   disable=not self.progress or self.rank != 0, leave=False)
+        loaded = self.batches(*data, order[run.batch_in_epoch:])
+        for b in range(run.batch_in_epoch, len(order)):
+            crash_point("step")
+            terms = self.train_step(next(loaded), run.step, optimizer, scheduler)
+            run.step += 1
+            values = {k: float(v.detach()) for k, v in terms.items()}      # the step's one read of the terms
+            check_finite_loss(values["loss"], f"{c.phase} step {run.step}", f"{self.out} keeps its last saved step")
+            run.batch_in_epoch = b + 1
+            clock["samples"] += len(order[b]) * self.world
+            run.add(values)
+            bar.update(1)
+            bar.set_postfix(loss=f"{values['loss']:.3f}")
+            if tracker is not None:
+                tracker.log({f"train/{k}": v for k, v in values.items()} | {"lr": scheduler.get_last_lr()[0]},
+                            step=run.step)
+            if run.step % c.save_every == 0 and run.batch_in_epoch < len(order):
+                self._save(optimizer, scheduler, run)
+            if run.step >= total:
+                break
+        bar.close()
+        return run.batch_in_epoch >= len(order)
+
+    def _end_epoch(self, epoch, finished, val_set, run: RunState, steppers, tracker, clock) -> None:
+        """The epoch's metrics line (validation included), then a save; a finished epoch starts the next."""
+        metrics = {"epoch": epoch + 1, "step": run.step, **run.means()}
+        if val_set is not None and self.rank == 0:
+            metrics.update(self.validate(val_set))
+        elapsed = time.time() - clock["started"]
+        metrics["seconds"] = round(elapsed, 1)
+        metrics["samples_per_second"] = round(clock["samples"] / max(elapsed, 1e-9), 1)
+        run.history.append(metrics)
+        if finished:
+            run.next_epoch()
+        if self.rank == 0:
+            if tracker is not None:
+                tracker.log({f"epoch/{k}": v for k, v in metrics.items()}, step=run.step)
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+        self._save(*steppers, run)
 
     def _finish(self, step: int, total: int) -> dict | None:
         """The sparsity report of a lexical phase, then DONE (rank 0, after the last save)."""
@@ -402,14 +441,23 @@ class Trainer:
         write_json(self.out / "DONE", {"step": step, "total": total})
         return report
 
-    def _loader(self, train_set, collate, batches):
-        """Collated batches: in this process (workers 0, the default: resumes are bit-exact), or from
-        --workers DataLoader processes (each seeded by the DataLoader; a resumed run crops anew)."""
+    def epoch_order(self, n: int, epoch: int) -> list:
+        """This process's batches of EPOCH over N training items: lists of item indices, in the seeded order."""
+        c = self.config
+        return _batches(n, c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
+
+    def batches(self, train_set, collate, order):
+        """The batches of ORDER, collated and on the device: in this process (workers 0, the default:
+        resumes are bit-exact), or from --workers DataLoader processes (each seeded by the DataLoader;
+        a resumed run crops anew)."""
         if not self.config.workers:
-            return (collate([train_set[i] for i in b]) for b in batches)
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")      # the workers tokenise; no nested threads
-        return iter(torch.utils.data.DataLoader(train_set, batch_sampler=batches, collate_fn=collate,
-                                                num_workers=self.config.workers, pin_memory=self.device.type == "cuda"))
+            loaded = (collate([train_set[i] for i in b]) for b in order)
+        else:
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")      # the workers tokenise; no nested threads
+            loaded = iter(torch.utils.data.DataLoader(train_set, batch_sampler=order, collate_fn=collate,
+                                                      num_workers=self.config.workers,
+                                                      pin_memory=self.device.type == "cuda"))
+        return (self._to_device(batch) for batch in loaded)
 
     @torch.no_grad()
     def validate(self, val_set) -> dict:
@@ -439,13 +487,12 @@ class Trainer:
                 out[f"val_t2m_R@{k}"] = recall[f"R@{k}"]
         return out
 
-    def _save(self, optimizer, scheduler, step, epoch, batch_in_epoch, sums, count):
+    def _save(self, optimizer, scheduler, run: RunState):
         """The checkpoint, then the trainer state (the commit point), then metrics.jsonl from it."""
         if self.rank != 0:
             return
         trained = {n: p.detach().cpu() for n, p in self.model.named_parameters() if p.requires_grad}
         state = {"phase": self.config.phase, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "rng": rng_state(),
-                 "model": trained, "history": self.history, "epoch_sums": sums, "epoch_count": count}
+                 **run.to_state(), "rng": rng_state(), "model": trained}
         save_checkpoint(self.out, self.model, self.config.phase, self.config.to_dict(), state)
-        write_jsonl(self.out / "metrics.jsonl", self.history)
+        write_jsonl(self.out / "metrics.jsonl", run.history)

@@ -101,112 +101,139 @@ def _qps(fn, queries, threads: int) -> float:
     return queries.shape[0] / (time.perf_counter() - start)
 
 
-def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings: int = 4000,
-        constraints=()) -> list[dict]:
-    import torch
-    n = collection.shape[0]
-    active = np.flatnonzero(np.asarray(collection.getnnz(axis=0)) > 0)
-    dense_bytes = n * len(active) * 4
-    truth = exact_topk(collection, queries, k)
-    q_dense = np.ascontiguousarray(queries[:, active].toarray().astype(np.float32))
-    rows = []
-    by_word = collection.tocsc() if constraints else None
+class _Bench:
+    """One collection's rows: each backend built, then timed on the same queries against exact top-k."""
 
-    def masks(q):
+    def __init__(self, collection, queries, k: int, constraints=()):
+        self.collection, self.queries, self.k, self.constraints = collection, queries, k, constraints
+        self.n = collection.shape[0]
+        self.active = np.flatnonzero(np.asarray(collection.getnnz(axis=0)) > 0)
+        self.dense_bytes = self.n * len(self.active) * 4
+        self.truth = exact_topk(collection, queries, k)
+        self.q_dense = np.ascontiguousarray(queries[:, self.active].toarray().astype(np.float32))
+        self.rows = []
+        self.by_word = collection.tocsc() if constraints else None
+        self.label = " ".join(map(str, constraints))
+        self.truth_c = exact_topk(collection, queries, k, allowed=self.masks(queries[:1])) if constraints else None
+
+    def masks(self, q):
         """The keyword-constraint mask, made once per query as Index.search makes it (part of the cost)."""
         from retrieval.constraints import allowed_items
         for _ in range(q.shape[0]):
-            allowed = allowed_items(by_word, constraints)
+            allowed = allowed_items(self.by_word, self.constraints)
         return allowed
 
-    def record(name, build_s, mem, search, truth=truth):
-        out = {"backend": name, "N": n, "build_s": round(build_s, 2), "memory_MB": round(mem / 2 ** 20, 1)}
-        top = search(queries, os.cpu_count())
+    def record(self, name, build_s, mem, search, truth=None):
+        truth = self.truth if truth is None else truth
+        out = {"backend": name, "N": self.n, "build_s": round(build_s, 2), "memory_MB": round(mem / 2 ** 20, 1)}
+        top = search(self.queries, os.cpu_count())
         out["recall@10"] = round(float(np.mean([len(set(a) & set(b) - {-1}) / max(len(set(b) - {-1}), 1)
                                                 for a, b in zip(top, truth)])), 4)
-        out["qps_1_thread"] = round(_qps(search, queries, 1), 1)
-        out["qps_all_threads"] = round(_qps(search, queries, os.cpu_count()), 1)
+        out["qps_1_thread"] = round(_qps(search, self.queries, 1), 1)
+        out["qps_all_threads"] = round(_qps(search, self.queries, os.cpu_count()), 1)
         out["ms_per_query_all"] = round(1000 / out["qps_all_threads"], 2)
-        rows.append(out)
+        self.rows.append(out)
 
-    t = time.perf_counter()
-    inverted = collection.T.tocsr()
-    build = time.perf_counter() - t
-
-    def sparse_search(q, threads, inverted=inverted, constrained=False):
-        scores = np.asarray((q @ inverted).todense())
-        if constrained:
-            scores[:, ~masks(q)] = -np.inf
-        return np.argpartition(-scores, k, axis=1)[:, :k]
-    record("sparse (scipy CSR)", build, inverted.data.nbytes + inverted.indices.nbytes + inverted.indptr.nbytes,
-           sparse_search)
-    if constraints:
-        truth_c = exact_topk(collection, queries, k, allowed=masks(queries[:1]))
-        label = " ".join(map(str, constraints))
-        record(f"sparse (scipy CSR), {label}", build, inverted.data.nbytes + inverted.indices.nbytes
-               + inverted.indptr.nbytes, lambda q, threads: sparse_search(q, threads, constrained=True), truth=truth_c)
-    del inverted                            # each index is freed before the next is built
-    try:
-        from retrieval.sparse_ivf import SparseIVF
+    def sparse(self) -> None:
+        k = self.k
         t = time.perf_counter()
-        clustered = SparseIVF.build(collection)
+        inverted = self.collection.T.tocsr()
         build = time.perf_counter() - t
-        clustered.search(queries[:1], k)        # compile the numba kernel outside the timings
+        memory = inverted.data.nbytes + inverted.indices.nbytes + inverted.indptr.nbytes
+
+        def sparse_search(q, threads, constrained=False):
+            scores = np.asarray((q @ inverted).todense())
+            if constrained:
+                scores[:, ~self.masks(q)] = -np.inf
+            return np.argpartition(-scores, k, axis=1)[:, :k]
+        self.record("sparse (scipy CSR)", build, memory, sparse_search)
+        if self.constraints:
+            self.record(f"sparse (scipy CSR), {self.label}", build, memory,
+                        lambda q, threads: sparse_search(q, threads, constrained=True), truth=self.truth_c)
+
+    def sparse_ivf(self) -> None:
+        k = self.k
+        try:
+            from retrieval.sparse_ivf import SparseIVF
+            t = time.perf_counter()
+            clustered = SparseIVF.build(self.collection)
+            build = time.perf_counter() - t
+            clustered.search(self.queries[:1], k)        # compile the numba kernel outside the timings
+        except LexmotionError as err:
+            self.rows.append({"backend": f"sparse-ivf skipped: {err}", "N": self.n})
+            return
         for nprobe in SPARSE_IVF_NPROBE:
-            record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe})", build, clustered.memory_bytes(),
-                   lambda q, threads, nprobe=nprobe, clustered=clustered:
-                   clustered.search(q, k, nprobe=nprobe, threads=threads)[1])
-            if constraints:
-                record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe}), {label}", build,
-                       clustered.memory_bytes(), lambda q, threads, nprobe=nprobe, clustered=clustered:
-                       clustered.search(q, k, nprobe=nprobe, threads=threads, allowed=masks(q))[1], truth=truth_c)
-        del clustered
-    except LexmotionError as err:
-        rows.append({"backend": f"sparse-ivf skipped: {err}", "N": n})
-    try:
-        from retrieval import seismic_backend
-        t = time.perf_counter()
-        engine = seismic_backend.build(collection, n_postings=seismic_postings)
-        build, memory = time.perf_counter() - t, seismic_backend.memory_bytes(engine)
+            self.record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe})", build, clustered.memory_bytes(),
+                        lambda q, threads, nprobe=nprobe: clustered.search(q, k, nprobe=nprobe, threads=threads)[1])
+            if self.constraints:
+                self.record(f"sparse-ivf ({clustered.nlist} clusters, nprobe {nprobe}), {self.label}", build,
+                            clustered.memory_bytes(), lambda q, threads, nprobe=nprobe:
+                            clustered.search(q, k, nprobe=nprobe, threads=threads, allowed=self.masks(q))[1],
+                            truth=self.truth_c)
+
+    def seismic(self, postings: int) -> None:
+        try:
+            from retrieval import seismic_backend
+            t = time.perf_counter()
+            engine = seismic_backend.build(self.collection, n_postings=postings)
+            build, memory = time.perf_counter() - t, seismic_backend.memory_bytes(engine)
+        except LexmotionError as err:
+            self.rows.append({"backend": f"seismic skipped: {err}", "N": self.n})
+            return
         for cut, heap in SEISMIC_SETTINGS:
-            postings = "" if seismic_postings == 4000 else f"n_postings {seismic_postings}, "
-            record(f"seismic ({postings}query_cut {cut}, heap {heap})", build, memory,
-                   lambda q, threads, cut=cut, heap=heap, engine=engine:
-                   seismic_backend.search(engine, q, k, cut, heap, threads)[1])
-        del engine
-    except LexmotionError as err:
-        rows.append({"backend": f"seismic skipped: {err}", "N": n})
-    if dense_bytes / 2 ** 30 > max_dense_gb:
-        rows.append({"backend": f"dense backends skipped: {dense_bytes / 2 ** 30:.1f} GB > --max-dense-gb", "N": n})
-        return rows
-    t = time.perf_counter()
-    matrix = torch.from_numpy(np.ascontiguousarray(collection[:, active].toarray().astype(np.float32)))
-    build = time.perf_counter() - t
-    record("torch (exact, CPU)", build, dense_bytes,
-           lambda q, threads: torch.topk(torch.from_numpy(q_dense) @ matrix.T, k, dim=1).indices.numpy())
-    if torch.cuda.is_available():
-        gpu = matrix.cuda()
-        record("torch (exact, GPU)", build, dense_bytes,
-               lambda q, threads: torch.topk(torch.from_numpy(q_dense).cuda() @ gpu.T, k, dim=1).indices.cpu().numpy())
-    try:
-        import faiss
-    except ImportError:
-        rows.append({"backend": "faiss skipped: not installed", "N": n})
-        return rows
-    x = matrix.numpy()
-    d = x.shape[1]
-    t = time.perf_counter()
-    flat = faiss.IndexFlatIP(d)
-    flat.add(x)
-    record("faiss flat (exact)", time.perf_counter() - t, dense_bytes, lambda q, threads: flat.search(q_dense, k)[1])
-    t = time.perf_counter()
-    nlist = max(1, int(4 * np.sqrt(n)))
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-    ivf.train(x[np.random.default_rng(0).choice(n, min(n, 50 * nlist), replace=False)])
-    ivf.add(x)
-    ivf.nprobe = 16
-    record(f"faiss IVF{nlist} nprobe16", time.perf_counter() - t, dense_bytes, lambda q, threads: ivf.search(q_dense, k)[1])
-    return rows
+            label = "" if postings == 4000 else f"n_postings {postings}, "
+            self.record(f"seismic ({label}query_cut {cut}, heap {heap})", build, memory,
+                        lambda q, threads, cut=cut, heap=heap:
+                        seismic_backend.search(engine, q, self.k, cut, heap, threads)[1])
+
+    def dense(self, max_dense_gb: float) -> None:
+        """torch on the CPU (and the GPU when there is one), then FAISS flat and IVF."""
+        import torch
+        k, q_dense, n, dense_bytes = self.k, self.q_dense, self.n, self.dense_bytes
+        if dense_bytes / 2 ** 30 > max_dense_gb:
+            self.rows.append({"backend": f"dense backends skipped: {dense_bytes / 2 ** 30:.1f} GB > --max-dense-gb",
+                              "N": n})
+            return
+        t = time.perf_counter()
+        matrix = torch.from_numpy(np.ascontiguousarray(self.collection[:, self.active].toarray().astype(np.float32)))
+        build = time.perf_counter() - t
+        self.record("torch (exact, CPU)", build, dense_bytes,
+                    lambda q, threads: torch.topk(torch.from_numpy(q_dense) @ matrix.T, k, dim=1).indices.numpy())
+        if torch.cuda.is_available():
+            gpu = matrix.cuda()
+            self.record("torch (exact, GPU)", build, dense_bytes, lambda q, threads:
+                        torch.topk(torch.from_numpy(q_dense).cuda() @ gpu.T, k, dim=1).indices.cpu().numpy())
+        try:
+            import faiss
+        except ImportError:
+            self.rows.append({"backend": "faiss skipped: not installed", "N": n})
+            return
+        x = matrix.numpy()
+        d = x.shape[1]
+        t = time.perf_counter()
+        flat = faiss.IndexFlatIP(d)
+        flat.add(x)
+        self.record("faiss flat (exact)", time.perf_counter() - t, dense_bytes,
+                    lambda q, threads: flat.search(q_dense, k)[1])
+        t = time.perf_counter()
+        nlist = max(1, int(4 * np.sqrt(n)))
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(x[np.random.default_rng(0).choice(n, min(n, 50 * nlist), replace=False)])
+        ivf.add(x)
+        ivf.nprobe = 16
+        self.record(f"faiss IVF{nlist} nprobe16", time.perf_counter() - t, dense_bytes,
+                    lambda q, threads: ivf.search(q_dense, k)[1])
+
+
+def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings: int = 4000,
+        constraints=()) -> list[dict]:
+    """The table's rows for one collection, every backend in turn (each freed before the next is built)."""
+    bench = _Bench(collection, queries, k, constraints)
+    bench.sparse()
+    bench.sparse_ivf()
+    bench.seismic(seismic_postings)
+    bench.dense(max_dense_gb)
+    return bench.rows
 
 
 def main(argv=None) -> int:

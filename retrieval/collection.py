@@ -18,13 +18,10 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
 
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
-    lexical = model.config.kind == "lexical"
     ds = MotionDataset(data_dir)
 
     def keep(v):   # lexical vectors are stored sparse, batch by batch
-        v = v.to_dense() if v.is_sparse else v
-        v = v.float().cpu().numpy()
-        return sp.csr_matrix(v) if lexical else v
+        return sp.csr_matrix(v.to_dense().float().numpy()) if v.is_sparse else v.float().cpu().numpy()
     vecs = []
     if texts:   # captions only: no motion features needed
         ids, all_texts = ds.table["id"], ds.table["texts"]
@@ -41,7 +38,7 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
         feats = [r["features"] for r in data.rows]
         for start in tqdm(range(0, len(feats), 64), desc="encoding motions", leave=False, disable=not progress):
             vecs.append(keep(model.encode_motion(feats[start:start + 64])))
-    return items, (sp.vstack(vecs).tocsr() if lexical else np.concatenate(vecs))
+    return items, (sp.vstack(vecs).tocsr() if model.has_words else np.concatenate(vecs))
 
 
 def build_index(model, model_path: str | Path, data_dir: str | Path, split: str | None = "test",
@@ -50,7 +47,7 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
     from lexmotion.models.checkpoint import config_fingerprint, weights_fingerprint
     from retrieval.backend import backend_class
     from retrieval.index import INDEX_FORMAT, Index
-    backend_class(backend).check(model.config.kind == "lexical")      # before the encoding, not after
+    backend_class(backend).check(model.has_words)      # before the encoding, not after
     items, raw = encode_collection(model, data_dir, split, texts, progress)
     meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
             "kind": model.config.kind, "collection": "texts" if texts else "motions",

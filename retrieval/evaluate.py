@@ -156,7 +156,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     for r in results:
         if r["protocol"] in ("threshold", "dissimilar"):
             r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
-    if model.config.kind == "lexical":
+    if model.has_words:
         from pretrain.sparsity import grounding_metrics, network_text_grounding
         grounding = grounding_metrics(model.tokenizer, captions, text, motion)
         if network_text is not None:   # the network's own text vectors, before the floor's rule

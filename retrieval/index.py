@@ -216,9 +216,9 @@ class Index:
         if self.meta["collection"] != "motions":
             raise LexmotionError("this index holds texts: search it with a motion (--motion FILE)")
         query, constraints = parse(query, model.tokenizer)
-        if constraints and model.config.kind != "lexical":
+        if constraints and not model.has_words:
             raise BadValueError(f"keyword constraints ({constraints[0]}) need a lexical model: a dense vector has no words")
-        if model.config.kind == "lexical":
+        if model.has_words:
             from lexmotion.models.vocabulary import caption_word_ids
             if not caption_word_ids(model.tokenizer, query):
                 raise EmptyQueryError(f"the query {query[:60]!r} has no word that describes a motion (only function "

@@ -82,7 +82,8 @@ def test_dense_baseline(capsys, data, tiny_config, tmp_path):
     model = lexmotion.load(tmp_path / "dense")
     vec = model.encode_text(["a person walks"])
     assert not vec.is_sparse and vec.shape == (1, 256)
-    with pytest.raises(ValueError):
+    from lexmotion.errors import WrongKindError
+    with pytest.raises(WrongKindError):                 # a LexmotionError: one line on the command line
         model.explain(vec[0])
 
 

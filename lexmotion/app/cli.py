@@ -82,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lexmotion {__version__}")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
 
+    _add_data_commands(groups)
+    _add_pretrain_command(groups)
+    _add_eval_commands(groups)
+    _add_index_and_search_commands(groups)
+    from captioning.cli import add_caption_commands
+    add_caption_commands(groups)
+    _add_serve_command(groups)
+    _add_export_command(groups)
+    _add_demo_command(groups)
+    return parser
+
+
+def _add_data_commands(groups) -> None:
+    """`lexmotion data build / info / render / skeletons`."""
     data = groups.add_parser("data", help="build, inspect and render motion datasets",
                              description="Build, inspect and render motion datasets.")
     data_cmds = data.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
@@ -134,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     skel.add_argument("--json", action="store_true", help="print the full definitions as JSON")
     skel.set_defaults(run=_cmd_data_skeletons)
 
+
+def _add_pretrain_command(groups) -> None:
+    """`lexmotion pretrain PHASE`."""
     from pretrain.cli import add_arguments
     pretrain = groups.add_parser(
         "pretrain", help="run a pretraining phase (lexmlm, cmmm, lexmmm, lexcmlp, dense, all)",
@@ -149,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(pretrain)
     pretrain.set_defaults(run=_cmd_pretrain)
 
+
+def _add_eval_commands(groups) -> None:
+    """`lexmotion eval retrieval`."""
     evaluation = groups.add_parser("eval", help="evaluate a checkpoint (retrieval)",
                                    description="Evaluate a pretrained checkpoint.")
     eval_cmds = evaluation.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
@@ -188,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
 
+
+def _add_index_and_search_commands(groups) -> None:
+    """`lexmotion index build` and `lexmotion search`."""
     from retrieval.cli import (
         add_index_arguments,
         add_search_arguments,
@@ -209,9 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_arguments(search)
     search.set_defaults(run=run_search)
 
-    from captioning.cli import add_caption_commands
-    add_caption_commands(groups)
 
+def _add_serve_command(groups) -> None:
+    """`lexmotion serve`."""
     serve = groups.add_parser("serve", help="a local search page over an index (needs the [web] extra)",
                               description="Serve a web page that searches an index: a search box (with +word / -word "
                                           "keyword constraints), each hit's animated stick figure, captions and the "
@@ -231,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an upload not read and encoded within this time is answered 503 (default 30)")
     serve.set_defaults(run=lambda args: __import__("lexmotion.app.serve", fromlist=["serve"]).serve(args))
 
+
+def _add_export_command(groups) -> None:
+    """`lexmotion export`."""
     export = groups.add_parser("export", help="write a checkpoint as a folder ready to publish, with a model card",
                                description="Copy a pretraining checkpoint's weights, config, statistics and tokenizer "
                                            "files into OUT with a README.md model card (phase, data and licences, "
@@ -246,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace OUT when it holds an earlier export; any other folder is never replaced")
     export.set_defaults(run=_cmd_export)
 
+
+def _add_demo_command(groups) -> None:
+    """`lexmotion demo`."""
     demo = groups.add_parser("demo", help="run the main job on the sample shipped with the package",
                              description="Build the embedded kitml-cmu sample (100 real clips with their captions), "
                                          "summarise it, render one clip, pretrain the four lexical phases on it "
@@ -255,7 +284,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="folder for the demo's outputs (default: a temporary folder)")
     demo.add_argument("--quick", action="store_true", help="2 training steps per phase (a smoke test, seconds)")
     demo.set_defaults(run=_cmd_demo)
-    return parser
 
 
 def _cmd_export(args) -> int:

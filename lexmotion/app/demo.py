@@ -62,6 +62,40 @@ def pretrain_demo(data_dir: Path, out: Path, quick: bool = False) -> Path:
 
 
 def run_demo(out: str | None = None, quick: bool = False) -> int:
+    work = _demo_folder(out)
+    data_dir, ds = _demo_data(work)
+    print("\n[4/6] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
+    ckpt = pretrain_demo(data_dir, work / "pretrain", quick=quick)
+    import lexmotion
+    model = lexmotion.load(ckpt)
+    _demo_words(model, ckpt, ds)
+    _demo_search(model, ckpt, data_dir, work)
+    caption_demo(data_dir, ds, work, ckpt, quick)
+    # The demo never resumes: its optimiser states are most of its disk use, so they go.
+    states = sorted(work.glob("pretrain/*/trainer_state.pt")) + sorted(work.glob("captioner/last/trainer_state.pt"))
+    freed = sum(state.stat().st_size for state in states)
+    for state in states:
+        state.unlink()
+    print(f"\ndone: outputs in {work} (the trainer states, {freed / 2**20:.0f} MB, removed: the demo does not resume)")
+    print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
+          ", pretrain and train captioners on it: the README's 'pipeline in five commands'.")
+    return 0
+
+
+def _demo_folder(out: str | None) -> Path:
+    """--out (new, empty, or an earlier demo's), or a new temporary folder; marked as the demo's."""
+    work = claim_output(out, "demo", resume=True, can_overwrite=False) if out \
+        else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    mark_folder(work, "demo")
+    for earlier in ("pretrain", "captioner"):       # a demo run again starts these afresh; they are its own
+        if (work / earlier).is_dir():
+            shutil.rmtree(work / earlier)
+    return work
+
+
+def _demo_data(work: Path):
+    """Steps 1-3: build the sample, show one clip's features and its mirror, draw it; -> (folder, dataset)."""
     from lexmotion.data.dataset import (
         MotionDataset,
         build_dataset,
@@ -77,20 +111,12 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     )
     from lexmotion.data.render import render_gif
 
-    work = claim_output(out, "demo", resume=True, can_overwrite=False) if out \
-        else Path(tempfile.mkdtemp(prefix="lexmotion-demo-"))
-    work.mkdir(parents=True, exist_ok=True)
-    mark_folder(work, "demo")
-    for earlier in ("pretrain", "captioner"):       # a demo run again starts these afresh; they are its own
-        if (work / earlier).is_dir():
-            shutil.rmtree(work / earlier)
     data_dir = work / "sample-dataset"
     print(f"[1/6] building the embedded kitml-cmu sample ({SAMPLE_DIR}) into {data_dir}, "
           f"{DEMO_HELD_OUT} clips held out as the demo's test split")
     report = build_dataset("kitml-cmu", _sample_with_test_split(work), data_dir, overwrite=True, progress=False)
     print(f"      {report['clips']} clips, {report['captions']} captions, {report['num_skipped']} skipped\n")
     print(format_info(dataset_info(data_dir)) + "\n")
-
     ds = MotionDataset(data_dir)
     row = ds.row(0)
     skeleton = ds.skeleton(row["skeleton"])
@@ -108,13 +134,13 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
     gif = work / f"{row['id']}.gif"
     print(f"\n[3/6] rendering {row['id']} as a stick figure -> {gif}")
     render_gif(row["joints"], float(row["fps"]), skeleton, gif, title=row["texts"][0])
+    return data_dir, ds
 
-    print("\n[4/6] pretraining LexMLM -> CMMM -> LexMMM -> LexCMLP on the sample's 90 training clips (CPU)")
-    ckpt = pretrain_demo(data_dir, work / "pretrain", quick=quick)
+
+def _demo_words(model, ckpt: Path, ds) -> None:
+    """Three held-out motions: their caption and their top words, after the grounding line."""
     import json
 
-    import lexmotion
-    model = lexmotion.load(ckpt)
     test = ds.split_indices("test")[:3]
     rows = [ds.row(i) for i in test]
     vectors = model.encode_motion([{"joints": r["joints"], "fps": float(r["fps"]),
@@ -130,6 +156,10 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         words = model.explain(vec, k=10)
         print(f"  {r['id']}  caption: {r['texts'][0]}")
         print(f"         words:   {', '.join(f'{w} {v:.2f}' for w, v in words) or '(empty vector)'}")
+
+
+def _demo_search(model, ckpt: Path, data_dir: Path, work: Path) -> None:
+    """Index the sample's motions and answer the demo's queries, each hit with its words."""
     print("\n[5/6] indexing the sample's motions and searching them by text")
     from retrieval.collection import build_index
     try:
@@ -145,16 +175,6 @@ def run_demo(out: str | None = None, quick: bool = False) -> int:
         for rank, hit in enumerate(index.search(model, query, k=3), 1):
             why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
             print(f"   {rank}. {hit.id} {hit.score:.3f}  {hit.texts[0][:70]}\n      because: {why}")
-    caption_demo(data_dir, ds, work, ckpt, quick)
-    # The demo never resumes: its optimiser states are most of its disk use, so they go.
-    states = sorted(work.glob("pretrain/*/trainer_state.pt")) + sorted(work.glob("captioner/last/trainer_state.pt"))
-    freed = sum(state.stat().st_size for state in states)
-    for state in states:
-        state.unlink()
-    print(f"\ndone: outputs in {work} (the trainer states, {freed / 2**20:.0f} MB, removed: the demo does not resume)")
-    print("next: build the full data (`lexmotion data build kitml-cmu --root ../shared/data/kitml-cmu --out data/kitml`)"
-          ", pretrain and train captioners on it: the README's 'pipeline in five commands'.")
-    return 0
 
 
 def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False) -> None:

@@ -155,9 +155,8 @@ class SearchService:
                 if not items:
                     raise LexmotionError("the indexed clips have no captions to describe a motion with")
                 vectors = self.model.encode_text([it["texts"][0] for it in items])
-                lexical = self.model.config.kind == "lexical"
-                raw = sp.csr_matrix(vectors.to_dense().numpy()) if lexical else vectors.numpy()
-                meta = {"backend": "sparse" if lexical else "torch", "kind": self.model.config.kind,
+                raw = sp.csr_matrix(vectors.to_dense().numpy()) if vectors.is_sparse else vectors.numpy()
+                meta = {"backend": "sparse" if vectors.is_sparse else "torch", "kind": self.model.config.kind,
                         "collection": "texts", "n": len(items)}
                 self._captions = Index.create(meta, items, raw)
             return self._captions
@@ -174,7 +173,7 @@ class SearchService:
         clip = read_motion_bytes(name, content, fps, limits=self.limits)
         hits = self.captions().search_motion(self.model, clip, k=k)
         words = []
-        if self.model.config.kind == "lexical":
+        if self.model.has_words:
             words = self.model.explain(self.model.encode_motion([clip])[0], k=10)
         return {"query": name, "hits": [h.to_dict() for h in hits], "words": words, "constraints": []}
 

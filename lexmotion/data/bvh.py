@@ -37,48 +37,74 @@ class BVH:
         return float(round(fps)) if abs(fps - round(fps)) < 1e-2 else fps
 
 
+class _Hierarchy:
+    """The HIERARCHY section, read token by token into joints, parents, offsets and channels."""
+
+    def __init__(self, tokens: list[str], source: str, limits: ReadLimits):
+        self.tokens, self.source, self.limits = tokens, source, limits
+        self.joints, self.parents, self.offsets, self.channels = [], [], [], []
+        self.stack: list[int] = []
+        self.i, self.in_end_site = 1, 0
+
+    def read(self) -> int:
+        """-> the position of MOTION. IndexError: the file ends first; ValueError: a bad number."""
+        handlers = {"ROOT": self._joint, "JOINT": self._joint, "End": self._end_site, "{": self._open,
+                    "}": self._close, "OFFSET": self._offset, "CHANNELS": self._channels}
+        while self.tokens[self.i] != "MOTION":
+            tok = self.tokens[self.i]
+            if tok not in handlers:
+                raise LexmotionError(f"{self.source}: corrupt BVH: unexpected token {tok!r} in HIERARCHY")
+            handlers[tok](tok)
+        return self.i
+
+    def _joint(self, tok: str) -> None:
+        if tok == "ROOT" and self.joints:
+            raise LexmotionError(f"{self.source}: BVH files with several ROOTs are not supported")
+        self.joints.append(self.tokens[self.i + 1])
+        self.parents.append(self.stack[-1] if self.stack else -1)
+        self.limits.check_joints(len(self.joints), self.source)
+        self.i += 2
+
+    def _end_site(self, tok: str) -> None:
+        self.in_end_site += 1
+        self.i += 2
+
+    def _open(self, tok: str) -> None:
+        if not self.in_end_site:
+            self.stack.append(len(self.joints) - 1)
+        self.i += 1
+
+    def _close(self, tok: str) -> None:
+        if self.in_end_site:
+            self.in_end_site -= 1
+        else:
+            self.stack.pop()
+        self.i += 1
+
+    def _offset(self, tok: str) -> None:
+        if not self.in_end_site:
+            self.offsets.append([float(v) for v in self.tokens[self.i + 1:self.i + 4]])
+        self.i += 4
+
+    def _channels(self, tok: str) -> None:
+        n = int(self.tokens[self.i + 1])
+        self.channels.append(self.tokens[self.i + 2:self.i + 2 + n])
+        self.i += 2 + n
+
+    def complete(self) -> bool:
+        n = len(self.joints)
+        return bool(n) and len(self.offsets) == n and len(self.channels) == n and not self.stack
+
+
 def parse_bvh(text: str, source: str = "<bvh>", limits: ReadLimits = DEFAULT_LIMITS) -> BVH:
     """Parse BVH text. Raises LexmotionError naming ``source`` on any defect, and on a header that asks
     for more than ``limits`` allow (joints, frame rate, duration), before the frames are read."""
     tokens = text.split()
     if not tokens or tokens[0] != "HIERARCHY":
         raise LexmotionError(f"{source}: corrupt BVH: does not start with HIERARCHY")
-    joints, parents, offsets, channels = [], [], [], []
-    stack: list[int] = []
-    i, in_end_site = 1, 0
+    hierarchy = _Hierarchy(tokens, source, limits)
     try:
-        while tokens[i] != "MOTION":
-            tok = tokens[i]
-            if tok in ("ROOT", "JOINT"):
-                if tok == "ROOT" and joints:
-                    raise LexmotionError(f"{source}: BVH files with several ROOTs are not supported")
-                joints.append(tokens[i + 1])
-                parents.append(stack[-1] if stack else -1)
-                limits.check_joints(len(joints), source)
-                i += 2
-            elif tok == "End":
-                in_end_site += 1
-                i += 2
-            elif tok == "{":
-                if not in_end_site:
-                    stack.append(len(joints) - 1)
-                i += 1
-            elif tok == "}":
-                if in_end_site:
-                    in_end_site -= 1
-                else:
-                    stack.pop()
-                i += 1
-            elif tok == "OFFSET":
-                if not in_end_site:
-                    offsets.append([float(v) for v in tokens[i + 1:i + 4]])
-                i += 4
-            elif tok == "CHANNELS":
-                n = int(tokens[i + 1])
-                channels.append(tokens[i + 2:i + 2 + n])
-                i += 2 + n
-            else:
-                raise LexmotionError(f"{source}: corrupt BVH: unexpected token {tok!r} in HIERARCHY")
+        i = hierarchy.read()
         if tokens[i + 1] != "Frames:" or tokens[i + 3:i + 5] != ["Frame", "Time:"]:
             raise LexmotionError(f"{source}: corrupt BVH: MOTION must be followed by Frames: and Frame Time:")
         n_frames = int(tokens[i + 2])
@@ -87,13 +113,18 @@ def parse_bvh(text: str, source: str = "<bvh>", limits: ReadLimits = DEFAULT_LIM
         raise LexmotionError(f"{source}: truncated BVH: the file ends inside its header") from None
     except ValueError as err:
         raise LexmotionError(f"{source}: corrupt BVH: {err}") from None
-    if not joints or len(offsets) != len(joints) or len(channels) != len(joints) or stack:
+    if not hierarchy.complete():
         raise LexmotionError(f"{source}: corrupt BVH: unbalanced or incomplete HIERARCHY")
     if not (frame_time > 0 and np.isfinite(frame_time)):
         raise LexmotionError(f"{source}: corrupt BVH: Frame Time must be positive, got {frame_time}")
-    limits.check_clip(max(n_frames, 0), 1.0 / frame_time, len(joints), source)
-    n_channels = sum(len(c) for c in channels)
-    values = tokens[i + 6:]
+    limits.check_clip(max(n_frames, 0), 1.0 / frame_time, len(hierarchy.joints), source)
+    motion = _frames(tokens[i + 6:], n_frames, sum(len(c) for c in hierarchy.channels), source)
+    return BVH(hierarchy.joints, hierarchy.parents, np.asarray(hierarchy.offsets, dtype=np.float64),
+               hierarchy.channels, frame_time, motion)
+
+
+def _frames(values: list[str], n_frames: int, n_channels: int, source: str) -> np.ndarray:
+    """The MOTION section's numbers as (frames, channels), refused unless there are exactly as many as declared."""
     expected = n_frames * n_channels
     if len(values) < expected:
         raise LexmotionError(
@@ -102,10 +133,9 @@ def parse_bvh(text: str, source: str = "<bvh>", limits: ReadLimits = DEFAULT_LIM
     if len(values) > expected:
         raise LexmotionError(f"{source}: corrupt BVH: {len(values) - expected} values beyond the {n_frames} frames declared")
     try:
-        motion = np.asarray(values, dtype=np.float64).reshape(n_frames, n_channels)
+        return np.asarray(values, dtype=np.float64).reshape(n_frames, n_channels)
     except ValueError:
         raise LexmotionError(f"{source}: corrupt BVH: non-numeric value in MOTION") from None
-    return BVH(joints, parents, np.asarray(offsets, dtype=np.float64), channels, frame_time, motion)
 
 
 def _axis_rotation(axis: str, degrees: np.ndarray) -> np.ndarray:

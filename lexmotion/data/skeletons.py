@@ -269,8 +269,29 @@ def skeleton_from_names(joints, parents, name: str | None = None, source: str = 
         if registered.joints == joints:
             return registered
     info = [joint_side(j) for j in joints]
-    helper = re.compile(r"twist|roll|end|nub|site|dummy")
     depth = _depths(parents)
+    mapping = _canonical_mapping(parents, info, depth)
+    missing = [c for c in CANONICAL_JOINTS if mapping.get(c) is None or mapping[c] < 0]
+    if missing:
+        raise LexmotionError(
+            f"{source or 'skeleton'}: unknown joint names, cannot find {', '.join(missing)} "
+            f"among {', '.join(joints)}")
+    canonical = {c: joints[mapping[c]] for c in CANONICAL_JOINTS}
+    parts = _body_parts(joints, parents, info, depth, mapping)
+    by_base = {}
+    for j, (side, base) in enumerate(info):
+        if side:
+            by_base.setdefault(base, {})[side] = joints[j]
+    pairs = tuple((d["l"], d["r"]) for d in by_base.values() if "l" in d and "r" in d)
+    digest = hashlib.sha1(("|".join(joints) + str(parents)).encode()).hexdigest()[:8]
+    return Skeleton(name=name or f"bvh-{digest}", joints=joints, parents=parents,
+                    parts={k: tuple(v) for k, v in parts.items()}, mirror_pairs=pairs,
+                    canonical=canonical, description=f"derived from joint names ({source})" if source else "derived from joint names")
+
+
+def _canonical_mapping(parents, info, depth) -> dict[str, int | None]:
+    """Canonical joint -> index, by the joints' names (``info``: their side and base name) and the tree."""
+    helper = re.compile(r"twist|roll|end|nub|site|dummy")
 
     def find(base_names, side=None, contains=None, forbid=r"$^"):
         hits = [j for j, (s, b) in enumerate(info)
@@ -306,16 +327,13 @@ def skeleton_from_names(joints, parents, name: str | None = None, source: str = 
         path = path[path.index(mapping["pelvis"]) + 1:] if mapping["pelvis"] in path else []
         if path:
             mapping["spine"], mapping["chest"] = path[0], path[-1]
-    missing = [c for c in CANONICAL_JOINTS if mapping.get(c) is None or mapping[c] < 0]
-    if missing:
-        raise LexmotionError(
-            f"{source or 'skeleton'}: unknown joint names, cannot find {', '.join(missing)} "
-            f"among {', '.join(joints)}")
-    canonical = {c: joints[mapping[c]] for c in CANONICAL_JOINTS}
+    return mapping
 
-    # Parts: a joint belongs to the limb of its nearest canonical ancestor (itself
-    # included); a sided joint above a limb (collar, buttock, LHipJoint) to that
-    # limb; the pelvis and its ancestors are the root; the rest is torso.
+
+def _body_parts(joints, parents, info, depth, mapping) -> dict[str, list[str]]:
+    """A joint belongs to the limb of its nearest canonical ancestor (itself included); a sided joint
+    above a limb (collar, buttock, LHipJoint) to that limb; the pelvis and its ancestors are the root;
+    the rest is torso."""
     limb_part = {mapping[f"{s}_{k}"]: f"{side}_{limb}"
                  for s, side in (("l", "left"), ("r", "right"))
                  for limb, keys in (("arm", ("shoulder", "elbow", "wrist")), ("leg", ("hip", "knee", "ankle")))
@@ -346,12 +364,4 @@ def skeleton_from_names(joints, parents, name: str | None = None, source: str = 
         else:
             part = "torso"
         parts[part].append(joints[j])
-    by_base = {}
-    for j, (side, base) in enumerate(info):
-        if side:
-            by_base.setdefault(base, {})[side] = joints[j]
-    pairs = tuple((d["l"], d["r"]) for d in by_base.values() if "l" in d and "r" in d)
-    digest = hashlib.sha1(("|".join(joints) + str(parents)).encode()).hexdigest()[:8]
-    return Skeleton(name=name or f"bvh-{digest}", joints=joints, parents=parents,
-                    parts={k: tuple(v) for k, v in parts.items()}, mirror_pairs=pairs,
-                    canonical=canonical, description=f"derived from joint names ({source})" if source else "derived from joint names")
+    return parts

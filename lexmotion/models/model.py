@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lexmotion.errors import LexmotionError
+from lexmotion.errors import LexmotionError, WrongKindError
 from lexmotion.models.lexical import (
     LexicalHead,
     bottleneck,
@@ -102,11 +102,21 @@ def mask_tokens(input_ids: torch.Tensor, token_mask: torch.Tensor, ratio: float,
 
 
 class LexMotionModel(nn.Module):
+    """The encoders every phase shares; ``LexicalModel`` and ``DenseModel`` add their heads and what a
+    vector is. ``LexMotionModel(config)`` builds the one ``config.kind`` names."""
+    has_words = False             # whether its vectors are over words (explain, keyword constraints)
+
+    def __new__(cls, config: ModelConfig, *args, **kwargs):
+        if cls is LexMotionModel:
+            kinds = {"lexical": LexicalModel, "dense": DenseModel}
+            if config.kind not in kinds:
+                raise LexmotionError(f"model kind must be one of {', '.join(kinds)}, not {config.kind!r}")
+            cls = kinds[config.kind]
+        return super().__new__(cls)
+
     def __init__(self, config: ModelConfig, load_pretrained_text: bool = True, text_files=None):
         """``text_files``: a checkpoint's text_model folder (tokenizer and config, no weights)."""
         super().__init__()
-        from transformers import BertConfig, BertModel
-
         self.config = config
         if text_files is not None:
             from lexmotion.models.text import load_text_files
@@ -118,9 +128,9 @@ class LexMotionModel(nn.Module):
         hidden = self.text_encoder.config.hidden_size
         word_embeddings = self.text_encoder.get_input_embeddings()
         if config.vocabulary not in VOCABULARIES:
-            raise ValueError(f"vocabulary must be one of {VOCABULARIES}, got {config.vocabulary!r}")
+            raise LexmotionError(f"vocabulary must be one of {', '.join(VOCABULARIES)}, not {config.vocabulary!r}")
         if config.text_side not in TEXT_SIDES:
-            raise ValueError(f"text_side must be one of {TEXT_SIDES}, got {config.text_side!r}")
+            raise LexmotionError(f"text_side must be one of {', '.join(TEXT_SIDES)}, not {config.text_side!r}")
         if not 0 <= config.own_word_floor <= 1:
             raise LexmotionError(f"own_word_floor is a share of the vector's largest weight, from 0 to 1; "
                                  f"got {config.own_word_floor}")
@@ -136,34 +146,17 @@ class LexMotionModel(nn.Module):
         self.special_ids = list(self.tokenizer.all_special_ids)
         self.motion_encoder = MotionPatchEncoder(config.motion)
         motion_dim = config.motion.dim
-        if config.kind == "lexical":
-            self.text_head = LexicalHead(hidden, word_embeddings)
-            self.text_head.bias.data.fill_(config.initial_lexical_bias)
-            if mlm_head is not None:
-                head_words = len(mlm_head.get("bias", mlm_head.get("decoder.bias", [])))
-                if head_words != len(self.tokenizer):
-                    raise LexmotionError(f"text model {config.text_model!r}: its MLM head predicts {head_words} words "
-                                         f"but its tokenizer has {len(self.tokenizer)}; the lexical space needs one "
-                                         "vocabulary")
-                self.text_head.load_bert_mlm_head(mlm_head)
-            self.motion_head = LexicalHead(motion_dim, word_embeddings)
-            self.motion_head.bias.data.fill_(config.initial_lexical_bias)
-            decoder_config = BertConfig(**{**self.text_encoder.config.to_dict(),
-                                           "num_hidden_layers": config.decoder_layers})
-            self.decoder = BertModel(decoder_config, add_pooling_layer=False)
-            self.decoder.set_input_embeddings(word_embeddings)
-            self.decoder_head = LexicalHead(hidden, word_embeddings)
-        elif config.kind == "dense":
-            self.text_projection = nn.Linear(hidden, config.dense_dim)
-            self.motion_projection = nn.Linear(motion_dim, config.dense_dim)
-        else:
-            raise ValueError(f"model kind must be 'lexical' or 'dense', got {config.kind!r}")
+        self._build_heads(hidden, word_embeddings, mlm_head)
         # CMMM: patch reconstruction per part and a projection for the view-contrastive term.
         self.reconstruction = nn.ModuleList(nn.Linear(motion_dim, p.in_features)
                                             for p in self.motion_encoder.patch_embed)
         self.view_projection = nn.Sequential(nn.Linear(motion_dim, motion_dim), nn.GELU(),
                                              nn.Linear(motion_dim, 128))
         self.stats: dict | None = None   # feature normalisation, set by training or loading
+
+    def _build_heads(self, hidden: int, word_embeddings, mlm_head) -> None:
+        """The kind's own heads, made at this point of the constructor (the order decides the seeded init)."""
+        raise NotImplementedError
 
     def checkpoint_activations(self, on: bool = True) -> None:
         """Activation checkpointing of both encoders in training: each transformer layer keeps only
@@ -186,7 +179,7 @@ class LexMotionModel(nn.Module):
     @property
     def motion_mask(self) -> torch.Tensor:
         """(V,) the words a motion vector may use: the domain vocabulary, or the text side's."""
-        return getattr(self, "motion_vocab_mask", self.vocab_mask)
+        return self.motion_vocab_mask if self.config.vocabulary == "domain" else self.vocab_mask
 
     def set_corpus(self, captions: list[str], keep_words: bool = False) -> None:
         """IDF weights and, for the domain vocabulary, the motion-side words, from training captions.
@@ -244,7 +237,7 @@ class LexMotionModel(nn.Module):
     @property
     def has_own_word_floor(self) -> bool:
         """Whether served text vectors differ from the network's ("full" has no clean words to raise)."""
-        return (self.config.kind == "lexical" and self.config.text_side == "encoder"
+        return (self.has_words and self.config.text_side == "encoder"
                 and self.config.vocabulary != "full" and self.config.own_word_floor > 0)
 
     def text_lexical(self, text_ids, text_mask, own_word_floor: bool = True) -> torch.Tensor:
@@ -307,17 +300,17 @@ class LexMotionModel(nn.Module):
         out = self.motion_tokens(motion, mask)
         return self.motion_projection(MotionPatchEncoder.pooled(out["tokens"], out["token_mask"]))
 
-    # --- the retrieval vector of either kind --------------------------------------------------
+    # --- the retrieval vector of the model's kind -------------------------------------------
     def text_vectors(self, text_ids, text_mask) -> torch.Tensor:
-        """Lexical (B, V) or dense (B, dense_dim) text vectors, by the model's kind."""
-        if self.config.kind == "lexical":
-            return self.text_lexical(text_ids, text_mask)
-        return self.text_dense(text_ids, text_mask)
+        """(B, V) lexical or (B, dense_dim) dense text vectors: what search and evaluation score."""
+        raise NotImplementedError
 
     def motion_vectors(self, motion, mask) -> torch.Tensor:
-        if self.config.kind == "lexical":
-            return self.motion_lexical(motion, mask)
-        return self.motion_dense(motion, mask)
+        raise NotImplementedError
+
+    def _served(self, vectors: torch.Tensor) -> torch.Tensor:
+        """encode_text / encode_motion's output form: sparse COO over words, or dense as it is."""
+        return vectors
 
     # --- lexical bottleneck decoder (LexMLM, LexMMM) ---------------------------------------
     def decode_from_bottleneck(self, pooled_logits, text_ids, text_mask) -> torch.Tensor:
@@ -381,8 +374,7 @@ class LexMotionModel(nn.Module):
         for i in range(0, len(texts), batch_size):
             out.append(self.text_vectors(**self.tokenize(texts[i:i + batch_size])).float().cpu())
         self.train(was_training)
-        result = torch.cat(out)
-        return result.to_sparse() if self.config.kind == "lexical" else result
+        return self._served(torch.cat(out))
 
     @torch.no_grad()
     def encode_motion(self, clips, batch_size: int = 64) -> torch.Tensor:
@@ -396,12 +388,61 @@ class LexMotionModel(nn.Module):
         for i in range(0, len(clips), batch_size):
             out.append(self.motion_vectors(*self._features(clips[i:i + batch_size])).float().cpu())
         self.train(was_training)
-        result = torch.cat(out)
-        return result.to_sparse() if self.config.kind == "lexical" else result
+        return self._served(torch.cat(out))
 
     def explain(self, vector: torch.Tensor, k: int = 10) -> list[tuple[str, float]]:
-        """Top-k (word, weight) of one lexical vector; dense models have no words to show."""
-        if self.config.kind != "lexical":
-            raise ValueError("dense vectors have no vocabulary terms to explain")
+        """Top-k (word, weight) of one vector of this model."""
+        raise WrongKindError("a dense model's vectors have no words to explain; use a lexical checkpoint")
+
+
+class LexicalModel(LexMotionModel):
+    """Texts and motions as sparse vectors over the vocabulary's words (LexMLM, CMMM, LexMMM, LexCMLP)."""
+    has_words = True
+
+    def _build_heads(self, hidden: int, word_embeddings, mlm_head) -> None:
+        from transformers import BertConfig, BertModel
+        config = self.config
+        self.text_head = LexicalHead(hidden, word_embeddings)
+        self.text_head.bias.data.fill_(config.initial_lexical_bias)
+        if mlm_head is not None:
+            head_words = len(mlm_head.get("bias", mlm_head.get("decoder.bias", [])))
+            if head_words != len(self.tokenizer):
+                raise LexmotionError(f"text model {config.text_model!r}: its MLM head predicts {head_words} words "
+                                     f"but its tokenizer has {len(self.tokenizer)}; the lexical space needs one "
+                                     "vocabulary")
+            self.text_head.load_bert_mlm_head(mlm_head)
+        self.motion_head = LexicalHead(config.motion.dim, word_embeddings)
+        self.motion_head.bias.data.fill_(config.initial_lexical_bias)
+        decoder_config = BertConfig(**{**self.text_encoder.config.to_dict(),
+                                       "num_hidden_layers": config.decoder_layers})
+        self.decoder = BertModel(decoder_config, add_pooling_layer=False)
+        self.decoder.set_input_embeddings(word_embeddings)
+        self.decoder_head = LexicalHead(hidden, word_embeddings)
+
+    def text_vectors(self, text_ids, text_mask) -> torch.Tensor:
+        return self.text_lexical(text_ids, text_mask)
+
+    def motion_vectors(self, motion, mask) -> torch.Tensor:
+        return self.motion_lexical(motion, mask)
+
+    def _served(self, vectors: torch.Tensor) -> torch.Tensor:
+        return vectors.to_sparse()
+
+    def explain(self, vector: torch.Tensor, k: int = 10) -> list[tuple[str, float]]:
+        """Top-k (word, weight) of one lexical vector."""
         return explain(vector.to_dense() if vector.is_sparse else vector, self.tokenizer, k)
+
+
+class DenseModel(LexMotionModel):
+    """The dense baseline: pooled text and motion features projected to ``dense_dim``."""
+
+    def _build_heads(self, hidden: int, word_embeddings, mlm_head) -> None:
+        self.text_projection = nn.Linear(hidden, self.config.dense_dim)
+        self.motion_projection = nn.Linear(self.config.motion.dim, self.config.dense_dim)
+
+    def text_vectors(self, text_ids, text_mask) -> torch.Tensor:
+        return self.text_dense(text_ids, text_mask)
+
+    def motion_vectors(self, motion, mask) -> torch.Tensor:
+        return self.motion_dense(motion, mask)
 
