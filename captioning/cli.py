@@ -244,22 +244,41 @@ def _check_folders(paths: list[str], what: str, read) -> None:
 
 
 def run_eval(args) -> int:
+    """`lexmotion caption eval`: each captioner (or baseline) on the split, a table, then mean ± std."""
     check_settings("caption eval", beam=(args.beam, "count"), guide_top=(args.guide_top, "count"),
                    rerank=(args.rerank, "non-negative"))
     from lexmotion.device import resolve_device
     args.device = str(resolve_device(args.device))
-    from captioning.decoding import SynergyOptions
-    from captioning.evaluate import (
-        TABLE_HEADER,
-        aggregate,
-        evaluate_captioner,
-        evaluate_nearest,
-        markdown_row,
-    )
+    from captioning.evaluate import TABLE_HEADER, aggregate, markdown_row
     from lexmotion.files import write_json
     if args.json and Path(args.json).is_dir():
         raise LexmotionError(f"{args.json}: is a folder; --json is the file to write")
-    beam = 1 if args.greedy else args.beam
+    _check_eval_models(args)
+    rerank_models = args.rerank_model or [None]
+    if len(rerank_models) not in (1, len(args.model)):
+        raise LexmotionError(f"--rerank-model: give one checkpoint for all, or one per --model ({len(args.model)}), "
+                             f"not {len(rerank_models)}")
+    rerank_models = rerank_models * (len(args.model) // len(rerank_models))
+    from captioning.decoding import SynergyOptions
+    decoding = {"options": SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune),
+                "guide_weight": _guide_weight(args)}          # checked once, before any captioner runs
+    results = [{"model": path, **_evaluate_one(args, i, path, rerank_models[i], decoding)}
+               for i, path in enumerate(args.model)]
+    print(TABLE_HEADER)
+    for r in results:
+        print(markdown_row(r["model"], r))
+    summary = aggregate(results) if len(results) > 1 else None
+    if summary:
+        print(markdown_row(f"mean ± std over {len(results)} runs", summary))
+    _print_caption_notes(results)
+    if args.json:
+        write_json(Path(args.json), results[0] if summary is None else {"runs": results, "mean_std": summary})
+        print(f"wrote {args.json} and the predictions next to it")
+    return 0
+
+
+def _check_eval_models(args) -> None:
+    """The --model folders (captioners, or retrieval checkpoints for a baseline) and the options they allow."""
     if args.baseline:
         from lexmotion.models.checkpoint import read_config
         if args.synergy or args.guide_model or args.guide_weight or args.rerank_model or (
@@ -267,43 +286,34 @@ def run_eval(args) -> int:
             raise LexmotionError(f"--baseline {args.baseline} copies captions: --synergy, --guide-* and --rerank-model "
                                  f"do not apply" + (", nor --rerank" if args.baseline == "nearest" else ""))
         _check_folders(args.model, "--model", read_config)
-    else:
-        from captioning.model import read_captioner_config
-        _check_folders(args.model, "--model", read_captioner_config)
-        if args.synergy:
-            if len(args.synergy) != len(args.model):
-                raise LexmotionError(f"--synergy: give one folder per --model ({len(args.model)}), "
-                                     f"not {len(args.synergy)}")
-            _check_folders(args.synergy, "--synergy", read_captioner_config)
-    rerank_models = args.rerank_model or [None]
-    if len(rerank_models) not in (1, len(args.model)):
-        raise LexmotionError(f"--rerank-model: give one checkpoint for all, or one per --model ({len(args.model)}), "
-                             f"not {len(rerank_models)}")
-    rerank_models = rerank_models * (len(args.model) // len(rerank_models))
-    options = SynergyOptions(components=_components(args.synergy_components), prune=not args.no_prune)
-    weight = _guide_weight(args)
-    results = []
-    for i, path in enumerate(args.model):
-        preds = f"{args.json}.predictions.jsonl" if args.json else None
-        if preds and len(args.model) > 1:
-            preds = f"{args.json}.{i}.predictions.jsonl"
-        if args.baseline:
-            k = (args.rerank or DEFAULT_NEIGHBOURS) if args.baseline == "consensus" else 0
-            result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds, consensus=k)
-            if k:
-                result["decoding"] += f"; --rerank {k}"
-        else:
-            result = evaluate_captioner(path, args.data, args.split, beam, args.synergy[i] if args.synergy else None,
-                                        options, args.device, predictions_out=preds, guide_weight=weight,
-                                        guide_model=args.guide_model, guide_top=args.guide_top,
-                                        rerank=_rerank(args, path), rerank_model=rerank_models[i])
-        results.append({"model": path, **result})
-    print(TABLE_HEADER)
-    for r in results:
-        print(markdown_row(r["model"], r))
-    summary = aggregate(results) if len(results) > 1 else None
-    if summary:
-        print(markdown_row(f"mean ± std over {len(results)} runs", summary))
+        return
+    from captioning.model import read_captioner_config
+    _check_folders(args.model, "--model", read_captioner_config)
+    if args.synergy:
+        if len(args.synergy) != len(args.model):
+            raise LexmotionError(f"--synergy: give one folder per --model ({len(args.model)}), not {len(args.synergy)}")
+        _check_folders(args.synergy, "--synergy", read_captioner_config)
+
+
+def _evaluate_one(args, i: int, path: str, rerank_model, decoding: dict) -> dict:
+    """The i-th --model's scores (and its predictions beside --json)."""
+    from captioning.evaluate import evaluate_captioner, evaluate_nearest
+    preds = f"{args.json}.predictions.jsonl" if args.json else None
+    if preds and len(args.model) > 1:
+        preds = f"{args.json}.{i}.predictions.jsonl"
+    if args.baseline:
+        k = (args.rerank or DEFAULT_NEIGHBOURS) if args.baseline == "consensus" else 0
+        result = evaluate_nearest(path, args.data, args.split, args.device, predictions_out=preds, consensus=k)
+        if k:
+            result["decoding"] += f"; --rerank {k}"
+        return result
+    return evaluate_captioner(path, args.data, args.split, 1 if args.greedy else args.beam,
+                              args.synergy[i] if args.synergy else None, decoding["options"], args.device,
+                              predictions_out=preds, guide_weight=decoding["guide_weight"], guide_model=args.guide_model,
+                              guide_top=args.guide_top, rerank=_rerank(args, path), rerank_model=rerank_model)
+
+
+def _print_caption_notes(results: list[dict]) -> None:
     print(f"decoding: {results[0]['decoding']}; {results[0]['duplicates_removed']} duplicate clips removed")
     for r in results:
         if "from_captioner" in r:
@@ -315,10 +325,6 @@ def run_eval(args) -> int:
             print(f"{r['model']}: {w['content_words_in_top']:.1%} of the captions' content words are among their "
                   f"motion's top {w['top']} words ({w['source']}); references: "
                   f"{w['references']['content_words_in_top']:.1%}")
-    if args.json:
-        write_json(Path(args.json), results[0] if summary is None else {"runs": results, "mean_std": summary})
-        print(f"wrote {args.json} and the predictions next to it")
-    return 0
 
 
 def _rerank(args, captioner: str) -> int:

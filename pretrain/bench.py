@@ -275,49 +275,52 @@ def main(argv=None) -> int:
     return _main(p, args)
 
 
+def _checked_options(args) -> dict:
+    """The benchmark's comma-separated choices as lists, each refused in one line when it names nothing valid."""
+    from lexmotion.device import resolve_device
+    from lexmotion.errors import LexmotionError
+    from pretrain.phases import ALL_PHASES
+
+    if not args.data:
+        raise LexmotionError("--data is required: a dataset folder from `lexmotion data build`")
+    for d in args.data:
+        if not Path(d).is_dir():
+            raise LexmotionError(f"{d}: no such dataset folder")
+    chosen = {name: [x for x in getattr(args, name).split(",") if x]
+              for name in ("phases", "lexical_head", "activation_checkpointing", "batch_sizes")}
+    allowed = {"phases": set(ALL_PHASES), "lexical_head": {"fast", "reference"},
+               "activation_checkpointing": {"off", "on"}}
+    for name, values in allowed.items():
+        if not chosen[name] or set(chosen[name]) - values:
+            raise LexmotionError(f"--{name.replace('_', '-')}: choose from {', '.join(sorted(values))}, "
+                                 f"not {getattr(args, name)!r}")
+    if not all(x.isdigit() and int(x) >= 1 for x in chosen["batch_sizes"]) or not chosen["batch_sizes"]:
+        raise LexmotionError(f"--batch-sizes: positive whole numbers, not {args.batch_sizes!r}")
+    chosen["batch_sizes"] = [int(x) for x in chosen["batch_sizes"]]
+    for name in ("steps", "warmup", "repeats"):
+        if getattr(args, name) < (0 if name == "warmup" else 1):
+            raise LexmotionError(f"--{name} must be {'0 or more' if name == 'warmup' else 'at least 1'}")
+    if args.config and not Path(args.config).is_file():
+        raise LexmotionError(f"{args.config}: no such config file")
+    resolve_device(args.device)           # --device cuda without CUDA: one line now, not one per row
+    return chosen
+
+
 def _main(p: argparse.ArgumentParser, args) -> int:
     from tqdm.auto import tqdm
 
-    from lexmotion.device import resolve_device
     from lexmotion.errors import LexmotionError
     from lexmotion.files import write_json
-    from pretrain.phases import ALL_PHASES
-
     try:
-        if not args.data:
-            raise LexmotionError("--data is required: a dataset folder from `lexmotion data build`")
-        for d in args.data:
-            if not Path(d).is_dir():
-                raise LexmotionError(f"{d}: no such dataset folder")
-        phases = [x for x in args.phases.split(",") if x]
-        heads = [x for x in args.lexical_head.split(",") if x]
-        if not phases or set(phases) - set(ALL_PHASES):
-            raise LexmotionError(f"--phases: choose from {', '.join(ALL_PHASES)}, not {args.phases!r}")
-        checkpointing = [x for x in args.activation_checkpointing.split(",") if x]
-        if not checkpointing or set(checkpointing) - {"off", "on"}:
-            raise LexmotionError(f"--activation-checkpointing: off and/or on, not {args.activation_checkpointing!r}")
-        if not heads or set(heads) - {"fast", "reference"}:
-            raise LexmotionError(f"--lexical-head: fast and/or reference, not {args.lexical_head!r}")
-        try:
-            sizes = [int(x) for x in args.batch_sizes.split(",") if x]
-        except ValueError:
-            sizes = []
-        if not sizes or min(sizes) < 1:
-            raise LexmotionError(f"--batch-sizes: positive whole numbers, not {args.batch_sizes!r}")
-        for name in ("steps", "warmup", "repeats"):
-            if getattr(args, name) < (0 if name == "warmup" else 1):
-                raise LexmotionError(f"--{name} must be {'0 or more' if name == 'warmup' else 'at least 1'}")
-        if args.config and not Path(args.config).is_file():
-            raise LexmotionError(f"{args.config}: no such config file")
-        resolve_device(args.device)           # --device cuda without CUDA: one line now, not one per row
+        chosen = _checked_options(args)
     except LexmotionError as e:
         p.exit(2, f"error: {e}\n")
     specs = [{"phase": phase, "head": head, "batch_size": size, "data": args.data, "config": args.config,
               "steps": args.steps, "warmup": args.warmup, "device": args.device, "compile": args.compile,
               "workers": args.workers, "peak_tflops": args.peak_tflops, "text_corpus": args.text_corpus,
               "text_model": args.text_model, "seed": args.seed, "checkpointing": ckpt == "on"}
-             for size in sizes for ckpt in checkpointing for phase in phases
-             for head in (heads if phase != "dense" else ["fast"])]
+             for size in chosen["batch_sizes"] for ckpt in chosen["activation_checkpointing"]
+             for phase in chosen["phases"] for head in (chosen["lexical_head"] if phase != "dense" else ["fast"])]
     rows = []
     for _ in tqdm(range(args.repeats), desc="repeats", disable=args.repeats == 1):
         for spec in tqdm(specs, desc="rows", leave=False):

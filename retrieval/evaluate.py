@@ -253,22 +253,13 @@ def markdown_mean_row(name: str, r: dict) -> str:
 
 
 def main_eval(args) -> int:
+    """`lexmotion eval retrieval`: every checkpoint under every protocol asked, a table per run, then mean ± std."""
     from lexmotion.device import resolve_device
-    from lexmotion.errors import WrongPathError
-    from lexmotion.files import write_json
-    from lexmotion.models.checkpoint import load, read_config
-    from pretrain.sparsity import format_grounding, format_label_words
+    from lexmotion.models.checkpoint import load
 
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
     models = list(dict.fromkeys(args.model))
-    if args.own_word_floor is not None and not 0 <= args.own_word_floor <= 1:
-        raise LexmotionError(f"--own-word-floor is a share from 0 to 1, got {args.own_word_floor}")
-    if args.motion_max_words is not None and args.motion_max_words < 0:
-        raise LexmotionError(f"--motion-max-words is a number of words (0: keep all), got {args.motion_max_words}")
-    for path in models:       # a missing seed or a wrong --json is named before any work starts
-        read_config(path)
-    if args.json and Path(args.json).is_dir():
-        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+    _check_eval_options(args, models)
     runs = []
     print(TABLE_HEADER)
     for path in models:
@@ -282,6 +273,35 @@ def main_eval(args) -> int:
         for r in results:
             print(markdown_row(Path(path).name if len(models) == 1 else str(path), r))
         runs.append(results)
+    _print_notes(models, runs)
+    summary = _print_summary(runs) if len(runs) > 1 else None
+    if args.json:
+        from lexmotion.files import write_json
+        if summary is None:
+            write_json(Path(args.json), runs[0][0] if len(runs[0]) == 1 else runs[0])
+        else:
+            write_json(Path(args.json), {"models": models, "runs": runs, "mean_std": summary})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _check_eval_options(args, models: list[str]) -> None:
+    """Bad values, a missing checkpoint or a --json that is a folder: one line before any work starts."""
+    from lexmotion.errors import WrongPathError
+    from lexmotion.models.checkpoint import read_config
+    if args.own_word_floor is not None and not 0 <= args.own_word_floor <= 1:
+        raise LexmotionError(f"--own-word-floor is a share from 0 to 1, got {args.own_word_floor}")
+    if args.motion_max_words is not None and args.motion_max_words < 0:
+        raise LexmotionError(f"--motion-max-words is a number of words (0: keep all), got {args.motion_max_words}")
+    for path in models:
+        read_config(path)
+    if args.json and Path(args.json).is_dir():
+        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+
+
+def _print_notes(models: list[str], runs: list[list[dict]]) -> None:
+    """How each protocol counted, then each checkpoint's grounding and label words."""
+    from pretrain.sparsity import format_grounding, format_label_words
     for r in runs[0]:
         print(f"({r['protocol']}: {r['details']['duplicates_note']}; positives: {r['details']['positives']}"
               + (f"; dissimilar list {r['details']['nsim_source']}" if "nsim_source" in r["details"] else "")
@@ -295,21 +315,16 @@ def main_eval(args) -> int:
                   + f" text {results[0]['grounding']['text_nonzeros_median']:g}")
         if "label_words" in results[0]:
             print(f"{path}: motion top-5 words by action label\n" + format_label_words(results[0]["label_words"]))
-    summary = None
-    if len(runs) > 1:
-        summary = aggregate(runs)
-        print(f"\nmean ± std over {len(runs)} runs:\n" + TABLE_HEADER)
-        for r in summary:
-            print(markdown_mean_row("mean", r))
-        if "grounding" in summary[0]:
-            print("grounding: " + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in summary[0]["grounding"].items()))
-    if args.json:
-        if summary is None:
-            write_json(Path(args.json), runs[0][0] if len(runs[0]) == 1 else runs[0])
-        else:
-            write_json(Path(args.json), {"models": models, "runs": runs, "mean_std": summary})
-        print(f"wrote {args.json}")
-    return 0
+
+
+def _print_summary(runs: list[list[dict]]) -> list[dict]:
+    summary = aggregate(runs)
+    print(f"\nmean ± std over {len(runs)} runs:\n" + TABLE_HEADER)
+    for r in summary:
+        print(markdown_mean_row("mean", r))
+    if "grounding" in summary[0]:
+        print("grounding: " + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in summary[0]["grounding"].items()))
+    return summary
 
 
 __all__ = ["PROTOCOLS", "evaluate", "evaluate_protocols", "markdown_row", "summarise", "build_dissimilar", "deduplicate"]

@@ -116,3 +116,15 @@ def test_formula_table_names_existing_functions(file, name):
     for part in name.split("."):
         obj = getattr(obj, part)
     assert callable(obj)
+
+
+def test_ruff_is_clean():
+    """pyflakes, import order and complexity (C901, pyproject.toml's [tool.ruff]) over the whole tree."""
+    import shutil
+    import subprocess
+    import sys
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
+    if ruff is None:
+        pytest.skip("ruff is not installed (it comes with the [dev] extra)")
+    run = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:]
