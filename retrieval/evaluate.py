@@ -29,7 +29,7 @@ import torch
 from lexmotion.data.batching import MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
-from lexmotion.metrics import retrieval_metrics, summarise
+from lexmotion.metrics import ranks, summarise
 
 PROTOCOLS = ("all", "threshold", "dissimilar", "batch32")
 TMR_NAMES = {"normal": "all", "nsim": "dissimilar", "guo": "batch32"}     # TMR's retrieval.py names
@@ -125,8 +125,10 @@ def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "
 
 def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protocols=PROTOCOLS,
                        nsim_list: str | Path | None = None, sentence_model: str | None = None,
-                       progress: bool = False) -> list[dict]:
-    """Encode the split once, then score it under each protocol (ours or TMR's names)."""
+                       progress: bool = False, keep_ranks: bool = False) -> list[dict]:
+    """Encode the split once, then score it under each protocol (ours or TMR's names). ``keep_ranks``:
+    each result also holds ``query_ranks`` (the queries' ids and their 1-based ranks per direction),
+    what ``retrieval.compare`` pairs across checkpoints."""
     protocols = [TMR_NAMES.get(p, p) for p in protocols]
     for protocol in protocols:
         if protocol not in PROTOCOLS:
@@ -152,7 +154,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
         emb = sentence_embeddings(captions, sentence_model)
         similarity = emb @ emb.T
     results = [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
-                      nsim_list) for protocol in protocols]
+                      nsim_list, keep_ranks) for protocol in protocols]
     for r in results:
         if r["protocol"] in ("threshold", "dissimilar"):
             r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
@@ -182,44 +184,62 @@ def threshold_positives(similarity: np.ndarray, positives: np.ndarray, threshold
     return positives | (similarity > 2 * threshold - 1)
 
 
-def _score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir, nsim_list):
+def _score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir, nsim_list,
+           keep_ranks=False):
     ties = "negatives" if labelled else "tmr"      # label data: clips of one label share identical captions
     result = {"protocol": protocol, "details": {
         "split": split, "model": str(getattr(model, "path", "")), "kind": model.config.kind,
         "positives": "same (content, style) label (a tie among positives is a hit)" if labelled else "own caption",
         "duplicates_removed": removed,
         "duplicates_note": f"{removed} {split} clip(s) removed as the same capture as another clip (same_motion_as)"}}
-    if protocol == "all":
-        result.update(n=len(rows), **retrieval_metrics(scores, positives, ties))
-    elif protocol == "threshold":
-        result["details"]["threshold"] = THRESHOLD
-        result.update(n=len(rows), **retrieval_metrics(scores, threshold_positives(similarity, positives), ties))
-    elif protocol == "dissimilar":
-        ids = [r["id"] for r in rows]
-        chosen, source = None, "built"
-        if nsim_list and Path(nsim_list).is_file():
-            listed = Path(nsim_list).read_text().split()
-            present = [ids.index(x) for x in listed if x in ids]
-            if listed and len(present) >= 0.9 * len(listed):
-                chosen, source = sorted(present), f"given ({nsim_list})"
-        if chosen is None:
-            chosen = build_dissimilar(similarity)
-        sub = np.ix_(chosen, chosen)
-        result["details"]["nsim_source"] = source
-        result.update(n=len(chosen), **retrieval_metrics(scores[sub], positives[sub], ties))
+    if protocol == "batch32":
+        groups = _batch32(rows, data_dir)
+        result["details"]["batches"] = len(groups)
     else:
-        by_id = np.array(sorted(range(len(rows)), key=lambda i: rows[i]["id"]))   # TMR sorts the ids first
-        order = by_id[np.random.RandomState(0).permutation(len(rows))]
-        batches = [order[i:i + 32] for i in range(0, len(order) - 31, 32)]
-        if not batches:
-            raise LexmotionError(f"{data_dir}: batch32 needs at least 32 test clips, found {len(rows)}")
-        per_batch = [retrieval_metrics(scores[np.ix_(b, b)], positives[np.ix_(b, b)], ties) for b in batches]
-        result["details"]["batches"] = len(batches)
-        result.update(n=len(rows))
-        for direction in ("t2m", "m2t"):
-            result[direction] = {k: round(float(np.mean([m[direction][k] for m in per_batch])), 2)
-                                 for k in per_batch[0][direction]}
-    return {k: result[k] for k in ("protocol", "n", "t2m", "m2t", "details")}
+        groups = [list(range(len(rows)))]
+        if protocol == "threshold":
+            result["details"]["threshold"] = THRESHOLD
+            positives = threshold_positives(similarity, positives)
+        elif protocol == "dissimilar":
+            groups[0], result["details"]["nsim_source"] = _dissimilar(rows, similarity, nsim_list)
+    ranked = [{d: ranks(*_direction(scores, positives, g, d), ties) for d in ("t2m", "m2t")} for g in groups]
+    result["n"] = len(rows) if protocol == "batch32" else len(groups[0])
+    for direction in ("t2m", "m2t"):   # batch32: the mean of the batches' recalls, as TMR reports it
+        per_group = [summarise(r[direction]) for r in ranked]
+        result[direction] = per_group[0] if len(per_group) == 1 else \
+            {k: round(float(np.mean([m[k] for m in per_group])), 2) for k in per_group[0]}
+    out = {k: result[k] for k in ("protocol", "n", "t2m", "m2t", "details")}
+    if keep_ranks:
+        out["query_ranks"] = {"ids": [rows[i]["id"] for g in groups for i in g],
+                              **{d: np.concatenate([r[d] for r in ranked]).tolist() for d in ("t2m", "m2t")}}
+    return out
+
+
+def _direction(scores, positives, group, direction):
+    """The (queries x candidates) scores and positives of one group of rows, texts first or motions first."""
+    sub = np.ix_(group, group)
+    return (scores[sub], positives[sub]) if direction == "t2m" else (scores[sub].T, positives[sub].T)
+
+
+def _batch32(rows, data_dir) -> list[list[int]]:
+    """TMR's batch32: the ids sorted, shuffled with seed 0, cut into batches of 32 (the remainder left out)."""
+    by_id = np.array(sorted(range(len(rows)), key=lambda i: rows[i]["id"]))   # TMR sorts the ids first
+    order = by_id[np.random.RandomState(0).permutation(len(rows))]
+    batches = [order[i:i + 32].tolist() for i in range(0, len(order) - 31, 32)]
+    if not batches:
+        raise LexmotionError(f"{data_dir}: batch32 needs at least 32 test clips, found {len(rows)}")
+    return batches
+
+
+def _dissimilar(rows, similarity, nsim_list) -> tuple[list[int], str]:
+    """TMR's nsim list when it is given and fits this split, else one built the same way."""
+    ids = [r["id"] for r in rows]
+    if nsim_list and Path(nsim_list).is_file():
+        listed = Path(nsim_list).read_text().split()
+        present = [ids.index(x) for x in listed if x in ids]
+        if listed and len(present) >= 0.9 * len(listed):
+            return sorted(present), f"given ({nsim_list})"
+    return build_dissimilar(similarity), "built"
 
 
 def markdown_row(name: str, r: dict) -> str:

@@ -207,6 +207,34 @@ def _add_eval_commands(groups) -> None:
                           "largest words; 0 keeps all; default: the checkpoint's, 256 for new ones)")
     add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
+    _add_compare_command(eval_cmds)
+
+
+def _add_compare_command(eval_cmds) -> None:
+    """`lexmotion eval compare`."""
+    cmp = eval_cmds.add_parser(
+        "compare", help="is B better than A? retrieval differences with paired 95%% intervals",
+        description="Score two sides of checkpoints (A and B; several each, e.g. seeds) on the same queries, then "
+                    "give each metric's difference B − A with a paired bootstrap 95% interval over queries "
+                    "(resampling each side's checkpoints too when it has several) and a paired permutation "
+                    "p-value. An interval that holds 0 reads \"no measurable difference\".",
+        epilog="example:\n  lexmotion eval compare --a runs/dense0 runs/dense1 runs/dense2 "
+               "--b runs/d0/lexcmlp runs/d1/lexcmlp runs/d2/lexcmlp --data data/kitml --json compare.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmp.add_argument("--a", required=True, nargs="+", action="extend", metavar="CKPT", help="side A's checkpoint(s)")
+    cmp.add_argument("--b", required=True, nargs="+", action="extend", metavar="CKPT", help="side B's checkpoint(s)")
+    cmp.add_argument("--data", required=True, help="a dataset folder")
+    cmp.add_argument("--split", default="test", help="split to score (default: test)")
+    cmp.add_argument("--protocol", default="all", choices=["all", "threshold", "dissimilar", "batch32"],
+                     help="TMR's protocol to score under (default: all)")
+    cmp.add_argument("--sentence-model", metavar="NAME_OR_PATH", help="threshold / dissimilar: as eval retrieval")
+    cmp.add_argument("--nsim-list", help="dissimilar: as eval retrieval")
+    cmp.add_argument("--resamples", type=int, default=2000, help="bootstrap and permutation resamples (default 2000)")
+    cmp.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    cmp.add_argument("--json", help="write the comparison as JSON here")
+    cmp.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_device_option(cmp, "where the models encode")
+    cmp.set_defaults(run=lambda args: __import__("retrieval.compare", fromlist=["main_compare"]).main_compare(args))
 
 
 def _add_index_and_search_commands(groups) -> None:
