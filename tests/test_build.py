@@ -170,3 +170,59 @@ def test_render_gif(capsys, kitml_slice, tmp_path):
     assert code == 2 and "no clip with id 'nope'" in err
     code, _, err = run(capsys, "data", "render", tmp_path / "ds", clip_id, "--out", tmp_path / "no" / "x.gif")
     assert code == 2 and "no such folder" in err
+
+
+def _archive(folder, out, extra=None):
+    """FOLDER packed as OUT (a .tar.xz holding one folder), with EXTRA files added to it."""
+    import tarfile
+    with tarfile.open(out, "w:xz") as tar:
+        tar.add(folder, arcname="pack")
+        for name, text in (extra or {}).items():
+            path = out.parent / name
+            path.write_text(text)
+            tar.add(path, arcname=f"pack/{name}")
+    return out
+
+
+def test_a_kitml_layout_archive_builds_with_the_sources_of_its_captions(capsys, kitml_slice, tmp_path):
+    import json
+    rows = [json.loads(line) for line in (kitml_slice / "annotations.jsonl").read_text().splitlines()]
+    tsv = "trial\tdescription\tsubject_desc\n" + "".join(f"{r['cmu_trial']}\tcmu says {r['id']}\tx\n" for r in rows)
+    archive = _archive(kitml_slice, tmp_path / "extra.tar.xz", {"descriptions.tsv": tsv})
+    code, out, err = run(capsys, "data", "build", "kitml-cmu", "--root", archive, "--out", tmp_path / "a", "--quiet")
+    assert code == 0, err
+    ds = MotionDataset(tmp_path / "a")
+    assert len(ds) == len(rows) and {s for sources in ds.text_sources() for s in sources} == {"cmu-description"}
+    # the folder itself: KIT-ML captions, plus CMU's descriptions with --extra-captions
+    (tmp_path / "d.tsv").write_text(tsv)
+    code, _, err = run(capsys, "data", "build", "kitml-cmu", "--root", kitml_slice, "--out", tmp_path / "b",
+                       "--extra-captions", tmp_path / "d.tsv", "--quiet")
+    assert code == 0, err
+    ds = MotionDataset(tmp_path / "b")
+    row = ds.row(0)
+    assert row["texts"][-1] == f"cmu says {row['id']}" and ds.text_sources()[0] == ["kitml", "cmu-description"]
+    code, out, _ = run(capsys, "data", "info", tmp_path / "b")
+    assert f"captions by source {{'kitml': {len(rows)}, 'cmu-description': {len(rows)}}}" in out
+
+
+@pytest.mark.parametrize("case,expected", [("truncated", "ends early"), ("layout", "not in the kitml-cmu"),
+                                           ("not an archive", "not a readable archive"),
+                                           ("bad tsv", "not a descriptions file")])
+def test_a_bad_archive_or_captions_file_is_one_line_and_nothing_is_written(capsys, kitml_slice, tmp_path, case,
+                                                                            expected):
+    archive = _archive(kitml_slice, tmp_path / "good.tar.xz")
+    argv = ["data", "build", "kitml-cmu", "--root", archive, "--out", tmp_path / "out", "--quiet"]
+    if case == "truncated":
+        (tmp_path / "cut.tar.xz").write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+        argv[4] = tmp_path / "cut.tar.xz"
+    elif case == "layout":
+        argv[4] = _archive(kitml_slice / "joints", tmp_path / "joints-only.tar.xz")
+    elif case == "not an archive":
+        argv[4] = kitml_slice / "annotations.jsonl"
+    else:
+        (tmp_path / "bad.tsv").write_text("id,text\n1,walk\n")
+        argv[4] = kitml_slice
+        argv += ["--extra-captions", tmp_path / "bad.tsv"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and expected in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))

@@ -19,7 +19,9 @@ from lexmotion.errors import LexmotionError
 def _cmd_data_build(args) -> int:
     from lexmotion.data.dataset import build_dataset
     options = {"skeleton": args.skeleton, "fps": args.fps, "captions": args.captions,
-               "scale": args.scale, "up_axis": args.up_axis}
+               "scale": args.scale, "up_axis": args.up_axis, "extra_captions": args.extra_captions}
+    if args.extra_captions and args.source != "kitml-cmu":
+        raise LexmotionError(f"--extra-captions applies to the kitml-cmu source, not {args.source}")
     report = build_dataset(args.source, args.root, args.out, overwrite=args.overwrite,
                            progress=not args.quiet, **options)
     splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
@@ -115,7 +117,11 @@ def _add_data_commands(groups) -> None:
                             "Motiondataset 1 or 2 tarball or folder (captions are label-derived); guo: the "
                             "HumanML3D/KIT-ML layout (new_joints/, texts/, split files); bvh: any folder of BVH "
                             "files plus an optional captions.jsonl")
-    build.add_argument("--root", required=True, help="the source folder (or tarball for bandai)")
+    build.add_argument("--root", required=True, help="the source folder, or a tarball of one (bandai; kitml-cmu's layout, "
+                                                     "e.g. ../shared/data/cmu-extra.tar.xz)")
+    build.add_argument("--extra-captions", metavar="TSV",
+                       help="kitml-cmu: cmu-extra's descriptions.tsv; each clip also gets CMU's description of its "
+                            "trial as a caption of source cmu-description")
     build.add_argument("--out", required=True, help="the dataset folder to write")
     build.add_argument("--overwrite", action="store_true",
                        help="replace OUT when it holds an earlier dataset; any other folder is never replaced")

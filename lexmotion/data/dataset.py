@@ -27,6 +27,7 @@ from lexmotion.data.features import feature_stats, part_features
 from lexmotion.data.importers import (
     SOURCES,
     Skipped,
+    extra_captions,
     import_bandai,
     import_bvh_folder,
     import_guo,
@@ -63,6 +64,7 @@ def _features_schema(num_joints: int):
         "fps": datasets.Value("float32"),
         "skeleton": datasets.Value("string"),
         "texts": datasets.Sequence(datasets.Value("string")),
+        "text_sources": datasets.Sequence(datasets.Value("string")),     # each caption's source, as texts
         "split": datasets.Value("string"),
         "caption_source": datasets.Value("string"),
         "num_frames": datasets.Value("int32"),
@@ -72,7 +74,8 @@ def _features_schema(num_joints: int):
 
 def _iter_source(source: str, root: Path, skeletons: dict, options: dict):
     if source == "kitml-cmu":
-        return import_kitml_cmu(root, skeletons)
+        extra = extra_captions(options["extra_captions"]) if options.get("extra_captions") else None
+        return import_kitml_cmu(root, skeletons, extra)
     if source == "bandai":
         return import_bandai(root, skeletons)
     if source == "guo":
@@ -156,6 +159,7 @@ def build_dataset(source: str, root: str | Path, out: str | Path, overwrite: boo
                   "splits": dict(sorted(splits.items())),
                   "captions": sum(len(t) for t in table["texts"]),
                   "caption_source": dict(Counter(table["caption_source"])),
+                  "text_sources": dict(Counter(s for sources in table["text_sources"] for s in sources)),
                   "skipped": skipped, "num_skipped": len(skipped),
                   "seconds": round(time.time() - started, 1), "lexmotion_version": __version__}
         write_json(tmp / REPORT_FILE, report)
@@ -201,6 +205,13 @@ class MotionDataset:
             have = ", ".join(sorted(set(self.table["split"])))
             raise LexmotionError(f"{self.path}: no clip in split {split!r} (splits: {have})")
         return idx
+
+    def text_sources(self) -> list[list[str]]:
+        """Each row's caption sources (parallel to texts); datasets built before the column: the row's
+        caption_source for each caption."""
+        if "text_sources" in self.table.column_names:
+            return [list(s) for s in self.table["text_sources"]]
+        return [[source] * len(texts) for texts, source in zip(self.table["texts"], self.table["caption_source"])]
 
     def row(self, index: int) -> dict:
         row = self._numpy_view[index]
@@ -252,6 +263,7 @@ def dataset_info(path: str | Path, top_words: int = 20) -> dict:
             "captions": int(sum(len(x) for x in text_column)), "splits": splits,
             "skeletons": dict(Counter(t["skeleton"])), "fps": dict(Counter(map(float, fps))),
             "caption_source": dict(Counter(t["caption_source"])),
+            "captions_by_source": dict(Counter(src for sources in ds.text_sources() for src in sources)),
             "frames": summary(frames), "duration_seconds": summary(seconds),
             "total_hours": round(float(seconds.sum()) / 3600, 3),
             "top_words": words.most_common(top_words),
@@ -261,7 +273,8 @@ def dataset_info(path: str | Path, top_words: int = 20) -> dict:
 def format_info(info: dict) -> str:
     lines = [f"{info['path']}  (source: {info['source']})",
              f"clips {info['clips']}, captions {info['captions']}, {info['total_hours']} h, "
-             f"skeletons {info['skeletons']}, caption source {info['caption_source']}", "",
+             f"skeletons {info['skeletons']}, caption source {info['caption_source']}",
+             f"captions by source {info['captions_by_source']}", "",
              f"{'split':<12}{'clips':>8}{'captions':>10}{'seconds':>10}"]
     for split, s in info["splits"].items():
         lines.append(f"{split:<12}{s['clips']:>8}{s['captions']:>10}{s['seconds']:>10}")

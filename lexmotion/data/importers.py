@@ -8,6 +8,7 @@ so a build never stops halfway over one bad clip.
 """
 from __future__ import annotations
 
+import io
 import json
 import random
 import tarfile
@@ -41,9 +42,16 @@ class Skipped:
     reason: str
 
 
-def _record(id, joints, fps, skeleton, texts, split, caption_source, meta=None) -> dict:
+# Where a caption came from (the text_sources column), by importer; the kitml-cmu layout says per folder.
+TEXT_SOURCES = {"kitml-cmu": "kitml", "cmu-extra": "cmu-description", "bandai": "label", "guo": "human", "bvh": "human"}
+
+
+def _record(id, joints, fps, skeleton, texts, split, caption_source, meta=None, text_sources=None) -> dict:
+    """One row. ``text_sources``: each caption's source (default: ``caption_source`` for all)."""
+    sources = list(text_sources) if text_sources is not None else [caption_source] * len(texts)
+    kept = [(t.strip(), src) for t, src in zip(texts, sources) if t.strip()]
     return {"id": str(id), "joints": joints, "fps": float(fps), "skeleton": skeleton.name,
-            "texts": [t.strip() for t in texts if t.strip()], "split": split,
+            "texts": [t for t, _ in kept], "text_sources": [src for _, src in kept], "split": split,
             "caption_source": caption_source, "num_frames": int(joints.shape[0]),
             "meta": json.dumps(meta or {}, sort_keys=True)}
 
@@ -76,19 +84,83 @@ def _annotation(line: str) -> dict:
     return row
 
 
-def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton]) -> Iterator[dict | Skipped]:
-    """The kitml-cmu folder: joints/<id>.npy, annotations.jsonl, skeleton.json."""
-    root = _require_dir(root, "kitml-cmu folder")
-    ann = root / "annotations.jsonl"
-    if not ann.is_file():
-        raise LexmotionError(f"{ann}: missing caption file (kitml-cmu needs annotations.jsonl)")
-    skel_file = root / "skeleton.json"
-    if skel_file.is_file():
-        names = json.loads(skel_file.read_text())["names"]
-        if tuple(names) != KITML_CMU.joints:
-            raise LexmotionError(f"{skel_file}: joint names differ from the registered kitml-cmu skeleton")
+class _KitmlFiles:
+    """The kitml-cmu layout (annotations.jsonl, joints/<id>.npy, skeleton.json, descriptions.tsv for
+    cmu-extra) in a folder, or in a .tar / .tar.xz / .tar.gz holding one such folder (read once, into memory)."""
+
+    def __init__(self, root: Path):
+        self.root = _require_dir(root, "kitml-cmu folder or archive")
+        self.files: dict[str, bytes] | None = None
+        if self.root.is_file():
+            self.files = self._read_archive(self.root)
+
+    @staticmethod
+    def _read_archive(path: Path) -> dict[str, bytes]:
+        try:
+            with tarfile.open(path) as tar:
+                members = [m for m in tar if m.isfile()]
+                tops = {m.name.split("/")[0] for m in members}
+                prefix = f"{tops.pop()}/" if len(tops) == 1 and all("/" in m.name for m in members) else ""
+                wanted = [m for m in members if m.name.startswith(prefix) and (
+                    m.name[len(prefix):] in ("annotations.jsonl", "skeleton.json", "descriptions.tsv")
+                    or (m.name[len(prefix):].startswith("joints/") and m.name.endswith(".npy")))]
+                files = {m.name[len(prefix):]: tar.extractfile(m).read() for m in wanted}
+        except (tarfile.TarError, OSError, EOFError) as err:
+            reason = str(err).splitlines()[-1].strip(" -") if str(err) else type(err).__name__
+            raise LexmotionError(f"{path}: not a readable archive, or it ends early ({reason})") from None
+        if "annotations.jsonl" not in files or not any(n.startswith("joints/") for n in files):
+            raise LexmotionError(f"{path}: not in the kitml-cmu / cmu-extra layout (one folder holding "
+                                 "annotations.jsonl and joints/<id>.npy)")
+        return files
+
+    def name(self, rel: str) -> str:
+        return f"{self.root}:{rel}" if self.files is not None else str(self.root / rel)
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.files if self.files is not None else (self.root / rel).is_file()
+
+    def text(self, rel: str) -> str:
+        data = self.files[rel] if self.files is not None else (self.root / rel).read_bytes()
+        return data.decode("utf-8", errors="replace")
+
+    def joints(self, clip_id: str) -> np.ndarray:
+        rel = f"joints/{clip_id}.npy"
+        if not self.exists(rel):
+            raise LexmotionError(f"{self.name(rel)}: missing joints file")
+        if self.files is None:
+            return load_npy(self.root / rel)
+        from lexmotion.data.motion_file import npy_shape
+        npy_shape(self.files[rel], self.name(rel))        # the header checked against the bytes first
+        return np.load(io.BytesIO(self.files[rel]), allow_pickle=False)
+
+
+def extra_captions(path: str | Path) -> dict[str, str]:
+    """descriptions.tsv (trial, description, ...; a header line) -> {cmu_trial: description}."""
+    path = Path(path)
+    if not path.is_file():
+        raise LexmotionError(f"{path}: no such captions file (--extra-captions takes cmu-extra's descriptions.tsv)")
+    lines = path.read_text(errors="replace").splitlines()
+    if not lines or not lines[0].lower().startswith("trial\tdescription"):
+        raise LexmotionError(f"{path}: not a descriptions file (its first line must be trial<TAB>description...)")
+    return {parts[0]: parts[1].strip() for parts in (line.split("\t") for line in lines[1:])
+            if len(parts) >= 2 and parts[1].strip()}
+
+
+def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton],
+                     extra: dict[str, str] | None = None) -> Iterator[dict | Skipped]:
+    """The kitml-cmu layout, as a folder or an archive: joints/<id>.npy, annotations.jsonl, skeleton.json.
+    Captions are KIT-ML's, or CMU's descriptions where the folder holds descriptions.tsv (cmu-extra).
+    ``extra``: {cmu_trial: description} added to each clip as a caption of source cmu-description."""
+    files = _KitmlFiles(root)
+    if not files.exists("annotations.jsonl"):
+        raise LexmotionError(f"{files.name('annotations.jsonl')}: missing caption file (kitml-cmu needs annotations.jsonl)")
+    if files.exists("skeleton.json"):
+        if tuple(json.loads(files.text("skeleton.json"))["names"]) != KITML_CMU.joints:
+            raise LexmotionError(f"{files.name('skeleton.json')}: joint names differ from the registered kitml-cmu skeleton")
     skeletons[KITML_CMU.name] = KITML_CMU
-    for line_no, line in enumerate(ann.read_text(errors="replace").splitlines(), 1):
+    source = TEXT_SOURCES["cmu-extra" if files.exists("descriptions.tsv") else "kitml-cmu"]
+    ann = files.name("annotations.jsonl")
+    for line_no, line in enumerate(files.text("annotations.jsonl").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -97,21 +169,24 @@ def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton]) -> Iterator[dic
             yield Skipped(f"{ann}:{line_no}", f"bad annotation line ({err})")
             continue
         clip_id = row["id"]
-        path = root / "joints" / f"{clip_id}.npy"
+        where = files.name(f"joints/{clip_id}.npy")
         try:
-            if not path.is_file():
-                raise LexmotionError(f"{path}: missing joints file")
-            joints = check_joints(load_npy(path), str(path), KITML_CMU)
-            DEFAULT_LIMITS.check_clip(len(joints), row["fps"], joints.shape[1], str(path))    # before resampling
+            joints = check_joints(files.joints(clip_id), where, KITML_CMU)
+            DEFAULT_LIMITS.check_clip(len(joints), row["fps"], joints.shape[1], where)    # before resampling
         except LexmotionError as err:
-            yield Skipped(str(path), str(err))
+            yield Skipped(where, str(err))
             continue
         if not [t for t in row["texts"] if t.strip()]:
-            yield Skipped(str(path), "no caption in annotations.jsonl")
+            yield Skipped(where, "no caption in annotations.jsonl")
             continue
+        texts, sources = list(row["texts"]), [source] * len(row["texts"])
+        more = (extra or {}).get(row.get("cmu_trial", clip_id), "")
+        if more and more not in texts:
+            texts.append(more)
+            sources.append(TEXT_SOURCES["cmu-extra"])
         meta = {k: row[k] for k in ("cmu_trial", "same_motion_as", "temos_split") if k in row}
-        yield _record(clip_id, joints, row["fps"], KITML_CMU, row["texts"], row.get("split", "train"),
-                      "human", meta)
+        yield _record(clip_id, joints, row["fps"], KITML_CMU, texts, row.get("split", "train"), "human", meta,
+                      text_sources=sources)
 
 
 # --- Bandai Namco Research Motiondataset 1 and 2 -----------------------------------
