@@ -120,8 +120,8 @@ def _add_data_commands(groups) -> None:
     build.add_argument("--root", required=True, help="the source folder, or a tarball of one (bandai; kitml-cmu's layout, "
                                                      "e.g. ../shared/data/cmu-extra.tar.xz)")
     build.add_argument("--extra-captions", metavar="TSV",
-                       help="kitml-cmu: cmu-extra's descriptions.tsv; each clip also gets CMU's description of its "
-                            "trial as a caption of source cmu-description")
+                       help="kitml-cmu: cmu-extra's descriptions.tsv, or the cmu-extra archive holding it; each clip "
+                            "also gets CMU's description of its trial as a caption of source cmu-description")
     build.add_argument("--out", required=True, help="the dataset folder to write")
     build.add_argument("--overwrite", action="store_true",
                        help="replace OUT when it holds an earlier dataset; any other folder is never replaced")

@@ -135,11 +135,19 @@ class _KitmlFiles:
 
 
 def extra_captions(path: str | Path) -> dict[str, str]:
-    """descriptions.tsv (trial, description, ...; a header line) -> {cmu_trial: description}."""
+    """descriptions.tsv (trial, description, ...; a header line), or the cmu-extra archive holding it,
+    -> {cmu_trial: description}."""
     path = Path(path)
     if not path.is_file():
-        raise LexmotionError(f"{path}: no such captions file (--extra-captions takes cmu-extra's descriptions.tsv)")
-    lines = path.read_text(errors="replace").splitlines()
+        raise LexmotionError(f"{path}: no such captions file (--extra-captions takes cmu-extra's descriptions.tsv "
+                             "or its archive)")
+    if tarfile.is_tarfile(path):
+        files = _KitmlFiles(path)
+        if not files.exists("descriptions.tsv"):
+            raise LexmotionError(f"{path}: the archive holds no descriptions.tsv")
+        lines = files.text("descriptions.tsv").splitlines()
+    else:
+        lines = path.read_text(errors="replace").splitlines()
     if not lines or not lines[0].lower().startswith("trial\tdescription"):
         raise LexmotionError(f"{path}: not a descriptions file (its first line must be trial<TAB>description...)")
     return {parts[0]: parts[1].strip() for parts in (line.split("\t") for line in lines[1:])
