@@ -24,8 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from pretrain.trainer import DEFAULT_EPOCHS, TrainConfig
     train, model, settings = TrainConfig(), ModelConfig(), PhaseSettings()      # every default below is theirs
     p.add_argument("phase", choices=list(PHASE_HELP), help="; ".join(f"{k}: {v}" for k, v in PHASE_HELP.items()))
-    p.add_argument("--data", action="append", required=True,
-                   help="a dataset folder from `lexmotion data build` (repeat to mix datasets)")
+    p.add_argument("--data", action="append", default=[],
+                   help="a dataset folder from `lexmotion data build` (repeat to mix datasets), for every phase "
+                        "whose config gives no phases.<phase>.data list")
     p.add_argument("--out", required=True, help="checkpoint folder (run again with the same --out to resume)")
     p.add_argument("--init", help="checkpoint to start from (default: the previous phase for `all`, else fresh)")
     p.add_argument("--config", help="JSON file with keys train / settings / model overriding the defaults, and "
@@ -112,23 +113,33 @@ def _claim_chain_folder(out: Path, inputs: list) -> None:
 
 
 def run(args) -> int:
+    """`lexmotion pretrain PHASE` / `all`: each phase on its own data (the config's phases.<phase>.data,
+    else --data), every dataset checked first, one normalisation and vocabulary for the whole run."""
+    from pretrain.data_sources import check_data, data_sources, union_stats
     from pretrain.phases import PHASES
     from pretrain.trainer import Trainer
 
-    for d in args.data:
-        if not Path(d).exists():
-            raise LexmotionError(f"{d}: no such dataset folder")
     phases = PHASES if args.phase == "all" else (args.phase,)
+    plan = {}
+    for phase in phases:
+        train_config, model_config = configs(args, phase)
+        sources = data_sources(train_config.data or args.data, f"{args.config} phases.{phase}.data")
+        if not sources:
+            raise LexmotionError(f"pretrain {phase}: no data; pass --data DIR, or give the config a "
+                                 f"phases.{phase}.data list")
+        plan[phase] = (train_config, model_config, sources)
+    run_data = list(dict.fromkeys(src.path for _, _, sources in plan.values() for src in sources))
+    check_data([src for _, _, sources in plan.values() for src in sources])
     init = args.init
     if init and args.text_model:
         _check_text_model(init, args.text_model)
     if args.phase == "all":
-        _claim_chain_folder(Path(args.out), [*args.data, init])
-    for phase in phases:
+        _claim_chain_folder(Path(args.out), [*run_data, init])
+    stats = union_stats(run_data)
+    for phase, (train_config, model_config, sources) in plan.items():
         out = Path(args.out) / phase if args.phase == "all" else Path(args.out)
-        train_config, model_config = configs(args, phase)
         print(f"== {phase}: {PHASE_HELP[phase]} -> {out}")
-        Trainer(args.data, str(out), train_config, init=init, model_config=model_config,
-                progress=not args.quiet, command=getattr(args, "command_line", None)).fit()
+        Trainer(sources, str(out), train_config, init=init, model_config=model_config, progress=not args.quiet,
+                command=getattr(args, "command_line", None), stats=stats, run_data=run_data).fit()
         init = str(out)
     return 0

@@ -43,16 +43,21 @@ def kitml_text_captions(root: str | Path, exclude_ids: set[str] = frozenset()) -
     return captions
 
 
-def load_caption_corpus(corpus_dirs: list[str], datasets) -> list[str]:
-    held_out = {i for d in datasets for i, s in zip(d.table["id"], d.table["split"]) if s in ("val", "test")}
+def load_caption_corpus(corpus_dirs: list[str], datasets, held_out_from=(), sources=None) -> list[str]:
+    """kitml-text's training captions and the human training captions of DATASETS. Captions of any
+    val or test clip of DATASETS or of HELD_OUT_FROM (every dataset of the run) are left out.
+    ``sources``: per dataset, the caption sources to take (None: all)."""
+    held_out = {i for d in (*datasets, *held_out_from) for i, s in zip(d.table["id"], d.table["split"])
+                if s in ("val", "test")}
     captions = []
     for root in corpus_dirs:
         captions += kitml_text_captions(root, held_out)
-    for d in datasets:
+    for d, wanted in zip(datasets, sources or [None] * len(datasets)):
         # Label-derived captions (Bandai) are templates, not language: they stay out of LexMLM.
-        for texts, split, source in zip(d.table["texts"], d.table["split"], d.table["caption_source"]):
-            if split == "train" and source == "human":
-                captions += [t for t in texts if t.strip()]
+        rows = zip(d.table["texts"], d.text_sources(), d.table["split"], d.table["caption_source"], d.table["id"])
+        for texts, text_sources, split, source, clip_id in rows:
+            if split == "train" and source == "human" and clip_id not in held_out:
+                captions += [t for t, src in zip(texts, text_sources) if t.strip() and (wanted is None or src in wanted)]
     return captions
 
 

@@ -49,6 +49,7 @@ from lexmotion.models.checkpoint import load as load_checkpoint
 from lexmotion.models.checkpoint import provenance, save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
+from pretrain.data_sources import data_sources, union_stats
 from pretrain.phases import LOSSES, PhaseSettings
 from pretrain.run_state import RunState
 from pretrain.schedule import batches as _batches
@@ -85,6 +86,9 @@ class TrainConfig:
     activation_checkpointing: bool = False   # recompute encoder layers in backward: less memory, more time
     wandb: str = "offline"
     text_corpus: list[str] = field(default_factory=list)
+    # This phase's datasets (a config's phases.<phase>.data): folders, or {"path", "captions": [sources]};
+    # empty: the command's --data.
+    data: list = field(default_factory=list)
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
     # A fresh model takes them from its ModelConfig.
     vocabulary: str | None = None
@@ -107,8 +111,14 @@ class PhaseModule(nn.Module):
 
 
 class Trainer:
-    def __init__(self, data_dirs: list[str], out: str, config: TrainConfig, init: str | None = None,
-                 model_config: ModelConfig | None = None, progress: bool = True, command: str | None = None):
+    def __init__(self, data_dirs: list, out: str, config: TrainConfig, init: str | None = None,
+                 model_config: ModelConfig | None = None, progress: bool = True, command: str | None = None,
+                 stats: dict | None = None, run_data: list[str] | None = None):
+        """DATA_DIRS: dataset folders or ``DataSource``s (a folder and the caption sources used there).
+        STATS: a fresh model's normalisation (default: pooled over DATA_DIRS); RUN_DATA: every dataset of
+        the run (`pretrain all`), whose val/test captions LexMLM leaves out and whose captions make the
+        vocabulary."""
+        self.stats_given, self.run_data = stats, run_data
         check_settings(f"pretrain {config.phase}", epochs=(config.epochs, "count"), batch_size=(config.batch_size, "count"),
                        max_steps=(config.max_steps, "count"), lr=(config.lr, "rate"), text_lr=(config.text_lr, "rate"),
                        save_every=(config.save_every, "count"), mirror_prob=(config.mirror_prob, "probability"))
@@ -133,9 +143,12 @@ class Trainer:
         self._start_processes(local_rank)
         if config.phase not in LOSSES:
             raise LexmotionError(f"unknown phase {config.phase!r}; choose one of {', '.join(LOSSES)}")
-        self.datasets = [MotionDataset(d) for d in data_dirs]
+        self.sources = data_sources(data_dirs)
+        self.datasets = [MotionDataset(src.path) for src in self.sources]
+        self.run_datasets = [MotionDataset(p) for p in self.run_data] if self.run_data else self.datasets
         if self.rank == 0:
-            claim_run_folder(self.out, "checkpoint", "trainer_state.pt", inputs=[*data_dirs, init])
+            claim_run_folder(self.out, "checkpoint", "trainer_state.pt",
+                             inputs=[*(src.path for src in self.sources), init])
         self.model = self._resumed_model() or self._initial_model(init, model_config)
         parent = getattr(self.model, "provenance", None)
         if self.resume_state is None and init and self.model.has_words:
@@ -145,8 +158,8 @@ class Trainer:
         self._record_provenance(init)
         # the checkpoint's encoder decides how long a crop may be, not the default TrainConfig
         config.max_frames = min(config.max_frames, self.model.config.motion.max_frames)
-        if self.model.stats is None:
-            self.model.stats = self.datasets[0].stats      # normalisation of the first dataset
+        if self.model.stats is None:                       # one normalisation for the whole run
+            self.model.stats = self.stats_given or union_stats([src.path for src in self.sources])
         self._prepare_module()
 
     def _start_processes(self, local_rank: int) -> None:
@@ -195,7 +208,7 @@ class Trainer:
         model_config = model_config or ModelConfig(kind="dense" if phase == "dense" else "lexical")
         seed_everything(self.config.seed)        # --seed decides a fresh model's initial weights too
         model = LexMotionModel(model_config)
-        model.set_corpus(vocabulary_corpus(self.config.text_corpus, self.datasets))
+        model.set_corpus(vocabulary_corpus(self.config.text_corpus, self.run_datasets))
         return model
 
     def _prepare_module(self) -> None:
@@ -252,19 +265,22 @@ class Trainer:
         """(the phase's training items, their collate function): captions for LexMLM, clips otherwise."""
         c = self.config
         if c.phase == "lexmlm":
-            captions = load_caption_corpus(c.text_corpus, self.datasets)
+            captions = load_caption_corpus(c.text_corpus, self.datasets, self.run_datasets,
+                                           [src.captions for src in self.sources])
             return TextCorpus(captions), Collate(self.model.tokenizer, self.model.config.max_text_len).tokenize_only
         sets = [MotionTextDataset(d, "train", self.model.stats, c.max_frames, train=True, mirror_prob=c.mirror_prob,
-                                  require_text=c.phase != "cmmm", progress=self.progress and self.rank == 0)
-                for d in self.datasets]
+                                  require_text=c.phase != "cmmm", progress=self.progress and self.rank == 0,
+                                  sources=src.captions)
+                for d, src in zip(self.datasets, self.sources)]
         return torch.utils.data.ConcatDataset(sets), Collate(self.model.tokenizer, self.model.config.max_text_len)
 
     def _val_set(self):
         c = self.config
         sets = []
-        for d in self.datasets:
+        for d, src in zip(self.datasets, self.sources):
             try:
-                sets.append(MotionTextDataset(d, "val", self.model.stats, c.max_frames, train=False))
+                sets.append(MotionTextDataset(d, "val", self.model.stats, c.max_frames, train=False,
+                                              sources=src.captions))
             except LexmotionError:
                 continue
         return torch.utils.data.ConcatDataset(sets) if sets else None
@@ -330,7 +346,11 @@ class Trainer:
         val_set = self._val_set() if c.phase != "lexmlm" else None
         epochs = c.epochs or DEFAULT_EPOCHS[c.phase]
         per_epoch = len(self.epoch_order(len(data[0]), 0))
-        total = min(c.max_steps or epochs * per_epoch, epochs * per_epoch)
+        if per_epoch == 0:
+            raise LexmotionError(f"{c.phase}: {len(data[0])} training items do not fill one batch of {c.batch_size} "
+                                 f"on {self.world} process(es); pass a smaller --batch-size")
+        total = c.max_steps or epochs * per_epoch
+        epochs = max(epochs, -(-total // per_epoch))     # a step budget is honoured as given, in as many epochs
         optimizer, scheduler = self.optimizer(total)
         if self.finished_before is not None:
             return self._finished_by_the_first_version(total)

@@ -27,7 +27,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
 
     def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
                  max_frames: int = 200, train: bool = False, mirror_prob: float = 0.0,
-                 require_text: bool = True, progress: bool = False):
+                 require_text: bool = True, progress: bool = False, sources: tuple[str, ...] | None = None):
+        """``sources``: keep only the captions of these sources (the text_sources column); None keeps all."""
         from tqdm.auto import tqdm
 
         self.data, self.train, self.max_frames = data, train, max_frames
@@ -35,9 +36,12 @@ class MotionTextDataset(torch.utils.data.Dataset):
         self.stats = stats or data.stats
         self.rows = []
         indices = data.split_indices(split)
+        text_sources = data.text_sources() if sources is not None else None
         for index in tqdm(indices, desc=f"features ({split or 'all'})", unit="clip", leave=False,
                           disable=not progress or len(indices) < 100):
             row = data.row(index)
+            if text_sources is not None:
+                row["texts"] = [t for t, src in zip(row["texts"], text_sources[index]) if src in sources]
             if require_text and not row["texts"]:
                 continue
             skeleton = data.skeleton(row["skeleton"])

@@ -1,0 +1,67 @@
+"""The datasets a phase trains on: folders and the caption sources used there, checked before training,
+and the one set of normalisation statistics a run shares."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lexmotion.errors import LexmotionError
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A dataset folder a phase trains on, and the caption sources it uses there (None: all)."""
+    path: str
+    captions: tuple[str, ...] | None = None
+
+
+def data_sources(entries, source: str = "config") -> list[DataSource]:
+    """A phase's ``data`` list: folder paths, or {"path": ..., "captions": [source, ...]} objects."""
+    out = []
+    for entry in entries:
+        if isinstance(entry, DataSource):
+            out.append(entry)
+        elif isinstance(entry, str) and entry:
+            out.append(DataSource(entry))
+        elif isinstance(entry, dict) and isinstance(entry.get("path"), str) and set(entry) <= {"path", "captions"} \
+                and (entry.get("captions") is None or (isinstance(entry["captions"], list)
+                                                       and all(isinstance(c, str) for c in entry["captions"]))):
+            captions = entry.get("captions")
+            out.append(DataSource(entry["path"], tuple(captions) if captions is not None else None))
+        else:
+            raise LexmotionError(f"{source}: a data entry is a dataset folder or {{\"path\": ..., \"captions\": "
+                                 f"[...]}}, not {entry!r}")
+    return out
+
+
+def check_data(sources: list[DataSource]) -> None:
+    """Each folder a built dataset holding the caption sources asked of it: one line naming it, before training."""
+    from lexmotion.data.dataset import MotionDataset
+    for src in sources:
+        if not Path(src.path).is_dir():
+            raise LexmotionError(f"{src.path}: no such dataset folder")
+        if src.captions is None:
+            continue
+        held = {s for row in MotionDataset(src.path).text_sources() for s in row}
+        missing = [c for c in src.captions if c not in held]
+        if missing:
+            raise LexmotionError(f"{src.path}: holds no caption of source {', '.join(missing)} "
+                                 f"(it holds {', '.join(sorted(held)) or 'none'})")
+
+
+def union_stats(paths: list[str]) -> dict:
+    """One set of normalisation statistics over the training motions of every dataset of a run (pooled
+    from each dataset's own: frame-weighted means and variances)."""
+    import numpy as np
+
+    from lexmotion.data.dataset import MotionDataset
+    stats = [MotionDataset(p).stats for p in dict.fromkeys(paths)]
+    if len(stats) == 1:
+        return stats[0]
+    n = np.array([s["frames"] for s in stats], dtype=np.float64)[:, None]
+    means, stds = (np.array([s[k] for s in stats], dtype=np.float64) for k in ("mean", "std"))
+    mean = (n * means).sum(0) / n.sum()
+    std = np.sqrt(np.maximum((n * (stds ** 2 + means ** 2)).sum(0) / n.sum() - mean ** 2, 0))
+    std = np.maximum(std, 1e-2 * max(float(np.median(std)), 1e-6))
+    return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()),
+            "pooled_from": list(dict.fromkeys(paths))}
