@@ -214,6 +214,30 @@ def _add_eval_commands(groups) -> None:
     add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
     _add_compare_command(eval_cmds)
+    _add_words_command(eval_cmds)
+
+
+def _add_words_command(eval_cmds) -> None:
+    """`lexmotion eval words`."""
+    words = eval_cmds.add_parser(
+        "words", help="motion words as taggers: AP, precision and recall of each caption word",
+        description="Score each caption word (inflections grouped; on label-derived data, each action label) "
+                    "as a tagger of motions: the clips ranked by their motion vector's weight on the word, against "
+                    "the clips whose captions hold it. Prints AP and its chance, precision and recall at the served "
+                    "threshold (weight > 0), the share of clips holding the word, and the median non-zero words "
+                    "per motion and per text vector as the network makes them (no pruning, no own-word floor).",
+        epilog="example: lexmotion eval words --model runs/d0/lexcmlp --data data/kitml --json words.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    words.add_argument("--model", required=True, nargs="+", action="extend",
+                       help="lexical checkpoint folder(s); several (seeds) give mean ± std")
+    words.add_argument("--data", required=True, help="a dataset folder")
+    words.add_argument("--split", default="test", help="split to score (default: test)")
+    words.add_argument("--min-positives", type=int, default=3,
+                       help="score words held by at least this many clips' captions (default 3)")
+    words.add_argument("--json", help="write every word's scores as JSON here")
+    words.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_device_option(words, "where the models encode")
+    words.set_defaults(run=lambda args: __import__("retrieval.words", fromlist=["main_words"]).main_words(args))
 
 
 def _add_compare_command(eval_cmds) -> None:

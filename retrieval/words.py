@@ -1,0 +1,152 @@
+"""Motion words as taggers (``lexmotion eval words``): does a motion's weight on a word say whether the
+motion shows it?
+
+For each word of the split's captions (content words, inflections grouped by their stem) held by at
+least ``min_positives`` clips (on label-derived data: each action label, its words together):
+- the positives are the clips whose captions hold the word or an inflection of it (or the label);
+- the clips are ranked by their motion vector's weight on the word (the largest weight over its
+  inflections; a label: the mean over its words), and **AP** is the tagger's average precision,
+  against its **chance**, the positives' share;
+- **precision** and **recall** at the served threshold: a clip is tagged when its served vector
+  (pruned as served) holds the word;
+- **held** is the share of all clips holding the word.
+The vectors' sizes are reported as the network makes them: median non-zero words per motion and per
+text, with no pruning and no own-word floor.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+MIN_POSITIVES = 3
+
+
+def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
+    """AP of ranking by SCORES (ties broken against the positives: a tagger gets no credit for a tie)."""
+    order = np.lexsort((positives, -scores))          # by score, then negatives before positives
+    hits = positives[order]
+    if not hits.any():
+        return 0.0
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())
+
+
+def word_groups(tokenizer, captions: list[list[str]], min_positives: int = MIN_POSITIVES) -> dict[str, dict]:
+    """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}."""
+    from lexmotion.models.vocabulary import caption_word_ids
+    from pretrain.sparsity import _stem
+    groups: dict[str, dict] = defaultdict(lambda: {"ids": set(), "clips": set(), "count": defaultdict(int)})
+    for n, texts in enumerate(captions):
+        for text in texts:
+            ids = caption_word_ids(tokenizer, text)
+            for i, token in zip(ids, tokenizer.convert_ids_to_tokens(ids)):
+                g = groups[_stem(token)]
+                g["ids"].add(i)
+                g["clips"].add(n)
+                g["count"][token] += 1
+    out = {}
+    for stem, g in groups.items():
+        if len(g["clips"]) >= min_positives:
+            positives = np.zeros(len(captions), dtype=bool)
+            positives[sorted(g["clips"])] = True
+            out[stem] = {"word": max(g["count"], key=g["count"].get), "ids": sorted(g["ids"]), "positives": positives}
+    return out
+
+
+def label_groups(tokenizer, labels: list[str], min_positives: int = MIN_POSITIVES) -> dict[str, dict]:
+    """Label-derived data: each action label ("wave-left-hand") with its words' token ids and its clips."""
+    out = {}
+    for label in sorted(set(labels)):
+        positives = np.array([x == label for x in labels])
+        ids = tokenizer.convert_tokens_to_ids([w for w in label.split("-") if w])
+        if positives.sum() >= min_positives and ids:
+            out[label] = {"word": label, "ids": ids, "positives": positives, "mean_over_words": True}
+    return out
+
+
+def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarray) -> dict:
+    """network / served: (N, V) motion vectors before and after pruning -> per word and mean over words."""
+    words = {}
+    for g in groups.values():
+        cols = network[:, g["ids"]]
+        score = cols.mean(axis=1) if g.get("mean_over_words") else cols.max(axis=1)
+        tagged = (served[:, g["ids"]] > 0).all(axis=1) if g.get("mean_over_words") else (served[:, g["ids"]] > 0).any(axis=1)
+        pos = g["positives"]
+        words[g["word"]] = {"positives": int(pos.sum()), "ap": round(average_precision(score, pos), 4),
+                            "chance": round(float(pos.mean()), 4),
+                            "precision": round(float((tagged & pos).sum() / max(tagged.sum(), 1)), 4),
+                            "recall": round(float((tagged & pos).sum() / pos.sum()), 4),
+                            "held": round(float(tagged.mean()), 4)}
+    mean = {k: round(float(np.mean([w[k] for w in words.values()])), 4) if words else None
+            for k in ("ap", "chance", "precision", "recall", "held")}
+    return {"words": words, "mean": mean, "n_words": len(words)}
+
+
+def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MIN_POSITIVES,
+                   progress: bool = False) -> dict:
+    """One checkpoint's tagger report on a split (see the module docstring)."""
+    import torch
+
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    from lexmotion.errors import WrongKindError
+    from lexmotion.models.lexical import lexical_weights
+    from retrieval.evaluate import encode_split
+    if not model.has_words:
+        raise WrongKindError("a dense model's vectors have no words to score as taggers; use a lexical checkpoint")
+    ds = MotionDataset(data_dir)
+    items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, progress=progress)
+    captions = [r["texts"] for r in items.rows]
+    labelled = all(ds.table["caption_source"][r["index"]] == "label" for r in items.rows)
+    groups = label_groups(model.tokenizer, [ds.metas()[r["index"]].get("content", "") for r in items.rows],
+                          min_positives) if labelled else word_groups(model.tokenizer, captions, min_positives)
+    text, served, network_text = encode_split(model, items, progress=progress, network=True)
+    with torch.no_grad():                     # the network's motion vectors: the same pass, before pruning
+        network = []
+        for i in range(0, len(items), 64):
+            motion, mask = model._features([r["features"] for r in items.rows[i:i + 64]])
+            network.append(lexical_weights(model.motion_pooled_logits(motion, mask)).float().cpu())
+        network = torch.cat(network)
+    text = network_text if network_text is not None else text      # the network's text vectors, no floor
+    report = tagger_report(groups, network.numpy(), served.numpy())
+    report.update(split=split, clips=len(items), labelled=labelled, min_positives=min_positives,
+                  motion_nonzeros_median=float((network > 0).sum(1).float().median()),
+                  text_nonzeros_median=float((text > 0).sum(1).float().median()))
+    return report
+
+
+def main_words(args) -> int:
+    """`lexmotion eval words`."""
+    from lexmotion.device import resolve_device
+    from lexmotion.errors import WrongPathError
+    from lexmotion.files import write_json
+    from lexmotion.models.checkpoint import load, read_config
+    models = list(dict.fromkeys(args.model))
+    for path in models:
+        read_config(path)
+    if args.json and Path(args.json).is_dir():
+        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+    runs = []
+    for path in models:
+        report = evaluate_words(load(path, device=resolve_device(args.device)), args.data, args.split,
+                                args.min_positives, progress=not args.quiet)
+        m = report["mean"]
+        print(f"{path}: {report['n_words']} words, AP {m['ap']:.3f} (chance {m['chance']:.3f}), precision "
+              f"{m['precision']:.3f}, recall {m['recall']:.3f}, held by {m['held']:.1%} of clips; median non-zero "
+              f"words motion {report['motion_nonzeros_median']:g}, text {report['text_nonzeros_median']:g}")
+        runs.append(report)
+    summary = {k: {"mean": float(np.mean([r["mean"][k] for r in runs])), "std": float(np.std([r["mean"][k] for r in runs]))}
+               for k in ("ap", "chance", "precision", "recall", "held")}
+    for k in ("motion_nonzeros_median", "text_nonzeros_median"):
+        summary[k] = {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs]))}
+    if len(runs) > 1:
+        print(f"mean ± std over {len(runs)} checkpoints: " + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}"
+                                                                     for k, v in summary.items()))
+    worst = sorted(runs[0]["words"].items(), key=lambda kv: kv[1]["ap"])[:5]
+    print("lowest AP: " + ", ".join(f"{w} {v['ap']:.2f} (chance {v['chance']:.2f})" for w, v in worst))
+    if args.json:
+        write_json(Path(args.json), {"models": models, "runs": runs, "mean_std": summary})
+        print(f"wrote {args.json}")
+    return 0
