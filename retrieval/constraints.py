@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lexmotion.errors import BadValueError, EmptyQueryError
+from lexmotion.errors import EmptyQueryError
 
 # a + or - that opens a whitespace-separated token, then the word
 _CONSTRAINT = re.compile(r"(?:^|(?<=\s))([+-])([^\s+-]\S*)")
@@ -46,15 +46,8 @@ def split_query(query: str) -> tuple[str, list[tuple[str, str]]]:
 
 def resolve(found: list[tuple[str, str]], tokenizer) -> list[Constraint]:
     """Each (sign, word) as a vocabulary id; a word that is not one WordPiece is refused in one line."""
-    out = []
-    for sign, word in found:
-        pieces = tokenizer.tokenize(word)
-        if len(pieces) != 1 or pieces[0] == tokenizer.unk_token:
-            hint = (f" (it is the pieces {' '.join(pieces)}: constrain one of them, e.g. {sign}{pieces[0]})"
-                    if len(pieces) > 1 else "")
-            raise BadValueError(f"{sign}{word}: not a word of the model's vocabulary{hint}")
-        out.append(Constraint(sign, pieces[0], int(tokenizer.convert_tokens_to_ids(pieces[0]))))
-    return out
+    from lexmotion.models.vocabulary import vocabulary_word
+    return [Constraint(sign, *vocabulary_word(tokenizer, word, sign)) for sign, word in found]
 
 
 def allowed_items(by_word, constraints: list[Constraint]) -> np.ndarray:

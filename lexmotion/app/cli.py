@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_and_search_commands(groups)
     from captioning.cli import add_caption_commands
     add_caption_commands(groups)
+    _add_explain_command(groups)
     _add_serve_command(groups)
     _add_export_command(groups)
     _add_demo_command(groups)
@@ -289,6 +290,29 @@ def _add_index_and_search_commands(groups) -> None:
                                epilog='example: lexmotion search --index idx/kit "a person kicks with the left leg" -k 5')
     add_search_arguments(search)
     search.set_defaults(run=run_search)
+
+
+def _add_explain_command(groups) -> None:
+    """`lexmotion explain`."""
+    ex = groups.add_parser(
+        "explain", help="when each word happens in a motion: its timeline, peaks and a plot",
+        description="Place words in a motion's time: each word's activation on every time patch (the lexical "
+                    "head's weights that the motion vector's max-pool takes), over the whole clip (clips longer "
+                    "than the encoder's window are covered by overlapping windows). Prints each word's weight "
+                    "and peaks; --plot draws the timelines.",
+        epilog="example: lexmotion explain --model runs/d0/lexcmlp --motion take.bvh --words kick,jump --plot t.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex.add_argument("--model", required=True, help="a lexical checkpoint folder")
+    ex.add_argument("--motion", required=True, help="a .bvh file, or a .npy of joints (frames, joints, 3)")
+    ex.add_argument("--words", required=True, help="comma-separated vocabulary words, e.g. kick,jump")
+    ex.add_argument("--fps", type=float, default=20.0, help=".npy: its frame rate (default 20)")
+    ex.add_argument("--skeleton", help=".npy: registered skeleton (default by joint count: 21 kitml-cmu, 22 humanml3d)")
+    ex.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
+                    help=f"the longest clip read, frames / fps (default {DEFAULT_LIMITS.max_duration_s:g})")
+    ex.add_argument("--plot", metavar="OUT.png", help="draw the timelines into this figure (.png, .pdf, .svg)")
+    ex.add_argument("--json", action="store_true", help="print JSON")
+    add_device_option(ex, "where the model encodes")
+    ex.set_defaults(run=lambda args: __import__("lexmotion.app.explain", fromlist=["run_explain"]).run_explain(args))
 
 
 def _add_serve_command(groups) -> None:

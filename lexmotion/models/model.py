@@ -325,33 +325,38 @@ class LexMotionModel(nn.Module):
         return max_pool_logits(text_logits, real_mask, self.vocab_mask)
 
     # --- the user's API --------------------------------------------------------------------
-    def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
-        """clips: feature arrays (T, 105), or dicts with joints, fps and skeleton (a Skeleton or a
-        registered name such as "kitml-cmu", as the rows of a built dataset carry it)."""
+    def _clip_features(self, clip, i: int = 0) -> np.ndarray:
+        """A clip's whole normalised features (T at 20 fps, 105): a feature array as it is, or a dict with
+        joints, fps and skeleton (a Skeleton or a registered name, as a built dataset's rows carry it)."""
         from lexmotion.data.batching import normalise
         from lexmotion.data.features import FEATURE_DIM, check_joints, part_features
         from lexmotion.data.skeletons import get_skeleton
-        from lexmotion.errors import CorruptFileError, LexmotionError
+        from lexmotion.errors import CorruptFileError
 
         if self.stats is None:
             raise LexmotionError("the model has no normalisation statistics (load it with lexmotion.load)")
-        feats = []
+        if isinstance(clip, dict):
+            missing = [k for k in ("joints", "fps", "skeleton") if k not in clip]
+            if missing:
+                raise LexmotionError(f"clip {i}: needs the keys joints, fps and skeleton (missing {', '.join(missing)})")
+            skeleton = get_skeleton(clip["skeleton"]) if isinstance(clip["skeleton"], str) else clip["skeleton"]
+            joints = check_joints(np.asarray(clip["joints"]), clip.get("source", f"clip {i}"), skeleton)
+            return normalise(part_features(joints, float(clip["fps"]), skeleton), self.stats)
+        f = np.asarray(clip, dtype=np.float32)
+        if f.ndim != 2 or f.shape[1] != FEATURE_DIM or not len(f):
+            raise LexmotionError(f"clip {i}: a feature array is (frames, {FEATURE_DIM}), not {f.shape}")
+        if not np.isfinite(f).all():
+            raise CorruptFileError(f"clip {i}: NaN or infinite features")
+        return f
+
+    def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
+        """clips (see ``_clip_features``) -> padded (B, T, 105) features and their (B, T) mask; a clip longer
+        than the encoder's window is centre-cropped to it, as in evaluation."""
         max_frames = self.config.motion.max_frames
+        feats = []
         for i, clip in enumerate(clips):
-            if isinstance(clip, dict):
-                missing = [k for k in ("joints", "fps", "skeleton") if k not in clip]
-                if missing:
-                    raise LexmotionError(f"clip {i}: needs the keys joints, fps and skeleton (missing {', '.join(missing)})")
-                skeleton = get_skeleton(clip["skeleton"]) if isinstance(clip["skeleton"], str) else clip["skeleton"]
-                joints = check_joints(np.asarray(clip["joints"]), clip.get("source", f"clip {i}"), skeleton)
-                f = normalise(part_features(joints, float(clip["fps"]), skeleton), self.stats)
-            else:
-                f = np.asarray(clip, dtype=np.float32)
-                if f.ndim != 2 or f.shape[1] != FEATURE_DIM or not len(f):
-                    raise LexmotionError(f"clip {i}: a feature array is (frames, {FEATURE_DIM}), not {f.shape}")
-                if not np.isfinite(f).all():
-                    raise CorruptFileError(f"clip {i}: NaN or infinite features")
-            if len(f) > max_frames:       # centred crop, as in evaluation
+            f = self._clip_features(clip, i)
+            if len(f) > max_frames:
                 start = (len(f) - max_frames) // 2
                 f = f[start:start + max_frames]
             feats.append(torch.from_numpy(np.ascontiguousarray(f)))
@@ -431,6 +436,37 @@ class LexicalModel(LexMotionModel):
     def explain(self, vector: torch.Tensor, k: int = 10) -> list[tuple[str, float]]:
         """Top-k (word, weight) of one lexical vector."""
         return explain(vector.to_dense() if vector.is_sparse else vector, self.tokenizer, k)
+
+    @torch.no_grad()
+    def word_timelines(self, clip, words: list[str]) -> dict:
+        """When each word happens in CLIP: log(1 + ReLU(logit)) of the motion lexical head on every time
+        patch, the weights its max-pool takes for the motion vector. A clip longer than the encoder's
+        window is covered by windows of that length overlapping by half, each patch keeping its largest
+        value over them. -> {"seconds": (P,) patch centres, "words": {word: (P,) activations}}."""
+        from lexmotion.data.features import WORKING_FPS
+        from lexmotion.models.vocabulary import vocabulary_word
+        pieces = [vocabulary_word(self.tokenizer, w) for w in words]
+        feats = self._clip_features(clip)
+        width, patch = self.config.motion.max_frames, self.config.motion.patch_frames
+        n_patches = -(-len(feats) // patch)
+        timeline = torch.full((n_patches, len(pieces)), -torch.inf)
+        step = max(patch, (width // 2) // patch * patch)           # windows start on patch boundaries
+        starts = range(0, max(len(feats) - width, 0) + step, step)
+        was_training = self.training
+        self.eval()
+        ids = torch.tensor([i for _, i in pieces], device=self.device)
+        for start in starts:
+            window = torch.from_numpy(np.ascontiguousarray(feats[start:start + width]))[None].to(self.device)
+            out = self.motion_tokens(window, torch.ones(window.shape[:2], dtype=torch.bool, device=self.device))
+            logits = self.motion_head(out["time_tokens"][0], ids).float().cpu()      # (patches, words)
+            first = start // patch
+            logits = logits[out["time_mask"][0].cpu()][: n_patches - first]
+            timeline[first:first + len(logits)] = torch.maximum(timeline[first:first + len(logits)], logits)
+        self.train(was_training)
+        # a word outside the motion vocabulary is 0 in the motion vector, so it is 0 all along here too
+        weights = torch.log1p(torch.relu(timeline)) * self.motion_mask.cpu()[ids.cpu()].float()
+        seconds = (np.arange(n_patches) + 0.5) * patch / WORKING_FPS
+        return {"seconds": seconds, "words": {w: weights[:, k].numpy() for k, w in enumerate(words)}}
 
 
 class DenseModel(LexMotionModel):

@@ -103,3 +103,16 @@ def inverse_document_frequency(tokenizer, captions: list[str]) -> torch.Tensor:
     for index, count in df.items():
         idf[index] = math.log((1 + n) / (1 + count)) + 1
     return idf
+
+
+def vocabulary_word(tokenizer, word: str, prefix: str = "") -> tuple[str, int]:
+    """WORD as one vocabulary entry -> (its WordPiece, its id); a word that is not one WordPiece is refused in
+    one line (PREFIX: how the user wrote it, e.g. "+" for a keyword constraint)."""
+    from lexmotion.errors import BadValueError
+    pieces = tokenizer.tokenize(word)
+    if len(pieces) != 1 or pieces[0] == tokenizer.unk_token:
+        verb = "constrain" if prefix in ("+", "-") else "use"
+        hint = (f" (it is the pieces {' '.join(pieces)}: {verb} one of them, e.g. {prefix}{pieces[0]})"
+                if len(pieces) > 1 else "")
+        raise BadValueError(f"{prefix}{word}: not a word of the model's vocabulary{hint}")
+    return pieces[0], int(tokenizer.convert_tokens_to_ids(pieces[0]))

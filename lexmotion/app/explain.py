@@ -1,0 +1,64 @@
+"""``lexmotion explain``: when each word happens in a motion (its timeline over the clip's seconds)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def peaks(seconds: np.ndarray, values: np.ndarray, k: int = 3) -> list[tuple[float, float]]:
+    """The K highest local maxima of a timeline, (second, value), strongest first; none where it is 0."""
+    padded = np.concatenate([[-np.inf], values, [-np.inf]])
+    local = np.flatnonzero((padded[1:-1] >= padded[:-2]) & (padded[1:-1] > padded[2:]) & (values > 0))
+    best = local[np.argsort(-values[local], kind="stable")][:k]
+    return [(float(seconds[i]), float(values[i])) for i in best]
+
+
+def timeline_figure(timelines: dict, title: str):
+    """One line per word over the clip's seconds (a matplotlib Figure; no pyplot)."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(8, 2.2 + 0.25 * len(timelines["words"])))
+    ax = fig.add_subplot()
+    for word, values in timelines["words"].items():
+        ax.plot(timelines["seconds"], values, label=word)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("word weight")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def run_explain(args) -> int:
+    import json
+
+    from lexmotion.data.limits import check_duration_option
+    from lexmotion.data.motion_file import read_motion_file
+    from lexmotion.device import resolve_device
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models.checkpoint import load
+    words = [w.strip() for w in args.words.split(",") if w.strip()]
+    if not words:
+        raise LexmotionError("--words: give one or more words, e.g. --words kick,jump")
+    model = load(args.model, device=resolve_device(args.device))
+    if not model.has_words:
+        raise LexmotionError(f"{args.model}: a dense checkpoint has no words to place in time; use a lexical one")
+    clip = read_motion_file(args.motion, args.fps, args.skeleton, check_duration_option(args.max_duration_s))
+    timelines = model.word_timelines(clip, words)
+    seconds = timelines["seconds"]
+    report = {"motion": args.motion, "seconds": round(float(len(seconds) * model.config.motion.patch_frames / 20), 2),
+              "words": {w: {"weight": round(float(v.max()), 4),
+                            "peaks": [{"second": round(s, 2), "weight": round(x, 4)} for s, x in peaks(seconds, v)]}
+                        for w, v in timelines["words"].items()}}
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{args.motion}: {report['seconds']:.1f} s, {len(seconds)} time patches")
+        for word, r in report["words"].items():
+            where = ", ".join(f"{p['second']:.1f} s ({p['weight']:.2f})" for p in r["peaks"]) or "nowhere (0 all along)"
+            print(f"  {word:<12} weight {r['weight']:.3f}; peaks at {where}")
+    if args.plot:
+        from lexmotion.files import save_figure
+        save_figure(timeline_figure(timelines, f"{Path(args.motion).name}: {', '.join(words)}"), args.plot)
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,74 @@
+"""Word timelines (`LexMotionModel.word_timelines`, `lexmotion explain`): each word's weight on every time
+patch, whose maximum is the motion vector's weight, over the whole of a clip longer than the encoder."""
+import json
+
+import numpy as np
+import pytest
+from conftest import pretrain_tiny
+from test_hardening import fails
+
+import lexmotion
+from lexmotion.app.cli import main
+from lexmotion.app.explain import peaks
+from lexmotion.data.dataset import MotionDataset
+
+
+@pytest.fixture(scope="module")
+def lex(tiny_setup, tmp_path_factory):
+    root = tmp_path_factory.mktemp("explain")
+    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex", 2) == 0
+    from lexmotion.models.checkpoint import load, save_weights
+    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
+    model.motion_head.bias.data += 4.0
+    save_weights(model, root / "lex")
+    return root
+
+
+def _clip(ds, i):
+    row = ds.row(i)
+    return {"joints": row["joints"], "fps": float(row["fps"]), "skeleton": row["skeleton"]}
+
+
+def test_a_timeline_s_peak_is_the_motion_vector_s_weight(lex, tiny_setup):
+    model = lexmotion.load(lex / "lex")
+    model.config.motion_max_words = 0                # the vector as the network makes it
+    ds = MotionDataset(tiny_setup / "kit")
+    words = ["walking", "person", "forward"]
+    clip = _clip(ds, 0)
+    clip["joints"] = clip["joints"][: int(3 * clip["fps"])]            # 3 s: one encoder window (4 s)
+    timelines = model.word_timelines(clip, words)
+    vector = model.encode_motion([clip]).to_dense()[0]
+    for word in words:
+        assert timelines["words"][word].max() == pytest.approx(float(vector[model.tokenizer.convert_tokens_to_ids(word)]),
+                                                              abs=1e-5)
+
+
+def test_a_clip_longer_than_the_encoder_is_covered_whole(lex, tiny_setup):
+    model = lexmotion.load(lex / "lex")
+    ds = MotionDataset(tiny_setup / "kit")
+    long = _clip(ds, 0)
+    long["joints"] = np.concatenate([_clip(ds, i)["joints"] for i in range(4)])[: int(11 * long["fps"])]
+    timelines = model.word_timelines(long, ["walking"])
+    patch = model.config.motion.patch_frames
+    assert len(timelines["seconds"]) == -(-len(model._clip_features(long)) // patch) and timelines["seconds"][-1] > 10
+    assert np.isfinite(timelines["words"]["walking"]).all() and (timelines["words"]["walking"] > 0).all()
+
+
+def test_peaks():
+    seconds = np.arange(6) * 0.5
+    assert peaks(seconds, np.array([0, 1, 0, 3, 2, 0.0])) == [(1.5, 3.0), (0.5, 1.0)]
+    assert peaks(seconds, np.zeros(6)) == []
+
+
+def test_the_command(capsys, lex, tiny_setup, tmp_path):
+    ds = MotionDataset(tiny_setup / "kit")
+    np.save(tmp_path / "clip.npy", ds.row(0)["joints"])
+    argv = ["explain", "--model", lex / "lex", "--motion", tmp_path / "clip.npy", "--fps", ds.row(0)["fps"],
+            "--words", "walking,forward"]
+    assert main([str(a) for a in [*argv, "--json", "--plot", tmp_path / "t.png"]]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[: out.rindex("}") + 1])
+    assert set(report["words"]) == {"walking", "forward"} and report["words"]["walking"]["peaks"]
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    fails(capsys, [*argv[:-1], "walking,juggles"], "juggles: not a word of the model's vocabulary")
+    fails(capsys, [*argv[:-1], ","], "--words")
