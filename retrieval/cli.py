@@ -27,6 +27,11 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
                         "approximate, for large collections; sparse: scipy inverted index (exact); sparse-ivf: "
                         "clustered sparse index, the fastest for 100k+ motions (approximate, see --nprobe of search); "
                         "seismic: pyseismic-lsr (approximate); torch: exact, CPU or GPU")
+    p.add_argument("--window", type=float, metavar="SECONDS",
+                   help="index windows of every clip, this long (from one patch to the encoder's window); a hit is "
+                        "then a moment: the clip, its start and end (default: whole clips)")
+    p.add_argument("--stride", type=float, metavar="SECONDS", help="--window: seconds between windows (default: "
+                                                                     "half a window)")
     p.add_argument("--texts", action="store_true", help="index the captions instead of the motions "
                                                        "(for `lexmotion search --motion`)")
 
@@ -59,10 +64,12 @@ def run_index_build(args) -> int:
     with output_lock(args.out):          # refused at once if another process builds the same --out
         model = load(args.model)
         index = build_index(model, args.model, args.data, None if args.split == "all" else args.split,
-                            backend=args.backend, texts=args.texts)
+                            backend=args.backend, texts=args.texts, window=args.window, stride=args.stride)
         index.save(args.out, overwrite=args.overwrite)
     m = index.meta
-    print(f"indexed {m['n']} {m['collection']} of {args.data} ({args.split}) with {m['backend']} -> {args.out}"
+    what = (f"{m['n']} windows of {m['window']:g} s (every {m['stride']:g} s) of "
+            f"{len({item['id'] for item in index.items})} motions" if "window" in m else f"{m['n']} {m['collection']}")
+    print(f"indexed {what} of {args.data} ({args.split}) with {m['backend']} -> {args.out}"
           + (f"; {m['active_columns']} active vocabulary columns of {m['vocab_size']}" if "active_columns" in m else ""))
     return 0
 
@@ -98,7 +105,8 @@ def run_search(args) -> int:
         from retrieval.constraints import describe
         print(describe(constraints, len(index.items)) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
     for rank, h in enumerate(hits, 1):
-        print(f"{rank:>2}. {h.id}  score {h.score:.3f}  {' | '.join(h.texts)[:100]}")
+        moment = f" [{h.start:.1f}-{h.end:.1f} s]" if h.start is not None else ""
+        print(f"{rank:>2}. {h.id}{moment}  score {h.score:.3f}  {' | '.join(h.texts)[:100]}")
         if h.terms:
             print("    because: " + ", ".join(f"{t} (query {q:.2f} x item {m:.2f})" for t, q, m in h.terms))
     return 0

@@ -9,10 +9,40 @@ from lexmotion import __version__
 from lexmotion.errors import LexmotionError
 
 
+def windows(n_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """(start, end) frames of windows of WINDOW frames every STRIDE frames over a clip of N_FRAMES; the last
+    one ends with the clip; a clip no longer than a window stays whole."""
+    if n_frames <= window:
+        return [(0, n_frames)]
+    starts = list(range(0, n_frames - window + 1, stride))
+    if starts[-1] + window < n_frames:
+        starts.append(n_frames - window)
+    return [(s, s + window) for s in starts]
+
+
+def check_windows(model, window: float | None, stride: float | None, texts: bool) -> None:
+    """--window / --stride in seconds: positive, at least one patch, at most the encoder's window; motions only."""
+    from lexmotion.data.features import WORKING_FPS
+    if window is None:
+        if stride is not None:
+            raise LexmotionError("--stride needs --window (the windows' length in seconds)")
+        return
+    if texts:
+        raise LexmotionError("--window indexes windows of motions; a caption index (--texts) has none")
+    patch, longest = (model.config.motion.patch_frames / WORKING_FPS, model.config.motion.max_frames / WORKING_FPS)
+    if not window > 0 or window < patch or window > longest:
+        raise LexmotionError(f"--window must be from one patch ({patch:g} s) to the encoder's window ({longest:g} s), "
+                             f"not {window}")
+    if stride is not None and not stride > 0:
+        raise LexmotionError(f"--stride must be a positive number of seconds, not {stride}")
+
+
 def encode_collection(model, data_dir: str | Path, split: str | None = "test", texts: bool = False,
-                      progress: bool = True) -> tuple[list[dict], object]:
+                      progress: bool = True, window: float | None = None,
+                      stride: float | None = None) -> tuple[list[dict], object]:
     """-> (items [{id, texts}], raw vectors): (N, V) scipy CSR for a lexical model, a dense array for a dense one.
-    ``texts``: the split's captions, one item each, instead of its motions."""
+    ``texts``: the split's captions, one item each, instead of its motions. ``window`` (seconds): an item
+    per window of each clip, every ``stride`` seconds (default half a window), with its start and end."""
     import scipy.sparse as sp
     from tqdm.auto import tqdm
 
@@ -36,22 +66,34 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
                                  progress=progress)
         items = [{"id": r["id"], "texts": r["texts"]} for r in data.rows]
         feats = [r["features"] for r in data.rows]
+        if window is not None:
+            from lexmotion.data.features import WORKING_FPS
+            size, step = round(window * WORKING_FPS), max(1, round((stride or window / 2) * WORKING_FPS))
+            spans = [(item, f, a, b) for item, f in zip(items, feats) for a, b in windows(len(f), size, step)]
+            items = [{**item, "start": round(a / WORKING_FPS, 2), "end": round(b / WORKING_FPS, 2)}
+                     for item, _, a, b in spans]
+            feats = [f[a:b] for _, f, a, b in spans]
         for start in tqdm(range(0, len(feats), 64), desc="encoding motions", leave=False, disable=not progress):
             vecs.append(keep(model.encode_motion(feats[start:start + 64])))
     return items, (sp.vstack(vecs).tocsr() if model.has_words else np.concatenate(vecs))
 
 
 def build_index(model, model_path: str | Path, data_dir: str | Path, split: str | None = "test",
-                backend: str = "faiss", texts: bool = False, progress: bool = True):
-    """Encode the collection with MODEL (the checkpoint at MODEL_PATH) and index it with BACKEND."""
+                backend: str = "faiss", texts: bool = False, progress: bool = True, window: float | None = None,
+                stride: float | None = None):
+    """Encode the collection with MODEL (the checkpoint at MODEL_PATH) and index it with BACKEND; with
+    ``window``, windows of the clips (see ``encode_collection``)."""
+    check_windows(model, window, stride, texts)
     from lexmotion.models.checkpoint import config_fingerprint, weights_fingerprint
     from retrieval.backend import backend_class
     from retrieval.index import INDEX_FORMAT, Index
     backend_class(backend).check(model.has_words)      # before the encoding, not after
-    items, raw = encode_collection(model, data_dir, split, texts, progress)
+    items, raw = encode_collection(model, data_dir, split, texts, progress, window, stride)
     meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
             "kind": model.config.kind, "collection": "texts" if texts else "motions",
             "model_path": str(model_path), "model_sha1": weights_fingerprint(model_path),
             "model_config_sha1": config_fingerprint(model_path),
             "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
+    if window is not None:
+        meta.update(window=window, stride=stride or window / 2)
     return Index.create(meta, items, raw, progress)

@@ -55,10 +55,28 @@ class Hit:
     score: float
     texts: list[str]
     terms: list[tuple[str, float, float]]   # (word, query weight, item weight)
+    start: float | None = None              # windowed indexes: the moment in the clip, in seconds
+    end: float | None = None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "score": round(self.score, 4), "texts": self.texts,
+        span = {"start": self.start, "end": self.end} if self.start is not None else {}
+        return {"id": self.id, **span, "score": round(self.score, 4), "texts": self.texts,
                 "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms]}
+
+
+def merge_windows(candidates: list[tuple[float, int]], items: list[dict]) -> list[tuple[float, int, float, float]]:
+    """(score, row) best first -> (score, best row, start, end): a clip's overlapping windows become one
+    hit, the span of them all, with the best window's score."""
+    kept = []
+    for score, row in candidates:
+        item = items[row]
+        for hit in kept:
+            if hit[2] == item["id"] and item["start"] < hit[4] and item["end"] > hit[3]:
+                hit[3], hit[4] = min(hit[3], item["start"]), max(hit[4], item["end"])
+                break
+        else:
+            kept.append([score, row, item["id"], item["start"], item["end"]])
+    return [(score, row, start, end) for score, row, _, start, end in kept]
 
 
 class Hits(list):
@@ -244,11 +262,9 @@ class Index:
         if not np.any(query_vec):
             raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
                                  "words?): describe the motion, e.g. \"someone walks in a circle\"")
-        scores, top = self.search_vectors(query_vec[None], k, allowed)
+        found = self._ranked(query_vec, k, allowed)
         hits = []
-        for score, i in zip(scores[0], top[0]):
-            if i < 0 or score == -np.inf:          # fewer than k items left by the constraints
-                continue
+        for score, i, start, end in found:
             terms = []
             if self.meta["kind"] == "lexical":
                 item = self.raw_vectors[i].toarray().ravel()
@@ -256,8 +272,22 @@ class Index:
                 for v in np.argsort(-contrib)[:n_terms]:
                     if contrib[v] > 0:
                         terms.append((model.tokenizer.convert_ids_to_tokens(int(v)), float(query_vec[v]), float(item[v])))
-            hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms))
+            hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end))
         return hits
+
+    def _ranked(self, query_vec: np.ndarray, k: int, allowed=None) -> list[tuple[float, int, float | None, float | None]]:
+        """The k best (score, row, start, end); a windowed index merges a clip's overlapping windows, asking
+        the backend for more candidates until k moments are found or every item was seen."""
+        wanted = k if "window" not in self.meta else min(4 * k, len(self.items))
+        while True:
+            scores, top = self.search_vectors(query_vec[None], wanted, allowed)
+            ranked = [(float(s), int(i)) for s, i in zip(scores[0], top[0]) if i >= 0 and s != -np.inf]
+            if "window" not in self.meta:
+                return [(s, i, None, None) for s, i in ranked]
+            merged = merge_windows(ranked, self.items)
+            if len(merged) >= k or wanted >= len(self.items):
+                return merged[:k]
+            wanted = min(2 * wanted, len(self.items))
 
 
 def check_k(k, option: str = "-k") -> int:

@@ -1,0 +1,62 @@
+"""Windowed indexes: a hit is a moment (the clip, its start and end); a clip's overlapping windows merge."""
+import json
+
+import pytest
+from conftest import pretrain_tiny
+from test_hardening import fails
+
+from lexmotion.app.cli import main
+from retrieval.collection import windows
+from retrieval.index import merge_windows
+
+
+def test_windows_cover_the_clip_and_a_short_clip_stays_whole():
+    assert windows(30, 40, 20) == [(0, 30)]
+    assert windows(100, 40, 20) == [(0, 40), (20, 60), (40, 80), (60, 100)]
+    assert windows(90, 40, 20) == [(0, 40), (20, 60), (40, 80), (50, 90)]      # the last one ends with the clip
+
+
+def test_overlapping_windows_of_one_clip_merge_into_one_moment():
+    items = [{"id": "a", "start": 0, "end": 2}, {"id": "a", "start": 1, "end": 3}, {"id": "b", "start": 0, "end": 2},
+             {"id": "a", "start": 5, "end": 7}]
+    merged = merge_windows([(0.9, 1), (0.8, 0), (0.7, 2), (0.6, 3)], items)
+    assert merged == [(0.9, 1, 0, 3), (0.7, 2, 0, 2), (0.6, 3, 5, 7)]
+
+
+@pytest.fixture(scope="module")
+def lex(tiny_setup, tmp_path_factory):
+    root = tmp_path_factory.mktemp("windows")
+    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex", 2) == 0
+    from lexmotion.models.checkpoint import load, save_weights
+    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
+    model.motion_head.bias.data += 4.0
+    save_weights(model, root / "lex")
+    return root
+
+
+def test_a_windowed_index_finds_moments(capsys, tiny_setup, lex):
+    idx = lex / "idx"
+    assert main([str(a) for a in ["index", "build", "--model", lex / "lex", "--data", tiny_setup / "kit", "--split", "all",
+                                  "--out", idx, "--backend", "sparse", "--window", 2, "--stride", 1]]) == 0
+    assert "windows of 2 s (every 1 s) of 12 motions" in capsys.readouterr().out
+    meta = json.loads((idx / "index.json").read_text())
+    items = [json.loads(line) for line in (idx / "items.jsonl").read_text().splitlines()]
+    assert meta["window"] == 2 and meta["n"] == len(items) > 12
+    assert all(0 <= it["start"] < it["end"] <= it["start"] + 2.0 for it in items)
+    assert main(["search", "--index", str(idx), "a person walks forward", "-k", "3", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert len(hits) == 3 and all(h["start"] < h["end"] for h in hits)
+    spans = {}
+    for h in hits:                                   # one clip's moments never overlap
+        for start, end in spans.get(h["id"], []):
+            assert h["end"] <= start or h["start"] >= end
+        spans.setdefault(h["id"], []).append((h["start"], h["end"]))
+
+
+@pytest.mark.parametrize("options,message", [(["--window", 0], "--window must be"), (["--window", 99], "--window must be"),
+                                             (["--window", 2, "--stride", 0], "--stride must be"),
+                                             (["--window", 2, "--texts"], "a caption index"),
+                                             (["--stride", 1], "--stride needs --window")])
+def test_bad_windows_are_one_line(capsys, tiny_setup, lex, tmp_path, options, message):
+    fails(capsys, ["index", "build", "--model", lex / "lex", "--data", tiny_setup / "kit", "--out", tmp_path / "i",
+                   *options], message)
