@@ -92,23 +92,23 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
     from lexmotion.errors import WrongKindError
-    from lexmotion.models.lexical import lexical_weights
     from retrieval.evaluate import encode_split
     if not model.has_words:
         raise WrongKindError("a dense model's vectors have no words to score as taggers; use a lexical checkpoint")
     ds = MotionDataset(data_dir)
     items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, progress=progress)
     captions = [r["texts"] for r in items.rows]
-    labelled = all(ds.table["caption_source"][r["index"]] == "label" for r in items.rows)
-    groups = label_groups(model.tokenizer, [ds.metas()[r["index"]].get("content", "") for r in items.rows],
-                          min_positives) if labelled else word_groups(model.tokenizer, captions, min_positives)
+    sources = ds.table["caption_source"]
+    labelled = all(sources[r["index"]] == "label" for r in items.rows)
+    if labelled:
+        metas = ds.metas()
+        groups = label_groups(model.tokenizer, [metas[r["index"]].get("content", "") for r in items.rows], min_positives)
+    else:
+        groups = word_groups(model.tokenizer, captions, min_positives)
     text, served, network_text = encode_split(model, items, progress=progress, network=True)
-    with torch.no_grad():                     # the network's motion vectors: the same pass, before pruning
-        network = []
-        for i in range(0, len(items), 64):
-            motion, mask = model._features([r["features"] for r in items.rows[i:i + 64]])
-            network.append(lexical_weights(model.motion_pooled_logits(motion, mask)).float().cpu())
-        network = torch.cat(network)
+    with torch.no_grad():                     # a second motion pass: the network's vectors, before pruning
+        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in items.rows[i:i + 64]]),
+                                                  prune=False).float().cpu() for i in range(0, len(items), 64)])
     text = network_text if network_text is not None else text      # the network's text vectors, no floor
     report = tagger_report(groups, network.numpy(), served.numpy())
     report.update(split=split, clips=len(items), labelled=labelled, min_positives=min_positives,

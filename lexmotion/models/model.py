@@ -287,11 +287,12 @@ class LexMotionModel(nn.Module):
         out = self.motion_tokens(motion, mask)
         return pool_over_vocabulary(self.motion_head, out["time_tokens"], out["time_mask"], self.motion_mask)
 
-    def motion_lexical(self, motion, mask) -> torch.Tensor:
-        """(B, V) the served motion vector: the lexical head's, pruned to ``motion_max_words``."""
+    def motion_lexical(self, motion, mask, prune: bool = True) -> torch.Tensor:
+        """(B, V) the served motion vector: the lexical head's, pruned to ``motion_max_words``
+        (``prune=False``: the network's vector as it is)."""
         vectors = lexical_weights(self.motion_pooled_logits(motion, mask))
         k = self.config.motion_max_words
-        if 0 < k < vectors.shape[1]:
+        if prune and 0 < k < vectors.shape[1]:
             weights, words = vectors.topk(k, dim=1)
             vectors = torch.zeros_like(vectors).scatter_(1, words, weights)
         return vectors
