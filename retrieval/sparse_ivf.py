@@ -35,7 +35,7 @@ class SparseIVFConfig:
     dim: int = 128            # random-projection width used for clustering only
     niter: int = 15           # k-means iterations
     train_per_cluster: int = 39   # k-means training sample: this many points per cluster (39 at least)
-    nprobe: int = 256         # clusters visited per query: recall@10 >= 0.99 on both 1M bench recipes
+    nprobe: int = 256         # clusters visited per query (why: docs/results/retrieval-scale.md)
     seed: int = 0
 
     def clusters_for(self, n: int) -> int:
