@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     from captioning.cli import add_caption_commands
     add_caption_commands(groups)
     _add_explain_command(groups)
+    _add_tag_command(groups)
     _add_serve_command(groups)
     _add_export_command(groups)
     _add_demo_command(groups)
@@ -313,6 +314,38 @@ def _add_explain_command(groups) -> None:
     ex.add_argument("--json", action="store_true", help="print JSON")
     add_device_option(ex, "where the model encodes")
     ex.set_defaults(run=lambda args: __import__("lexmotion.app.explain", fromlist=["run_explain"]).run_explain(args))
+
+
+def _add_tag_command(groups) -> None:
+    """`lexmotion tag`."""
+    tag = groups.add_parser(
+        "tag", help="keywords for motions: the words each shows, by calibrated per-word thresholds",
+        description="Tag motions (a dataset's clips, or .bvh / .npy files and folders of them) with the words they "
+                    "show: each word whose weight in the motion's vector is over its threshold. Thresholds are "
+                    "calibrated once per checkpoint on held-back captioned clips (--calibrate writes a new "
+                    "checkpoint folder with them; the given one is never edited). Unreadable files are skipped "
+                    "and listed; the exit status is 2 only when nothing was tagged.",
+        epilog="examples:\n  lexmotion tag --calibrate --model runs/d0/lexcmlp --data data/kitml --out runs/d0/tagger\n"
+               "  lexmotion tag --model runs/d0/tagger my_mocap_folder/ --json tags.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    tag.add_argument("files", nargs="*", help="motion files or folders (.bvh, .npy); or use --data")
+    tag.add_argument("--model", required=True, help="a checkpoint with calibrated thresholds (or, with --calibrate, "
+                                                    "any lexical checkpoint)")
+    tag.add_argument("--data", help="a dataset folder: tag its clips (with --calibrate: calibrate on its val split "
+                                    "and a held-back slice of train)")
+    tag.add_argument("--split", default="test", help="--data: the split to tag, or `all` (default: test)")
+    tag.add_argument("--calibrate", action="store_true", help="calibrate thresholds into a new checkpoint (--out)")
+    tag.add_argument("--out", help="--calibrate: the new checkpoint folder")
+    tag.add_argument("--seed", type=int, default=0, help="--calibrate: seed of the held-back train slice (default 0)")
+    tag.add_argument("-k", type=int, default=10, help="at most this many words per motion (default 10)")
+    tag.add_argument("--fps", type=float, default=20.0, help=".npy files: their frame rate (default 20)")
+    tag.add_argument("--skeleton", help=".npy files: registered skeleton (default by joint count)")
+    tag.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
+                     help=f"the longest clip read, frames / fps (default {DEFAULT_LIMITS.max_duration_s:g})")
+    tag.add_argument("--json", help="write the tags (and what was skipped) as JSON here")
+    tag.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_device_option(tag, "where the model encodes")
+    tag.set_defaults(run=lambda args: __import__("retrieval.tagging", fromlist=["main_tag"]).main_tag(args))
 
 
 def _add_serve_command(groups) -> None:

@@ -1,0 +1,210 @@
+"""Keywords for motions (``lexmotion tag``): the words a motion shows, by per-word thresholds calibrated
+on held-back captioned clips.
+
+Calibration (``tag --calibrate``) scores the network's motion vectors of the calibration clips (the
+val split plus a seeded slice of train) against their captions: for each word with enough positives
+(inflections grouped by stem, as ``eval words``), the threshold on the word's weight with the best F1;
+for every other word, one global threshold, the best F1 over all those words' clips together. They
+are written, with how they were made, to ``thresholds.json`` in a new checkpoint folder (a copy of the
+given one, which is never edited).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion.errors import LexmotionError
+
+THRESHOLDS = "thresholds.json"
+HOLDOUT = 0.1            # the share of train clips calibration uses beside the val split
+
+
+def best_threshold(scores: np.ndarray, positives: np.ndarray) -> tuple[float, float]:
+    """The threshold t on SCORES (a clip is tagged when its score > t) with the best F1; -> (t, F1)."""
+    candidates = np.unique(scores[positives & (scores > 0)])
+    best = (float("inf"), 0.0)
+    for value in candidates:
+        t = float(np.nextafter(value, -np.inf))          # just below a positive's score: it is tagged
+        tagged = scores > t
+        tp = float((tagged & positives).sum())
+        f1 = 2 * tp / (tagged.sum() + positives.sum()) if tp else 0.0
+        if f1 > best[1]:
+            best = (t, f1)
+    return best
+
+
+def calibration_rows(ds, seed: int = 0) -> list[int]:
+    """The val split plus a seeded HOLDOUT share of train: captioned clips the thresholds are chosen on."""
+    splits = list(ds.table["split"])
+    train = [i for i, s in enumerate(splits) if s == "train"]
+    slice_ = sorted(np.random.default_rng(seed).choice(train, size=max(1, int(HOLDOUT * len(train))), replace=False)) \
+        if train else []
+    return sorted([i for i, s in enumerate(splits) if s == "val"] + [int(i) for i in slice_])
+
+
+def calibrate(model, data_dir, seed: int = 0, min_positives: int = 3, progress: bool = False) -> dict:
+    """{"per_word": {token id: threshold}, "global": threshold, ...} from the calibration clips' captions."""
+    import torch
+
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    from retrieval.words import word_groups
+    ds = MotionDataset(data_dir)
+    rows = set(calibration_rows(ds, seed))
+    items = MotionTextDataset(ds, None, model.stats, model.config.motion.max_frames, progress=progress)
+    items.rows = [r for r in items.rows if r["index"] in rows]
+    if len(items.rows) < 2 * min_positives:
+        raise LexmotionError(f"{data_dir}: {len(items.rows)} captioned val / held-back clips; calibration needs "
+                             f"at least {2 * min_positives}")
+    with torch.no_grad():
+        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in items.rows[i:i + 64]]),
+                                                  prune=False).float().cpu() for i in range(0, len(items), 64)]).numpy()
+    groups = word_groups(model.tokenizer, [r["texts"] for r in items.rows], 1)
+    per_word = {}
+    rest = np.zeros(network.shape, dtype=bool)      # every other word: its clips' captions, if any, hold it
+    for g in groups.values():
+        if g["positives"].sum() >= min_positives:
+            t, _ = best_threshold(network[:, g["ids"]].max(axis=1), g["positives"])
+            per_word.update({int(i): t for i in g["ids"]})
+        else:
+            rest[:, g["ids"]] = g["positives"][:, None]
+    others = np.ones(network.shape[1], dtype=bool)
+    others[list(per_word)] = False
+    # one threshold for the rest, over all their weights: a word no calibration caption holds counts against it
+    global_t, _ = best_threshold(network[:, others].ravel(), rest[:, others].ravel())
+    if not np.isfinite(global_t):
+        global_t = float(network.max())             # no rare word ever right: tag none of them
+    return {"per_word": per_word, "global": float(global_t), "clips": len(items.rows), "data": str(data_dir),
+            "seed": seed, "min_positives": min_positives,
+            "how": "val split + a seeded 10% of train; per word (stem group) the best-F1 threshold on its weight"}
+
+
+def write_calibrated(model_path, calibration: dict, out) -> Path:
+    """A copy of the checkpoint MODEL_PATH at OUT with thresholds.json; the given checkpoint is not touched."""
+    from lexmotion.files import claim_output, mark_folder, output_lock, replace_folder, write_json
+    from lexmotion.models.hub import local_checkpoint
+    source = local_checkpoint(model_path)
+    claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)
+    with output_lock(out) as out:
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+        try:
+            for item in source.iterdir():
+                if item.name in ("trainer_state.pt", THRESHOLDS) or item.name.startswith("."):
+                    continue
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
+            write_json(tmp / THRESHOLDS, {**calibration, "per_word": {str(k): v for k, v in calibration["per_word"].items()}})
+            mark_folder(tmp, "checkpoint")
+            (tmp / "DONE").write_text('{"calibrated": true}\n')       # finished: never trained over
+            replace_folder(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def read_thresholds(model_path) -> dict:
+    from lexmotion.files import read_json
+    from lexmotion.models.hub import local_checkpoint
+    path = local_checkpoint(model_path) / THRESHOLDS
+    if not path.is_file():
+        raise LexmotionError(f"{model_path}: has no calibrated thresholds; make a calibrated copy with "
+                             f"`lexmotion tag --calibrate --model {model_path} --data DIR --out NEW_CKPT`")
+    t = read_json(path)
+    return {"per_word": {int(k): float(v) for k, v in t["per_word"].items()}, "global": float(t["global"])}
+
+
+def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> list[list[tuple[str, float]]]:
+    """Each (V,) network motion vector -> its words over their thresholds, (word, weight), strongest first."""
+    limits = np.full(vectors.shape[1], thresholds["global"], dtype=np.float64)
+    for i, t in thresholds["per_word"].items():
+        limits[i] = t
+    out = []
+    for v in vectors:
+        words = np.flatnonzero(v > limits)
+        tokens = [(model.tokenizer.convert_ids_to_tokens(int(i)), round(float(v[i]), 4))
+                  for i in words[np.argsort(-v[words])]]
+        out.append([(t, w) for t, w in tokens if not t.startswith("##")][:k])      # keywords are whole words
+    return out
+
+
+def _motion_files(paths: list[str]) -> list[Path]:
+    """Files as given, and the .bvh / .npy files under folders, in order."""
+    out = []
+    for p in map(Path, paths):
+        out += sorted(f for f in p.rglob("*") if f.suffix.lower() in (".bvh", ".npy")) if p.is_dir() else [p]
+    return out
+
+
+def _tag_files(model, files: list[Path], args, thresholds: dict, progress: bool) -> tuple[list[dict], list[dict]]:
+    """Every readable file tagged; an unreadable one skipped with its reason (the batch goes on)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from lexmotion.data.limits import check_duration_option
+    from lexmotion.data.motion_file import read_motion_file
+    limits = check_duration_option(args.max_duration_s)
+    tags, skipped = [], []
+    for f in tqdm(files, desc="tagging", unit="file", disable=not progress or len(files) < 2):
+        try:
+            clip = read_motion_file(str(f), args.fps, args.skeleton, limits)
+            with torch.no_grad():
+                vector = model.motion_lexical(*model._features([clip]), prune=False).float().cpu().numpy()
+        except LexmotionError as err:
+            skipped.append({"file": str(f), "reason": str(err)})
+            continue
+        tags.append({"file": str(f), "words": tag_vectors(model, vector, thresholds, args.k)[0]})
+    return tags, skipped
+
+
+def _tag_dataset(model, args, thresholds: dict, progress: bool) -> list[dict]:
+    import torch
+
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    items = MotionTextDataset(MotionDataset(args.data), None if args.split == "all" else args.split, model.stats,
+                              model.config.motion.max_frames, require_text=False, progress=progress)
+    tags = []
+    for i in range(0, len(items.rows), 64):
+        rows = items.rows[i:i + 64]
+        with torch.no_grad():
+            vectors = model.motion_lexical(*model._features([r["features"] for r in rows]), prune=False)
+        for r, words in zip(rows, tag_vectors(model, vectors.float().cpu().numpy(), thresholds, args.k)):
+            tags.append({"id": r["id"], "texts": r["texts"], "words": words})
+    return tags
+
+
+def main_tag(args) -> int:
+    """`lexmotion tag`: calibrate a copy of a checkpoint, or tag motions with its calibrated words."""
+    from lexmotion.device import resolve_device
+    from lexmotion.files import write_json
+    from lexmotion.models.checkpoint import load, read_config
+    read_config(args.model)
+    if args.calibrate:
+        if not args.data or not args.out or args.files:
+            raise LexmotionError("tag --calibrate needs --data DIR (with a val split) and --out NEW_CKPT, and no files")
+        model = load(args.model, device=resolve_device(args.device))
+        calibration = calibrate(model, args.data, args.seed, progress=not args.quiet)
+        out = write_calibrated(args.model, calibration, args.out)
+        print(f"calibrated {len(calibration['per_word'])} words on {calibration['clips']} clips (global threshold "
+              f"{calibration['global']:.3f} for the rest) -> {out}")
+        return 0
+    if bool(args.data) == bool(args.files):
+        raise LexmotionError("tag needs --data DIR or motion files (.bvh, .npy, or folders of them), not both")
+    thresholds = read_thresholds(args.model)               # before the model loads: an old checkpoint is one line
+    model = load(args.model, device=resolve_device(args.device))
+    if args.data:
+        tags, skipped = _tag_dataset(model, args, thresholds, not args.quiet), []
+    else:
+        tags, skipped = _tag_files(model, _motion_files(args.files), args, thresholds, not args.quiet)
+    for t in tags:
+        print(f"{t.get('id') or t['file']}: " + (", ".join(f"{w} {v:.2f}" for w, v in t["words"]) or "(no word)"))
+    for s in skipped:
+        print(f"skipped {s['file']}: {s['reason']}")
+    if args.json:
+        write_json(Path(args.json), {"model": str(args.model), "tags": tags, "skipped": skipped})
+    if not tags:
+        raise LexmotionError(f"nothing was tagged: {len(skipped)} file(s) skipped (listed above)")
+    return 0
