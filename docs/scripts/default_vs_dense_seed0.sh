@@ -15,6 +15,8 @@ lexmotion eval compare --a "$W/dense0" --b "$W/d0/lexcmlp" --data "$W/kitml" --q
 lexmotion eval compare --a "$W/dense0" --b "$W/d0/lexcmlp" --data "$W/cmu-extra" --protocol threshold --quiet \
     --json "$R/compare-cmu-extra.json"
 lexmotion eval words --model "$W/d0/lexcmlp" --data "$W/kitml" --quiet --json "$R/words-kitml.json"
+[ -d "$W/d0/tagger" ] || lexmotion tag --calibrate --model "$W/d0/lexcmlp" --data "$W/kitml" --out "$W/d0/tagger" --quiet
+lexmotion tag --model "$W/d0/tagger" --data "$W/cmu-extra" --split test -k 5 --quiet --json "$R/tags-cmu-extra-test.json" > /dev/null
 for take in 13_30 56_05; do         # cmu-extra train takes: never seen by a kitml-cmu model
   python - "$W/cmu-extra" "$take" "$W/$take.npy" <<'PY'
 import sys
