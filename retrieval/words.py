@@ -42,6 +42,8 @@ def word_groups(tokenizer, captions: list[list[str]], min_positives: int = MIN_P
         for text in texts:
             ids = caption_word_ids(tokenizer, text)
             for i, token in zip(ids, tokenizer.convert_ids_to_tokens(ids)):
+                if token.startswith("##"):          # a piece of a longer word is not a word to tag with
+                    continue
                 g = groups[_stem(token)]
                 g["ids"].add(i)
                 g["clips"].add(n)

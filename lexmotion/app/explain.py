@@ -59,6 +59,7 @@ def run_explain(args) -> int:
             print(f"  {word:<12} weight {r['weight']:.3f}; peaks at {where}")
     if args.plot:
         from lexmotion.files import save_figure
+        import sys
         save_figure(timeline_figure(timelines, f"{Path(args.motion).name}: {', '.join(words)}"), args.plot)
-        print(f"wrote {args.plot}")
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)      # --json: stdout is JSON alone
     return 0
