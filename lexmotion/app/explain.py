@@ -58,8 +58,9 @@ def run_explain(args) -> int:
             where = ", ".join(f"{p['second']:.1f} s ({p['weight']:.2f})" for p in r["peaks"]) or "nowhere (0 all along)"
             print(f"  {word:<12} weight {r['weight']:.3f}; peaks at {where}")
     if args.plot:
-        from lexmotion.files import save_figure
         import sys
+
+        from lexmotion.files import save_figure
         save_figure(timeline_figure(timelines, f"{Path(args.motion).name}: {', '.join(words)}"), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)      # --json: stdout is JSON alone
     return 0
