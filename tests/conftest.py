@@ -132,6 +132,17 @@ def pretrain_tiny(setup: Path, phase: str, out: Path, steps: int = 2, *extra) ->
                                   "--quiet", *extra]])
 
 
+def tiny_lexical_with_words(setup: Path, out: Path) -> Path:
+    """A tiny LexCMLP checkpoint at OUT whose motion vectors hold words: two steps leave them empty, so
+    its motion head's bias is raised (for tests of what is done with the words, not of training)."""
+    from lexmotion.models.checkpoint import load, save_weights
+    assert pretrain_tiny(setup, "lexcmlp", out) == 0
+    model = load(out)
+    model.motion_head.bias.data += 4.0
+    save_weights(model, out)
+    return out
+
+
 def serve_tiny(setup: Path, root: Path, *options):
     """`lexmotion serve` on a sparse index of the kitml slice, from a tiny LexCMLP checkpoint whose motion
     vectors hold words, on a free localhost port; a generator for a module fixture: yields
@@ -143,11 +154,7 @@ def serve_tiny(setup: Path, root: Path, *options):
     import urllib.request
 
     from lexmotion.app.cli import main
-    from lexmotion.models.checkpoint import load, save_weights
-    assert pretrain_tiny(setup, "lexcmlp", root / "lex") == 0
-    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
-    model.motion_head.bias.data += 4.0
-    save_weights(model, root / "lex")
+    tiny_lexical_with_words(setup, root / "lex")
     assert main([str(a) for a in ["index", "build", "--model", root / "lex", "--data", setup / "kit", "--split",
                                   "all", "--out", root / "idx", "--backend", "sparse"]]) == 0
     with socket.socket() as s:

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import pretrain_tiny
+from conftest import tiny_lexical_with_words
 from test_hardening import fails
 
 import lexmotion
@@ -16,11 +16,7 @@ from lexmotion.data.dataset import MotionDataset
 @pytest.fixture(scope="module")
 def lex(tiny_setup, tmp_path_factory):
     root = tmp_path_factory.mktemp("explain")
-    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex", 2) == 0
-    from lexmotion.models.checkpoint import load, save_weights
-    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
-    model.motion_head.bias.data += 4.0
-    save_weights(model, root / "lex")
+    tiny_lexical_with_words(tiny_setup, root / "lex")
     return root
 
 

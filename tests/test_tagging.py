@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import pretrain_tiny
+from conftest import tiny_lexical_with_words
 from test_hardening import fails
 from test_no_data_loss import snapshot
 
@@ -24,11 +24,7 @@ def test_the_best_f1_threshold():
 @pytest.fixture(scope="module")
 def tagged(tiny_setup, sample_root, tmp_path_factory):
     root = tmp_path_factory.mktemp("tag")
-    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex", 2) == 0
-    from lexmotion.models.checkpoint import load, save_weights
-    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
-    model.motion_head.bias.data += 4.0
-    save_weights(model, root / "lex")
+    tiny_lexical_with_words(tiny_setup, root / "lex")
     build_dataset("kitml-cmu", sample_root, root / "sample", progress=False)     # 100 clips, all train
     return root
 

@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from conftest import pretrain_tiny
+from conftest import tiny_lexical_with_words
 from test_hardening import fails
 
 from lexmotion.app.cli import main
@@ -26,11 +26,7 @@ def test_overlapping_windows_of_one_clip_merge_into_one_moment():
 @pytest.fixture(scope="module")
 def lex(tiny_setup, tmp_path_factory):
     root = tmp_path_factory.mktemp("windows")
-    assert pretrain_tiny(tiny_setup, "lexcmlp", root / "lex", 2) == 0
-    from lexmotion.models.checkpoint import load, save_weights
-    model = load(root / "lex")                    # two steps leave motion vectors empty; give them words
-    model.motion_head.bias.data += 4.0
-    save_weights(model, root / "lex")
+    tiny_lexical_with_words(tiny_setup, root / "lex")
     return root
 
 
