@@ -145,7 +145,9 @@ class Trainer:
             raise LexmotionError(f"unknown phase {config.phase!r}; choose one of {', '.join(LOSSES)}")
         self.sources = data_sources(data_dirs)
         self.datasets = [MotionDataset(src.path) for src in self.sources]
-        self.run_datasets = [MotionDataset(p) for p in self.run_data] if self.run_data else self.datasets
+        opened = {src.path: d for src, d in zip(self.sources, self.datasets)}     # open each folder once
+        self.run_datasets = [opened.get(p) or MotionDataset(p) for p in self.run_data] if self.run_data \
+            else self.datasets
         if self.rank == 0:
             claim_run_folder(self.out, "checkpoint", "trainer_state.pt",
                              inputs=[*(src.path for src in self.sources), init])

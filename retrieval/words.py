@@ -94,7 +94,6 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
     from lexmotion.errors import WrongKindError
-    from retrieval.evaluate import encode_split
     if not model.has_words:
         raise WrongKindError("a dense model's vectors have no words to score as taggers; use a lexical checkpoint")
     ds = MotionDataset(data_dir)
@@ -107,11 +106,13 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
         groups = label_groups(model.tokenizer, [metas[r["index"]].get("content", "") for r in items.rows], min_positives)
     else:
         groups = word_groups(model.tokenizer, captions, min_positives)
-    text, served, network_text = encode_split(model, items, progress=progress, network=True)
-    with torch.no_grad():                     # a second motion pass: the network's vectors, before pruning
+    first = [r["texts"][0] for r in items.rows]
+    with torch.no_grad():                     # one pass each: the network's vectors, no pruning, no floor
         network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in items.rows[i:i + 64]]),
                                                   prune=False).float().cpu() for i in range(0, len(items), 64)])
-    text = network_text if network_text is not None else text      # the network's text vectors, no floor
+        text = torch.cat([model.text_lexical(**model.tokenize(first[i:i + 256]), own_word_floor=False).float().cpu()
+                          for i in range(0, len(first), 256)])
+    served = model.prune_motion(network)      # what search holds: the same vectors, pruned as served
     report = tagger_report(groups, network.numpy(), served.numpy())
     report.update(split=split, clips=len(items), labelled=labelled, min_positives=min_positives,
                   motion_nonzeros_median=float((network > 0).sum(1).float().median()),

@@ -291,8 +291,12 @@ class LexMotionModel(nn.Module):
         """(B, V) the served motion vector: the lexical head's, pruned to ``motion_max_words``
         (``prune=False``: the network's vector as it is)."""
         vectors = lexical_weights(self.motion_pooled_logits(motion, mask))
+        return self.prune_motion(vectors) if prune else vectors
+
+    def prune_motion(self, vectors: torch.Tensor) -> torch.Tensor:
+        """(B, V) network motion vectors -> served ones: each keeps its ``motion_max_words`` largest words."""
         k = self.config.motion_max_words
-        if prune and 0 < k < vectors.shape[1]:
+        if 0 < k < vectors.shape[1]:
             weights, words = vectors.topk(k, dim=1)
             vectors = torch.zeros_like(vectors).scatter_(1, words, weights)
         return vectors
