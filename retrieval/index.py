@@ -248,12 +248,14 @@ class Index:
         hits = self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms, allowed)
         return Hits(hits, constraints)
 
-    def search_motion(self, model, clip: dict, k: int = 5, n_terms: int = 5) -> "Hits":
+    def search_motion(self, model, clip, k: int = 5, n_terms: int = 5) -> "Hits":
+        """The k captions nearest a motion: a clip (dict of joints, fps, skeleton) or its vector, already
+        encoded by MODEL (a caller that also explains the motion encodes it once)."""
         if self.meta["collection"] != "texts":
             raise LexmotionError("this index holds motions: build one with `lexmotion index build --texts` "
                                  "to search captions with a motion")
-        vec = model.encode_motion([clip])
-        vec = vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy()
+        vec = clip if hasattr(clip, "is_sparse") else model.encode_motion([clip])[0]
+        vec = (vec.to_dense() if vec.is_sparse else vec).numpy()
         if not np.any(vec):
             raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
         return Hits(self._hits(model, vec, k, n_terms))

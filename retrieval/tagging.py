@@ -89,6 +89,7 @@ def write_calibrated(model_path, calibration: dict, out) -> Path:
     source = local_checkpoint(model_path)
     claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)
     with output_lock(out) as out:
+        claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)      # again, under the lock
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
         try:
             for item in source.iterdir():

@@ -171,10 +171,9 @@ class SearchService:
         if len(content) > self.max_upload:
             raise UploadTooLarge(f"{name}: {len(content) / 2 ** 20:.1f} MB is over the {self.max_upload / 2 ** 20:g} MB limit")
         clip = read_motion_bytes(name, content, fps, limits=self.limits)
-        hits = self.captions().search_motion(self.model, clip, k=k)
-        words = []
-        if self.model.has_words:
-            words = self.model.explain(self.model.encode_motion([clip])[0], k=10)
+        vector = self.model.encode_motion([clip])[0]          # once: for the search and for its words
+        hits = self.captions().search_motion(self.model, vector, k=k)
+        words = self.model.explain(vector, k=10) if self.model.has_words else []
         return {"query": name, "hits": [h.to_dict() for h in hits], "words": words, "constraints": []}
 
 
