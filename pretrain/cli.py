@@ -71,10 +71,11 @@ FLAGS = ("epochs", "batch_size", "max_steps", "lr", "device", "wandb", "seed", "
          "activation_checkpointing", "vocabulary", "text_side", "temperature", "text_model", "text_corpus")
 
 
-def configs(args, phase: str):
-    """(TrainConfig, ModelConfig) of a phase from the command line: --config, then the options."""
+def configs(args, phases) -> dict:
+    """phase -> (TrainConfig, ModelConfig) from the command line: --config (read once), then the options."""
     recipe = load_recipe(args.config) if args.config else {}
-    return resolve(phase, recipe, **{name: getattr(args, name, None) for name in FLAGS})
+    flags = {name: getattr(args, name, None) for name in FLAGS}
+    return {phase: resolve(phase, recipe, **flags) for phase in phases}
 
 
 def recipe_configs(config: str | Path, phase: str, **flags):
@@ -121,8 +122,7 @@ def run(args) -> int:
 
     phases = PHASES if args.phase == "all" else (args.phase,)
     plan = {}
-    for phase in phases:
-        train_config, model_config = configs(args, phase)
+    for phase, (train_config, model_config) in configs(args, phases).items():
         sources = data_sources(train_config.data or args.data, f"{args.config} phases.{phase}.data")
         if not sources:
             raise LexmotionError(f"pretrain {phase}: no data; pass --data DIR, or give the config a "
