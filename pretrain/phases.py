@@ -20,6 +20,12 @@ Grounding (on by default, as ``pretrain/configs/cpu-small.json`` also sets them;
   network's own text recall@10 was 0.895, at 1.5 0.918, at 2 0.929, retrieval within noise;
 - ``own_words_steps``: for its first steps LexCMLP keeps text vectors on their own words
   (STAIR's grounding stage), then releases them.
+
+Selectivity (off unless a config sets it, ``select_motion`` / ``select_text`` > 0): a multi-label hinge
+on the pooled logits of LexCMLP. A caption's content words are asked above +``select_margin``; the
+other captions' words in the batch (less those sharing a stem with one of its own) below
+-``select_margin``, where the lexical weight log(1 + ReLU(logit)) is exactly 0. The softmax grounding
+ranks a caption's words first but never asks an absent word to be 0; this term does.
 """
 from __future__ import annotations
 
@@ -40,7 +46,7 @@ from lexmotion.models.losses import (
     quadratic_warmup,
 )
 from lexmotion.models.model import mask_tokens
-from lexmotion.models.vocabulary import caption_targets
+from lexmotion.models.vocabulary import caption_targets, caption_word_ids
 
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
 ALL_PHASES = PHASES + ("dense",)
@@ -63,6 +69,9 @@ class PhaseSettings:
     bow_text: float = 1.5            # LexCMLP: text vector -> its caption's content words
     bow_motion: float = 1.0          # LexMMM, LexCMLP: motion vector -> its caption's content words
     own_words_steps: int = 0         # LexCMLP: text vectors limited to their own words for these steps
+    select_motion: float = 0.0       # LexCMLP: weight of the selectivity hinge on motion vectors
+    select_text: float = 0.0         # LexCMLP: the same on text vectors
+    select_margin: float = 1.0       # the hinge's margin, in logits
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -70,7 +79,8 @@ class PhaseSettings:
         for name in ("temperature", "view_temperature"):
             if not getattr(self, name) > 0:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
-        for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps"):
+        for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
+                     "select_motion", "select_text", "select_margin"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -107,6 +117,37 @@ def _targets(model, texts: list[str], mask: torch.Tensor) -> torch.Tensor:
     targets = caption_targets(model.tokenizer, texts, None if weights is None else weights.cpu())
     targets = targets.to(mask.device) * mask
     return targets / targets.sum(-1, keepdim=True).clamp(min=1e-9)
+
+
+def selective_labels(tokenizer, texts: list[str], mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The words of a batch's captions inside ``mask`` -> (their ids (A,), labels (B, A)): +1 a caption's
+    own content word, -1 another caption's word, 0 another caption's word that shares a stem with one
+    of its own (walking for a caption that says walks: neither shown nor absent)."""
+    from pretrain.sparsity import _stem
+    own = [[i for i in caption_word_ids(tokenizer, t) if mask[i] > 0] for t in texts]
+    ids = sorted({i for words in own for i in words})
+    stems = dict(zip(ids, (_stem(t) for t in tokenizer.convert_ids_to_tokens(ids))))
+    column = {i: a for a, i in enumerate(ids)}
+    labels = torch.full((len(texts), len(ids)), -1.0)
+    for b, words in enumerate(own):
+        kin = {stems[i] for i in words}
+        for a, i in enumerate(ids):
+            if stems[i] in kin:
+                labels[b, a] = 0.0
+        labels[b, [column[i] for i in words]] = 1.0
+    return torch.tensor(ids, dtype=torch.long), labels
+
+
+def selective_loss(pooled_logits: torch.Tensor, ids: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """Hinge on (B, V) pooled logits: shown words (+1) above +margin, absent words (-1) below -margin,
+    each side averaged on its own so that the many absent words do not drown the few shown."""
+    z = pooled_logits[:, ids.to(pooled_logits.device)].float()
+    labels = labels.to(z.device)
+    shown, absent = labels > 0, labels < 0
+    zero = z.new_zeros(())
+    up = F.relu(margin - z[shown]).mean() if shown.any() else zero
+    down = F.relu(z[absent] + margin).mean() if absent.any() else zero
+    return up + down
 
 
 def _random_patch_mask(time_mask: torch.Tensor, parts: int, ratio: float) -> torch.Tensor:
@@ -204,7 +245,20 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if settings.bow_motion:
         terms["bow_motion"] = bag_of_words_loss(motion_pooled, _targets(model, batch["texts"], model.motion_mask))
         terms["loss"] = terms["loss"] + settings.bow_motion * terms["bow_motion"]
+    sides = {"select_motion": (motion_pooled, model.motion_mask)}
+    if not inference_free:
+        sides["select_text"] = (text_pooled, model.vocab_mask)
+    _add_selectivity(model, batch["texts"], settings, sides, terms)
     return terms
+
+
+def _add_selectivity(model, texts: list[str], settings: PhaseSettings, sides: dict, terms: dict) -> None:
+    """The selectivity hinge of each side whose weight is set (SIDES: term name -> (pooled logits, mask))."""
+    for name, (pooled, mask) in sides.items():
+        if getattr(settings, name):
+            ids, labels = selective_labels(model.tokenizer, texts, mask)
+            terms[name] = selective_loss(pooled, ids, labels, settings.select_margin)
+            terms["loss"] = terms["loss"] + getattr(settings, name) * terms[name]
 
 
 def dense(model, batch, settings: PhaseSettings, step: int) -> dict:

@@ -1,0 +1,348 @@
+"""Find the moment: a localisation benchmark on real motions with known boundaries (`lexmotion eval moments`).
+
+Each sequence joins PARTS real clips of a split (2-10 s each, kitml-cmu duplicates removed, no two parts
+sharing a caption), drawn with a seed. Clip k+1 is turned and moved to start where clip k ends, facing
+where it faces, and the two are cross-faded over ``BLEND_S`` at the joints; a part's boundary is the
+middle of its blend. Then, per checkpoint:
+
+- moment retrieval: each part's first caption is a query over windows of 2, 4 and 8 s (stride half a
+  window) of every sequence. A query is found at k when one of its k best windows lies in its own
+  sequence with temporal IoU >= 0.5 (or 0.7) with its part; the oracle share is how often any window
+  of the sequence reaches that IoU at all. Windows are ranked raw, with no merging;
+- word localisation (lexical models): each content word of a part's caption, less words whose stem
+  every part's caption holds, is found when the peak of its word timeline (``word_timelines``) lies
+  inside a part whose caption holds the word or its stem. Its chance is those parts' share of the
+  sequence. A timeline that stays 0 has no peak and counts as a miss (reported as ``silent``).
+
+Baselines in the same run: dense checkpoints (``--dense``) rank the same windows, and localise a word by
+the 2 s window (every 0.5 s) whose motion is closest to the word's text vector; random scores; and a
+uniform timeline, whose expected success is exactly the chance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion.errors import BadValueError, LexmotionError
+
+WINDOWS_S = (2.0, 4.0, 8.0)
+IOUS = (0.5, 0.7)
+KS = (1, 5)
+BLEND_S = 0.25
+PART_SECONDS = (2.0, 10.0)
+
+
+@dataclass
+class Sequence:
+    features: np.ndarray     # (T, 105) unnormalised, at WORKING_FPS
+    parts: list[dict]        # {id, caption, start, end} in seconds, in order
+
+    @property
+    def duration(self) -> float:
+        from lexmotion.data.features import WORKING_FPS
+        return len(self.features) / WORKING_FPS
+
+
+# --- building the sequences -------------------------------------------------------------------------------------
+def eligible_clips(ds, split: str) -> list[int]:
+    """Rows of SPLIT, duplicates removed, with a caption and 2-10 s long."""
+    from retrieval.evaluate import deduplicate
+    kept, _ = deduplicate(ds, ds.split_indices(split))
+    frames, fps, texts = ds.table["num_frames"], ds.table["fps"], ds.table["texts"]
+    low, high = PART_SECONDS
+    return [i for i in kept if any(t.strip() for t in texts[i]) and low <= (frames[i] - 1) / fps[i] <= high]
+
+
+def draw_parts(ds, split: str, parts: int, sequences: int | None, seed: int) -> list[list[int]]:
+    """SEQUENCES groups of PARTS rows, each clip used once, no caption shared inside a group (None: all that fit)."""
+    if parts < 2:
+        raise BadValueError(f"--parts must be at least 2 (a sequence of one clip has no boundary), not {parts}")
+    pool = eligible_clips(ds, split)
+    fit = len(pool) // parts
+    if sequences is None:
+        sequences = fit
+    if sequences < 1 or sequences > fit:
+        raise BadValueError(f"split {split!r} has {len(pool)} clips of {PART_SECONDS[0]:g}-{PART_SECONDS[1]:g} s "
+                            f"(duplicates removed): {sequences} sequence(s) of {parts} parts need "
+                            f"{max(sequences, 1) * parts}; ask for at most {fit} with --sequences")
+    texts = ds.table["texts"]
+    captions = {i: {t.strip().lower() for t in texts[i] if t.strip()} for i in pool}
+    order = [pool[k] for k in np.random.default_rng(seed).permutation(len(pool))]
+    groups = []
+    while len(groups) < sequences and order:
+        group = []
+        for i in list(order):
+            if all(not captions[i] & captions[j] for j in group):
+                group.append(i)
+                order.remove(i)
+                if len(group) == parts:
+                    break
+        if len(group) < parts:
+            break
+        groups.append(group)
+    if len(groups) < sequences:
+        raise BadValueError(f"split {split!r}: only {len(groups)} sequence(s) of {parts} parts without a shared "
+                            f"caption; ask for at most {len(groups)} with --sequences")
+    return groups
+
+
+def _turn_and_move(joints: np.ndarray, skeleton, after: np.ndarray) -> np.ndarray:
+    """JOINTS (T, J, 3, y up) turned about y and moved on the ground so that their first frame stands where
+    AFTER's last frame stands and faces where it faces."""
+    from lexmotion.data.features import heading, to_canonical
+    pelvis = skeleton.canonical_indices()[0]
+    angle = heading(to_canonical(after[-1:], skeleton))[0] - heading(to_canonical(joints[:1], skeleton))[0]
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    ground = np.array([1.0, 0.0, 1.0])
+    turned = (joints - joints[0, pelvis] * ground) @ rot.T
+    return turned + after[-1, pelvis] * ground
+
+
+def join_clips(clips: list[tuple[np.ndarray, float]], skeleton, blend_s: float = BLEND_S) -> tuple[np.ndarray, list]:
+    """[(joints, fps)] -> (the joined joints at WORKING_FPS, [(start, end)] of each part in seconds)."""
+    from lexmotion.data.features import WORKING_FPS, resample
+    blend = max(1, round(blend_s * WORKING_FPS))
+    out, bounds = None, []
+    for joints, fps in clips:
+        clip = resample(np.asarray(joints, dtype=np.float64), float(fps))
+        if out is None:
+            out, bounds = clip, [0.0]
+            continue
+        clip = _turn_and_move(clip, skeleton, out)
+        b = min(blend, len(out) - 1, len(clip) - 1)
+        w = np.linspace(0.0, 1.0, b + 2)[1:-1, None, None]
+        mixed = out[len(out) - b:] * (1 - w) + clip[:b] * w
+        bounds.append((len(out) - b / 2) / WORKING_FPS)
+        out = np.concatenate([out[:len(out) - b], mixed, clip[b:]])
+    total = len(out) / WORKING_FPS
+    return out.astype(np.float32), [(bounds[k], bounds[k + 1] if k + 1 < len(bounds) else total)
+                                    for k in range(len(bounds))]
+
+
+def build_sequences(data_dir, split: str = "test", parts: int = 3, sequences: int | None = None,
+                    seed: int = 0) -> list[Sequence]:
+    """The benchmark's sequences (see the module docstring)."""
+    from lexmotion.data.dataset import MotionDataset
+    from lexmotion.data.features import part_features
+    from lexmotion.data.skeletons import get_skeleton
+    ds = MotionDataset(data_dir)
+    out = []
+    for group in draw_parts(ds, split, parts, sequences, seed):
+        rows = [ds.row(i) for i in group]
+        skeletons = {str(r["skeleton"]) for r in rows}
+        if len(skeletons) > 1:
+            raise LexmotionError(f"{data_dir}: clips of several skeletons ({', '.join(sorted(skeletons))}); "
+                                 "a sequence joins clips of one body")
+        skeleton = get_skeleton(skeletons.pop())
+        joints, spans = join_clips([(r["joints"], r["fps"]) for r in rows], skeleton)
+        out.append(Sequence(part_features(joints, 20.0, skeleton),
+                            [{"id": str(r["id"]), "caption": next(t for t in r["texts"] if t.strip()),
+                              "start": round(a, 3), "end": round(b, 3)} for r, (a, b) in zip(rows, spans)]))
+    return out
+
+
+# --- scoring ----------------------------------------------------------------------------------------------------
+def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0
+
+
+def _rows(vectors) -> np.ndarray:
+    """Encoded vectors (sparse COO or dense tensor) -> L2-normalised float rows."""
+    v = (vectors.to_dense() if vectors.is_sparse else vectors).float().cpu().numpy()
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def sequence_windows(sequences: list[Sequence], max_frames: int) -> list[tuple[int, float, float]]:
+    """(sequence, start s, end s) of every window of 2, 4 and 8 s (stride half a window) that the encoder takes."""
+    from lexmotion.data.features import WORKING_FPS
+    from retrieval.collection import windows
+    out = []
+    for s, seq in enumerate(sequences):
+        for seconds in WINDOWS_S:
+            size = round(seconds * WORKING_FPS)
+            if size > max_frames:
+                continue
+            out += [(s, a / WORKING_FPS, b / WORKING_FPS) for a, b in windows(len(seq.features), size, size // 2)]
+    return out
+
+
+def moment_recall(scores: np.ndarray, spans: list[tuple[int, float, float]], queries: list[tuple[int, dict]]) -> dict:
+    """(Q, W) query-window scores -> R@k at each IoU, and the oracle share."""
+    out = {}
+    for threshold in IOUS:
+        good = np.array([[s == q_seq and iou((a, b), (part["start"], part["end"])) >= threshold
+                          for s, a, b in spans] for q_seq, part in queries])
+        order = np.argsort(-scores, axis=1, kind="stable")
+        for k in KS:
+            out[f"moment_R{k}_iou{threshold}"] = float(np.take_along_axis(good, order[:, :k], 1).any(1).mean())
+        out[f"oracle_iou{threshold}"] = float(good.any(1).mean())
+    return out
+
+
+def _queries(sequences: list[Sequence]) -> list[tuple[int, dict]]:
+    return [(s, part) for s, seq in enumerate(sequences) for part in seq.parts]
+
+
+def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> np.ndarray:
+    from tqdm.auto import tqdm
+
+    from lexmotion.data.batching import normalise
+    from lexmotion.data.features import WORKING_FPS
+    feats = [normalise(sequences[s].features, model.stats) for s in range(len(sequences))]
+    clips = [feats[s][round(a * WORKING_FPS):round(b * WORKING_FPS)] for s, a, b in spans]
+    return np.concatenate([_rows(model.encode_motion(clips[i:i + 64])) for i in
+                           tqdm(range(0, len(clips), 64), desc="encoding windows", leave=False, disable=not progress)])
+
+
+def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -> dict:
+    """Moment retrieval of one checkpoint (lexical or dense)."""
+    spans = sequence_windows(sequences, model.config.motion.max_frames)
+    queries = _queries(sequences)
+    text = _rows(model.encode_text([part["caption"] for _, part in queries]))
+    result = moment_recall(text @ _window_vectors(model, sequences, spans, progress).T, spans, queries)
+    return {**result, "windows": len(spans), "queries": len(queries)}
+
+
+# --- word localisation --------------------------------------------------------------------------------------------
+def localisation_words(tokenizer, sequence: Sequence) -> list[tuple[str, list[int]]]:
+    """(word, the parts whose caption holds it or its stem) for each content word of the parts' captions, less
+    words whose stem every part's caption holds."""
+    from lexmotion.models.vocabulary import caption_word_ids
+    from pretrain.sparsity import _stem
+    words = [[w for w in tokenizer.convert_ids_to_tokens(caption_word_ids(tokenizer, p["caption"]))
+              if not w.startswith("##")] for p in sequence.parts]      # a word's tail piece is not a word
+    stems = [{_stem(w) for w in ws} for ws in words]
+    out = {}
+    for ws in words:
+        for w in ws:
+            holders = [k for k, st in enumerate(stems) if _stem(w) in st]
+            if len(holders) < len(stems):
+                out.setdefault(w, holders)
+    return list(out.items())
+
+
+def _inside(t: float, sequence: Sequence, parts: list[int]) -> bool:
+    return any(sequence.parts[k]["start"] <= t < sequence.parts[k]["end"] for k in parts)
+
+
+def _share(sequence: Sequence, parts: list[int]) -> float:
+    return sum(sequence.parts[k]["end"] - sequence.parts[k]["start"] for k in parts) / sequence.duration
+
+
+def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | None = None,
+                   progress: bool = False) -> dict:
+    """Word localisation of a lexical model (its word timelines), a dense one (2 s windows against the word's
+    text vector), and, with RNG, of a random peak, over the same words."""
+    from tqdm.auto import tqdm
+
+    from lexmotion.data.batching import normalise
+    found, chance, silent, random_found = [], [], 0, []
+    for seq in tqdm(sequences, desc="word timelines", leave=False, disable=not progress):
+        words = localisation_words(model.tokenizer, seq)
+        if not words:
+            continue
+        peaks = _peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
+        for (word, holders), peak in zip(words, peaks):
+            silent += peak is None
+            found.append(peak is not None and _inside(peak, seq, holders))
+            chance.append(_share(seq, holders))
+            if rng is not None:
+                random_found.append(_inside(float(rng.uniform(0, seq.duration)), seq, holders))
+    out = {"word_localisation": float(np.mean(found)) if found else float("nan"),
+           "word_chance": float(np.mean(chance)) if chance else float("nan"),
+           "words": len(found), "silent": silent}
+    if rng is not None:
+        out["random_word_localisation"] = float(np.mean(random_found)) if random_found else float("nan")
+    return out
+
+
+def _peaks(model, features: np.ndarray, words: list[str]) -> list[float | None]:
+    """Where each word peaks in FEATURES, in seconds (None: a lexical timeline that stays 0)."""
+    if model.has_words:
+        timelines = model.word_timelines(features, words)
+        return [float(timelines["seconds"][int(np.argmax(v))]) if np.max(v) > 0 else None
+                for v in timelines["words"].values()]
+    from lexmotion.data.features import WORKING_FPS
+    from retrieval.collection import windows
+    size = round(WINDOWS_S[0] * WORKING_FPS)
+    spans = windows(len(features), size, round(0.5 * WORKING_FPS))
+    motion = _rows(model.encode_motion([features[a:b] for a, b in spans]))
+    scores = _rows(model.encode_text(words)) @ motion.T
+    return [(spans[j][0] + spans[j][1]) / 2 / WORKING_FPS for j in scores.argmax(1)]
+
+
+# --- the command --------------------------------------------------------------------------------------------------
+METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R5_iou0.7", "word_localisation")
+
+
+def evaluate_moments(models: list[str], data_dir, split: str = "test", parts: int = 3, sequences: int | None = None,
+                     seed: int = 0, dense: tuple = (), device: str = "cpu", progress: bool = False) -> dict:
+    """The benchmark for MODELS (and the DENSE baselines): per checkpoint, mean ± std over MODELS, baselines."""
+    from lexmotion.models.checkpoint import load
+    seqs = build_sequences(data_dir, split, parts, sequences, seed)
+    runs = {}
+    for path in list(models) + [d for d in dense if d not in models]:
+        model = load(path, device=device)
+        runs[path] = {**retrieve_moments(model, seqs, progress),
+                      **localise_words(model, seqs, np.random.default_rng(seed), progress)}
+    mean_std = {k: {"mean": float(np.mean([runs[m][k] for m in models])),
+                    "std": float(np.std([runs[m][k] for m in models]))} for k in METRICS}
+    first = runs[models[0]]
+    rng = np.random.default_rng(seed)
+    spans = sequence_windows(seqs, load_max_frames(models[0]))
+    queries = _queries(seqs)
+    baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries),
+                            "word_localisation": first["random_word_localisation"]},
+                 "uniform": {"word_localisation": first["word_chance"]}}
+    if dense:
+        baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
+                                  "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
+    return {"data": str(data_dir), "split": split, "parts": parts, "sequences": len(seqs), "seed": seed,
+            "windows_s": list(WINDOWS_S), "blend_s": BLEND_S, "models": list(models), "dense": list(dense),
+            **{k: v for k, v in mean_std.items()}, "runs": runs, "baselines": baselines,
+            "layout": [s.parts for s in seqs]}
+
+
+def load_max_frames(path: str) -> int:
+    from lexmotion.models.checkpoint import read_config
+    return int(read_config(path)["model"]["motion"]["max_frames"])
+
+
+def format_moments(result: dict) -> str:
+    def cell(v):
+        return f"{v['mean']:.3f} ± {v['std']:.3f}" if isinstance(v, dict) else ("-" if v is None else f"{v:.3f}")
+    rows = [("checkpoints", {k: result[k] for k in METRICS})]
+    rows += [(f"baseline: {name}", {k: b.get(k) for k in METRICS}) for name, b in result["baselines"].items()]
+    lines = [f"{result['sequences']} sequences of {result['parts']} parts from {result['data']} "
+             f"({result['split']}), seed {result['seed']}; windows {', '.join(f'{w:g}' for w in WINDOWS_S)} s",
+             "| | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(cell(v.get(k)) for k in METRICS) + " |" for name, v in rows]
+    first = result["runs"][result["models"][0]]
+    lines.append(f"word chance (a part's share of its sequence) {first['word_chance']:.3f}; oracle share at IoU 0.5 "
+                 f"{first['oracle_iou0.5']:.3f}, at 0.7 {first['oracle_iou0.7']:.3f}")
+    return "\n".join(lines)
+
+
+def main_moments(args) -> int:
+    """`lexmotion eval moments`."""
+    from lexmotion.device import resolve_device
+    from lexmotion.errors import WrongPathError
+    from lexmotion.files import write_json
+    from lexmotion.models.checkpoint import read_config
+    models, dense = list(dict.fromkeys(args.model)), list(dict.fromkeys(args.dense or []))
+    for path in models + dense:
+        read_config(path)
+    if args.json and Path(args.json).is_dir():
+        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+    result = evaluate_moments(models, args.data, args.split, args.parts, args.sequences, args.seed, tuple(dense),
+                              resolve_device(args.device), progress=not args.quiet)
+    print(format_moments(result))
+    if args.json:
+        write_json(Path(args.json), result)
+        print(f"wrote {args.json}")
+    return 0
