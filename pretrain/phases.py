@@ -26,6 +26,9 @@ on the pooled logits of LexCMLP. A caption's content words are asked above +``se
 other captions' words in the batch (less those sharing a stem with one of its own) below
 -``select_margin``, where the lexical weight log(1 + ReLU(logit)) is exactly 0. The softmax grounding
 ranks a caption's words first but never asks an absent word to be 0; this term does.
+``absent_motion`` / ``absent_text`` weigh the same downward hinge over every word of the vocabulary that
+a caption neither holds nor shares a stem with, summed per vector: an L1 on the logits of absent words,
+where FLOPS also shrinks the caption's own words.
 """
 from __future__ import annotations
 
@@ -72,6 +75,8 @@ class PhaseSettings:
     select_motion: float = 0.0       # LexCMLP: weight of the selectivity hinge on motion vectors
     select_text: float = 0.0         # LexCMLP: the same on text vectors
     select_margin: float = 1.0       # the hinge's margin, in logits
+    absent_motion: float = 0.0       # LexCMLP: weight of the hinge on every absent word of motion vectors
+    absent_text: float = 0.0         # the same on text vectors
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -80,7 +85,7 @@ class PhaseSettings:
             if not getattr(self, name) > 0:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
         for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
-                     "select_motion", "select_text", "select_margin"):
+                     "select_motion", "select_text", "select_margin", "absent_motion", "absent_text"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -148,6 +153,32 @@ def selective_loss(pooled_logits: torch.Tensor, ids: torch.Tensor, labels: torch
     up = F.relu(margin - z[shown]).mean() if shown.any() else zero
     down = F.relu(z[absent] + margin).mean() if absent.any() else zero
     return up + down
+
+
+_STEM_GROUPS: dict = {}
+
+
+def _kin(tokenizer, ids: list[int]) -> list[int]:
+    """Every vocabulary id sharing a stem with one of IDS (IDS included)."""
+    from pretrain.sparsity import _stem
+    key = (tokenizer.name_or_path, len(tokenizer))
+    if key not in _STEM_GROUPS:
+        groups: dict = {}
+        for token, i in tokenizer.get_vocab().items():
+            groups.setdefault(_stem(token), []).append(i)
+        _STEM_GROUPS[key] = (groups, {i: _stem(t) for t, i in tokenizer.get_vocab().items()})
+    groups, stem_of = _STEM_GROUPS[key]
+    return sorted({k for i in ids for k in groups[stem_of[i]]})
+
+
+def absent_loss(pooled_logits: torch.Tensor, tokenizer, texts: list[str], margin: float) -> torch.Tensor:
+    """Every word of (B, V) pooled logits that a caption neither holds nor shares a stem with, pushed below
+    -margin: relu(logit + margin) summed over those words, averaged over captions."""
+    z = pooled_logits.float()
+    kept = torch.zeros_like(z, dtype=torch.bool)
+    for b, text in enumerate(texts):
+        kept[b, _kin(tokenizer, caption_word_ids(tokenizer, text))] = True
+    return F.relu(z + margin).masked_fill(kept, 0.0).sum(-1).mean()
 
 
 def _random_patch_mask(time_mask: torch.Tensor, parts: int, ratio: float) -> torch.Tensor:
@@ -259,6 +290,10 @@ def _add_selectivity(model, texts: list[str], settings: PhaseSettings, sides: di
             ids, labels = selective_labels(model.tokenizer, texts, mask)
             terms[name] = selective_loss(pooled, ids, labels, settings.select_margin)
             terms["loss"] = terms["loss"] + getattr(settings, name) * terms[name]
+        absent = name.replace("select", "absent")
+        if getattr(settings, absent):
+            terms[absent] = absent_loss(pooled, model.tokenizer, texts, settings.select_margin)
+            terms["loss"] = terms["loss"] + getattr(settings, absent) * terms[absent]
 
 
 def dense(model, batch, settings: PhaseSettings, step: int) -> dict:

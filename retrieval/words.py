@@ -9,7 +9,9 @@ least ``min_positives`` clips (on label-derived data: each action label, its wor
   against its **chance**, the positives' share;
 - **precision** and **recall** at the served threshold: a clip is tagged when its served vector
   (pruned as served) holds the word;
-- **held** is the share of all clips holding the word.
+- **held** is the share of all clips holding the word (served vectors), **held_network** the same for
+  the network's vectors (no pruning), and **keep_ratio** the clips that ``+word`` keeps (served vectors)
+  over the positives; ``keep_ratio_max@10`` is its largest value over words with at least 10 positives.
 The vectors' sizes are reported as the network makes them: median non-zero words per motion and per
 text, with no pruning and no own-word floor.
 """
@@ -80,9 +82,13 @@ def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarr
                             "chance": round(float(pos.mean()), 4),
                             "precision": round(float((tagged & pos).sum() / max(tagged.sum(), 1)), 4),
                             "recall": round(float((tagged & pos).sum() / pos.sum()), 4),
-                            "held": round(float(tagged.mean()), 4)}
+                            "held": round(float(tagged.mean()), 4),
+                            "held_network": round(float((score > 0).mean()), 4),
+                            "keep_ratio": round(float(tagged.sum() / pos.sum()), 4)}
     mean = {k: round(float(np.mean([w[k] for w in words.values()])), 4) if words else None
-            for k in ("ap", "chance", "precision", "recall", "held")}
+            for k in ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio")}
+    common = [w["keep_ratio"] for w in words.values() if w["positives"] >= 10]
+    mean["keep_ratio_max@10"] = max(common) if common else None
     return {"words": words, "mean": mean, "n_words": len(words)}
 
 
@@ -137,11 +143,13 @@ def main_words(args) -> int:
                                 args.min_positives, progress=not args.quiet)
         m = report["mean"]
         print(f"{path}: {report['n_words']} words, AP {m['ap']:.3f} (chance {m['chance']:.3f}), precision "
-              f"{m['precision']:.3f}, recall {m['recall']:.3f}, held by {m['held']:.1%} of clips; median non-zero "
+              f"{m['precision']:.3f}, recall {m['recall']:.3f}, held by {m['held']:.1%} of clips "
+              f"({m['held_network']:.1%} unpruned); +word keeps {m['keep_ratio']:.2f}x its positives "
+              f"(at most {m['keep_ratio_max@10'] or 0:.2f}x for words with 10+); median non-zero "
               f"words motion {report['motion_nonzeros_median']:g}, text {report['text_nonzeros_median']:g}")
         runs.append(report)
     summary = {k: {"mean": float(np.mean([r["mean"][k] for r in runs])), "std": float(np.std([r["mean"][k] for r in runs]))}
-               for k in ("ap", "chance", "precision", "recall", "held")}
+               for k in ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio")}
     for k in ("motion_nonzeros_median", "text_nonzeros_median"):
         summary[k] = {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs]))}
     if len(runs) > 1:

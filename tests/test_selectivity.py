@@ -47,3 +47,13 @@ def test_the_hinge_is_zero_exactly_when_absent_words_weigh_nothing():
     loss.backward()
     assert loss.item() == pytest.approx(1.5 / 2)                   # one of the two absent entries, by 1.5
     assert logits.grad[0, 7] > 0 and logits.grad[0, 3] == 0
+
+
+def test_the_absent_hinge_spares_a_captions_words_and_their_kin(tokenizer):
+    from pretrain.phases import absent_loss
+    ids = {w: tokenizer.convert_tokens_to_ids(w) for w in ("walks", "walking", "jumps")}
+    logits = torch.full((1, len(tokenizer)), -5.0)
+    logits[0, ids["walks"]] = logits[0, ids["walking"]] = 3.0        # its own word and its kin: not absent
+    assert absent_loss(logits, tokenizer, ["a person walks"], margin=1.0).item() == 0
+    logits[0, ids["jumps"]] = 0.5                                      # an absent word over -margin
+    assert absent_loss(logits, tokenizer, ["a person walks"], margin=1.0).item() == pytest.approx(1.5)

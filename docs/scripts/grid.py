@@ -1,0 +1,200 @@
+"""The experiment grid of docs/results/grid.md: rows of committed configs, each trained phase by phase,
+scored on kitml-cmu test (KIT-ML captions, protocol all) and cmu-extra test (CMU descriptions, protocol
+threshold), and written as one small JSON per finished run under docs/results/grid/, to commit as it lands.
+
+    python docs/scripts/grid.py                        # every row, seeds 0-2, skipping finished runs
+    python docs/scripts/grid.py --rows today,all-motions --seeds 0
+    python docs/scripts/grid.py --plan                 # what would run, and which phases rows share
+    python docs/scripts/grid.py --report               # docs/results/grid.md from the JSON files
+
+Rows share the phases they have in common: a phase's folder (WORK/phases/PHASE-KEY) is named by a hash
+of what decides it (the phase's config and data, the settings its loss reads, the seed, and the phase it
+starts from), so two rows that agree up to a phase train it once. A run whose JSON exists is skipped;
+an interrupted phase resumes where it stopped. Run from the repository root.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SHARED = Path("../shared/data")
+RESULTS = Path("docs/results/grid")
+LEXICAL = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
+DATA = {"data/kitml": ["kitml-cmu", "--root", SHARED / "kitml-cmu"],
+        "data/kitml-desc": ["kitml-cmu", "--root", SHARED / "kitml-cmu", "--extra-captions", SHARED / "cmu-extra.tar.xz"],
+        "data/cmu-extra": ["kitml-cmu", "--root", SHARED / "cmu-extra.tar.xz"]}
+TESTS = {"kitml": ("data/kitml", "all"), "cmu-extra": ("data/cmu-extra", "threshold")}
+V1 = "pretrain/configs/baselines/cpu-small-v1.json"
+GRID = "pretrain/configs/grid"
+# row -> its config, the phases it trains (in order), and --data for phases whose config names none
+ROWS = {
+    "today": {"config": V1, "phases": LEXICAL, "data": ["data/kitml"]},
+    "dense-today": {"config": V1, "phases": ("dense",), "data": ["data/kitml"]},
+    "all-motions": {"config": f"{GRID}/all-motions.json", "phases": LEXICAL},
+    "descriptions": {"config": f"{GRID}/descriptions.json", "phases": LEXICAL},
+    "dense-descriptions": {"config": f"{GRID}/dense-descriptions.json", "phases": ("dense",)},
+    "descriptions-no-lexmlm": {"config": f"{GRID}/descriptions.json", "phases": ("cmmm", "lexmmm", "lexcmlp")},
+    "descriptions-no-cmmm": {"config": f"{GRID}/descriptions.json", "phases": ("lexmlm", "lexmmm", "lexcmlp")},
+    "descriptions-no-lexmmm": {"config": f"{GRID}/descriptions.json", "phases": ("lexmlm", "cmmm", "lexcmlp")},
+}
+# the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
+SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
+                 "cmmm": ("motion_mask_ratio", "view_temperature")}
+# which rows each row is compared with in the report (B against A)
+COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("today", "descriptions"),
+               ("dense-today", "today"), ("dense-descriptions", "descriptions"),
+               ("descriptions-no-lexmlm", "descriptions"), ("descriptions-no-cmmm", "descriptions"),
+               ("descriptions-no-lexmmm", "descriptions")]
+
+
+def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
+    settings = recipe.get("settings", {})
+    read = SETTINGS_READ.get(phase)
+    decided = {"phase": phase, "seed": seed, "previous": previous, "model": recipe.get("model", {}),
+               "train": recipe.get("train", {}), "section": recipe.get("phases", {}).get(phase, {}),
+               "data": data, "settings": {k: v for k, v in settings.items() if read is None or k in read}}
+    return hashlib.sha1(json.dumps(decided, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def plan(row: str, seed: int, work: Path) -> list[dict]:
+    """The row's phases: [{phase, folder, command}] in order, each starting from the one before."""
+    spec = ROWS[row]
+    recipe = json.loads(Path(spec["config"]).read_text())
+    steps, previous = [], None
+    for phase in spec["phases"]:
+        data = [] if recipe.get("phases", {}).get(phase, {}).get("data") else spec.get("data", [])
+        key = phase_key(recipe, phase, seed, previous and previous["key"], data)
+        folder = work / "phases" / f"{phase}-{key}"
+        command = ["lexmotion", "pretrain", phase, "--config", spec["config"], "--seed", str(seed), "--out", str(folder),
+                   "--text-corpus", str(SHARED / "kitml-text"), "--quiet", "--wandb", "disabled"]
+        command += [x for d in data for x in ("--data", d)]
+        if previous:
+            command += ["--init", previous["folder"]]
+        previous = {"phase": phase, "key": key, "folder": str(folder), "command": command}
+        steps.append(previous)
+    return steps
+
+
+def ensure_data() -> None:
+    for out, args in DATA.items():
+        if not (Path(out) / "lexmotion.json").is_file():
+            subprocess.run(["lexmotion", "data", "build", *map(str, args), "--out", out, "--quiet"], check=True)
+
+
+def train(steps: list[dict]) -> list[dict]:
+    done = []
+    for step in steps:
+        folder = Path(step["folder"])
+        if not (folder / "DONE").is_file():
+            print("$ " + " ".join(step["command"]), flush=True)
+            subprocess.run(step["command"], check=True)
+        metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        done.append({"phase": step["phase"], "folder": folder.name, "seconds": metrics[-1].get("seconds"),
+                     "steps": metrics[-1].get("step"), "command": " ".join(step["command"])})
+    return done
+
+
+def score(checkpoint: str) -> dict:
+    """Each test set's metrics and per-query ranks (for paired intervals later), and the motion words."""
+    from lexmotion.models.checkpoint import load
+    from retrieval.evaluate import evaluate_protocols
+    from retrieval.words import evaluate_words
+    model = load(checkpoint)
+    out = {}
+    for name, (data, protocol) in TESTS.items():
+        result = evaluate_protocols(model, data, "test", (protocol,), keep_ranks=True)[0]
+        out[name] = {"protocol": protocol, "metrics": {k: v for k, v in result.items() if k.startswith(("t2m_", "m2t_"))},
+                     "query_ranks": result["query_ranks"]}
+    if model.has_words:
+        words = evaluate_words(model, "data/kitml", "test")
+        out["words"] = {**words["mean"], "motion_nonzeros_median": words["motion_nonzeros_median"],
+                        "text_nonzeros_median": words["text_nonzeros_median"]}
+    return out
+
+
+def run(rows: list[str], seeds: list[int], work: Path) -> None:
+    from lexmotion import __version__
+    from lexmotion.files import write_json
+    ensure_data()
+    for row in rows:
+        for seed in seeds:
+            target = RESULTS / row / f"seed{seed}.json"
+            if target.is_file():
+                print(f"{row} seed {seed}: done ({target})")
+                continue
+            start = time.time()
+            phases = train(plan(row, seed, work))
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+            result = {"row": row, "config": ROWS[row]["config"], "seed": seed, "phases": phases,
+                      "lexmotion_version": __version__, "commit": commit,
+                      "tests": score(str(work / "phases" / phases[-1]["folder"])),
+                      "wall_seconds_this_session": round(time.time() - start, 1)}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_json(target, result)
+            print(f"{row} seed {seed}: wrote {target}", flush=True)
+
+
+def report() -> str:
+    """docs/results/grid.md: each row's mean ± std, and the comparisons with paired 95% intervals."""
+    import numpy as np
+
+    from retrieval.compare import compare_ranks
+    runs = {row: sorted((json.loads(p.read_text()) for p in (RESULTS / row).glob("seed*.json")), key=lambda r: r["seed"])
+            for row in ROWS if (RESULTS / row).is_dir()}
+    lines = ["# The experiment grid", "", "Made by `python docs/scripts/grid.py --report` from `docs/results/grid/*/seed*.json`, "
+             "which `python docs/scripts/grid.py` writes (rows and configs: its `ROWS`).", ""]
+    for test, (_, protocol) in TESTS.items():
+        lines += [f"## {test} test (protocol {protocol})", "", "| row | seeds | t2m R@1 | t2m R@5 | t2m R@10 | m2t R@1 | m2t R@10 |",
+                  "|---|---|---|---|---|---|---|"]
+        for row, rs in runs.items():
+            cells = []
+            for metric in ("t2m_R@1", "t2m_R@5", "t2m_R@10", "m2t_R@1", "m2t_R@10"):
+                values = [r["tests"][test]["metrics"][metric] for r in rs]
+                cells.append(f"{np.mean(values):.2f} ± {np.std(values):.2f}")
+            lines.append(f"| {row} | {','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
+        lines += ["", "| B vs A | seeds | t2m R@1 B − A [95%] | t2m R@10 B − A [95%] | verdict (R@10) |", "|---|---|---|---|---|"]
+        for a, b in COMPARISONS:
+            seeds = sorted({r["seed"] for r in runs.get(a, [])} & {r["seed"] for r in runs.get(b, [])})
+            if not seeds:
+                continue
+            side = {row: [r["tests"][test]["query_ranks"] for r in runs[row] if r["seed"] in seeds] for row in (a, b)}
+            c = compare_ranks(side[a], side[b])["t2m"]
+            cell = {m: f"{c[m]['difference']:+.2f} [{c[m]['low']:+.2f}, {c[m]['high']:+.2f}]" for m in ("R@1", "R@10")}
+            lines.append(f"| {b} vs {a} | {','.join(map(str, seeds))} | {cell['R@1']} | {cell['R@10']} | {c['R@10']['verdict']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows (default all: {', '.join(ROWS)})")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--work", default="runs/grid", help="where the phases are trained (default runs/grid)")
+    p.add_argument("--plan", action="store_true", help="print the phases each run needs, and stop")
+    p.add_argument("--report", action="store_true", help="write docs/results/grid.md from the finished runs")
+    args = p.parse_args()
+    rows, seeds = args.rows.split(","), [int(s) for s in args.seeds.split(",")]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        p.error(f"unknown rows {unknown}; the rows are {', '.join(ROWS)}")
+    if args.report:
+        Path("docs/results/grid.md").write_text(report() + "\n")
+        print("wrote docs/results/grid.md")
+    elif args.plan:
+        for row in rows:
+            for seed in seeds:
+                done = (RESULTS / row / f"seed{seed}.json").is_file()
+                print(f"{row} seed {seed}{' (done)' if done else ''}: "
+                      + " -> ".join(Path(s["folder"]).name for s in plan(row, seed, Path(args.work))))
+    else:
+        run(rows, seeds, Path(args.work))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
