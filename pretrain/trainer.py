@@ -460,8 +460,23 @@ class Trainer:
             report = sparsity_report(self.model, self.datasets, self.config.max_frames)
             write_json(self.out / "sparsity.json", report)
             print(format_report(report))
+        if self.config.phase == "lexcmlp":
+            self._calibrate()
         write_json(self.out / "DONE", {"step": step, "total": total})
         return report
+
+    def _calibrate(self) -> None:
+        """The tagger's per-word thresholds (retrieval/tagging.py) on the phase's val and held-back clips, so a
+        finished LexCMLP checkpoint serves calibrated words; data too small to calibrate on is said, not fatal."""
+        from retrieval.tagging import THRESHOLDS, calibrate
+        try:
+            calibration = calibrate(self.model, [src.path for src in self.sources], seed=self.config.seed)
+        except LexmotionError as err:
+            print(f"no calibrated thresholds: {err}")
+            return
+        write_json(self.out / THRESHOLDS, {**calibration, "per_word": {str(k): v for k, v in calibration["per_word"].items()}})
+        print(f"calibrated thresholds of {len(calibration['per_word'])} words on {calibration['clips']} clips "
+              f"-> {self.out / THRESHOLDS}")
 
     def epoch_order(self, n: int, epoch: int) -> list:
         """This process's batches of EPOCH over N training items: lists of item indices, in the seeded order."""

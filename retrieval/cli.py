@@ -103,7 +103,7 @@ def run_search(args) -> int:
     print(f"query: {query if len(query) <= 120 else query[:117] + '...'}")
     if constraints:
         from retrieval.constraints import describe
-        print(describe(constraints, len(index.items)) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
+        print(describe(constraints, len(index.items), bool(index.meta.get("thresholds"))) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
     for rank, h in enumerate(hits, 1):
         moment = f" [{h.start:.1f}-{h.end:.1f} s]" if h.start is not None else ""
         print(f"{rank:>2}. {h.id}{moment}  score {h.score:.3f}  {' | '.join(h.texts)[:100]}")

@@ -96,4 +96,17 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
             "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
     if window is not None:
         meta.update(window=window, stride=stride or window / 2)
+    if model.has_words:
+        meta["thresholds"] = _thresholds(model_path)
     return Index.create(meta, items, raw, progress)
+
+
+def _thresholds(model_path) -> dict | None:
+    """The checkpoint's calibrated word thresholds (retrieval/tagging.py), which decide the words an item
+    shows (+word / -word, and the words that explain a hit); None for a checkpoint without them."""
+    from retrieval.tagging import read_thresholds
+    try:
+        t = read_thresholds(model_path)
+    except LexmotionError:
+        return None
+    return {"global": t["global"], "per_word": {str(k): v for k, v in t["per_word"].items()}}

@@ -1,7 +1,8 @@
 """Keyword constraints of a lexical search, written inside the query.
 
-``+word``: every hit must carry the word (the motion's weight on it is > 0);
-``-word``: no hit may carry it. "a person kicks +left -jump" searches with "a person kicks"
+``+word``: every hit must carry the word: the motion's weight on it is over the word's calibrated
+threshold (``lexmotion tag --calibrate``; new checkpoints have them from LexCMLP), or > 0 in an index
+whose model has none; ``-word``: no hit may carry it. "a person kicks +left -jump" searches with "a person kicks"
 and keeps only motions whose vectors hold "left" and not "jump". A constraint is one word
 of the model's vocabulary (one WordPiece); the rest of the query is the description.
 
@@ -50,14 +51,16 @@ def resolve(found: list[tuple[str, str]], tokenizer) -> list[Constraint]:
     return [Constraint(sign, *vocabulary_word(tokenizer, word, sign)) for sign, word in found]
 
 
-def allowed_items(by_word, constraints: list[Constraint]) -> np.ndarray:
-    """by_word: (N, V) scipy CSC of the items' vectors -> (N,) True where every constraint holds.
+def allowed_items(by_word, constraints: list[Constraint], limits: np.ndarray | None = None) -> np.ndarray:
+    """by_word: (N, V) scipy CSC of the items' vectors -> (N,) True where every constraint holds; an item
+    carries a word when its weight is over LIMITS (V,) (the calibrated thresholds), or over 0 without them.
     Sets each constraint's ``removed``."""
     allowed = np.ones(by_word.shape[0], dtype=bool)
     for c in constraints:
         start, end = by_word.indptr[c.word_id], by_word.indptr[c.word_id + 1]
         carries = np.zeros(by_word.shape[0], dtype=bool)
-        carries[by_word.indices[start:end][by_word.data[start:end] > 0]] = True
+        limit = 0.0 if limits is None else max(float(limits[c.word_id]), 0.0)
+        carries[by_word.indices[start:end][by_word.data[start:end] > limit]] = True
         keep = carries if c.sign == "+" else ~carries
         c.removed = int((~keep).sum())
         allowed &= keep
@@ -74,6 +77,11 @@ def parse(query: str, tokenizer) -> tuple[str, list[Constraint]]:
     return text, constraints
 
 
-def describe(constraints: list[Constraint], n_items: int) -> str:
-    """One line: what each constraint removed."""
-    return "constraints: " + ", ".join(f"{c} removed {c.removed} of {n_items} items" for c in constraints)
+def describe(constraints: list[Constraint], n_items: int, calibrated: bool = True) -> str:
+    """One line: what each constraint removed (and, for an index without calibrated thresholds, what a
+    word then means)."""
+    line = "constraints: " + ", ".join(f"{c} removed {c.removed} of {n_items} items" for c in constraints)
+    if not calibrated:
+        line += (" (this index's model has no calibrated thresholds, so a motion carries any word it weighs > 0; "
+                 "calibrate it with `lexmotion tag --calibrate` and rebuild the index)")
+    return line

@@ -244,7 +244,7 @@ class Index:
         vec = model.encode_text([query])
         if self._by_word is None and constraints:     # the items' vectors by word, made once
             self._by_word = self.raw_vectors.tocsc()
-        allowed = allowed_items(self._by_word, constraints) if constraints else None
+        allowed = allowed_items(self._by_word, constraints, self.word_limits()) if constraints else None
         hits = self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms, allowed)
         return Hits(hits, constraints)
 
@@ -260,6 +260,19 @@ class Index:
             raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
         return Hits(self._hits(model, vec, k, n_terms))
 
+    def word_limits(self) -> np.ndarray | None:
+        """(V,) the weight over which an item shows each word (the model's calibrated thresholds, at least 0);
+        None when the index's model had none (then any weight > 0 shows the word)."""
+        t = self.meta.get("thresholds")
+        if not t:
+            return None
+        if getattr(self, "_limits", None) is None:
+            limits = np.full(self.raw_vectors.shape[1], max(t["global"], 0.0))
+            for word, value in t["per_word"].items():
+                limits[int(word)] = max(value, 0.0)
+            self._limits = limits
+        return self._limits
+
     def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int, allowed=None) -> list[Hit]:
         if not np.any(query_vec):
             raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
@@ -270,7 +283,9 @@ class Index:
             terms = []
             if self.meta["kind"] == "lexical":
                 item = self.raw_vectors[i].toarray().ravel()
-                contrib = query_vec * item
+                limits = self.word_limits()
+                # the words that explain a hit are words the item shows (over their thresholds, when calibrated)
+                contrib = query_vec * np.where(item > (0 if limits is None else limits), item, 0)
                 for v in np.argsort(-contrib)[:n_terms]:
                     if contrib[v] > 0:
                         terms.append((model.tokenizer.convert_ids_to_tokens(int(v)), float(query_vec[v]), float(item[v])))

@@ -45,24 +45,28 @@ def calibration_rows(ds, seed: int = 0) -> list[int]:
     return sorted([i for i, s in enumerate(splits) if s == "val"] + [int(i) for i in slice_])
 
 
-def calibrate(model, data_dir, seed: int = 0, min_positives: int = 3, progress: bool = False) -> dict:
-    """{"per_word": {token id: threshold}, "global": threshold, ...} from the calibration clips' captions."""
+def calibrate(model, data_dirs, seed: int = 0, min_positives: int = 3, progress: bool = False) -> dict:
+    """{"per_word": {token id: threshold}, "global": threshold, ...} from the calibration clips' captions of
+    DATA_DIRS (one dataset folder, or several: their calibration clips together)."""
     import torch
 
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
     from retrieval.words import word_groups
-    ds = MotionDataset(data_dir)
-    rows = set(calibration_rows(ds, seed))
-    items = MotionTextDataset(ds, None, model.stats, model.config.motion.max_frames, progress=progress)
-    items.rows = [r for r in items.rows if r["index"] in rows]
-    if len(items.rows) < 2 * min_positives:
-        raise LexmotionError(f"{data_dir}: {len(items.rows)} captioned val / held-back clips; calibration needs "
-                             f"at least {2 * min_positives}")
+    data_dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
+    rows_of = []
+    for data_dir in data_dirs:
+        ds = MotionDataset(data_dir)
+        keep = set(calibration_rows(ds, seed))
+        items = MotionTextDataset(ds, None, model.stats, model.config.motion.max_frames, progress=progress)
+        rows_of += [r for r in items.rows if r["index"] in keep]
+    if len(rows_of) < 2 * min_positives:
+        raise LexmotionError(f"{', '.join(map(str, data_dirs))}: {len(rows_of)} captioned val / held-back clips; "
+                             f"calibration needs at least {2 * min_positives}")
     with torch.no_grad():
-        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in items.rows[i:i + 64]]),
-                                                  prune=False).float().cpu() for i in range(0, len(items), 64)]).numpy()
-    groups = word_groups(model.tokenizer, [r["texts"] for r in items.rows], 1)
+        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in rows_of[i:i + 64]]),
+                                                  prune=False).float().cpu() for i in range(0, len(rows_of), 64)]).numpy()
+    groups = word_groups(model.tokenizer, [r["texts"] for r in rows_of], 1)
     per_word = {}
     rest = np.zeros(network.shape, dtype=bool)      # every other word: its clips' captions, if any, hold it
     for g in groups.values():
@@ -77,7 +81,7 @@ def calibrate(model, data_dir, seed: int = 0, min_positives: int = 3, progress: 
     global_t, _ = best_threshold(network[:, others].ravel(), rest[:, others].ravel())
     if not np.isfinite(global_t):
         global_t = float(network.max())             # no rare word ever right: tag none of them
-    return {"per_word": per_word, "global": float(global_t), "clips": len(items.rows), "data": str(data_dir),
+    return {"per_word": per_word, "global": float(global_t), "clips": len(rows_of), "data": [str(d) for d in data_dirs],
             "seed": seed, "min_positives": min_positives,
             "how": "val split + a seeded 10% of train; per word (stem group) the best-F1 threshold on its weight"}
 

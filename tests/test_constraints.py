@@ -38,6 +38,8 @@ def test_allowed_items_counts_what_each_constraint_removes():
     plus, minus = Constraint("+", "a", 0), Constraint("-", "b", 1)
     assert allowed_items(vectors, [plus, minus]).tolist() == [True, False, False, False]
     assert (plus.removed, minus.removed) == (2, 2)
+    limits = np.array([2.0, 0.0, 0.0])                 # calibrated: "a" needs a weight over 2
+    assert allowed_items(vectors, [plus], limits).tolist() == [False, False, True, False] and plus.removed == 3
 
 
 def _collection(n=600, vocab=3000, seed=0):

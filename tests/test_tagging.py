@@ -60,3 +60,40 @@ def test_an_uncalibrated_checkpoint_and_too_few_clips_are_one_line(capsys, tagge
     fails(capsys, ["tag", "--calibrate", "--model", tagged / "lex", "--data", tiny_setup / "kit", "--out",
                    tmp_path / "x", "--quiet"], "calibration needs at least 6")
     fails(capsys, ["tag", "--model", tagged / "lex"], "--data DIR or motion files")
+
+
+def test_an_index_of_a_calibrated_checkpoint_filters_and_explains_with_its_words(capsys, tagged, tmp_path):
+    from lexmotion.models.checkpoint import load
+    from lexmotion.models.vocabulary import vocabulary_word
+    from retrieval.index import Index
+    from retrieval.tagging import read_thresholds
+    assert main([str(a) for a in ["tag", "--calibrate", "--model", tagged / "lex", "--data", tagged / "sample",
+                                  "--out", tmp_path / "tagger", "--quiet"]]) == 0
+    for model, idx in ((tagged / "lex", tmp_path / "plain"), (tmp_path / "tagger", tmp_path / "calibrated")):
+        assert main([str(a) for a in ["index", "build", "--model", model, "--data", tagged / "sample", "--split", "all",
+                                      "--out", idx, "--backend", "sparse"]]) == 0
+    index = Index.load(tmp_path / "calibrated")
+    limits = index.word_limits()
+    assert Index.load(tmp_path / "plain").word_limits() is None and limits is not None
+    assert all(limits[w] == max(v, 0) for w, v in read_thresholds(tmp_path / "tagger")["per_word"].items())
+    tokenizer = load(tmp_path / "tagger").tokenizer
+    walks = vocabulary_word(tokenizer, "walks")[1]
+    shown = int((index.raw_vectors.tocsc()[:, walks].toarray().ravel() > limits[walks]).sum())
+    capsys.readouterr()
+    assert main(["search", "--index", str(tmp_path / "calibrated"), "a person walks +walks", "-k", "100", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["constraints"][0]["removed"] == 100 - shown
+    for hit in out["hits"]:                          # the words that explain a hit are words it shows
+        assert all(t["item_weight"] > limits[tokenizer.convert_tokens_to_ids(t["term"])] for t in hit["terms"])
+    assert main(["search", "--index", str(tmp_path / "plain"), "a person walks +walks", "-k", "3"]) == 0
+    assert "no calibrated thresholds" in capsys.readouterr().out
+
+
+def test_lexcmlp_ends_with_calibrated_thresholds(capsys, tagged, tiny_setup, tmp_path):
+    from conftest import pretrain_tiny
+    assert pretrain_tiny(tiny_setup, "lexcmlp", tmp_path / "small") == 0          # 3 calibration clips: said, not fatal
+    assert "no calibrated thresholds" in capsys.readouterr().out
+    assert not (tmp_path / "small" / "thresholds.json").exists() and (tmp_path / "small" / "DONE").is_file()
+    assert pretrain_tiny(tiny_setup, "lexcmlp", tmp_path / "run", 2, "--data", tagged / "sample") == 0
+    thresholds = json.loads((tmp_path / "run" / "thresholds.json").read_text())
+    assert thresholds["clips"] == 2 + 1 + 10 and len(thresholds["data"]) == 2     # val + 10% of train, both datasets

@@ -125,7 +125,8 @@ class SearchService:
         constraints = hits.constraints
         return {"query": query, "hits": [h.to_dict() for h in hits],
                 "constraints": [c.to_dict() for c in constraints],
-                "constraints_text": describe(constraints, len(self.index.items)) if constraints else ""}
+                "constraints_text": describe(constraints, len(self.index.items), bool(self.index.meta.get("thresholds")))
+                if constraints else ""}
 
     def clip_gif(self, clip_id: str) -> Path:
         """The clip's stick figure, rendered once (10 fps) and kept in the cache folder."""
