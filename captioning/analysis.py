@@ -70,6 +70,7 @@ def word_report(model, att: dict) -> list[dict]:
         else:
             mu, sigma = float(att["position"][t]), model.config.window / 2
         row["span_seconds"] = [round(max(0.0, mu - sigma) * sps, 2), round(min(att["steps"] - 1, mu + sigma) * sps, 2)]
+        row["peak_seconds"] = round(min(max(mu, 0.0), att["steps"] - 1) * sps, 2)   # the Gaussian's centre, or p_t
         rows.append(row)
     return rows
 

@@ -195,3 +195,16 @@ def test_figure_functions_return_figures(guided, kitml_slice):
     clip = read_motion_file(str(min((kitml_slice / "joints").glob("*.npy"))))
     caption, att, _, origin = describe_clip(model, clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats))
     assert isinstance(words_figure(model, att, caption), Figure)
+
+
+def test_eval_moments_places_both_captioners_words(guided, local, data, tmp_path, capsys):
+    from retrieval.moments import build_sequences, localise_captions
+    sequences = build_sequences(data, "train", parts=2, seed=0)
+    for captioner, arch in ((guided, "guided"), (local, "local")):
+        result = localise_captions(str(captioner), sequences)
+        assert result["arch"] == arch and len(result["examples"]) == len(sequences)
+        placed = [w for e in result["examples"] for w in e["placed"]]
+        assert len(placed) == result["words"]
+        for w in placed:                              # a peak is a time inside the sequence
+            assert 0 <= w["peak_seconds"] <= max(s.duration for s in sequences)
+        assert result["words"] == 0 or 0 <= result["localisation"] <= 1

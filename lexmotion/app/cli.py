@@ -261,6 +261,9 @@ def _add_moments_command(eval_cmds) -> None:
                      help="checkpoint folder(s) to score; several (seeds) give mean ± std")
     mom.add_argument("--dense", nargs="+", action="extend", metavar="CKPT",
                      help="dense checkpoint(s) scored the same way, as a baseline")
+    mom.add_argument("--captioner", nargs="+", action="extend", metavar="CAP",
+                     help="captioner folder(s) (`lexmotion caption train`): where each generated word's attention "
+                          "peaks, against the parts whose captions hold it")
     mom.add_argument("--data", required=True, help="a dataset folder")
     mom.add_argument("--split", default="test", help="split whose clips are joined (default: test)")
     mom.add_argument("--parts", type=int, default=3, help="clips per sequence, at least 2 (default 3)")
