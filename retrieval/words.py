@@ -70,13 +70,16 @@ def label_groups(tokenizer, labels: list[str], min_positives: int = MIN_POSITIVE
     return out
 
 
-def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarray) -> dict:
-    """network / served: (N, V) motion vectors before and after pruning -> per word and mean over words."""
+def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarray,
+                  limits: np.ndarray | None = None) -> dict:
+    """network / served: (N, V) motion vectors before and after pruning -> per word and mean over words.
+    LIMITS (V,): the weight over which a served vector shows a word (calibrated thresholds; default 0)."""
     words = {}
     for g in groups.values():
         cols = network[:, g["ids"]]
         score = cols.mean(axis=1) if g.get("mean_over_words") else cols.max(axis=1)
-        tagged = (served[:, g["ids"]] > 0).all(axis=1) if g.get("mean_over_words") else (served[:, g["ids"]] > 0).any(axis=1)
+        shows = served[:, g["ids"]] > (0 if limits is None else np.maximum(limits[g["ids"]], 0))
+        tagged = shows.all(axis=1) if g.get("mean_over_words") else shows.any(axis=1)
         pos = g["positives"]
         words[g["word"]] = {"positives": int(pos.sum()), "ap": round(average_precision(score, pos), 4),
                             "chance": round(float(pos.mean()), 4),
@@ -120,10 +123,28 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
                           for i in range(0, len(first), 256)])
     served = model.prune_motion(network)      # what search holds: the same vectors, pruned as served
     report = tagger_report(groups, network.numpy(), served.numpy())
+    limits = _calibrated_limits(model, network.shape[1])
+    if limits is not None:                    # what +word and tag use: the words over their thresholds
+        calibrated = tagger_report(groups, network.numpy(), served.numpy(), limits)
+        report["calibrated"] = {k: v for k, v in calibrated["mean"].items() if k not in ("ap", "chance", "held_network")}
     report.update(split=split, clips=len(items), labelled=labelled, min_positives=min_positives,
                   motion_nonzeros_median=float((network > 0).sum(1).float().median()),
                   text_nonzeros_median=float((text > 0).sum(1).float().median()))
     return report
+
+
+def _calibrated_limits(model, size: int) -> np.ndarray | None:
+    """(V,) the checkpoint's calibrated thresholds (retrieval/tagging.py), None when it has none."""
+    from lexmotion.errors import LexmotionError
+    from retrieval.tagging import read_thresholds
+    try:
+        t = read_thresholds(getattr(model, "path", ""))
+    except LexmotionError:
+        return None
+    limits = np.full(size, t["global"])
+    for word, value in t["per_word"].items():
+        limits[word] = value
+    return limits
 
 
 def main_words(args) -> int:
@@ -147,11 +168,20 @@ def main_words(args) -> int:
               f"({m['held_network']:.1%} unpruned); +word keeps {m['keep_ratio']:.2f}x its positives "
               f"(at most {m['keep_ratio_max@10'] or 0:.2f}x for words with 10+); median non-zero "
               f"words motion {report['motion_nonzeros_median']:g}, text {report['text_nonzeros_median']:g}")
+        c = report.get("calibrated")
+        print(f"  at its calibrated thresholds: precision {c['precision']:.3f}, recall {c['recall']:.3f}, held by "
+              f"{c['held']:.1%} of clips, +word keeps {c['keep_ratio']:.2f}x its positives (at most "
+              f"{c['keep_ratio_max@10'] or 0:.2f}x for words with 10+)" if c else
+              "  no calibrated thresholds (`lexmotion tag --calibrate`): the words above are every weight > 0")
         runs.append(report)
     summary = {k: {"mean": float(np.mean([r["mean"][k] for r in runs])), "std": float(np.std([r["mean"][k] for r in runs]))}
                for k in ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio")}
     for k in ("motion_nonzeros_median", "text_nonzeros_median"):
         summary[k] = {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs]))}
+    if all("calibrated" in r for r in runs):
+        for k in ("precision", "recall", "held", "keep_ratio"):
+            values = [r["calibrated"][k] for r in runs]
+            summary[f"calibrated_{k}"] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
     if len(runs) > 1:
         print(f"mean ± std over {len(runs)} checkpoints: " + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}"
                                                                      for k, v in summary.items()))

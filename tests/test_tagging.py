@@ -97,3 +97,16 @@ def test_lexcmlp_ends_with_calibrated_thresholds(capsys, tagged, tiny_setup, tmp
     assert pretrain_tiny(tiny_setup, "lexcmlp", tmp_path / "run", 2, "--data", tagged / "sample") == 0
     thresholds = json.loads((tmp_path / "run" / "thresholds.json").read_text())
     assert thresholds["clips"] == 2 + 1 + 10 and len(thresholds["data"]) == 2     # val + 10% of train, both datasets
+
+
+def test_eval_words_reports_the_calibrated_words(capsys, tagged, tmp_path):
+    assert main([str(a) for a in ["tag", "--calibrate", "--model", tagged / "lex", "--data", tagged / "sample",
+                                  "--out", tmp_path / "tagger", "--quiet"]]) == 0
+    capsys.readouterr()
+    assert main([str(a) for a in ["eval", "words", "--model", tmp_path / "tagger", tagged / "lex", "--data",
+                                  tagged / "sample", "--split", "train", "--json", tmp_path / "w.json", "--quiet"]]) == 0
+    out = capsys.readouterr().out
+    assert "at its calibrated thresholds" in out and "no calibrated thresholds" in out
+    runs = json.loads((tmp_path / "w.json").read_text())["runs"]
+    calibrated = runs[0]["calibrated"]
+    assert "calibrated" not in runs[1] and 0 <= calibrated["held"] <= runs[0]["mean"]["held"]

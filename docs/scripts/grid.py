@@ -100,7 +100,8 @@ def train(steps: list[dict]) -> list[dict]:
 
 
 def score(checkpoint: str) -> dict:
-    """Each test set's metrics and per-query ranks (for paired intervals later), and the motion words."""
+    """Each test set's metrics and per-query ranks (for paired intervals later), the moments benchmark on
+    kitml-cmu test (3 parts, seed 0), and the motion words."""
     from lexmotion.models.checkpoint import load
     from retrieval.evaluate import evaluate_protocols
     from retrieval.words import evaluate_words
@@ -108,8 +109,12 @@ def score(checkpoint: str) -> dict:
     out = {}
     for name, (data, protocol) in TESTS.items():
         result = evaluate_protocols(model, data, "test", (protocol,), keep_ranks=True)[0]
-        out[name] = {"protocol": protocol, "metrics": {k: v for k, v in result.items() if k.startswith(("t2m_", "m2t_"))},
+        out[name] = {"protocol": protocol, "queries": result["n"],
+                     "metrics": {f"{d}_{k}": v for d in ("t2m", "m2t") for k, v in result[d].items()},
                      "query_ranks": result["query_ranks"]}
+    from retrieval.moments import evaluate_moments
+    moments = evaluate_moments([checkpoint], "data/kitml", "test")
+    out["moments"] = {k: v for k, v in moments["runs"][checkpoint].items()}
     if model.has_words:
         words = evaluate_words(model, "data/kitml", "test")
         out["words"] = {**words["mean"], "motion_nonzeros_median": words["motion_nonzeros_median"],
