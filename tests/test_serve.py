@@ -61,6 +61,30 @@ def test_the_page_and_a_search_equal_the_search_command(server, capsys):
         assert served["constraints"] == searched["constraints"]
     status, kind, gif = _get(server["url"] + f"clip/{served['hits'][0]['id']}.gif")
     assert status == 200 and kind == "image/gif" and gif.startswith(b"GIF8")
+    status, _, moment = _get(server["url"] + f"clip/{served['hits'][0]['id']}.gif?start=0.5&end=1.5")   # a moment of it
+    assert status == 200 and moment.startswith(b"GIF8") and moment != gif
+
+
+def test_a_hits_words_in_time(server):
+    from lexmotion.models.checkpoint import load
+    status, _, body = _get(server["url"] + "api/search?" + urllib.parse.urlencode({"q": "a person walks forward", "k": 1}))
+    served = json.loads(body)
+    hit = served["hits"][0]
+    assert served["timelines"] and hit["terms"]
+    words = [t["term"] for t in hit["terms"][:2]]
+    status, _, body = _get(server["url"] + "api/timeline?" + urllib.parse.urlencode({"id": hit["id"], "words": ",".join(words)}))
+    t = json.loads(body)
+    assert status == 200 and list(t["words"]) == words and len(t["seconds"]) == len(t["words"][words[0]])
+    from lexmotion.data.dataset import MotionDataset
+    data = MotionDataset(json.loads((server["root"] / "idx" / "index.json").read_text())["data"])
+    row = data.row(data.find(hit["id"]))
+    expected = load(server["root"] / "lex").word_timelines(
+        {"joints": row["joints"], "fps": float(row["fps"]), "skeleton": data.skeleton(row["skeleton"])}, words)
+    assert np.allclose(t["words"][words[0]], expected["words"][words[0]], atol=1e-3)   # the model's own timeline
+    for query, message in ((("id", hit["id"]), ("words", "notaword123")), "not a word"), \
+                          ((("id", "nope"), ("words", "walk")), "not a clip of this index"):
+        status, _, body = _get(server["url"] + "api/timeline?" + urllib.parse.urlencode(dict(query)))
+        assert status == 400 and message in json.loads(body)["error"]
 
 
 def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, sample_root):

@@ -1,8 +1,9 @@
 """``lexmotion serve``: a local search page over an index (Starlette + uvicorn, extra ``[web]``).
 
 Text to motion: a search box (keyword constraints included); each hit shows its animated stick
-figure (rendered on demand with ``lexmotion.data.render``, cached), its id and captions, and
-the words behind its score as bars of query weight x motion weight. Motion to text: an
+figure (rendered on demand with ``lexmotion.data.render``, cached; a windowed index's hit shows its
+moment), its id and captions, the words behind its score as bars of query weight x motion weight,
+and (lexical models) those words' timelines over the whole take, the hit's moment shaded. Motion to text: an
 uploaded .bvh or .npy (size-limited, read with the same reader as ``lexmotion search
 --motion``) is ranked against the captions of the indexed clips. A bad query or upload is a
 message on the page; the server goes on. It binds to 127.0.0.1 unless told otherwise.
@@ -37,6 +38,8 @@ PAGE = """<!doctype html>
  .bar span.w { width: 7rem; text-align: right; } .bar div { height: .8rem; background: #2b6cb0; border-radius: 2px; }
  .bar span.v { color: #666; } .constraints { color: #444; font-size: .9rem; }
  .tab { display: none; } .tab.on { display: block; }
+ .timeline { margin-top: .4rem; } .timeline svg { background: #fafafa; border: 1px solid #eee; }
+ .timeline .key span { margin-right: .8rem; font-size: .8rem; }
 </style></head><body>
 <header><h1>lexmotion</h1><div class="meta">__META__</div></header>
 <nav><button id="t2m-tab" class="on" onclick="show('t2m')">text → motion</button>
@@ -67,10 +70,27 @@ function render(out, data, withClip) {
   if (data.words) h += `<p class="constraints">the motion's words: ${esc(data.words.map(w => w[0]).join(', '))}</p>`;
   if (!data.hits.length) h += '<p>No hit.</p>';
   for (const [i, hit] of data.hits.entries()) {
-    h += `<div class="hit" data-id="${esc(hit.id)}">` + (withClip ? `<img src="clip/${encodeURIComponent(hit.id)}.gif" alt="${esc(hit.id)}">` : '') +
-      `<div><h3>${i + 1}. ${esc(hit.id)} <span class="hint">score ${hit.score.toFixed(3)}</span></h3>` +
-      `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}</div></div>`; }
-  out.innerHTML = h; }
+    const span = hit.start !== undefined ? `?start=${hit.start}&end=${hit.end}` : '';
+    const when = hit.start !== undefined ? ` <span class="hint">${hit.start}–${hit.end} s</span>` : '';
+    h += `<div class="hit" data-id="${esc(hit.id)}">` + (withClip ? `<img src="clip/${encodeURIComponent(hit.id)}.gif${span}" alt="${esc(hit.id)}">` : '') +
+      `<div><h3>${i + 1}. ${esc(hit.id)}${when} <span class="hint">score ${hit.score.toFixed(3)}</span></h3>` +
+      `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}` +
+      `<div class="timeline" id="tl-${i}"></div></div></div>`; }
+  out.innerHTML = h;
+  if (data.timelines) data.hits.forEach((hit, i) => timeline(hit, document.getElementById(`tl-${i}`))); }
+const COLOURS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1', '#b83280'];
+async function timeline(hit, box) {      // the query words over the whole take; a windowed hit's moment shaded
+  const words = hit.terms.slice(0, 3).map(t => t.term); if (!words.length) return;
+  const r = await fetch(`api/timeline?id=${encodeURIComponent(hit.id)}&words=${encodeURIComponent(words.join(','))}`);
+  const t = await r.json(); if (t.error) { box.innerHTML = `<span class="hint">${esc(t.error)}</span>`; return; }
+  const W = 420, H = 70, T = Math.max(t.duration, 1e-3), top = Math.max(1e-6, ...Object.values(t.words).flat());
+  const x = s => (W * s / T).toFixed(1), y = v => (H - 4 - (H - 8) * v / top).toFixed(1);
+  let g = hit.start !== undefined ? `<rect x="${x(hit.start)}" y="0" width="${x(hit.end - hit.start)}" height="${H}" fill="#fde68a"/>` : '';
+  Object.entries(t.words).forEach(([w, v], k) => { g += `<polyline fill="none" stroke="${COLOURS[k]}" stroke-width="2" points="` +
+    v.map((a, j) => `${x(t.seconds[j])},${y(a)}`).join(' ') + '"/>'; });
+  box.innerHTML = `<svg width="${W}" height="${H}" role="img" aria-label="word timelines">${g}</svg>` +
+    `<div class="key">${Object.keys(t.words).map((w, k) => `<span style="color:${COLOURS[k]}">■ ${esc(w)}</span>`).join('')}` +
+    `<span class="hint">0–${t.duration.toFixed(1)} s</span></div>`; }
 async function search(e) { e.preventDefault(); const out = document.getElementById('t2m-out'); out.textContent = 'searching…';
   const r = await fetch(`api/search?q=${encodeURIComponent(document.getElementById('q').value)}&k=${document.getElementById('k').value}`);
   render(out, await r.json(), true); }
@@ -124,26 +144,54 @@ class SearchService:
         hits = self.index.search(self.model, self.limits.check_query(query), k=k)
         constraints = hits.constraints
         return {"query": query, "hits": [h.to_dict() for h in hits],
+                "timelines": bool(self.model.has_words and self.data is not None),
                 "constraints": [c.to_dict() for c in constraints],
                 "constraints_text": describe(constraints, len(self.index.items), bool(self.index.meta.get("thresholds")))
                 if constraints else ""}
 
-    def clip_gif(self, clip_id: str) -> Path:
-        """The clip's stick figure, rendered once (10 fps) and kept in the cache folder."""
-        import hashlib
-
-        from lexmotion.data.render import render_gif
+    def _row(self, clip_id: str) -> dict:
         if clip_id not in self.ids:
             raise LexmotionError(f"{clip_id}: not a clip of this index")
         if self.data is None:
             raise LexmotionError(f"{self.index.meta['data']}: the index's dataset folder is not on this machine, "
                                  "so its clips cannot be drawn")
-        out = self.cache / f"{hashlib.sha1(clip_id.encode()).hexdigest()[:16]}.gif"
+        return self.data.row(self.data.find(clip_id))
+
+    def clip_gif(self, clip_id: str, start: float | None = None, end: float | None = None) -> Path:
+        """The clip's stick figure (the moment START-END seconds of it, for a windowed hit), rendered once
+        (10 fps) and kept in the cache folder."""
+        import hashlib
+
+        from lexmotion.data.render import render_gif
+        row = self._row(clip_id)
+        fps = float(row["fps"])
+        frames = (0, len(row["joints"])) if start is None or end is None else \
+            (max(0, int(start * fps)), min(len(row["joints"]), int(round(end * fps)) + 1))
+        if frames[1] - frames[0] < 2:
+            raise LexmotionError(f"{clip_id}: {start}-{end} s is not a moment of this clip")
+        key = f"{clip_id}|{frames[0]}|{frames[1]}"
+        out = self.cache / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.gif"
         if not out.is_file():
-            row = self.data.row(self.data.find(clip_id))
-            render_gif(row["joints"], float(row["fps"]), self.data.skeleton(row["skeleton"]), out,
-                       title=row["texts"][0] if row["texts"] else clip_id, max_fps=10.0, size=3.0)
+            title = row["texts"][0] if row["texts"] else clip_id
+            if start is not None:
+                title = f"{title} ({start:g}-{end:g} s)"
+            render_gif(row["joints"][frames[0]:frames[1]], fps, self.data.skeleton(row["skeleton"]), out,
+                       title=title, max_fps=10.0, size=3.0)
         return out
+
+    def timeline(self, clip_id: str, words: list[str]) -> dict:
+        """When each of WORDS (at most 5) happens in the whole clip: ``LexicalModel.word_timelines``."""
+        if not self.model.has_words:
+            raise LexmotionError("a dense model has no words to place in time")
+        words = [w for w in dict.fromkeys(words) if w][:5]
+        if not words:
+            raise LexmotionError("give the words to place, e.g. words=kick,jump")
+        row = self._row(clip_id)
+        t = self.model.word_timelines({"joints": row["joints"], "fps": float(row["fps"]),
+                                       "skeleton": self.data.skeleton(row["skeleton"])}, words)
+        return {"id": clip_id, "duration": round((len(row["joints"]) - 1) / float(row["fps"]), 3),
+                "seconds": [round(float(x), 3) for x in t["seconds"]],
+                "words": {w: [round(float(x), 4) for x in v] for w, v in t["words"].items()}}
 
     def captions(self):
         """An in-memory index of the indexed clips' captions (encoded once, on the first upload)."""
@@ -343,16 +391,25 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
 
     api_motion = _motion_endpoint(service, request_timeout_s, concurrent_uploads, failed)
 
+    def api_timeline(request: Request):
+        try:
+            return JSONResponse(service.timeline(request.query_params.get("id", ""),
+                                                 request.query_params.get("words", "").split(",")))
+        except Exception as err:
+            return failed(err)
+
     def clip(request: Request):
         try:
-            return FileResponse(service.clip_gif(request.path_params["clip_id"]), media_type="image/gif")
+            span = [request.query_params.get(k) for k in ("start", "end")]
+            start, end = (float(x) for x in span) if all(span) else (None, None)
+            return FileResponse(service.clip_gif(request.path_params["clip_id"], start, end), media_type="image/gif")
         except Exception as err:
             response = failed(err)
             response.status_code = 404 if isinstance(err, LexmotionError) else 500
             return response
 
     app = Starlette(routes=[Route("/", home), Route("/api/info", api_info), Route("/api/search", api_search),
-                            Route("/api/motion", api_motion, methods=["POST"]),
+                            Route("/api/motion", api_motion, methods=["POST"]), Route("/api/timeline", api_timeline),
                             Route("/clip/{clip_id:path}.gif", clip)])
     return _Guard(app, service.max_upload + 2 ** 16, max_query_bytes)
 
