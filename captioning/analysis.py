@@ -296,3 +296,35 @@ def analyze(model_dir: str, data_dir: str, split: str, out: str, batch_size: int
               "figures": sorted(p.name for p in out.glob("*.png"))}
     write_json(out / "analysis.json", result)
     return result
+
+
+def localise_captions(captioner_path: str, sequences: list, device: str = "cpu", progress: bool = False) -> dict:
+    """The captioner's localisation on the moments benchmark's sequences (``retrieval/moments.py``): each
+    generated content word placed at its attention peak, against the parts whose captions hold its stem."""
+    from tqdm.auto import tqdm
+
+    from captioning.guidance import content_words
+    from captioning.model import load_captioner
+    from lexmotion.data.batching import normalise
+    from retrieval.moments import inside, share
+    model = load_captioner(captioner_path, device)
+    found, chance, unplaceable, examples = [], [], 0, []
+    for seq in tqdm(sequences, desc="captioning sequences", leave=False, disable=not progress):
+        caption, att, _, _ = describe_clip(model, normalise(seq.features, model.stats), beam=2)
+        stems = [{stem(w) for w in content_words(p["caption"])} for p in seq.parts]
+        placed = []
+        for row in word_report(model, att):
+            if row["word"] not in content_words(row["word"]):
+                continue
+            holders = [k for k, st in enumerate(stems) if stem(row["word"]) in st]
+            if not holders:
+                unplaceable += 1
+            elif len(holders) < len(stems):
+                found.append(inside(row["peak_seconds"], seq, holders))
+                chance.append(share(seq, holders))
+                placed.append({"word": row["word"], "peak_seconds": row["peak_seconds"], "found": bool(found[-1])})
+        examples.append({"caption": caption, "placed": placed})
+    return {"captioner": captioner_path, "arch": model.config.arch,
+            "localisation": float(np.mean(found)) if found else float("nan"),
+            "chance": float(np.mean(chance)) if chance else float("nan"), "words": len(found),
+            "unplaceable": unplaceable, "examples": examples}

@@ -21,14 +21,9 @@ _SIDES = {"arms": ("left_arm", "right_arm"), "legs": ("left_leg", "right_leg")}
 _SIDE_WINDOW = 3
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-    return snowballstemmer.stemmer("english")
-
-
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word.lower())
+    from lexmotion.models.vocabulary import word_stem
+    return word_stem(word)
 
 
 @lru_cache(maxsize=4)

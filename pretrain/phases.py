@@ -128,10 +128,10 @@ def selective_labels(tokenizer, texts: list[str], mask: torch.Tensor) -> tuple[t
     """The words of a batch's captions inside ``mask`` -> (their ids (A,), labels (B, A)): +1 a caption's
     own content word, -1 another caption's word, 0 another caption's word that shares a stem with one
     of its own (walking for a caption that says walks: neither shown nor absent)."""
-    from pretrain.sparsity import _stem
+    from lexmotion.models.vocabulary import word_stem
     own = [[i for i in caption_word_ids(tokenizer, t) if mask[i] > 0] for t in texts]
     ids = sorted({i for words in own for i in words})
-    stems = dict(zip(ids, (_stem(t) for t in tokenizer.convert_ids_to_tokens(ids))))
+    stems = dict(zip(ids, (word_stem(t) for t in tokenizer.convert_ids_to_tokens(ids))))
     column = {i: a for a, i in enumerate(ids)}
     labels = torch.full((len(texts), len(ids)), -1.0)
     for b, words in enumerate(own):
@@ -160,13 +160,13 @@ _STEM_GROUPS: dict = {}
 
 def _kin(tokenizer, ids: list[int]) -> list[int]:
     """Every vocabulary id sharing a stem with one of IDS (IDS included)."""
-    from pretrain.sparsity import _stem
+    from lexmotion.models.vocabulary import word_stem
     key = (tokenizer.name_or_path, len(tokenizer))
     if key not in _STEM_GROUPS:
         groups: dict = {}
         for token, i in tokenizer.get_vocab().items():
-            groups.setdefault(_stem(token), []).append(i)
-        _STEM_GROUPS[key] = (groups, {i: _stem(t) for t, i in tokenizer.get_vocab().items()})
+            groups.setdefault(word_stem(token), []).append(i)
+        _STEM_GROUPS[key] = (groups, {i: word_stem(t) for t, i in tokenizer.get_vocab().items()})
     groups, stem_of = _STEM_GROUPS[key]
     return sorted({k for i in ids for k in groups[stem_of[i]]})
 

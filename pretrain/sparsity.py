@@ -18,7 +18,6 @@ network's own vectors as well (``*_network``).
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -26,17 +25,7 @@ import torch
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.models.lexical import flops_loss
-from lexmotion.models.vocabulary import STOP_WORDS, caption_word_ids
-
-
-@lru_cache(maxsize=None)
-def _stemmer():
-    import snowballstemmer
-    return snowballstemmer.stemmer("english")
-
-
-def _stem(token: str) -> str:
-    return _stemmer().stemWord(token.removeprefix("##"))
+from lexmotion.models.vocabulary import STOP_WORDS, caption_word_ids, word_stem
 
 
 def _top(vec: torch.Tensor, k: int) -> list[int]:
@@ -52,13 +41,13 @@ def grounding_metrics(tokenizer, captions: list[str], text: torch.Tensor | None,
         words = set(caption_word_ids(tokenizer, caption))
         if not words:
             continue
-        stems = {_stem(t) for t in tokenizer.convert_ids_to_tokens(list(words))}
+        stems = {word_stem(t) for t in tokenizer.convert_ids_to_tokens(list(words))}
         if text is not None:
             top10 = _top(text[n], 10)
             text_recall.append(len(words & set(top10)) / len(words))
             top5 = top10[:5]
             if top5:
-                good = [i in words or _stem(t) in stems for i, t in zip(top5, tokenizer.convert_ids_to_tokens(top5))]
+                good = [i in words or word_stem(t) in stems for i, t in zip(top5, tokenizer.convert_ids_to_tokens(top5))]
                 text_precision.append(sum(good) / len(top5))
             else:
                 text_precision.append(0.0)
@@ -94,10 +83,10 @@ def label_word_report(tokenizer, labels: list[str], motion: torch.Tensor, k: int
     out = {}
     for label in sorted(set(labels)):
         ids = caption_word_ids(tokenizer, label.replace("-", " ").replace("_", " "))
-        words = {_stem(t) for t in tokenizer.convert_ids_to_tokens(ids)}
+        words = {word_stem(t) for t in tokenizer.convert_ids_to_tokens(ids)}
         rows = [n for n, lab in enumerate(labels) if lab == label]
         top_ids = [_top(motion[n], k) for n in rows]
-        tops = [{_stem(t) for t in tokenizer.convert_ids_to_tokens(t)} for t in top_ids]
+        tops = [{word_stem(t) for t in tokenizer.convert_ids_to_tokens(t)} for t in top_ids]
         counts = Counter(i for t in top_ids for i in t)
         out[label] = {"clips": len(rows),
                       "label_words": tokenizer.convert_ids_to_tokens(sorted(set(ids))),

@@ -468,7 +468,7 @@ class Trainer:
     def _calibrate(self) -> None:
         """The tagger's per-word thresholds (retrieval/tagging.py) on the phase's val and held-back clips, so a
         finished LexCMLP checkpoint serves calibrated words; data too small to calibrate on is said, not fatal."""
-        from retrieval.tagging import THRESHOLDS, calibrate
+        from lexmotion.models.thresholds import THRESHOLDS, calibrate
         try:
             calibration = calibrate(self.model, [src.path for src in self.sources], seed=self.config.seed)
         except LexmotionError as err:

@@ -104,7 +104,7 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
 def _thresholds(model_path) -> dict | None:
     """The checkpoint's calibrated word thresholds (retrieval/tagging.py), which decide the words an item
     shows (+word / -word, and the words that explain a hit); None for a checkpoint without them."""
-    from retrieval.tagging import read_thresholds
+    from lexmotion.models.thresholds import read_thresholds
     try:
         t = read_thresholds(model_path)
     except LexmotionError:

@@ -14,10 +14,10 @@ middle of its blend. Then, per checkpoint:
   inside a part whose caption holds the word or its stem. Its chance is those parts' share of the
   sequence. A timeline that stays 0 has no peak and counts as a miss (reported as ``silent``).
 
-- the captioners' localisation (``--captioner``): each sequence is captioned (beam 2), and each generated
-  content word counts as placed when its attention peak (the guided captioner's temporal Gaussian centre,
-  the local captioner's position p_t; ``captioning/analysis.py``'s word report) lies inside a part whose
-  caption holds the word's stem. Words no part's caption holds cannot be placed and are counted apart;
+- the captioners' localisation (``--captioner``; ``captioning.analysis.localise_captions``): each
+  sequence is captioned (beam 2), and each generated content word counts as placed when its attention
+  peak (the guided captioner's temporal Gaussian centre, the local captioner's position p_t; the word
+  report of ``captioning/analysis.py``) lies inside a part whose caption holds the word's stem. Words no part's caption holds cannot be placed and are counted apart;
   words every part holds are left out.
 
 Baselines in the same run: dense checkpoints (``--dense``) rank the same windows, and localise a word by
@@ -27,7 +27,6 @@ uniform timeline, whose expected success is exactly the chance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -218,25 +217,24 @@ def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -
 def localisation_words(tokenizer, sequence: Sequence) -> list[tuple[str, list[int]]]:
     """(word, the parts whose caption holds it or its stem) for each content word of the parts' captions, less
     words whose stem every part's caption holds."""
-    from lexmotion.models.vocabulary import caption_word_ids
-    from pretrain.sparsity import _stem
+    from lexmotion.models.vocabulary import caption_word_ids, word_stem
     words = [[w for w in tokenizer.convert_ids_to_tokens(caption_word_ids(tokenizer, p["caption"]))
               if not w.startswith("##")] for p in sequence.parts]      # a word's tail piece is not a word
-    stems = [{_stem(w) for w in ws} for ws in words]
+    stems = [{word_stem(w) for w in ws} for ws in words]
     out = {}
     for ws in words:
         for w in ws:
-            holders = [k for k, st in enumerate(stems) if _stem(w) in st]
+            holders = [k for k, st in enumerate(stems) if word_stem(w) in st]
             if len(holders) < len(stems):
                 out.setdefault(w, holders)
     return list(out.items())
 
 
-def _inside(t: float, sequence: Sequence, parts: list[int]) -> bool:
+def inside(t: float, sequence: Sequence, parts: list[int]) -> bool:
     return any(sequence.parts[k]["start"] <= t < sequence.parts[k]["end"] for k in parts)
 
 
-def _share(sequence: Sequence, parts: list[int]) -> float:
+def share(sequence: Sequence, parts: list[int]) -> float:
     return sum(sequence.parts[k]["end"] - sequence.parts[k]["start"] for k in parts) / sequence.duration
 
 
@@ -255,10 +253,10 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
         peaks = _peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
         for (word, holders), peak in zip(words, peaks):
             silent += peak is None
-            found.append(peak is not None and _inside(peak, seq, holders))
-            chance.append(_share(seq, holders))
+            found.append(peak is not None and inside(peak, seq, holders))
+            chance.append(share(seq, holders))
             if rng is not None:
-                random_found.append(_inside(float(rng.uniform(0, seq.duration)), seq, holders))
+                random_found.append(inside(float(rng.uniform(0, seq.duration)), seq, holders))
     out = {"word_localisation": float(np.mean(found)) if found else float("nan"),
            "word_chance": float(np.mean(chance)) if chance else float("nan"),
            "words": len(found), "silent": silent}
@@ -282,48 +280,15 @@ def _peaks(model, features: np.ndarray, words: list[str]) -> list[float | None]:
     return [(spans[j][0] + spans[j][1]) / 2 / WORKING_FPS for j in scores.argmax(1)]
 
 
-def localise_captions(captioner_path: str, sequences: list[Sequence], device: str = "cpu", progress: bool = False) -> dict:
-    """The captioner's localisation: see the module docstring."""
-    from tqdm.auto import tqdm
-
-    from captioning.analysis import describe_clip, word_report
-    from captioning.guidance import content_words
-    from captioning.model import load_captioner
-    from captioning.rules import stem
-    from lexmotion.data.batching import normalise
-    model = load_captioner(captioner_path, device)
-    found, chance, unplaceable, examples = [], [], 0, []
-    for seq in tqdm(sequences, desc="captioning sequences", leave=False, disable=not progress):
-        caption, att, _, _ = describe_clip(model, normalise(seq.features, model.stats), beam=2)
-        stems = [{stem(w) for w in content_words(p["caption"])} for p in seq.parts]
-        placed = []
-        for row in word_report(model, att):
-            if row["word"] not in content_words(row["word"]):
-                continue
-            holders = [k for k, st in enumerate(stems) if stem(row["word"]) in st]
-            if not holders:
-                unplaceable += 1
-            elif len(holders) < len(stems):
-                found.append(_inside(row["peak_seconds"], seq, holders))
-                chance.append(_share(seq, holders))
-                placed.append({"word": row["word"], "peak_seconds": row["peak_seconds"], "found": bool(found[-1])})
-        examples.append({"caption": caption, "placed": placed})
-    return {"captioner": captioner_path, "arch": model.config.arch,
-            "localisation": float(np.mean(found)) if found else float("nan"),
-            "chance": float(np.mean(chance)) if chance else float("nan"), "words": len(found),
-            "unplaceable": unplaceable, "examples": examples}
-
-
 # --- the command --------------------------------------------------------------------------------------------------
 METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R5_iou0.7", "word_localisation")
 
 
-def evaluate_moments(models: list[str], data_dir, split: str = "test", parts: int = 3, sequences: int | None = None,
-                     seed: int = 0, dense: tuple = (), device: str = "cpu", progress: bool = False,
-                     captioners: tuple = ()) -> dict:
-    """The benchmark for MODELS (and the DENSE baselines): per checkpoint, mean ± std over MODELS, baselines."""
+def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
+                     progress: bool = False) -> dict:
+    """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
+    checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws)."""
     from lexmotion.models.checkpoint import load
-    seqs = build_sequences(data_dir, split, parts, sequences, seed)
     runs = {}
     for path in list(models) + [d for d in dense if d not in models]:
         model = load(path, device=device)
@@ -341,11 +306,9 @@ def evaluate_moments(models: list[str], data_dir, split: str = "test", parts: in
     if dense:
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
-    return {"data": str(data_dir), "split": split, "parts": parts, "sequences": len(seqs), "seed": seed,
-            "windows_s": list(WINDOWS_S), "blend_s": BLEND_S, "models": list(models), "dense": list(dense),
-            **{k: v for k, v in mean_std.items()}, "runs": runs, "baselines": baselines,
-            "captioners": [localise_captions(c, seqs, device, progress) for c in captioners],
-            "layout": [s.parts for s in seqs]}
+    return {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": list(WINDOWS_S),
+            "blend_s": BLEND_S, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
+            "baselines": baselines, "layout": [s.parts for s in seqs]}
 
 
 def load_max_frames(path: str) -> int:
@@ -365,31 +328,7 @@ def format_moments(result: dict) -> str:
     first = result["runs"][result["models"][0]]
     lines.append(f"word chance (a part's share of its sequence) {first['word_chance']:.3f}; oracle share at IoU 0.5 "
                  f"{first['oracle_iou0.5']:.3f}, at 0.7 {first['oracle_iou0.7']:.3f}")
-    for c in result["captioners"]:
+    for c in result.get("captioners", []):
         lines.append(f"captioner {c['captioner']} ({c['arch']}): {c['words']} generated words placed, localisation "
                      f"{c['localisation']:.3f} (chance {c['chance']:.3f}); {c['unplaceable']} words no part's caption holds")
     return "\n".join(lines)
-
-
-def main_moments(args) -> int:
-    """`lexmotion eval moments`."""
-    from lexmotion.device import resolve_device
-    from lexmotion.errors import WrongPathError
-    from lexmotion.files import write_json
-    from lexmotion.models.checkpoint import read_config
-    models, dense = list(dict.fromkeys(args.model)), list(dict.fromkeys(args.dense or []))
-    for path in models + dense:
-        read_config(path)
-    if args.json and Path(args.json).is_dir():
-        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
-    captioners = list(dict.fromkeys(args.captioner or []))
-    for path in captioners:
-        from captioning.model import read_captioner_config
-        read_captioner_config(Path(path))
-    result = evaluate_moments(models, args.data, args.split, args.parts, args.sequences, args.seed, tuple(dense),
-                              resolve_device(args.device), progress=not args.quiet, captioners=tuple(captioners))
-    print(format_moments(result))
-    if args.json:
-        write_json(Path(args.json), result)
-        print(f"wrote {args.json}")
-    return 0

@@ -17,10 +17,11 @@ text, with no pruning and no own-word floor.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from lexmotion.models.thresholds import word_groups
 
 MIN_POSITIVES = 3
 
@@ -33,30 +34,6 @@ def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
         return 0.0
     precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
     return float(precision[hits].mean())
-
-
-def word_groups(tokenizer, captions: list[list[str]], min_positives: int = MIN_POSITIVES) -> dict[str, dict]:
-    """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}."""
-    from lexmotion.models.vocabulary import caption_word_ids
-    from pretrain.sparsity import _stem
-    groups: dict[str, dict] = defaultdict(lambda: {"ids": set(), "clips": set(), "count": defaultdict(int)})
-    for n, texts in enumerate(captions):
-        for text in texts:
-            ids = caption_word_ids(tokenizer, text)
-            for i, token in zip(ids, tokenizer.convert_ids_to_tokens(ids)):
-                if token.startswith("##"):          # a piece of a longer word is not a word to tag with
-                    continue
-                g = groups[_stem(token)]
-                g["ids"].add(i)
-                g["clips"].add(n)
-                g["count"][token] += 1
-    out = {}
-    for stem, g in groups.items():
-        if len(g["clips"]) >= min_positives:
-            positives = np.zeros(len(captions), dtype=bool)
-            positives[sorted(g["clips"])] = True
-            out[stem] = {"word": max(g["count"], key=g["count"].get), "ids": sorted(g["ids"]), "positives": positives}
-    return out
 
 
 def label_groups(tokenizer, labels: list[str], min_positives: int = MIN_POSITIVES) -> dict[str, dict]:
@@ -136,7 +113,7 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
 def _calibrated_limits(model, size: int) -> np.ndarray | None:
     """(V,) the checkpoint's calibrated thresholds (retrieval/tagging.py), None when it has none."""
     from lexmotion.errors import LexmotionError
-    from retrieval.tagging import read_thresholds
+    from lexmotion.models.thresholds import read_thresholds
     try:
         t = read_thresholds(getattr(model, "path", ""))
     except LexmotionError:

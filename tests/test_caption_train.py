@@ -198,7 +198,8 @@ def test_figure_functions_return_figures(guided, kitml_slice):
 
 
 def test_eval_moments_places_both_captioners_words(guided, local, data, tmp_path, capsys):
-    from retrieval.moments import build_sequences, localise_captions
+    from captioning.analysis import localise_captions
+    from retrieval.moments import build_sequences
     sequences = build_sequences(data, "train", parts=2, seed=0)
     for captioner, arch in ((guided, "guided"), (local, "local")):
         result = localise_captions(str(captioner), sequences)

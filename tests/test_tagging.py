@@ -10,7 +10,7 @@ from test_no_data_loss import snapshot
 
 from lexmotion.app.cli import main
 from lexmotion.data.dataset import build_dataset
-from retrieval.tagging import best_threshold
+from lexmotion.models.thresholds import best_threshold
 
 
 def test_the_best_f1_threshold():
@@ -64,9 +64,9 @@ def test_an_uncalibrated_checkpoint_and_too_few_clips_are_one_line(capsys, tagge
 
 def test_an_index_of_a_calibrated_checkpoint_filters_and_explains_with_its_words(capsys, tagged, tmp_path):
     from lexmotion.models.checkpoint import load
+    from lexmotion.models.thresholds import read_thresholds
     from lexmotion.models.vocabulary import vocabulary_word
     from retrieval.index import Index
-    from retrieval.tagging import read_thresholds
     assert main([str(a) for a in ["tag", "--calibrate", "--model", tagged / "lex", "--data", tagged / "sample",
                                   "--out", tmp_path / "tagger", "--quiet"]]) == 0
     for model, idx in ((tagged / "lex", tmp_path / "plain"), (tmp_path / "tagger", tmp_path / "calibrated")):

@@ -112,8 +112,8 @@ def score(checkpoint: str) -> dict:
         out[name] = {"protocol": protocol, "queries": result["n"],
                      "metrics": {f"{d}_{k}": v for d in ("t2m", "m2t") for k, v in result[d].items()},
                      "query_ranks": result["query_ranks"]}
-    from retrieval.moments import evaluate_moments
-    moments = evaluate_moments([checkpoint], "data/kitml", "test")
+    from retrieval.moments import build_sequences, evaluate_moments
+    moments = evaluate_moments([checkpoint], build_sequences("data/kitml", "test"))
     out["moments"] = {k: v for k, v in moments["runs"][checkpoint].items()}
     if model.has_words:
         words = evaluate_words(model, "data/kitml", "test")

@@ -272,7 +272,7 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--json", help="write the results, per checkpoint and each sequence's layout, as JSON here")
     mom.add_argument("--quiet", action="store_true", help="no progress bars")
     add_device_option(mom, "where the models encode")
-    mom.set_defaults(run=lambda args: __import__("retrieval.moments", fromlist=["main_moments"]).main_moments(args))
+    mom.set_defaults(run=lambda args: __import__("lexmotion.app.moments", fromlist=["main_moments"]).main_moments(args))
 
 
 def _add_compare_command(eval_cmds) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 import torch
 
@@ -70,6 +71,17 @@ def domain_vocabulary_mask(tokenizer, captions: list[str], min_count: int = 2) -
         if clean[index] and (n >= min_count or not token.startswith("##")):
             mask[index] = 1
     return mask
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+    return snowballstemmer.stemmer("english")
+
+
+def word_stem(word: str) -> str:
+    """The Snowball stem of a word or WordPiece (its "##" dropped): walks, walking and walked share one."""
+    return _stemmer().stemWord(word.removeprefix("##").lower())
 
 
 def caption_word_ids(tokenizer, text: str) -> list[int]:

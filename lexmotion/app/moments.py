@@ -1,0 +1,33 @@
+"""`lexmotion eval moments` (retrieval/moments.py): the benchmark's sequences, the checkpoints and dense baselines
+scored on them, and the captioners' localisation (captioning/analysis.py) on the same sequences."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def main_moments(args) -> int:
+    from captioning.analysis import localise_captions
+    from captioning.model import read_captioner_config
+    from lexmotion.device import resolve_device
+    from lexmotion.errors import WrongPathError
+    from lexmotion.files import write_json
+    from lexmotion.models.checkpoint import read_config
+    from retrieval.moments import build_sequences, evaluate_moments, format_moments
+    models, dense = list(dict.fromkeys(args.model)), list(dict.fromkeys(args.dense or []))
+    captioners = list(dict.fromkeys(args.captioner or []))
+    for path in models + dense:
+        read_config(path)                     # a missing checkpoint is named before any work
+    for path in captioners:
+        read_captioner_config(Path(path))
+    if args.json and Path(args.json).is_dir():
+        raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+    device = resolve_device(args.device)
+    sequences = build_sequences(args.data, args.split, args.parts, args.sequences, args.seed)
+    result = {"data": str(args.data), "split": args.split,
+              **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet)}
+    result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
+    print(format_moments(result))
+    if args.json:
+        write_json(Path(args.json), result)
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,118 @@
+"""Motion words as a tagger decides them: per-word thresholds on a motion's weights, calibrated on held-back
+captioned clips (``calibrate``), stored as ``thresholds.json`` in a checkpoint (``read_thresholds``).
+
+A motion *shows* a word when its weight on the word is over the word's threshold. Calibration scores the
+network's motion vectors of the calibration clips (the val split plus a seeded slice of train) against
+their captions: for each word with enough positives (inflections grouped by stem), the threshold on the
+word's weight with the best F1; for every other word, one global threshold, the best F1 over all those
+words' clips together. LexCMLP calibrates at its end; ``lexmotion tag --calibrate`` calibrates an older
+checkpoint into a new folder; an index, ``+word`` / ``-word`` and ``lexmotion tag`` read them.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from lexmotion.errors import LexmotionError
+
+THRESHOLDS = "thresholds.json"
+HOLDOUT = 0.1            # the share of train clips calibration uses beside the val split
+
+
+def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3) -> dict[str, dict]:
+    """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}."""
+    from lexmotion.models.vocabulary import caption_word_ids, word_stem
+    groups: dict[str, dict] = defaultdict(lambda: {"ids": set(), "clips": set(), "count": defaultdict(int)})
+    for n, texts in enumerate(captions):
+        for text in texts:
+            ids = caption_word_ids(tokenizer, text)
+            for i, token in zip(ids, tokenizer.convert_ids_to_tokens(ids)):
+                if token.startswith("##"):          # a piece of a longer word is not a word to tag with
+                    continue
+                g = groups[word_stem(token)]
+                g["ids"].add(i)
+                g["clips"].add(n)
+                g["count"][token] += 1
+    out = {}
+    for stem, g in groups.items():
+        if len(g["clips"]) >= min_positives:
+            positives = np.zeros(len(captions), dtype=bool)
+            positives[sorted(g["clips"])] = True
+            out[stem] = {"word": max(g["count"], key=g["count"].get), "ids": sorted(g["ids"]), "positives": positives}
+    return out
+
+
+def best_threshold(scores: np.ndarray, positives: np.ndarray) -> tuple[float, float]:
+    """The threshold t on SCORES (a clip is tagged when its score > t) with the best F1; -> (t, F1)."""
+    candidates = np.unique(scores[positives & (scores > 0)])
+    best = (float("inf"), 0.0)
+    for value in candidates:
+        t = float(np.nextafter(value, -np.inf))          # just below a positive's score: it is tagged
+        tagged = scores > t
+        tp = float((tagged & positives).sum())
+        f1 = 2 * tp / (tagged.sum() + positives.sum()) if tp else 0.0
+        if f1 > best[1]:
+            best = (t, f1)
+    return best
+
+
+def calibration_rows(ds, seed: int = 0) -> list[int]:
+    """The val split plus a seeded HOLDOUT share of train: captioned clips the thresholds are chosen on."""
+    splits = list(ds.table["split"])
+    train = [i for i, s in enumerate(splits) if s == "train"]
+    slice_ = sorted(np.random.default_rng(seed).choice(train, size=max(1, int(HOLDOUT * len(train))), replace=False)) \
+        if train else []
+    return sorted([i for i, s in enumerate(splits) if s == "val"] + [int(i) for i in slice_])
+
+
+def calibrate(model, data_dirs, seed: int = 0, min_positives: int = 3, progress: bool = False) -> dict:
+    """{"per_word": {token id: threshold}, "global": threshold, ...} from the calibration clips' captions of
+    DATA_DIRS (one dataset folder, or several: their calibration clips together)."""
+    import torch
+
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    data_dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
+    rows_of = []
+    for data_dir in data_dirs:
+        ds = MotionDataset(data_dir)
+        keep = set(calibration_rows(ds, seed))
+        items = MotionTextDataset(ds, None, model.stats, model.config.motion.max_frames, progress=progress)
+        rows_of += [r for r in items.rows if r["index"] in keep]
+    if len(rows_of) < 2 * min_positives:
+        raise LexmotionError(f"{', '.join(map(str, data_dirs))}: {len(rows_of)} captioned val / held-back clips; "
+                             f"calibration needs at least {2 * min_positives}")
+    with torch.no_grad():
+        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in rows_of[i:i + 64]]),
+                                                  prune=False).float().cpu() for i in range(0, len(rows_of), 64)]).numpy()
+    groups = word_groups(model.tokenizer, [r["texts"] for r in rows_of], 1)
+    per_word = {}
+    rest = np.zeros(network.shape, dtype=bool)      # every other word: its clips' captions, if any, hold it
+    for g in groups.values():
+        if g["positives"].sum() >= min_positives:
+            t, _ = best_threshold(network[:, g["ids"]].max(axis=1), g["positives"])
+            per_word.update({int(i): t for i in g["ids"]})
+        else:
+            rest[:, g["ids"]] = g["positives"][:, None]
+    others = np.ones(network.shape[1], dtype=bool)
+    others[list(per_word)] = False
+    # one threshold for the rest, over all their weights: a word no calibration caption holds counts against it
+    global_t, _ = best_threshold(network[:, others].ravel(), rest[:, others].ravel())
+    if not np.isfinite(global_t):
+        global_t = float(network.max())             # no rare word ever right: tag none of them
+    return {"per_word": per_word, "global": float(global_t), "clips": len(rows_of), "data": [str(d) for d in data_dirs],
+            "seed": seed, "min_positives": min_positives,
+            "how": "val split + a seeded 10% of train; per word (stem group) the best-F1 threshold on its weight"}
+
+
+def read_thresholds(model_path) -> dict:
+    from lexmotion.files import read_json
+    from lexmotion.models.hub import local_checkpoint
+    path = local_checkpoint(model_path) / THRESHOLDS
+    if not path.is_file():
+        raise LexmotionError(f"{model_path}: has no calibrated thresholds; make a calibrated copy with "
+                             f"`lexmotion tag --calibrate --model {model_path} --data DIR --out NEW_CKPT`")
+    t = read_json(path)
+    return {"per_word": {int(k): float(v) for k, v in t["per_word"].items()}, "global": float(t["global"])}
