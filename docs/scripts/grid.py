@@ -45,6 +45,10 @@ ROWS = {
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
+# everyday queries over cmu-extra test, each judged by a pattern on the clip's CMU description (issue 33)
+EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"suitcase",
+            "a person sits on a stool": r"stool", "a person does jumping jacks": r"jumping jack",
+            "a person dances": r"danc|salsa|waltz|tango|charleston"}
 # which rows each row is compared with in the report (B against A)
 COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("today", "descriptions"),
                ("dense-today", "today"), ("dense-descriptions", "descriptions"),
@@ -99,6 +103,28 @@ def train(steps: list[dict]) -> list[dict]:
     return done
 
 
+def everyday(model, data: str = "data/cmu-extra") -> dict:
+    """Precision@10 of each EVERYDAY query over DATA's test clips, judged by its pattern on their descriptions."""
+    import re
+
+    import numpy as np
+
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    items = MotionTextDataset(MotionDataset(data), "test", model.stats, model.config.motion.max_frames)
+
+    def rows(v):
+        v = (v.to_dense() if v.is_sparse else v).float().cpu().numpy()
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    motions = rows(model.encode_motion([r["features"] for r in items.rows]))
+    queries = rows(model.encode_text(list(EVERYDAY)))
+    out = {}
+    for (query, pattern), q in zip(EVERYDAY.items(), queries):
+        top = np.argsort(-(motions @ q), kind="stable")[:10]
+        out[query] = float(np.mean([bool(re.search(pattern, items.rows[i]["texts"][0].lower())) for i in top]))
+    return {"precision@10": out, "mean": float(np.mean(list(out.values())))}
+
+
 def score(checkpoint: str) -> dict:
     """Each test set's metrics and per-query ranks (for paired intervals later), the moments benchmark on
     kitml-cmu test (3 parts, seed 0), and the motion words."""
@@ -112,6 +138,7 @@ def score(checkpoint: str) -> dict:
         out[name] = {"protocol": protocol, "queries": result["n"],
                      "metrics": {f"{d}_{k}": v for d in ("t2m", "m2t") for k, v in result[d].items()},
                      "query_ranks": result["query_ranks"]}
+    out["everyday"] = everyday(model)
     from retrieval.moments import build_sequences, evaluate_moments
     moments = evaluate_moments([checkpoint], build_sequences("data/kitml", "test"))
     out["moments"] = {k: v for k, v in moments["runs"][checkpoint].items()}
@@ -142,6 +169,23 @@ def run(rows: list[str], seeds: list[int], work: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_json(target, result)
             print(f"{row} seed {seed}: wrote {target}", flush=True)
+
+
+def rescore(rows: list[str], seeds: list[int], work: Path) -> None:
+    from lexmotion.files import write_json
+    for row in rows:
+        for seed in seeds:
+            target = RESULTS / row / f"seed{seed}.json"
+            if not target.is_file():
+                continue
+            result = json.loads(target.read_text())
+            checkpoint = work / "phases" / result["phases"][-1]["folder"]
+            if not (checkpoint / "DONE").is_file():
+                print(f"{row} seed {seed}: {checkpoint} is not here; kept as it was")
+                continue
+            result["tests"] = score(str(checkpoint))
+            write_json(target, result)
+            print(f"{row} seed {seed}: scored again -> {target}", flush=True)
 
 
 def report() -> str:
@@ -182,12 +226,16 @@ def main() -> int:
     p.add_argument("--work", default="runs/grid", help="where the phases are trained (default runs/grid)")
     p.add_argument("--plan", action="store_true", help="print the phases each run needs, and stop")
     p.add_argument("--report", action="store_true", help="write docs/results/grid.md from the finished runs")
+    p.add_argument("--rescore", action="store_true", help="score the finished runs again (their checkpoints must be "
+                                                          "in --work), keeping how they were trained")
     args = p.parse_args()
     rows, seeds = args.rows.split(","), [int(s) for s in args.seeds.split(",")]
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         p.error(f"unknown rows {unknown}; the rows are {', '.join(ROWS)}")
-    if args.report:
+    if args.rescore:
+        rescore(rows, seeds, Path(args.work))
+    elif args.report:
         Path("docs/results/grid.md").write_text(report() + "\n")
         print("wrote docs/results/grid.md")
     elif args.plan:
