@@ -38,6 +38,7 @@ ROWS = {
     "all-motions": {"config": f"{GRID}/all-motions.json", "phases": LEXICAL},
     "descriptions": {"config": f"{GRID}/descriptions.json", "phases": LEXICAL},
     "dense-descriptions": {"config": f"{GRID}/dense-descriptions.json", "phases": ("dense",)},
+    "cmu-descriptions": {"config": f"{GRID}/cmu-descriptions.json", "phases": LEXICAL},
     "descriptions-no-lexmlm": {"config": f"{GRID}/descriptions.json", "phases": ("cmmm", "lexmmm", "lexcmlp")},
     "descriptions-no-cmmm": {"config": f"{GRID}/descriptions.json", "phases": ("lexmlm", "lexmmm", "lexcmlp")},
     "descriptions-no-lexmmm": {"config": f"{GRID}/descriptions.json", "phases": ("lexmlm", "cmmm", "lexcmlp")},
@@ -51,6 +52,7 @@ EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"sui
             "a person dances": r"danc|salsa|waltz|tango|charleston"}
 # which rows each row is compared with in the report (B against A)
 COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("today", "descriptions"),
+               ("all-motions", "cmu-descriptions"), ("today", "cmu-descriptions"),
                ("dense-today", "today"), ("dense-descriptions", "descriptions"),
                ("descriptions-no-lexmlm", "descriptions"), ("descriptions-no-cmmm", "descriptions"),
                ("descriptions-no-lexmmm", "descriptions")]
