@@ -267,10 +267,8 @@ class Index:
         if not t:
             return None
         if getattr(self, "_limits", None) is None:
-            limits = np.full(self.raw_vectors.shape[1], max(t["global"], 0.0))
-            for word, value in t["per_word"].items():
-                limits[int(word)] = max(value, 0.0)
-            self._limits = limits
+            from lexmotion.models.thresholds import word_limits
+            self._limits = word_limits(t, self.raw_vectors.shape[1])
         return self._limits
 
     def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int, allowed=None) -> list[Hit]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lexmotion.errors import LexmotionError
-from lexmotion.models.thresholds import THRESHOLDS, calibrate, read_thresholds
+from lexmotion.models.thresholds import THRESHOLDS, calibrate, read_thresholds, word_limits
 
 
 def write_calibrated(model_path, calibration: dict, out) -> Path:
@@ -41,9 +41,7 @@ def write_calibrated(model_path, calibration: dict, out) -> Path:
 
 def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> list[list[tuple[str, float]]]:
     """Each (V,) network motion vector -> its words over their thresholds, (word, weight), strongest first."""
-    limits = np.full(vectors.shape[1], thresholds["global"], dtype=np.float64)
-    for i, t in thresholds["per_word"].items():
-        limits[i] = t
+    limits = word_limits(thresholds, vectors.shape[1])
     out = []
     for v in vectors:
         words = np.flatnonzero(v > limits)

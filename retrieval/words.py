@@ -113,15 +113,11 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
 def _calibrated_limits(model, size: int) -> np.ndarray | None:
     """(V,) the checkpoint's calibrated thresholds (retrieval/tagging.py), None when it has none."""
     from lexmotion.errors import LexmotionError
-    from lexmotion.models.thresholds import read_thresholds
+    from lexmotion.models.thresholds import read_thresholds, word_limits
     try:
-        t = read_thresholds(getattr(model, "path", ""))
+        return word_limits(read_thresholds(getattr(model, "path", "")), size)
     except LexmotionError:
         return None
-    limits = np.full(size, t["global"])
-    for word, value in t["per_word"].items():
-        limits[word] = value
-    return limits
 
 
 def main_words(args) -> int:

@@ -15,7 +15,7 @@ from lexmotion.data.batching import MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.files import save_figure
 from lexmotion.models.checkpoint import load
-from lexmotion.models.thresholds import read_thresholds
+from lexmotion.models.thresholds import read_thresholds, word_limits
 
 WORK = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/grid")
 MODELS = {"today's": WORK / "phases/lexcmlp-031c44cd2f-calibrated", "select": WORK / "select/select-calibrated"}
@@ -25,10 +25,7 @@ CLIPS = ("kick with the right", "sits down", "dancing and jumping")   # the firs
 def words(model, path, features):
     with torch.no_grad():
         served = model.prune_motion(model.motion_lexical(*model._features([features]), prune=False)).float()[0].numpy()
-    t = read_thresholds(path)
-    limits = np.full(len(served), max(t["global"], 0.0))
-    for i, v in t["per_word"].items():
-        limits[i] = max(v, 0.0)
+    limits = word_limits(read_thresholds(path), len(served))
     order = [i for i in np.argsort(-served) if served[i] > 0 and not model.tokenizer.convert_ids_to_tokens(int(i)).startswith("##")]
     token = model.tokenizer.convert_ids_to_tokens
     return ([(token(int(i)), served[i]) for i in order[:12]], int((served > 0).sum()),

@@ -116,3 +116,13 @@ def read_thresholds(model_path) -> dict:
                              f"`lexmotion tag --calibrate --model {model_path} --data DIR --out NEW_CKPT`")
     t = read_json(path)
     return {"per_word": {int(k): float(v) for k, v in t["per_word"].items()}, "global": float(t["global"])}
+
+
+def word_limits(thresholds: dict, size: int) -> np.ndarray:
+    """(SIZE,) the weight over which a motion shows each word, from thresholds (``read_thresholds``, or an
+    index's copy with the word ids as strings): a word's own threshold, else the global one; never below 0,
+    so a word a motion weighs 0 is never shown."""
+    limits = np.full(size, max(float(thresholds["global"]), 0.0))
+    for word, value in thresholds["per_word"].items():
+        limits[int(word)] = max(float(value), 0.0)
+    return limits
