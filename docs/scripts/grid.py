@@ -218,6 +218,24 @@ def report() -> str:
             cell = {m: f"{c[m]['difference']:+.2f} [{c[m]['low']:+.2f}, {c[m]['high']:+.2f}]" for m in ("R@1", "R@10")}
             lines.append(f"| {b} vs {a} | {','.join(map(str, seeds))} | {cell['R@1']} | {cell['R@10']} | {c['R@10']['verdict']} |")
         lines.append("")
+    lines += ["## Beyond retrieval", "", "Everyday queries: precision@10 over cmu-extra test, judged by the CMU "
+              "description (`EVERYDAY`). Word AP: `eval words` on kitml-cmu test. Moments and word localisation: "
+              "`eval moments` on kitml-cmu test (3 parts, seed 0). Training: the seconds of the row's phases as "
+              "their metrics record them (shared phases counted in every row that uses them; this machine was "
+              "never idle while they ran).", "",
+              "| row | seeds | everyday P@10 | word AP | moment R@1 IoU 0.5 | word localisation (chance) | training s |",
+              "|---|---|---|---|---|---|---|"]
+    for row, rs in runs.items():
+        def mean(get):
+            values = [get(r) for r in rs]
+            return "–" if any(v is None for v in values) else f"{np.mean(values):.3f}"
+        seconds = np.mean([sum(p["seconds"] or 0 for p in r["phases"]) for r in rs])
+        lines.append(f"| {row} | {','.join(str(r['seed']) for r in rs)} | "
+                     f"{mean(lambda r: r['tests'].get('everyday', {}).get('mean'))} | "
+                     f"{mean(lambda r: r['tests'].get('words', {}).get('ap'))} | "
+                     f"{mean(lambda r: r['tests']['moments']['moment_R1_iou0.5'])} | "
+                     f"{mean(lambda r: r['tests']['moments']['word_localisation'])} "
+                     f"({mean(lambda r: r['tests']['moments']['word_chance'])}) | {seconds:.0f} |")
     return "\n".join(lines)
 
 
