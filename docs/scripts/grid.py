@@ -39,9 +39,10 @@ ROWS = {
     "descriptions": {"config": f"{GRID}/descriptions.json", "phases": LEXICAL},
     "dense-descriptions": {"config": f"{GRID}/dense-descriptions.json", "phases": ("dense",)},
     "cmu-descriptions": {"config": f"{GRID}/cmu-descriptions.json", "phases": LEXICAL},
-    "descriptions-no-lexmlm": {"config": f"{GRID}/descriptions.json", "phases": ("cmmm", "lexmmm", "lexcmlp")},
-    "descriptions-no-cmmm": {"config": f"{GRID}/descriptions.json", "phases": ("lexmlm", "lexmmm", "lexcmlp")},
-    "descriptions-no-lexmmm": {"config": f"{GRID}/descriptions.json", "phases": ("lexmlm", "cmmm", "lexcmlp")},
+    # each phase's worth, on the candidate default (all-motions): the pipeline without one phase
+    "all-motions-no-lexmlm": {"config": f"{GRID}/all-motions.json", "phases": ("cmmm", "lexmmm", "lexcmlp")},
+    "all-motions-no-cmmm": {"config": f"{GRID}/all-motions.json", "phases": ("lexmlm", "lexmmm", "lexcmlp")},
+    "all-motions-no-lexmmm": {"config": f"{GRID}/all-motions.json", "phases": ("lexmlm", "cmmm", "lexcmlp")},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -54,8 +55,8 @@ EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"sui
 COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("today", "descriptions"),
                ("all-motions", "cmu-descriptions"), ("today", "cmu-descriptions"),
                ("dense-today", "today"), ("dense-descriptions", "descriptions"),
-               ("descriptions-no-lexmlm", "descriptions"), ("descriptions-no-cmmm", "descriptions"),
-               ("descriptions-no-lexmmm", "descriptions")]
+               ("all-motions-no-lexmlm", "all-motions"), ("all-motions-no-cmmm", "all-motions"),
+               ("all-motions-no-lexmmm", "all-motions")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
