@@ -1,0 +1,51 @@
+"""docs/scripts/grid.py: rows share exactly the phases they have in common, and a finished run is skipped."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    spec = importlib.util.spec_from_file_location("grid", ROOT / "docs" / "scripts" / "grid.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def at_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def folders(grid, row, seed=0):
+    return [Path(s["folder"]).name for s in grid.plan(row, seed, Path("runs/grid"))]
+
+
+def test_rows_share_the_phases_they_have_in_common(grid):
+    moved, described, today = folders(grid, "all-motions"), folders(grid, "descriptions"), folders(grid, "today")
+    assert moved[:2] == described[:2] and moved[2:] != described[2:]        # same LexMLM and CMMM, other captions
+    assert not set(today) & set(moved)                                      # other data: nothing shared
+    assert folders(grid, "all-motions-no-lexmmm")[:2] == moved[:2]
+    assert folders(grid, "all-motions-no-lexmmm")[2] != moved[3]            # LexCMLP from CMMM is another run
+    assert folders(grid, "all-motions", seed=1)[0] != moved[0]              # another seed, another run
+
+
+def test_every_row_names_a_committed_config_and_each_phase_has_data(grid):
+    for row, spec in grid.ROWS.items():
+        recipe = json.loads((ROOT / spec["config"]).read_text())
+        for phase in spec["phases"]:
+            assert recipe.get("phases", {}).get(phase, {}).get("data") or spec.get("data"), (row, phase)
+
+
+def test_a_finished_run_is_skipped(grid, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(grid, "RESULTS", tmp_path)
+    monkeypatch.setattr(grid, "ensure_data", lambda: None)
+    (tmp_path / "today").mkdir()
+    (tmp_path / "today" / "seed0.json").write_text("{}")
+    monkeypatch.setattr(grid, "train", lambda steps: pytest.fail("a finished run was trained again"))
+    grid.run(["today"], [0], tmp_path / "work")
+    assert "today seed 0: done" in capsys.readouterr().out
