@@ -26,12 +26,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("phase", choices=list(PHASE_HELP), help="; ".join(f"{k}: {v}" for k, v in PHASE_HELP.items()))
     p.add_argument("--data", action="append", default=[],
                    help="a dataset folder from `lexmotion data build` (repeat to mix datasets), for every phase "
-                        "whose config gives no phases.<phase>.data list")
+                        "whose config gives no phases.<phase>.data list; without --config it replaces the default "
+                        "recipe's lists, so every phase trains on it")
     p.add_argument("--out", required=True, help="checkpoint folder (run again with the same --out to resume)")
     p.add_argument("--init", help="checkpoint to start from (default: the previous phase for `all`, else fresh)")
     p.add_argument("--config", help="JSON file with keys train / settings / model overriding the defaults, and "
                                     "phases: per-phase train keys (e.g. {\"lexcmlp\": {\"epochs\": 15}}); "
-                                    "options given here override the file")
+                                    "options given here override the file (default: the default recipe, "
+                                    "pretrain/configs/default.json, whose phases read data/kitml and "
+                                    "data/cmu-extra unless --data is given)")
     p.add_argument("--epochs", type=int, help="epochs (default per phase: "
                                               f"{', '.join(f'{k} {v}' for k, v in DEFAULT_EPOCHS.items())})")
     p.add_argument("--batch-size", type=int, help=f"batch size per process (default {train.batch_size})")
@@ -71,9 +74,22 @@ FLAGS = ("epochs", "batch_size", "max_steps", "lr", "device", "wandb", "seed", "
          "activation_checkpointing", "vocabulary", "text_side", "temperature", "text_model", "text_corpus")
 
 
+DEFAULT_RECIPE = Path(__file__).parent / "configs" / "default.json"
+
+
+def default_recipe(data: list) -> dict:
+    """The recipe of a run without --config. With --data, the user's data replaces its phases' data lists."""
+    recipe = load_recipe(DEFAULT_RECIPE)
+    if data:
+        recipe["phases"] = {phase: {k: v for k, v in section.items() if k != "data"}
+                            for phase, section in recipe.get("phases", {}).items()}
+    return recipe
+
+
 def configs(args, phases) -> dict:
-    """phase -> (TrainConfig, ModelConfig) from the command line: --config (read once), then the options."""
-    recipe = load_recipe(args.config) if args.config else {}
+    """phase -> (TrainConfig, ModelConfig) from the command line: --config (read once), else the default
+    recipe, then the options."""
+    recipe = load_recipe(args.config) if args.config else default_recipe(args.data)
     flags = {name: getattr(args, name, None) for name in FLAGS}
     return {phase: resolve(phase, recipe, **flags) for phase in phases}
 
@@ -123,7 +139,7 @@ def run(args) -> int:
     phases = PHASES if args.phase == "all" else (args.phase,)
     plan = {}
     for phase, (train_config, model_config) in configs(args, phases).items():
-        sources = data_sources(train_config.data or args.data, f"{args.config} phases.{phase}.data")
+        sources = data_sources(train_config.data or args.data, f"{args.config or DEFAULT_RECIPE} phases.{phase}.data")
         if not sources:
             raise LexmotionError(f"pretrain {phase}: no data; pass --data DIR, or give the config a "
                                  f"phases.{phase}.data list")

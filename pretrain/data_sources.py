@@ -39,7 +39,7 @@ def check_data(sources: list[DataSource]) -> None:
     from lexmotion.data.dataset import MotionDataset
     for src in sources:
         if not Path(src.path).is_dir():
-            raise LexmotionError(f"{src.path}: no such dataset folder")
+            raise LexmotionError(f"{src.path}: no such dataset folder (make it with `lexmotion data build`)")
         if src.captions is None:
             continue
         held = {s for row in MotionDataset(src.path).text_sources() for s in row}

@@ -42,3 +42,20 @@ def test_the_first_versions_settings():
     train, model = _settings("v1")
     assert train.vocabulary == "full" and model.vocabulary == "full" and model.motion_max_words == 0
     assert train.settings.temperature == 0.05 and train.settings.bow_text == train.settings.identity == 0
+
+
+def test_a_run_without_config_reads_the_default_recipe_and_data_replaces_its_lists():
+    from pretrain.cli import DEFAULT_RECIPE, default_recipe
+    assert DEFAULT_RECIPE == HERE / "default.json"
+    own = default_recipe([])
+    assert all(section.get("data") for section in own["phases"].values())     # every phase names its data
+    assert own["phases"]["cmmm"]["data"] == ["data/kitml", "data/cmu-extra"]  # the motion-only phase sees every motion
+    assert not any("data" in section for section in default_recipe(["mine"])["phases"].values())
+
+
+def test_pretrain_without_config_or_data_names_the_default_recipe_s_missing_folder(capsys, tmp_path, monkeypatch):
+    from test_hardening import fails
+    monkeypatch.chdir(tmp_path)                          # no data/ here
+    fails(capsys, ["pretrain", "all", "--out", "run", "--quiet", "--wandb", "disabled"],
+          "data/kitml: no such dataset folder", "lexmotion data build")
+    assert not (tmp_path / "run").exists()
