@@ -1,13 +1,20 @@
 """Behaviour pinned across refactors: a tiny `pretrain all` and `pretrain dense`, 20 optimiser steps per
-phase on the package's sample, must give the same losses and, bit for bit, the same weights as when
-this record was taken (before the settings, trainer and backend refactors of issue 32; re-taken once
-when a --max-steps budget stopped being cut to the epochs, which changed LexMLM alone: it now trains
-its 20 steps, not the 6 of its default 3 epochs).
+phase on the package's sample, must give the losses and the weights of the record
+(tests/data/behaviour_record.json). It was taken before the settings, trainer and backend refactors of
+issue 32, and re-taken when a --max-steps budget stopped being cut to the epochs (LexMLM alone changed).
+
+The weights are compared by a fingerprint: each tensor's norm and its projection on a fixed random
+direction, within TOLERANCE of the weights' size; the losses within LOSS_TOLERANCE. The bit-exact hash
+used before broke on a machine with other CPU kernels, while all four lexical losses stayed equal to the
+bit; the record was then re-taken as a fingerprint, with those same losses.
 
 The record holds for the torch and transformers versions it was taken with (CPU, 2 threads); under
-others the test says so and skips, since kernels and initialisers may change between releases."""
+others the test says so and skips. Re-take it, after a change that is meant to alter training, with
+`LEXMOTION_RETAKE_RECORD=1 python -m pytest tests/test_behaviour_record.py`."""
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,50 +23,64 @@ from conftest import pretrain_tiny
 
 pytestmark = pytest.mark.slow
 
-RECORDED_WITH = {"torch": "2.14.1", "transformers": "5.25.0"}
-# phase -> (SHA-1 of the weights by name, train_loss of the last metrics.jsonl line)
-RECORD: dict[str, tuple[str, float]] = {
-    "lexmlm": ("9b07a292f72362b5848892c4c22c531c7f09f520", 31.820183753967285),
-    "cmmm": ("f7c698d4067048e7289b0331b053eb9c79b36e95", 2.4788215160369873),
-    "lexmmm": ("e7d7a1b1381e35fea3f59010f7d5e869420fa2b6", 13.305216312408447),
-    "lexcmlp": ("baa7c5564d6d91527c8ec925d0cb2b6c79339a4f", 20.836081504821777),
-    "dense": ("3b0b34b72c3520f75c91ea6571ddf3920eb66603", 1.3509935140609741),
-}
+RECORD_FILE = Path(__file__).parent / "data" / "behaviour_record.json"
+# Both sit far from the kernels' rounding and far below a learning rate 1% off
+# (docs/results/behaviour-record.md, tests/calibrate_behaviour_record.py).
+TOLERANCE = 1e-5
+LOSS_TOLERANCE = 1e-5
 
 
-def weights_sha1(path) -> str:
-    """SHA-1 over the tensors by name (the file's own bytes also hold a header whose order may vary)."""
+def fingerprint(path) -> dict[str, list[float]]:
+    """name -> [norm, projection on a random direction seeded by the name] of each tensor, in float64."""
     from safetensors.torch import load_file
-    h = hashlib.sha1()
+    out = {}
     for name, tensor in sorted(load_file(path).items()):
-        h.update(name.encode() + str(tensor.dtype).encode() + str(tuple(tensor.shape)).encode())
-        h.update(tensor.contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
-    return h.hexdigest()
+        x = tensor.detach().double().flatten()
+        g = torch.Generator().manual_seed(int(hashlib.sha1(name.encode()).hexdigest()[:12], 16))
+        direction = torch.randn(x.numel(), generator=g, dtype=torch.float64)
+        out[name] = [float(x.norm()), float(x @ direction)]
+    return out
 
 
-def _run(setup, out, phase: str) -> dict:
-    assert pretrain_tiny(setup, phase, out, 20, "--seed", "0", "--batch-size", 4) == 0
-    folders = [out / p for p in ("lexmlm", "cmmm", "lexmmm", "lexcmlp")] if phase == "all" else [out]
+def drift(got: dict, recorded: dict) -> float:
+    """How far the fingerprint moved from the record, relative to the weights' size: the root sum of squared
+    moves over the root sum of squared norms. (Per tensor, a key bias that the softmax ignores holds only
+    rounding noise, so relative moves per tensor mean nothing there.)"""
+    moved = sum((got[name][0] - norm) ** 2 + (got[name][1] - projection) ** 2
+                for name, (norm, projection) in recorded.items())
+    return (moved / max(sum(norm ** 2 for norm, _ in recorded.values()), 1e-12)) ** 0.5
+
+
+def run_record(setup, out) -> dict:
+    """phase -> {"loss": the last train_loss, "weights": fingerprint} of 20 steps per phase, seed 0, batch 4."""
     result = {}
-    for folder in folders:
-        weights = weights_sha1(folder / "model.safetensors")
-        last = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
-        result[folder.name if phase == "all" else phase] = (weights, last["train_loss"])
+    for phase in ("all", "dense"):
+        assert pretrain_tiny(setup, phase, out / phase, 20, "--seed", "0", "--batch-size", 4) == 0
+        folders = [out / phase / p for p in ("lexmlm", "cmmm", "lexmmm", "lexcmlp")] if phase == "all" else [out / phase]
+        for folder in folders:
+            last = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
+            result[folder.name] = {"loss": last["train_loss"], "weights": fingerprint(folder / "model.safetensors")}
     return result
 
 
 def test_twenty_steps_per_phase_train_the_recorded_weights(tiny_setup, tmp_path):
     versions = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__}
-    if any(v is not None and versions[k] != v for k, v in RECORDED_WITH.items()):
-        pytest.skip(f"the record was taken with {RECORDED_WITH}; this is {versions}")
+    retake = os.environ.get("LEXMOTION_RETAKE_RECORD") == "1"
+    record = None if retake else json.loads(RECORD_FILE.read_text())
+    if not retake and versions != record["versions"]:
+        pytest.skip(f"the record was taken with {record['versions']}; this is {versions}")
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        got = {**_run(tiny_setup, tmp_path / "chain", "all"), **_run(tiny_setup, tmp_path / "dense", "dense")}
+        got = run_record(tiny_setup, tmp_path)
     finally:
         torch.set_num_threads(threads)
-    print(json.dumps(got, indent=1))
-    assert set(got) == set(RECORD)
-    for phase, (weights, loss) in RECORD.items():
-        assert got[phase][1] == pytest.approx(loss, rel=0, abs=0), f"{phase}: loss {got[phase][1]} != {loss}"
-        assert got[phase][0] == weights, f"{phase}: the weights differ from the record"
+    if retake:
+        RECORD_FILE.write_text(json.dumps({"versions": versions, "phases": got}, indent=1) + "\n")
+        return
+    assert set(got) == set(record["phases"])
+    for phase, recorded in record["phases"].items():
+        assert got[phase]["loss"] == pytest.approx(recorded["loss"], rel=LOSS_TOLERANCE), phase
+        assert set(got[phase]["weights"]) == set(recorded["weights"]), f"{phase}: other tensors than the record's"
+        moved = drift(got[phase]["weights"], recorded["weights"])
+        assert moved <= TOLERANCE, f"{phase}: the weights moved {moved:.2e} of their norm from the record"
