@@ -54,7 +54,7 @@ EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"sui
 # which rows each row is compared with in the report (B against A)
 COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("today", "descriptions"),
                ("all-motions", "cmu-descriptions"), ("today", "cmu-descriptions"),
-               ("dense-today", "today"), ("dense-descriptions", "descriptions"),
+               ("dense-today", "today"), ("dense-today", "all-motions"), ("dense-descriptions", "descriptions"),
                ("all-motions-no-lexmlm", "all-motions"), ("all-motions-no-cmmm", "all-motions"),
                ("all-motions-no-lexmmm", "all-motions")]
 
