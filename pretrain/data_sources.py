@@ -65,3 +65,13 @@ def union_stats(paths: list[str]) -> dict:
     std = np.maximum(std, 1e-2 * max(float(np.median(std)), 1e-6))
     return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()),
             "pooled_from": list(dict.fromkeys(paths))}
+
+
+def keep_share(rows: list[dict], share: float, seed: int) -> list[dict]:
+    """The first SHARE of ROWS in an order drawn from each clip's id and SEED: the same clips whichever
+    phase asks, and a smaller share's clips within a larger one's."""
+    import hashlib
+    import math
+    rank = sorted(rows, key=lambda r: hashlib.sha1(f"{seed}:{r['id']}".encode()).hexdigest())
+    kept = {id(r) for r in rank[:max(1, math.ceil(share * len(rows)))]}
+    return [r for r in rows if id(r) in kept]

@@ -90,4 +90,7 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
     train_config = TrainConfig(**{**train, "phase": phase, "settings": PhaseSettings(**settings),
                                   "text_corpus": list(flags.get("text_corpus") or train.get("text_corpus", []))})
     train_config.max_frames = model_config.motion.max_frames
+    if not 0 < train_config.train_share <= 1:
+        raise LexmotionError(f"{source}: train_share is the share of training clips kept, in (0, 1]; got "
+                             f"{train_config.train_share}")
     return train_config, model_config

@@ -49,7 +49,7 @@ from lexmotion.models.checkpoint import load as load_checkpoint
 from lexmotion.models.checkpoint import provenance, save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
-from pretrain.data_sources import data_sources, union_stats
+from pretrain.data_sources import data_sources, keep_share, union_stats
 from pretrain.phases import LOSSES, PhaseSettings
 from pretrain.run_state import RunState
 from pretrain.schedule import batches as _batches
@@ -89,6 +89,9 @@ class TrainConfig:
     # This phase's datasets (a config's phases.<phase>.data): folders, or {"path", "captions": [sources]};
     # empty: the command's --data.
     data: list = field(default_factory=list)
+    # The share of each dataset's training clips that the motion phases train on (learning curves): the
+    # same clips in every phase of a run, and a smaller share's clips lie within a larger one's.
+    train_share: float = 1.0
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
     # A fresh model takes them from its ModelConfig.
     vocabulary: str | None = None
@@ -274,6 +277,9 @@ class Trainer:
                                   require_text=c.phase != "cmmm", progress=self.progress and self.rank == 0,
                                   sources=src.captions)
                 for d, src in zip(self.datasets, self.sources)]
+        if c.train_share < 1.0:
+            for dataset in sets:
+                dataset.rows = keep_share(dataset.rows, c.train_share, c.seed)
         return torch.utils.data.ConcatDataset(sets), Collate(self.model.tokenizer, self.model.config.max_text_len)
 
     def _val_set(self):

@@ -10,6 +10,7 @@ from test_hardening import fails
 
 from lexmotion.app.cli import main
 from lexmotion.data.dataset import MotionDataset, build_dataset
+from lexmotion.errors import LexmotionError
 from pretrain.data_sources import union_stats
 from pretrain.text_corpus import load_caption_corpus
 
@@ -99,3 +100,22 @@ def test_bad_phase_data_is_one_line_before_training(capsys, tiny_setup, tmp_path
 def test_no_data_at_all_is_one_line(capsys, tiny_setup, tmp_path):
     fails(capsys, ["pretrain", "lexcmlp", "--config", tiny_setup / "tiny.json", "--out", tmp_path / "x"],
           "no data; pass --data")
+
+
+def test_a_train_share_keeps_the_same_nested_clips_in_every_motion_phase(tiny_setup, tmp_path):
+    from pretrain.data_sources import DataSource
+    from pretrain.settings import resolve
+    from pretrain.trainer import TrainConfig, Trainer
+
+    def kept(phase, share):
+        config = TrainConfig(phase=phase, batch_size=4, max_steps=1, wandb="disabled", train_share=share)
+        trainer = Trainer([DataSource(str(tiny_setup / "kit"))], str(tmp_path / f"{phase}-{share}"), config,
+                          model_config=None, progress=False)
+        return {r["id"] for d in trainer.train_set()[0].datasets for r in d.rows}
+    every = kept("cmmm", 1.0)
+    half, quarter = kept("cmmm", 0.5), kept("cmmm", 0.25)
+    assert len(half) == -(-len(every) // 2) and quarter < half < every
+    assert kept("lexcmlp", 0.5) == half                  # every captioned clip here: the same clips in each phase
+    for share in (0, 1.5):
+        with pytest.raises(LexmotionError, match="train_share"):
+            resolve("cmmm", {"train": {"train_share": share}})

@@ -39,6 +39,9 @@ ROWS = {
     "descriptions": {"config": f"{GRID}/descriptions.json", "phases": LEXICAL},
     "dense-descriptions": {"config": f"{GRID}/dense-descriptions.json", "phases": ("dense",)},
     "cmu-descriptions": {"config": f"{GRID}/cmu-descriptions.json", "phases": LEXICAL},
+    # the learning curve of the default recipe (all-motions is its 100%)
+    "learning-25": {"config": f"{GRID}/learning-25.json", "phases": LEXICAL},
+    "learning-50": {"config": f"{GRID}/learning-50.json", "phases": LEXICAL},
     # each phase's worth, on the candidate default (all-motions): the pipeline without one phase
     "all-motions-no-lexmlm": {"config": f"{GRID}/all-motions.json", "phases": ("cmmm", "lexmmm", "lexcmlp")},
     "all-motions-no-cmmm": {"config": f"{GRID}/all-motions.json", "phases": ("lexmlm", "lexmmm", "lexcmlp")},
@@ -55,6 +58,7 @@ EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"sui
 COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("today", "descriptions"),
                ("all-motions", "cmu-descriptions"), ("today", "cmu-descriptions"),
                ("dense-today", "today"), ("dense-today", "all-motions"), ("dense-descriptions", "descriptions"),
+               ("learning-25", "all-motions"), ("learning-50", "all-motions"), ("learning-25", "learning-50"),
                ("all-motions-no-lexmlm", "all-motions"), ("all-motions-no-cmmm", "all-motions"),
                ("all-motions-no-lexmmm", "all-motions")]
 
