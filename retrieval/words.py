@@ -14,6 +14,10 @@ least ``min_positives`` clips (on label-derived data: each action label, its wor
   over the positives; ``keep_ratio_max@10`` is its largest value over words with at least 10 positives.
 The vectors' sizes are reported as the network makes them: median non-zero words per motion and per
 text, with no pruning and no own-word floor.
+
+**query AP** is a reference beside it, and the only score a dense model gets: the clips ranked by their
+retrieval score against the word typed as a query (its most frequent inflection). Where query AP is
+high and AP low, the encoder tells the motions apart but its weight on the word does not say so.
 """
 from __future__ import annotations
 
@@ -72,16 +76,27 @@ def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarr
     return {"words": words, "mean": mean, "n_words": len(words)}
 
 
+def query_ap(model, groups: dict[str, dict], clips: list) -> dict[str, float]:
+    """Each word's AP when CLIPS (feature arrays) are ranked by their score against the word as a query."""
+    import torch
+
+    def unit(v):
+        return torch.nn.functional.normalize((v.to_dense() if v.is_sparse else v).float(), dim=-1)
+    names = list(groups)
+    if not names:
+        return {}
+    scores = (unit(model.encode_text([groups[n]["word"].replace("-", " ") for n in names]))
+              @ unit(model.encode_motion(clips)).T).numpy()
+    return {groups[n]["word"]: round(average_precision(row, groups[n]["positives"]), 4) for n, row in zip(names, scores)}
+
+
 def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MIN_POSITIVES,
                    progress: bool = False) -> dict:
-    """One checkpoint's tagger report on a split (see the module docstring)."""
+    """One checkpoint's tagger report on a split (see the module docstring); a dense model's holds query AP only."""
     import torch
 
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
-    from lexmotion.errors import WrongKindError
-    if not model.has_words:
-        raise WrongKindError("a dense model's vectors have no words to score as taggers; use a lexical checkpoint")
     ds = MotionDataset(data_dir)
     items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, progress=progress)
     captions = [r["texts"] for r in items.rows]
@@ -92,6 +107,12 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
         groups = label_groups(model.tokenizer, [metas[r["index"]].get("content", "") for r in items.rows], min_positives)
     else:
         groups = word_groups(model.tokenizer, captions, min_positives)
+    by_query = query_ap(model, groups, [r["features"] for r in items.rows])
+    base = {"split": split, "clips": len(items), "labelled": labelled, "min_positives": min_positives,
+            "n_words": len(groups)}
+    if not model.has_words:
+        return {**base, "kind": "dense", "words": {w: {"ap_query": v} for w, v in by_query.items()},
+                "mean": {"ap_query": round(float(np.mean(list(by_query.values()))), 4) if by_query else None}}
     first = [r["texts"][0] for r in items.rows]
     with torch.no_grad():                     # one pass each: the network's vectors, no pruning, no floor
         network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in items.rows[i:i + 64]]),
@@ -100,12 +121,14 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
                           for i in range(0, len(first), 256)])
     served = model.prune_motion(network)      # what search holds: the same vectors, pruned as served
     report = tagger_report(groups, network.numpy(), served.numpy())
+    for word, value in by_query.items():
+        report["words"][word]["ap_query"] = value
+    report["mean"]["ap_query"] = round(float(np.mean(list(by_query.values()))), 4) if by_query else None
     limits = _calibrated_limits(model, network.shape[1])
     if limits is not None:                    # what +word and tag use: the words over their thresholds
         calibrated = tagger_report(groups, network.numpy(), served.numpy(), limits)
         report["calibrated"] = {k: v for k, v in calibrated["mean"].items() if k not in ("ap", "chance", "held_network")}
-    report.update(split=split, clips=len(items), labelled=labelled, min_positives=min_positives,
-                  motion_nonzeros_median=float((network > 0).sum(1).float().median()),
+    report.update(**base, kind="lexical", motion_nonzeros_median=float((network > 0).sum(1).float().median()),
                   text_nonzeros_median=float((text > 0).sum(1).float().median()))
     return report
 
@@ -136,7 +159,13 @@ def main_words(args) -> int:
         report = evaluate_words(load(path, device=resolve_device(args.device)), args.data, args.split,
                                 args.min_positives, progress=not args.quiet)
         m = report["mean"]
-        print(f"{path}: {report['n_words']} words, AP {m['ap']:.3f} (chance {m['chance']:.3f}), precision "
+        if report["kind"] == "dense":
+            print(f"{path}: dense, {report['n_words']} words, query AP {m['ap_query']:.3f} (a dense vector has no "
+                  "words; query AP ranks the clips by their score against the word as a query)")
+            runs.append(report)
+            continue
+        print(f"{path}: {report['n_words']} words, AP {m['ap']:.3f} (chance {m['chance']:.3f}; query AP "
+              f"{m['ap_query']:.3f}), precision "
               f"{m['precision']:.3f}, recall {m['recall']:.3f}, held by {m['held']:.1%} of clips "
               f"({m['held_network']:.1%} unpruned); +word keeps {m['keep_ratio']:.2f}x its positives "
               f"(at most {m['keep_ratio_max@10'] or 0:.2f}x for words with 10+); median non-zero "
@@ -147,19 +176,22 @@ def main_words(args) -> int:
               f"{c['keep_ratio_max@10'] or 0:.2f}x for words with 10+)" if c else
               "  no calibrated thresholds (`lexmotion tag --calibrate`): the words above are every weight > 0")
         runs.append(report)
+    lexical = [r for r in runs if r["kind"] == "lexical"]
+    keys = ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio") if len(lexical) == len(runs) else ()
     summary = {k: {"mean": float(np.mean([r["mean"][k] for r in runs])), "std": float(np.std([r["mean"][k] for r in runs]))}
-               for k in ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio")}
-    for k in ("motion_nonzeros_median", "text_nonzeros_median"):
+               for k in ("ap_query", *keys)}
+    for k in ("motion_nonzeros_median", "text_nonzeros_median") if keys else ():
         summary[k] = {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs]))}
-    if all("calibrated" in r for r in runs):
+    if keys and all("calibrated" in r for r in runs):
         for k in ("precision", "recall", "held", "keep_ratio"):
             values = [r["calibrated"][k] for r in runs]
             summary[f"calibrated_{k}"] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
     if len(runs) > 1:
         print(f"mean ± std over {len(runs)} checkpoints: " + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}"
                                                                      for k, v in summary.items()))
-    worst = sorted(runs[0]["words"].items(), key=lambda kv: kv[1]["ap"])[:5]
-    print("lowest AP: " + ", ".join(f"{w} {v['ap']:.2f} (chance {v['chance']:.2f})" for w, v in worst))
+    if lexical:
+        worst = sorted(lexical[0]["words"].items(), key=lambda kv: kv[1]["ap"])[:5]
+        print("lowest AP: " + ", ".join(f"{w} {v['ap']:.2f} (chance {v['chance']:.2f})" for w, v in worst))
     if args.json:
         write_json(Path(args.json), {"models": models, "runs": runs, "mean_std": summary})
         print(f"wrote {args.json}")

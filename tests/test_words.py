@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 from conftest import pretrain_tiny
-from test_hardening import fails
 
 from lexmotion.app.cli import main
 from retrieval.words import average_precision, tagger_report
@@ -41,8 +40,16 @@ def test_the_command_on_a_tiny_checkpoint(capsys, tiny_setup, tmp_path):
     assert code == 0, capsys.readouterr().err
     run = json.loads(out.read_text())["runs"][0]
     assert run["n_words"] >= 1 and run["clips"] == 8 and run["split"] == "train"
-    assert {"ap", "chance", "precision", "recall", "held"} <= set(next(iter(run["words"].values())))
+    assert {"ap", "ap_query", "chance", "precision", "recall", "held"} <= set(next(iter(run["words"].values())))
+    assert 0 < run["mean"]["ap_query"] <= 1
     assert run["motion_nonzeros_median"] >= 0 and run["text_nonzeros_median"] > 0
+    # a dense model has no words to weigh: it gets query AP alone, and a mix of kinds is summarised by it
     assert pretrain_tiny(tiny_setup, "dense", tmp_path / "dense", 1) == 0
-    fails(capsys, ["eval", "words", "--model", tmp_path / "dense", "--data", tiny_setup / "kit", "--quiet"],
-          "no words to score")
+    code = main([str(a) for a in ["eval", "words", "--model", tmp_path / "dense", tmp_path / "lex", "--data",
+                                  tiny_setup / "kit", "--split", "train", "--min-positives", 2, "--json", out, "--quiet"]])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(out.read_text())
+    dense = report["runs"][0]
+    assert dense["kind"] == "dense" and set(next(iter(dense["words"].values()))) == {"ap_query"}
+    assert set(report["mean_std"]) == {"ap_query"}
+    assert "query AP" in capsys.readouterr().out

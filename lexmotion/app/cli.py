@@ -228,11 +228,13 @@ def _add_words_command(eval_cmds) -> None:
                     "as a tagger of motions: the clips ranked by their motion vector's weight on the word, against "
                     "the clips whose captions hold it. Prints AP and its chance, precision and recall at the served "
                     "threshold (weight > 0), the share of clips holding the word, and the median non-zero words "
-                    "per motion and per text vector as the network makes them (no pruning, no own-word floor).",
+                    "per motion and per text vector as the network makes them (no pruning, no own-word floor). "
+                    "Beside it, query AP: the clips ranked by their score against the word typed as a query, the "
+                    "only score a dense model gets.",
         epilog="example: lexmotion eval words --model runs/d0/lexcmlp --data data/kitml --json words.json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     words.add_argument("--model", required=True, nargs="+", action="extend",
-                       help="lexical checkpoint folder(s); several (seeds) give mean ± std")
+                       help="checkpoint folder(s), lexical or dense; several (seeds) give mean ± std")
     words.add_argument("--data", required=True, help="a dataset folder")
     words.add_argument("--split", default="test", help="split to score (default: test)")
     words.add_argument("--min-positives", type=int, default=3,
