@@ -107,7 +107,7 @@ def measure(spec: dict) -> dict | None:
         def loaded():
             epoch = 0
             while True:
-                yield from trainer.batches(train_set, collate, trainer.epoch_order(len(train_set), epoch))
+                yield from trainer.batches(train_set, collate, trainer.epoch_order(train_set, epoch))
                 epoch += 1
 
         source = loaded()

@@ -22,6 +22,18 @@ def batches(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: in
     return out
 
 
+def dataset_batches(sizes: list[int], batch_size: int, seed: int, epoch: int, rank: int, world: int,
+                    drop_last: bool) -> list[list[int]]:
+    """``batches`` over datasets of SIZES laid end to end (a ConcatDataset), each batch from one dataset:
+    every dataset's batches as ``batches`` makes them, in one seeded order that every rank shares."""
+    out, offset = [], 0
+    for k, n in enumerate(sizes):
+        out += [[offset + i for i in b] for b in batches(n, batch_size, seed + 7919 * k, epoch, rank, world, drop_last)]
+        offset += n
+    g = torch.Generator().manual_seed(seed * 100003 + epoch + 1)
+    return [out[i] for i in torch.randperm(len(out), generator=g).tolist()]
+
+
 def lr_lambda(warmup: int, total: int):
     """Linear warm-up over ``warmup`` steps, then cosine decay to 5% at ``total``."""
     def f(step):

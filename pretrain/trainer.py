@@ -53,7 +53,7 @@ from pretrain.data_sources import data_sources, keep_share, union_stats
 from pretrain.phases import LOSSES, PhaseSettings
 from pretrain.run_state import RunState
 from pretrain.schedule import batches as _batches
-from pretrain.schedule import distributed, make_optimizer, seed_everything
+from pretrain.schedule import dataset_batches, distributed, make_optimizer, seed_everything
 from pretrain.text_corpus import TextCorpus, load_caption_corpus, vocabulary_corpus
 
 TRAINABLE = {
@@ -92,6 +92,9 @@ class TrainConfig:
     # The share of each dataset's training clips that the motion phases train on (learning curves): the
     # same clips in every phase of a run, and a smaller share's clips lie within a larger one's.
     train_share: float = 1.0
+    # Each batch from one dataset: in-batch negatives then share their captions' style, so a phase
+    # cannot score by telling terse descriptions from KIT-ML sentences.
+    batch_by_dataset: bool = False
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
     # A fresh model takes them from its ModelConfig.
     vocabulary: str | None = None
@@ -353,7 +356,7 @@ class Trainer:
         data = self.train_set()
         val_set = self._val_set() if c.phase != "lexmlm" else None
         epochs = c.epochs or DEFAULT_EPOCHS[c.phase]
-        per_epoch = len(self.epoch_order(len(data[0]), 0))
+        per_epoch = len(self.epoch_order(data[0], 0))
         if per_epoch == 0:
             raise LexmotionError(f"{c.phase}: {len(data[0])} training items do not fill one batch of {c.batch_size} "
                                  f"on {self.world} process(es); pass a smaller --batch-size")
@@ -415,7 +418,7 @@ class Trainer:
         -> whether the epoch ran to its end."""
         from tqdm.auto import tqdm
         c, (optimizer, scheduler) = self.config, steppers
-        order = self.epoch_order(len(data[0]), epoch)
+        order = self.epoch_order(data[0], epoch)
         run.epoch = epoch
         bar = tqdm(total=len(order), initial=run.batch_in_epoch, desc=f"{c.phase} epoch {epoch + 1}/{epochs}",
                    disable=not self.progress or self.rank != 0, leave=False)
@@ -484,10 +487,13 @@ class Trainer:
         print(f"calibrated thresholds of {len(calibration['per_word'])} words on {calibration['clips']} clips "
               f"-> {self.out / THRESHOLDS}")
 
-    def epoch_order(self, n: int, epoch: int) -> list:
-        """This process's batches of EPOCH over N training items: lists of item indices, in the seeded order."""
+    def epoch_order(self, train_set, epoch: int) -> list:
+        """This process's batches of EPOCH over TRAIN_SET: lists of item indices, in the seeded order."""
         c = self.config
-        return _batches(n, c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
+        if c.batch_by_dataset and isinstance(train_set, torch.utils.data.ConcatDataset):
+            sizes = [len(d) for d in train_set.datasets]
+            return dataset_batches(sizes, c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
+        return _batches(len(train_set), c.batch_size, c.seed, epoch, self.rank, self.world, drop_last=True)
 
     def batches(self, train_set, collate, order):
         """The batches of ORDER, collated and on the device: in this process (workers 0, the default:

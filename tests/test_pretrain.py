@@ -147,6 +147,21 @@ def test_every_rank_gets_the_same_number_of_batches(n, world, batch):
     assert _batches(n, batch, 0, 3, 0, world, True) == shards[0], "deterministic per (seed, epoch)"
 
 
+@pytest.mark.parametrize("world", [1, 2])
+def test_batches_by_dataset_never_mix_datasets(world):
+    from pretrain.schedule import dataset_batches
+    sizes = [70, 33, 9]
+    shards = [dataset_batches(sizes, 8, 0, 2, rank, world, drop_last=True) for rank in range(world)]
+    assert len({len(s) for s in shards}) == 1, "every rank steps together"
+    for shard in shards:
+        assert all(len({0 if i < 70 else 1 if i < 103 else 2 for i in b}) == 1 for b in shard)
+        assert {0 if b[0] < 70 else 1 for b in shard} == {0, 1}, "both large datasets appear, interleaved"
+    seen = [i for s in shards for b in s for i in b]
+    assert len(seen) == len(set(seen)) and max(seen) < sum(sizes)
+    assert dataset_batches(sizes, 8, 0, 2, 0, world, True) == shards[0], "deterministic per (seed, epoch)"
+    assert dataset_batches(sizes, 8, 0, 3, 0, world, True) != shards[0], "a new order each epoch"
+
+
 def test_mixed_rigs_train_together(capsys, data, bandai_slice, tiny_config, tmp_path):
     bandai = tmp_path / "bandai"
     build_dataset("bandai", bandai_slice, bandai, progress=False)
@@ -154,6 +169,15 @@ def test_mixed_rigs_train_together(capsys, data, bandai_slice, tiny_config, tmp_
                  "--config", str(tiny_config), "--batch-size", "4", "--max-steps", "2", "--wandb", "disabled",
                  "--quiet"])
     assert code == 0 and (tmp_path / "mix" / "model.safetensors").is_file()
+    # the same mix, each batch from one dataset (a config key); the checkpoint records it
+    config = json.loads(tiny_config.read_text())
+    config.setdefault("phases", {}).setdefault("lexcmlp", {})["batch_by_dataset"] = True
+    (tmp_path / "by-dataset.json").write_text(json.dumps(config))
+    code = main(["pretrain", "lexcmlp", "--data", str(data), "--data", str(bandai), "--out", str(tmp_path / "split"),
+                 "--config", str(tmp_path / "by-dataset.json"), "--batch-size", "4", "--max-steps", "2",
+                 "--wandb", "disabled", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "split" / "config.json").read_text())["train"]["batch_by_dataset"] is True
 
 
 def test_lexmlm_corpus_is_human_captions_only(data, bandai_slice, tmp_path):

@@ -48,6 +48,10 @@ ROWS = {
     "all-motions-no-lexmmm": {"config": f"{GRID}/all-motions.json", "phases": ("lexmlm", "cmmm", "lexcmlp")},
     # the default uses 10 of its 60 minutes: LexCMLP 3x as long
     "long-lexcmlp": {"config": f"{GRID}/long-lexcmlp.json", "phases": LEXICAL},
+    # cmu-descriptions with kitml-cmu's clips getting as many updates as in all-motions
+    "cmu-descriptions-long": {"config": f"{GRID}/cmu-descriptions-long.json", "phases": LEXICAL},
+    # ... and each LexCMLP batch from one dataset
+    "cmu-descriptions-long-split": {"config": f"{GRID}/cmu-descriptions-long-split.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -62,7 +66,9 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-today", "today"), ("dense-today", "all-motions"), ("dense-descriptions", "descriptions"),
                ("learning-25", "all-motions"), ("learning-50", "all-motions"), ("learning-25", "learning-50"),
                ("all-motions-no-lexmlm", "all-motions"), ("all-motions-no-cmmm", "all-motions"),
-               ("all-motions-no-lexmmm", "all-motions"), ("all-motions", "long-lexcmlp")]
+               ("all-motions-no-lexmmm", "all-motions"), ("all-motions", "long-lexcmlp"),
+               ("all-motions", "cmu-descriptions-long"), ("cmu-descriptions", "cmu-descriptions-long"),
+               ("cmu-descriptions-long", "cmu-descriptions-long-split"), ("all-motions", "cmu-descriptions-long-split")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
