@@ -50,6 +50,7 @@ ROWS = {
     "long-lexcmlp": {"config": f"{GRID}/long-lexcmlp.json", "phases": LEXICAL},
     # cmu-descriptions with kitml-cmu's clips getting as many updates as in all-motions
     "cmu-descriptions-long": {"config": f"{GRID}/cmu-descriptions-long.json", "phases": LEXICAL},
+    "dense-cmu-descriptions-long": {"config": f"{GRID}/dense-cmu-descriptions-long.json", "phases": ("dense",)},
     # ... and each LexCMLP batch from one dataset
     "cmu-descriptions-long-split": {"config": f"{GRID}/cmu-descriptions-long-split.json", "phases": LEXICAL},
 }
@@ -68,7 +69,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("all-motions-no-lexmlm", "all-motions"), ("all-motions-no-cmmm", "all-motions"),
                ("all-motions-no-lexmmm", "all-motions"), ("all-motions", "long-lexcmlp"),
                ("all-motions", "cmu-descriptions-long"), ("cmu-descriptions", "cmu-descriptions-long"),
-               ("cmu-descriptions-long", "cmu-descriptions-long-split"), ("all-motions", "cmu-descriptions-long-split")]
+               ("cmu-descriptions-long", "cmu-descriptions-long-split"), ("all-motions", "cmu-descriptions-long-split"),
+               ("today", "cmu-descriptions-long"), ("dense-cmu-descriptions-long", "cmu-descriptions-long")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
