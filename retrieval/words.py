@@ -78,15 +78,12 @@ def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarr
 
 def query_ap(model, groups: dict[str, dict], clips: list) -> dict[str, float]:
     """Each word's AP when CLIPS (feature arrays) are ranked by their score against the word as a query."""
-    import torch
-
-    def unit(v):
-        return torch.nn.functional.normalize((v.to_dense() if v.is_sparse else v).float(), dim=-1)
+    from retrieval.moments import _rows  # encoded vectors -> L2-normalised rows
     names = list(groups)
     if not names:
         return {}
-    scores = (unit(model.encode_text([groups[n]["word"].replace("-", " ") for n in names]))
-              @ unit(model.encode_motion(clips)).T).numpy()
+    queries = _rows(model.encode_text([groups[n]["word"].replace("-", " ") for n in names]))
+    scores = queries @ _rows(model.encode_motion(clips)).T
     return {groups[n]["word"]: round(average_precision(row, groups[n]["positives"]), 4) for n, row in zip(names, scores)}
 
 

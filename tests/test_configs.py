@@ -59,3 +59,11 @@ def test_pretrain_without_config_or_data_names_the_default_recipe_s_missing_fold
     fails(capsys, ["pretrain", "all", "--out", "run", "--quiet", "--wandb", "disabled"],
           "data/kitml: no such dataset folder", "lexmotion data build")
     assert not (tmp_path / "run").exists()
+
+
+def test_batch_by_dataset_must_be_true_or_false():
+    from lexmotion.errors import LexmotionError
+    from pretrain.settings import resolve
+    assert resolve("lexcmlp", {"phases": {"lexcmlp": {"batch_by_dataset": True}}})[0].batch_by_dataset is True
+    with pytest.raises(LexmotionError, match="batch_by_dataset is true or false"):
+        resolve("lexcmlp", {"train": {"batch_by_dataset": "yes"}, "source": "x.json"})
