@@ -55,6 +55,7 @@ ROWS = {
     "cmu-descriptions-long-split": {"config": f"{GRID}/cmu-descriptions-long-split.json", "phases": LEXICAL},
     # cmu-descriptions-long with kitml-cmu's CMU descriptions too, at the steps that keep each KIT-ML caption's updates
     "descriptions-long": {"config": f"{GRID}/descriptions-long.json", "phases": LEXICAL},
+    "dense-descriptions-long": {"config": f"{GRID}/dense-descriptions-long.json", "phases": ("dense",)},
     # the issue's naive mix: today's recipe with every phase on both datasets (epochs grow with the data)
     "naive-mix": {"config": V1, "phases": LEXICAL, "data": ["data/kitml", "data/cmu-extra"]},
 }
@@ -75,7 +76,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("all-motions", "cmu-descriptions-long"), ("cmu-descriptions", "cmu-descriptions-long"),
                ("cmu-descriptions-long", "cmu-descriptions-long-split"), ("all-motions", "cmu-descriptions-long-split"),
                ("today", "cmu-descriptions-long"), ("dense-cmu-descriptions-long", "cmu-descriptions-long"),
-               ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long")]
+               ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
+               ("dense-descriptions-long", "descriptions-long")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
