@@ -204,13 +204,18 @@ def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> 
                            tqdm(range(0, len(clips), 64), desc="encoding windows", leave=False, disable=not progress)])
 
 
-def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -> dict:
-    """Moment retrieval of one checkpoint (lexical or dense)."""
+def window_scores(model, sequences: list[Sequence], progress: bool = False) -> tuple[np.ndarray, list, list]:
+    """Every part's caption scored against every window of the sequences -> (scores (Q, W), spans, queries)."""
     spans = sequence_windows(sequences, model.config.motion.max_frames)
     queries = _queries(sequences)
     text = _rows(model.encode_text([part["caption"] for _, part in queries]))
-    result = moment_recall(text @ _window_vectors(model, sequences, spans, progress).T, spans, queries)
-    return {**result, "windows": len(spans), "queries": len(queries)}
+    return text @ _window_vectors(model, sequences, spans, progress).T, spans, queries
+
+
+def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -> dict:
+    """Moment retrieval of one checkpoint (lexical or dense)."""
+    scores, spans, queries = window_scores(model, sequences, progress)
+    return {**moment_recall(scores, spans, queries), "windows": len(spans), "queries": len(queries)}
 
 
 # --- word localisation --------------------------------------------------------------------------------------------

@@ -21,10 +21,7 @@ def ceiling(path: str, data: str = "data/kitml") -> dict:
     from retrieval import moments
     model = load(path)
     seqs = moments.build_sequences(data, "test")
-    spans = moments.sequence_windows(seqs, model.config.motion.max_frames)
-    queries = moments._queries(seqs)
-    text = moments._rows(model.encode_text([part["caption"] for _, part in queries]))
-    scores = text @ moments._window_vectors(model, seqs, spans, False).T
+    scores, spans, queries = moments.window_scores(model, seqs)
     seq_of, length = np.array([s for s, _, _ in spans]), np.array([b - a for _, a, b in spans])
     truth = np.array([s for s, _ in queries])
     best = np.stack([scores[:, seq_of == s].max(1) for s in range(len(seqs))], 1)

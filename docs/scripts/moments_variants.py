@@ -56,10 +56,7 @@ def localisation_with(model, seqs, peaks) -> float:
 def moments_per_length(model, seqs) -> tuple[float, float]:
     """Moment R@1 at IoU 0.5: raw scores, and scores standardised per query within each window length."""
     from retrieval import moments
-    spans = moments.sequence_windows(seqs, model.config.motion.max_frames)
-    queries = moments._queries(seqs)
-    text = moments._rows(model.encode_text([part["caption"] for _, part in queries]))
-    scores = text @ moments._window_vectors(model, seqs, spans, False).T
+    scores, spans, queries = moments.window_scores(model, seqs)
     length = np.array([b - a for _, a, b in spans])
     standard = scores.copy()
     for value in np.unique(length):

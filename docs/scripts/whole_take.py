@@ -89,7 +89,7 @@ def main() -> int:
             diff = compare_ranks([r[test]["query_ranks"] for r in runs["crop"]],
                                  [r[test]["query_ranks"] for r in runs["whole"]])["t2m"]
             report[label]["tests"][test] = {
-                mode: [{k: v for k, v in r[test]["t2m"].items()} for r in runs[mode]] for mode in runs}
+                mode: [dict(r[test]["t2m"]) for r in runs[mode]] for mode in runs}
             report[label]["tests"][test]["whole_minus_crop"] = diff
             cells = [f"{diff[m]['difference']:+.2f} [{diff[m]['low']:+.2f}, {diff[m]['high']:+.2f}]"
                      for m in ("R@1", "R@10")]
