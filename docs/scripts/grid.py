@@ -58,6 +58,8 @@ ROWS = {
     "dense-descriptions-long": {"config": f"{GRID}/dense-descriptions-long.json", "phases": ("dense",)},
     # the issue's naive mix: today's recipe with every phase on both datasets (epochs grow with the data)
     "naive-mix": {"config": V1, "phases": LEXICAL, "data": ["data/kitml", "data/cmu-extra"]},
+    # the default with a motion encoder twice as wide and deep (256 x 4): is the encoder the limit?
+    "wide-motion": {"config": f"{GRID}/wide-motion.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -77,7 +79,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("cmu-descriptions-long", "cmu-descriptions-long-split"), ("all-motions", "cmu-descriptions-long-split"),
                ("today", "cmu-descriptions-long"), ("dense-cmu-descriptions-long", "cmu-descriptions-long"),
                ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
-               ("dense-descriptions-long", "descriptions-long")]
+               ("dense-descriptions-long", "descriptions-long"),
+               ("cmu-descriptions-long", "wide-motion")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
