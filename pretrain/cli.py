@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="JSON file with keys train / settings / model overriding the defaults, and "
                                     "phases: per-phase train keys (e.g. {\"lexcmlp\": {\"epochs\": 15}}); "
                                     "options given here override the file (default: the default recipe, "
-                                    "pretrain/configs/default.json, whose phases read data/kitml and "
-                                    "data/cmu-extra unless --data is given)")
+                                    "pretrain/configs/default.json, whose phases read data/kitml, "
+                                    "data/kitml-desc and data/cmu-extra unless --data is given)")
     p.add_argument("--epochs", type=int, help="epochs (default per phase: "
                                               f"{', '.join(f'{k} {v}' for k, v in DEFAULT_EPOCHS.items())})")
     p.add_argument("--batch-size", type=int, help=f"batch size per process (default {train.batch_size})")

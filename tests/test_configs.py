@@ -53,6 +53,23 @@ def test_a_run_without_config_reads_the_default_recipe_and_data_replaces_its_lis
     assert not any("data" in section for section in default_recipe(["mine"])["phases"].values())
 
 
+def _without_comment(name: str) -> dict:
+    recipe = json.loads((HERE / name).read_text())
+    recipe.pop("comment")
+    return recipe
+
+
+@pytest.mark.parametrize("recipe,lexical,dense", [("default.json", "descriptions-long", "dense-descriptions-long"),
+                                                  ("baselines/cmu-descriptions-long-v3.json", "cmu-descriptions-long",
+                                                   "dense-cmu-descriptions-long")])
+def test_a_default_is_exactly_the_grid_rows_it_was_chosen_by(recipe, lexical, dense):
+    # the results docs quote the grid's rows for the default; a drift here would make them describe another recipe
+    own, rows = _without_comment(recipe), _without_comment(f"grid/{lexical}.json")
+    assert own["phases"].pop("dense") == _without_comment(f"grid/{dense}.json")["phases"]["dense"]
+    rows["phases"].pop("dense")
+    assert own == rows
+
+
 def test_pretrain_without_config_or_data_names_the_default_recipe_s_missing_folder(capsys, tmp_path, monkeypatch):
     from test_hardening import fails
     monkeypatch.chdir(tmp_path)                          # no data/ here
