@@ -58,7 +58,7 @@ ROWS = {
     "dense-descriptions-long": {"config": f"{GRID}/dense-descriptions-long.json", "phases": ("dense",)},
     # the naive mix: today's recipe with every phase on both datasets (epochs grow with the data)
     "naive-mix": {"config": V1, "phases": LEXICAL, "data": ["data/kitml", "data/cmu-extra"]},
-    # the default with a motion encoder twice as wide and deep (256 x 4): is the encoder the limit?
+    # cmu-descriptions-long with a motion encoder twice as wide and deep (256 x 4): is the encoder the limit?
     "wide-motion": {"config": f"{GRID}/wide-motion.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
