@@ -145,7 +145,14 @@ def run(args) -> int:
                                  f"phases.{phase}.data list")
         plan[phase] = (train_config, model_config, sources)
     run_data = list(dict.fromkeys(src.path for _, _, sources in plan.values() for src in sources))
-    check_data([src for _, _, sources in plan.values() for src in sources])
+    try:
+        check_data([src for _, _, sources in plan.values() for src in sources])
+    except LexmotionError as e:
+        if args.config or args.data:
+            raise
+        # a newcomer's first `pretrain all`: say which folders the default needs and where their commands are
+        raise LexmotionError(f"{e}; the default recipe reads {', '.join(run_data)}: build them as the README's "
+                             f"\"pipeline\" commands do, or pass --data DIR") from None
     init = args.init
     if init and args.text_model:
         _check_text_model(init, args.text_model)

@@ -74,7 +74,8 @@ def test_pretrain_without_config_or_data_names_the_default_recipe_s_missing_fold
     from test_hardening import fails
     monkeypatch.chdir(tmp_path)                          # no data/ here
     fails(capsys, ["pretrain", "all", "--out", "run", "--quiet", "--wandb", "disabled"],
-          "data/kitml: no such dataset folder", "lexmotion data build")
+          "data/kitml: no such dataset folder", "lexmotion data build",
+          "the default recipe reads data/kitml, data/cmu-extra, data/kitml-desc", "or pass --data DIR")
     assert not (tmp_path / "run").exists()
 
 
