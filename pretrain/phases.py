@@ -29,6 +29,12 @@ ranks a caption's words first but never asks an absent word to be 0; this term d
 ``absent_motion`` / ``absent_text`` weigh the same downward hinge over every word of the vocabulary that
 a caption neither holds nor shares a stem with, summed per vector: an L1 on the logits of absent words,
 where FLOPS also shrinks the caption's own words.
+
+Localisation (off unless a config sets ``localise_motion`` > 0): LexCMLP also joins each clip of the batch
+with the next one (a crop of each, one window long in all) and asks every caption word that one clip's
+caption holds and the other's does not to peak on that clip's time patches: its largest logit there above
+its largest logit on the partner's patches by ``select_margin``. A clip alone never says where a word
+happens; a word timeline (``word_timelines``) reads exactly these per-patch logits.
 """
 from __future__ import annotations
 
@@ -77,6 +83,7 @@ class PhaseSettings:
     select_margin: float = 1.0       # the hinge's margin, in logits
     absent_motion: float = 0.0       # LexCMLP: weight of the hinge on every absent word of motion vectors
     absent_text: float = 0.0         # the same on text vectors
+    localise_motion: float = 0.0     # LexCMLP: weight of the localisation hinge on joined pairs of clips
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -85,7 +92,8 @@ class PhaseSettings:
             if not getattr(self, name) > 0:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
         for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
-                     "select_motion", "select_text", "select_margin", "absent_motion", "absent_text"):
+                     "select_motion", "select_text", "select_margin", "absent_motion", "absent_text",
+                     "localise_motion"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -280,7 +288,71 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if not inference_free:
         sides["select_text"] = (text_pooled, model.vocab_mask)
     _add_selectivity(model, batch["texts"], settings, sides, terms)
+    if settings.localise_motion:
+        terms["localise_motion"] = localisation_loss(model, batch, settings.select_margin)
+        terms["loss"] = terms["loss"] + settings.localise_motion * terms["localise_motion"]
     return terms
+
+
+def join_pairs(motion: torch.Tensor, mask: torch.Tensor, patch: int, max_frames: int,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each clip b of a (B, T, F) batch joined with clip b+1 (cyclic): a random crop of b, then one of b+1,
+    max_frames in all, the seam on a patch boundary. -> joined (B, T', F), its frame mask, and (B,) the
+    number of time patches that come from clip b."""
+    lengths = mask.sum(1).tolist()
+    B = len(lengths)
+    least = min(2 * patch, max_frames // 2)          # the seam leaves each side room for this much
+    pieces, firsts = [], []
+    for b in range(B):
+        p = (b + 1) % B
+        la, lp = int(lengths[b]), int(lengths[p])
+        cut = int(torch.randint(least, max_frames - least + 1, (), generator=generator)) // patch * patch
+        take_a = max(1, min(la, cut))
+        take_a = take_a // patch * patch or take_a    # whole patches, so the seam is not padding
+        slots = -(-take_a // patch)                   # the first clip's patches; the seam lies after them
+        take_p = max(0, min(lp, max_frames - slots * patch))
+        sa = int(torch.randint(la - take_a + 1, (), generator=generator))
+        sp = int(torch.randint(lp - take_p + 1, (), generator=generator))
+        pieces.append((motion[b, sa:sa + take_a], slots * patch - take_a, motion[p, sp:sp + take_p]))
+        firsts.append(slots)
+    T = max(len(a) + pad + len(c) for a, pad, c in pieces)
+    joined = motion.new_zeros(B, T, motion.shape[-1])
+    joined_mask = torch.zeros(B, T, dtype=torch.bool, device=mask.device)
+    for b, (a, pad, c) in enumerate(pieces):
+        joined[b, :len(a)] = a
+        joined[b, len(a) + pad:len(a) + pad + len(c)] = c
+        joined_mask[b, :len(a)] = True
+        joined_mask[b, len(a) + pad:len(a) + pad + len(c)] = True
+    return joined, joined_mask, torch.tensor(firsts, device=mask.device)
+
+
+def localisation_loss(model, batch, margin: float) -> torch.Tensor:
+    """The localisation hinge (module docstring): on clips joined in pairs (``join_pairs``), a word of one
+    clip's caption that the partner's caption does not hold (nor a word of its stem) must reach a higher
+    logit on its own clip's patches than on the partner's, by MARGIN."""
+    encoder = model.motion_encoder.config
+    joined, joined_mask, firsts = join_pairs(batch["motion"], batch["mask"], encoder.patch_frames, encoder.max_frames)
+    out = model.motion_tokens(joined, joined_mask)
+    ids, labels = selective_labels(model.tokenizer, batch["texts"], model.motion_mask)
+    if not len(ids):
+        return joined.new_zeros(())
+    z = model.motion_head(out["time_tokens"], ids.to(joined.device)).float()          # (B, n_t, A)
+    return localisation_hinge(z, firsts, out["time_mask"], labels.to(z.device), margin)
+
+
+def localisation_hinge(z: torch.Tensor, firsts: torch.Tensor, time_mask: torch.Tensor, labels: torch.Tensor,
+                       margin: float) -> torch.Tensor:
+    """(B, n_t, A) per-patch logits of joined pairs whose first FIRSTS[b] patches are clip b's (the rest clip
+    b+1's), (B, A) ``selective_labels`` of the clips' captions -> the mean of relu(margin - gap) over every
+    word that one clip's caption holds and the other's lacks, gap = its peak on its clip - its peak on the other."""
+    in_first = torch.arange(z.shape[1], device=z.device)[None] < firsts[:, None]
+    own = z.masked_fill(~(in_first & time_mask)[..., None], float("-inf")).amax(1)       # (B, A)
+    other = z.masked_fill(~(~in_first & time_mask)[..., None], float("-inf")).amax(1)
+    partner = labels.roll(-1, 0)
+    first_only, second_only = (labels > 0) & (partner < 0), (partner > 0) & (labels < 0)
+    gaps = torch.cat([(own - other)[first_only], (other - own)[second_only]])
+    gaps = gaps[torch.isfinite(gaps)]                 # a side with no real patch says nothing
+    return F.relu(margin - gaps).mean() if len(gaps) else z.new_zeros(())
 
 
 def _add_selectivity(model, texts: list[str], settings: PhaseSettings, sides: dict, terms: dict) -> None:

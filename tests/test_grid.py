@@ -32,6 +32,8 @@ def test_rows_share_the_phases_they_have_in_common(grid):
     assert folders(grid, "all-motions-no-lexmmm")[:2] == moved[:2]
     assert folders(grid, "all-motions-no-lexmmm")[2] != moved[3]            # LexCMLP from CMMM is another run
     assert folders(grid, "all-motions", seed=1)[0] != moved[0]              # another seed, another run
+    localised, default = folders(grid, "localise"), folders(grid, "descriptions-long")
+    assert localised[:3] == default[:3] and localised[3] != default[3]      # a LexCMLP-only setting
 
 
 def test_every_row_names_a_committed_config_and_each_phase_has_data(grid):
