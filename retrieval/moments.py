@@ -176,15 +176,20 @@ def sequence_windows(sequences: list[Sequence], max_frames: int) -> list[tuple[i
     return out
 
 
-def moment_recall(scores: np.ndarray, spans: list[tuple[int, float, float]], queries: list[tuple[int, dict]]) -> dict:
-    """(Q, W) query-window scores -> R@k at each IoU, and the oracle share."""
+def moment_recall(scores: np.ndarray, spans: list[tuple[int, float, float]], queries: list[tuple[int, dict]],
+                  per_query: dict | None = None) -> dict:
+    """(Q, W) query-window scores -> R@k at each IoU, and the oracle share. PER_QUERY, when given, gets
+    each R@k's 0/1 outcome per query (what a paired comparison resamples)."""
     out = {}
     for threshold in IOUS:
         good = np.array([[s == q_seq and iou((a, b), (part["start"], part["end"])) >= threshold
                           for s, a, b in spans] for q_seq, part in queries])
         order = np.argsort(-scores, axis=1, kind="stable")
         for k in KS:
-            out[f"moment_R{k}_iou{threshold}"] = float(np.take_along_axis(good, order[:, :k], 1).any(1).mean())
+            found = np.take_along_axis(good, order[:, :k], 1).any(1)
+            out[f"moment_R{k}_iou{threshold}"] = float(found.mean())
+            if per_query is not None:
+                per_query[f"moment_R{k}_iou{threshold}"] = found.astype(int).tolist()
         out[f"oracle_iou{threshold}"] = float(good.any(1).mean())
     return out
 
@@ -213,9 +218,11 @@ def window_scores(model, sequences: list[Sequence], progress: bool = False) -> t
 
 
 def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -> dict:
-    """Moment retrieval of one checkpoint (lexical or dense)."""
+    """Moment retrieval of one checkpoint (lexical or dense); ``per_item``: each query's 0/1 outcomes."""
     scores, spans, queries = window_scores(model, sequences, progress)
-    return {**moment_recall(scores, spans, queries), "windows": len(spans), "queries": len(queries)}
+    per_item = {}
+    return {**moment_recall(scores, spans, queries, per_item), "windows": len(spans), "queries": len(queries),
+            "per_item": per_item}
 
 
 # --- word localisation --------------------------------------------------------------------------------------------
@@ -264,7 +271,7 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
                 random_found.append(inside(float(rng.uniform(0, seq.duration)), seq, holders))
     out = {"word_localisation": float(np.mean(found)) if found else float("nan"),
            "word_chance": float(np.mean(chance)) if chance else float("nan"),
-           "words": len(found), "silent": silent}
+           "words": len(found), "silent": silent, "word_hits": [int(f) for f in found]}
     if rng is not None:
         out["random_word_localisation"] = float(np.mean(random_found)) if random_found else float("nan")
     return out
@@ -290,15 +297,18 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
-                     progress: bool = False) -> dict:
+                     progress: bool = False, against: tuple = (), resamples: int = 2000) -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
-    checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws)."""
+    checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
+    that MODELS are compared with on the same queries and words (``compare_moments``)."""
     from lexmotion.models.checkpoint import load
     runs = {}
-    for path in list(models) + [d for d in dense if d not in models]:
+    for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
-        runs[path] = {**retrieve_moments(model, seqs, progress),
-                      **localise_words(model, seqs, np.random.default_rng(seed), progress)}
+        run = {**retrieve_moments(model, seqs, progress),
+               **localise_words(model, seqs, np.random.default_rng(seed), progress)}
+        run["per_item"]["word_localisation"] = run.pop("word_hits")
+        runs[path] = run
     mean_std = {k: {"mean": float(np.mean([runs[m][k] for m in models])),
                     "std": float(np.std([runs[m][k] for m in models]))} for k in METRICS}
     first = runs[models[0]]
@@ -311,9 +321,22 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     if dense:
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
-    return {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": list(WINDOWS_S),
-            "blend_s": BLEND_S, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
-            "baselines": baselines, "layout": [s.parts for s in seqs]}
+    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": list(WINDOWS_S),
+           "blend_s": BLEND_S, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
+           "baselines": baselines, "layout": [s.parts for s in seqs]}
+    if against:
+        out["against"] = list(against)
+        out["comparison"] = compare_moments(runs, list(against), list(models), resamples, seed)
+    return out
+
+
+def compare_moments(runs: dict, a: list[str], b: list[str], resamples: int = 2000, seed: int = 0) -> dict:
+    """B − A on each metric of METRICS, with ``eval compare``'s paired bootstrap: queries (words, for word
+    localisation) and seeds resampled, the same draw for both sides."""
+    from retrieval.compare import paired_difference
+    return {k: paired_difference(np.array([runs[p]["per_item"][k] for p in a], dtype=float),
+                                 np.array([runs[p]["per_item"][k] for p in b], dtype=float), resamples, seed)
+            for k in METRICS}
 
 
 def load_max_frames(path: str) -> int:
@@ -333,6 +356,12 @@ def format_moments(result: dict) -> str:
     first = result["runs"][result["models"][0]]
     lines.append(f"word chance (a part's share of its sequence) {first['word_chance']:.3f}; oracle share at IoU 0.5 "
                  f"{first['oracle_iou0.5']:.3f}, at 0.7 {first['oracle_iou0.7']:.3f}")
+    if result.get("comparison"):
+        lines += ["", f"B (--model) − A (--against: {', '.join(result['against'])}), paired 95% interval over "
+                      "queries (words) and seeds:", "",
+                  "| metric | A mean ± std | B mean ± std | B − A | 95% interval | verdict |", "|---|---|---|---|---|---|"]
+        lines += [f"| {k} | {r['a']:.3f} ± {r['a_std']:.3f} | {r['b']:.3f} ± {r['b_std']:.3f} | {r['difference']:+.3f} "
+                  f"| [{r['low']:+.3f}, {r['high']:+.3f}] | {r['verdict']} |" for k, r in result["comparison"].items()]
     for c in result.get("captioners", []):
         lines.append(f"captioner {c['captioner']} ({c['arch']}): {c['words']} generated words placed, localisation "
                      f"{c['localisation']:.3f} (chance {c['chance']:.3f}); {c['unplaceable']} words no part's caption holds")

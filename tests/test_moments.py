@@ -91,6 +91,20 @@ def test_eval_moments_end_to_end(capsys, tiny_setup, lex, tmp_path):
     assert result["runs"][str(lex)]["windows"] > result["runs"][str(lex)]["queries"]
 
 
+def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, tiny_setup, lex, tmp_path):
+    out = tmp_path / "m.json"
+    assert main([str(a) for a in ["eval", "moments", "--model", lex, "--against", lex, "--data", tiny_setup / "kit",
+                                  "--split", "train", "--parts", 2, "--json", out, "--quiet", "--seed", 1]]) == 0
+    assert "paired 95% interval" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    run = result["runs"][str(lex)]
+    for key, outcomes in run["per_item"].items():            # each mean is its per-item outcomes' mean
+        assert len(outcomes) == (run["words"] if key == "word_localisation" else run["queries"])
+        assert np.mean(outcomes) == pytest.approx(run[key])
+    for r in result["comparison"].values():                # a checkpoint against itself: exactly no difference
+        assert r["difference"] == 0 and r["low"] == r["high"] == 0 and r["verdict"] == "no measurable difference"
+
+
 @pytest.mark.parametrize("options,message", [(["--parts", 1], "--parts must be at least 2"),
                                              (["--sequences", 50], "ask for at most")])
 def test_bad_moment_requests_are_one_line(capsys, tiny_setup, lex, options, message):

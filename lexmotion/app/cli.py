@@ -257,12 +257,17 @@ def _add_moments_command(eval_cmds) -> None:
                     "--dense adds dense checkpoints' sliding windows as a baseline; random scores and a uniform "
                     "timeline are always reported.",
         epilog="example: lexmotion eval moments --model runs/d0/lexcmlp --dense runs/dense0 --data data/kitml "
-               "--json moments.json",
+               "--json moments.json\n"
+               "         lexmotion eval moments --model runs/new-s0 runs/new-s1 --against runs/old-s0 runs/old-s1 "
+               "--data data/kitml",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     mom.add_argument("--model", required=True, nargs="+", action="extend",
                      help="checkpoint folder(s) to score; several (seeds) give mean ± std")
     mom.add_argument("--dense", nargs="+", action="extend", metavar="CKPT",
                      help="dense checkpoint(s) scored the same way, as a baseline")
+    mom.add_argument("--against", nargs="+", action="extend", metavar="CKPT",
+                     help="checkpoint(s) to compare --model with on the same sequences (seeds of another recipe, or "
+                          "dense ones): B − A per metric with a paired 95%% interval over queries, words and seeds")
     mom.add_argument("--captioner", nargs="+", action="extend", metavar="CAP",
                      help="captioner folder(s) (`lexmotion caption train`): where each generated word's attention "
                           "peaks, against the parts whose captions hold it")

@@ -15,8 +15,12 @@ def main_moments(args) -> int:
     from retrieval.moments import build_sequences, evaluate_moments, format_moments
     models, dense = list(dict.fromkeys(args.model)), list(dict.fromkeys(args.dense or []))
     captioners = list(dict.fromkeys(args.captioner or []))
-    for path in models + dense:
+    against = list(dict.fromkeys(args.against or []))
+    for path in models + dense + against:
         read_config(path)                     # a missing checkpoint is named before any work
+    if against:
+        from retrieval.compare import check_same_vocabulary
+        check_same_vocabulary(models + against)     # the words placed are the tokenizer's
     for path in captioners:
         read_captioner_config(Path(path))
     if args.json and Path(args.json).is_dir():
@@ -24,7 +28,8 @@ def main_moments(args) -> int:
     device = resolve_device(args.device)
     sequences = build_sequences(args.data, args.split, args.parts, args.sequences, args.seed)
     result = {"data": str(args.data), "split": args.split,
-              **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet)}
+              **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
+                                 against=tuple(against))}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))
     if args.json:
