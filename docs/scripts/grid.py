@@ -62,6 +62,7 @@ ROWS = {
     "wide-motion": {"config": f"{GRID}/wide-motion.json", "phases": LEXICAL},
     # the default with LexCMLP's localisation hinge on joined pairs of clips: do words say when? (issue 35)
     "localise": {"config": f"{GRID}/localise.json", "phases": LEXICAL},
+    "localise-3": {"config": f"{GRID}/localise-3.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -83,7 +84,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("today", "cmu-descriptions-long"), ("dense-cmu-descriptions-long", "cmu-descriptions-long"),
                ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
                ("dense-descriptions-long", "descriptions-long"),
-               ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise")]
+               ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"),
+               ("localise", "localise-3")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
