@@ -59,7 +59,9 @@ def _without_comment(name: str) -> dict:
     return recipe
 
 
-@pytest.mark.parametrize("recipe,lexical,dense", [("default.json", "descriptions-long", "dense-descriptions-long"),
+@pytest.mark.parametrize("recipe,lexical,dense", [("default.json", "localise", "dense-descriptions-long"),
+                                                  ("baselines/descriptions-long-v4.json", "descriptions-long",
+                                                   "dense-descriptions-long"),
                                                   ("baselines/cmu-descriptions-long-v3.json", "cmu-descriptions-long",
                                                    "dense-cmu-descriptions-long")])
 def test_a_default_is_exactly_the_grid_rows_it_was_chosen_by(recipe, lexical, dense):

@@ -84,7 +84,7 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("today", "cmu-descriptions-long"), ("dense-cmu-descriptions-long", "cmu-descriptions-long"),
                ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
                ("dense-descriptions-long", "descriptions-long"),
-               ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"),
+               ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"), ("dense-descriptions-long", "localise"),
                ("localise", "localise-3")]
 
 
