@@ -5,7 +5,8 @@
 # `python docs/scripts/grid.py --rows descriptions-long,localise --seeds 0`.
 set -euo pipefail
 R=docs/results/moments
-W=$(mktemp -d)
+W=runs/timelines-localise      # gitignored: the JSON then names the take by a path inside the repository
+mkdir -p "$W"
 declare -A MODEL=([descriptions-long]=runs/grid/phases/lexcmlp-c84eb4401a [localise]=runs/grid/phases/lexcmlp-3de739b0a3)
 declare -A WORDS=([09_12]=walk,forward,backward,sideways [22_17]=run,wrestle,arm,sit)
 for take in 09_12 22_17; do
