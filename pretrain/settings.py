@@ -93,6 +93,10 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
     if not 0 < train_config.train_share <= 1:
         raise LexmotionError(f"{source}: train_share is the share of training clips kept, in (0, 1]; got "
                              f"{train_config.train_share}")
+    if isinstance(train_config.ema, bool) or not isinstance(train_config.ema, (int, float)) \
+            or not 0 <= train_config.ema < 1:
+        raise LexmotionError(f"{source}: ema is the decay of the weight average, in [0, 1) (0: off); got "
+                             f"{train_config.ema!r}")
     if not isinstance(train_config.batch_by_dataset, bool):
         raise LexmotionError(f"{source}: batch_by_dataset is true or false; got {train_config.batch_by_dataset!r}")
     return train_config, model_config

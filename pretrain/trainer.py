@@ -49,6 +49,7 @@ from lexmotion.models.checkpoint import load as load_checkpoint
 from lexmotion.models.checkpoint import provenance, save_checkpoint
 from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
+from pretrain.averaging import WeightAverage
 from pretrain.data_sources import data_sources, keep_share, union_stats
 from pretrain.phases import LOSSES, PhaseSettings
 from pretrain.run_state import RunState
@@ -95,6 +96,9 @@ class TrainConfig:
     # Each batch from one dataset: in-batch negatives then share their captions' style, so a phase
     # cannot score by telling terse descriptions from KIT-ML sentences.
     batch_by_dataset: bool = False
+    # The decay of an exponential moving average of the trained weights (pretrain/averaging.py), which the
+    # checkpoint then serves; 0: the last step's weights.
+    ema: float = 0.0
     # With --init: switch the checkpoint to this vocabulary prior / text side (None: keep its own).
     # A fresh model takes them from its ModelConfig.
     vocabulary: str | None = None
@@ -131,6 +135,7 @@ class Trainer:
         if isinstance(config.workers, bool) or not isinstance(config.workers, int) or config.workers < 0:
             raise LexmotionError(f"pretrain {config.phase}: --workers must be 0 or more, not {config.workers!r}")
         self.config, self.out, self.progress = config, Path(out), progress
+        self.average = None                     # the weight average, when config.ema is on (set by fit)
         self.command = command or " ".join(sys.argv)
         self.world, self.rank, local_rank = distributed()
         self._lock = contextlib.ExitStack()     # held from here to the end of fit(): one writer per --out
@@ -365,6 +370,7 @@ class Trainer:
         optimizer, scheduler = self.optimizer(total)
         if self.finished_before is not None:
             return self._finished_by_the_first_version(total)
+        self.average = WeightAverage(self.model, c.ema) if c.ema else None
         run = RunState()
         if self.resume_state:
             run = self._resume(optimizer, scheduler, total)
@@ -378,6 +384,8 @@ class Trainer:
                 break
             finished = self._train_epoch(epoch, epochs, total, data, run, (optimizer, scheduler), tracker, clock)
             self._end_epoch(epoch, finished, val_set, run, (optimizer, scheduler), tracker, clock)
+        if self.average is not None:
+            self.average.copy_to(self.model)          # what the checkpoint serves is what the report reads
         report = self._finish(run.step, total) if self.rank == 0 else None
         if tracker is not None:
             tracker.finish()
@@ -398,6 +406,11 @@ class Trainer:
         scheduler.load_state_dict(state["scheduler"])
         run = RunState.from_state(state)
         set_rng_state(state["rng"])
+        if self.average is not None:
+            if "average" not in state:
+                raise LexmotionError(f"{self.out}: this run was started without ema; finish it without it, or "
+                                     "pass another --out")
+            self.average.load_state_dict(state["average"], f"{self.out}/trainer_state.pt")
         if self.rank == 0:
             remove_temporaries(self.out)
             write_jsonl(self.out / "metrics.jsonl", run.history)   # drops a line written after the state
@@ -410,6 +423,8 @@ class Trainer:
         if self.rank == 0:
             print(f"{self.config.phase}: already finished in {self.out} (step {step}), nothing to do")
             if not (self.out / "DONE").is_file():        # killed between the last save and DONE
+                if self.average is not None:
+                    self.average.copy_to(self.model)
                 self._finish(step, total)
         return {"step": step, "sparsity": None}
 
@@ -427,6 +442,8 @@ class Trainer:
             crash_point("step")
             terms = self.train_step(next(loaded), run.step, optimizer, scheduler)
             run.step += 1
+            if self.average is not None:
+                self.average.update(self.model, run.step)
             values = {k: float(v.detach()) for k, v in terms.items()}      # the step's one read of the terms
             check_finite_loss(values["loss"], f"{c.phase} step {run.step}", f"{self.out} keeps its last saved step")
             run.batch_in_epoch = b + 1
@@ -448,7 +465,8 @@ class Trainer:
         """The epoch's metrics line (validation included), then a save; a finished epoch starts the next."""
         metrics = {"epoch": epoch + 1, "step": run.step, **run.means()}
         if val_set is not None and self.rank == 0:
-            metrics.update(self.validate(val_set))
+            with self._served_weights():
+                metrics.update(self.validate(val_set))
         elapsed = time.time() - clock["started"]
         metrics["seconds"] = round(elapsed, 1)
         metrics["samples_per_second"] = round(clock["samples"] / max(elapsed, 1e-9), 1)
@@ -536,12 +554,21 @@ class Trainer:
                 out[f"val_t2m_R@{k}"] = recall[f"R@{k}"]
         return out
 
+    def _served_weights(self):
+        """The block sees the weights a checkpoint serves: the average when ``ema`` is on."""
+        return self.average.swapped(self.model) if self.average is not None else contextlib.nullcontext()
+
     def _save(self, optimizer, scheduler, run: RunState):
         """The checkpoint, then the trainer state (the commit point), then metrics.jsonl from it."""
         if self.rank != 0:
             return
         trained = {n: p.detach().cpu() for n, p in self.model.named_parameters() if p.requires_grad}
+        if self.average is not None:      # on the CPU these share the parameters' memory, which the swap overwrites
+            trained = {n: w.clone() for n, w in trained.items()}
         state = {"phase": self.config.phase, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                  **run.to_state(), "rng": rng_state(), "model": trained}
-        save_checkpoint(self.out, self.model, self.config.phase, self.config.to_dict(), state)
+        if self.average is not None:
+            state["average"] = self.average.state_dict()
+        with self._served_weights():
+            save_checkpoint(self.out, self.model, self.config.phase, self.config.to_dict(), state)
         write_jsonl(self.out / "metrics.jsonl", run.history)

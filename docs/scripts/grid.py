@@ -63,6 +63,7 @@ ROWS = {
     # the default with LexCMLP's localisation hinge on joined pairs of clips: do words say when? (issue 35)
     "localise": {"config": f"{GRID}/localise.json", "phases": LEXICAL},
     "localise-3": {"config": f"{GRID}/localise-3.json", "phases": LEXICAL},
+    "ema": {"config": f"{GRID}/ema.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -85,7 +86,7 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
                ("dense-descriptions-long", "descriptions-long"),
                ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"), ("dense-descriptions-long", "localise"),
-               ("localise", "localise-3")]
+               ("localise", "localise-3"), ("localise", "ema")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
