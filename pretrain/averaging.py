@@ -1,9 +1,9 @@
 """An exponential moving average of a phase's trained weights (``ema`` in a phase's train keys).
 
 On 1,700 training clips the retrieval phases end on a noisy plateau: their validation recall moves by
-several points from one epoch to the next, and two seeds' scores summed retrieve far better than either
-(docs/results/ensembles.md). An average of the weights along the plateau keeps one model's cost and
-takes some of that gain. The average is what a checkpoint serves; the raw weights stay in the trainer
+several points from one epoch to the next, and two seeds' scores summed retrieve better on average than
+either (docs/results/ensembles.md). An average of the weights along the plateau keeps one model's cost
+and may take some of that gain. The average is what a checkpoint serves; the raw weights stay in the trainer
 state, so a resumed run continues both exactly.
 """
 from __future__ import annotations

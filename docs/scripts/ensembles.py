@@ -1,0 +1,118 @@
+"""How much of the seed-to-seed noise is variance that averaging removes: two checkpoints' cosine scores
+summed, against one checkpoint, on the grid's test sets (docs/results/ensembles.md).
+
+    python docs/scripts/ensembles.py                       # the default's rows, seeds 0-2
+    python docs/scripts/ensembles.py --json docs/results/ensembles/ensembles.json
+
+Each ensemble pairs seed i with seed i + 1 (or, for lexical + dense, with the same seed), so every side has
+three score matrices, and `retrieval.compare.paired_difference` resamples queries and seeds as
+`lexmotion eval compare` does. `--also ROW,...` scores more lexical rows alone against the first.
+Run from the repository root after the grid's rows are trained (docs/scripts/grid.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import grid  # noqa: E402  (the rows' folders and test sets)
+
+METRICS = ("R@1", "R@10")
+
+
+@torch.no_grad()
+def cosines(checkpoint: str, data: str) -> tuple[np.ndarray, list]:
+    """(queries, clips) cosine scores of CHECKPOINT on DATA's deduplicated test clips, and their rows."""
+    import lexmotion
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    from retrieval.evaluate import deduplicate, encode_split
+    model = lexmotion.load(checkpoint).eval()
+    ds = MotionDataset(data)
+    keep = set(deduplicate(ds, ds.split_indices("test"))[0])
+    items = MotionTextDataset(ds, "test", model.stats, model.config.motion.max_frames)
+    items.rows = [r for r in items.rows if r["index"] in keep]
+    text, motion = encode_split(model, items)
+    normal = torch.nn.functional.normalize
+    return (normal(text, dim=-1) @ normal(motion, dim=-1).T).numpy(), items.rows
+
+
+def positives(rows: list, protocol: str) -> np.ndarray:
+    from retrieval.evaluate import sentence_embeddings, threshold_positives
+    own = np.eye(len(rows), dtype=bool)
+    if protocol == "all":
+        return own
+    emb = sentence_embeddings([r["texts"][0] for r in rows])
+    return threshold_positives(emb @ emb.T, own)
+
+
+def hits(scores: list[np.ndarray], pos: np.ndarray) -> dict:
+    """Per metric and direction: (checkpoints, queries) 0/100 hits, ranks counted as eval retrieval does."""
+    from lexmotion.metrics import ranks
+    out = {}
+    for direction in ("t2m", "m2t"):
+        rank = np.stack([ranks(s if direction == "t2m" else s.T, pos if direction == "t2m" else pos.T, "tmr")
+                         for s in scores])
+        for k in (1, 10):
+            out[f"{direction} R@{k}"] = (rank <= k) * 100.0
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lexical", default="localise", help="grid row of the lexical checkpoints")
+    parser.add_argument("--dense", default="dense-descriptions-long", help="grid row of the dense checkpoints")
+    parser.add_argument("--also", default="", help="more lexical grid rows to score alone, comma-separated")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--json", help="write every figure here")
+    args = parser.parse_args()
+    from retrieval.compare import paired_difference
+    seeds = [int(s) for s in args.seeds.split(",")]
+    work = Path("runs/grid")
+    folder = {row: [grid.plan(row, s, work)[-1]["folder"] for s in seeds]
+              for row in [args.lexical, args.dense, *filter(None, args.also.split(","))]}
+    results = {"folders": folder}
+    for test, (data, protocol) in grid.TESTS.items():
+        lex = [cosines(f, data) for f in folder[args.lexical]]
+        dense = [cosines(f, data) for f in folder[args.dense]]
+        pos = positives(lex[0][1], protocol)
+        lex, dense = [s for s, _ in lex], [s for s, _ in dense]
+        shift = lambda xs: xs[1:] + xs[:1]          # noqa: E731  seed i with seed i + 1
+        sides = {
+            "lexical": lex,
+            "dense": dense,
+            "lexical + lexical": [a + b for a, b in zip(lex, shift(lex))],
+            "dense + dense": [a + b for a, b in zip(dense, shift(dense))],
+            "lexical + dense": [a + b for a, b in zip(lex, dense)],
+        }
+        for row in filter(None, args.also.split(",")):
+            sides[row] = [cosines(f, data)[0] for f in folder[row]]
+        scored = {name: hits(s, pos) for name, s in sides.items()}
+        table = {}
+        for name, h in scored.items():
+            base = scored["dense" if name.startswith("dense") else "lexical"]
+            table[name] = {m: paired_difference(base[m], h[m]) for m in h}
+            table[name]["against"] = "dense" if name.startswith("dense") else "lexical"
+        results[test] = {"protocol": protocol, "queries": len(pos), "sides": table}
+        print(f"\n{test} test ({protocol}, {len(pos)} queries); B - A against one checkpoint of the same kind")
+        print("| scores | t2m R@1 | t2m R@10 | m2t R@1 | m2t R@10 | t2m R@1 B − A [95%] | t2m R@10 B − A [95%] |")
+        print("|---|---|---|---|---|---|---|")
+        for name, cells in table.items():
+            fig = " | ".join(f"{cells[m]['b']:.2f} ± {cells[m]['b_std']:.2f}" for m in ("t2m R@1", "t2m R@10", "m2t R@1", "m2t R@10"))
+            diff = " | ".join("–" if name in ("lexical", "dense") else
+                              f"{cells[m]['difference']:+.2f} [{cells[m]['low']:+.2f}, {cells[m]['high']:+.2f}]"
+                              for m in ("t2m R@1", "t2m R@10"))
+            print(f"| {name} | {fig} | {diff} |")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
