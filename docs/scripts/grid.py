@@ -64,11 +64,12 @@ ROWS = {
     "localise": {"config": f"{GRID}/localise.json", "phases": LEXICAL},
     "localise-3": {"config": f"{GRID}/localise-3.json", "phases": LEXICAL},
     "ema": {"config": f"{GRID}/ema.json", "phases": LEXICAL},
+    "absent": {"config": f"{GRID}/absent.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
-LEXCMLP_ONLY = ("localise_motion",)        # settings no other phase reads: the rows share those phases
+LEXCMLP_ONLY = ("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text")        # settings no other phase reads: the rows share those phases
 # everyday queries over cmu-extra test, each judged by a pattern on the clip's CMU description (issue 33)
 EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"suitcase",
             "a person sits on a stool": r"stool", "a person does jumping jacks": r"jumping jack",
@@ -86,7 +87,7 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
                ("dense-descriptions-long", "descriptions-long"),
                ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"), ("dense-descriptions-long", "localise"),
-               ("localise", "localise-3"), ("localise", "ema")]
+               ("localise", "localise-3"), ("localise", "ema"), ("localise", "absent")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
