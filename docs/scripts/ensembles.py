@@ -51,15 +51,15 @@ def positives(rows: list, protocol: str) -> np.ndarray:
     return threshold_positives(emb @ emb.T, own)
 
 
-def hits(scores: list[np.ndarray], pos: np.ndarray) -> dict:
-    """Per metric and direction: (checkpoints, queries) 0/100 hits, ranks counted as eval retrieval does."""
+def direction_hits(scores: list[np.ndarray], pos: np.ndarray) -> dict:
+    """Per direction and metric: (checkpoints, queries) 0/100 hits, counted as `eval compare` counts them."""
     from lexmotion.metrics import ranks
+    from retrieval.compare import hits
     out = {}
     for direction in ("t2m", "m2t"):
         rank = np.stack([ranks(s if direction == "t2m" else s.T, pos if direction == "t2m" else pos.T, "tmr")
                          for s in scores])
-        for k in (1, 10):
-            out[f"{direction} R@{k}"] = (rank <= k) * 100.0
+        out.update({f"{direction} {m}": h for m, h in hits(rank).items() if m in METRICS})
     return out
 
 
@@ -92,7 +92,7 @@ def main() -> int:
         }
         for row in filter(None, args.also.split(",")):
             sides[row] = [cosines(f, data)[0] for f in folder[row]]
-        scored = {name: hits(s, pos) for name, s in sides.items()}
+        scored = {name: direction_hits(s, pos) for name, s in sides.items()}
         table = {}
         for name, h in scored.items():
             base = scored["dense" if name.startswith("dense") else "lexical"]
