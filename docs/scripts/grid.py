@@ -65,6 +65,7 @@ ROWS = {
     "localise-3": {"config": f"{GRID}/localise-3.json", "phases": LEXICAL},
     "ema": {"config": f"{GRID}/ema.json", "phases": LEXICAL},
     "absent": {"config": f"{GRID}/absent.json", "phases": LEXICAL},
+    "absent-motion": {"config": f"{GRID}/absent-motion.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -87,7 +88,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("naive-mix", "cmu-descriptions-long"), ("cmu-descriptions-long", "descriptions-long"),
                ("dense-descriptions-long", "descriptions-long"),
                ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"), ("dense-descriptions-long", "localise"),
-               ("localise", "localise-3"), ("localise", "ema"), ("localise", "absent")]
+               ("localise", "localise-3"), ("localise", "ema"), ("localise", "absent"), ("today", "absent"),
+               ("localise", "absent-motion"), ("today", "absent-motion")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
