@@ -6,7 +6,7 @@ summed, against one checkpoint, on the grid's test sets (docs/results/ensembles.
 
 Each ensemble pairs seed i with seed i + 1 (or, for lexical + dense, with the same seed), so every side has
 three score matrices, and `retrieval.compare.paired_difference` resamples queries and seeds as
-`lexmotion eval compare` does. `--also ROW,...` scores more lexical rows alone against the first.
+`lexmotion eval compare` does.
 Run from the repository root after the grid's rows are trained (docs/scripts/grid.py).
 """
 from __future__ import annotations
@@ -67,7 +67,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lexical", default="localise", help="grid row of the lexical checkpoints")
     parser.add_argument("--dense", default="dense-descriptions-long", help="grid row of the dense checkpoints")
-    parser.add_argument("--also", default="", help="more lexical grid rows to score alone, comma-separated")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--json", help="write every figure here")
     args = parser.parse_args()
@@ -75,7 +74,7 @@ def main() -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     work = Path("runs/grid")
     folder = {row: [grid.plan(row, s, work)[-1]["folder"] for s in seeds]
-              for row in [args.lexical, args.dense, *filter(None, args.also.split(","))]}
+              for row in (args.lexical, args.dense)}
     results = {"folders": folder}
     for test, (data, protocol) in grid.TESTS.items():
         lex = [cosines(f, data) for f in folder[args.lexical]]
@@ -90,8 +89,6 @@ def main() -> int:
             "dense + dense": [a + b for a, b in zip(dense, shift(dense))],
             "lexical + dense": [a + b for a, b in zip(lex, dense)],
         }
-        for row in filter(None, args.also.split(",")):
-            sides[row] = [cosines(f, data)[0] for f in folder[row]]
         scored = {name: direction_hits(s, pos) for name, s in sides.items()}
         table = {}
         for name, h in scored.items():
