@@ -480,7 +480,8 @@ class Trainer:
         self._save(*steppers, run)
 
     def _finish(self, step: int, total: int) -> dict | None:
-        """The sparsity report of a lexical phase, then DONE (rank 0, after the last save)."""
+        """The sparsity report of a lexical phase, the thresholds and query bank of a contrastive one, then DONE
+        (rank 0, after the last save)."""
         report = None
         if self.config.phase in ("lexmlm", "lexmmm", "lexcmlp"):
             from pretrain.sparsity import format_report, sparsity_report
@@ -489,6 +490,12 @@ class Trainer:
             print(format_report(report))
         if self.config.phase == "lexcmlp":
             self._calibrate()
+        if self.config.phase in ("lexcmlp", "dense"):
+            from lexmotion.models.querybank import QUERYBANK, make_querybank
+            bank = make_querybank(self.sources)
+            write_json(self.out / QUERYBANK, bank)
+            print(f"query bank of {len(bank['texts'])} training captions (hub prior, beta {bank['beta']:g}) "
+                  f"-> {self.out / QUERYBANK}")
         write_json(self.out / "DONE", {"step": step, "total": total})
         return report
 

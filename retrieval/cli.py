@@ -106,7 +106,24 @@ def run_search(args) -> int:
         print(describe(constraints, len(index.items), bool(index.meta.get("thresholds"))) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
     for rank, h in enumerate(hits, 1):
         moment = f" [{h.start:.1f}-{h.end:.1f} s]" if h.start is not None else ""
-        print(f"{rank:>2}. {h.id}{moment}  score {h.score:.3f}  {' | '.join(h.texts)[:100]}")
+        prior = f" (cosine {h.score + h.prior:.3f} less hub prior {h.prior:.3f})" if h.prior is not None else ""
+        print(f"{rank:>2}. {h.id}{moment}  score {h.score:.3f}{prior}  {' | '.join(h.texts)[:100]}")
         if h.terms:
             print("    because: " + ", ".join(f"{t} (query {q:.2f} x item {m:.2f})" for t, q, m in h.terms))
     return 0
+
+
+def run_querybank(args) -> int:
+    """`lexmotion index querybank`: a copy of --model with the train captions of --data as its query bank."""
+    from lexmotion.models.checkpoint import copy_checkpoint_with, read_config
+    from lexmotion.models.querybank import BETA, QUERYBANK, make_querybank
+    from pretrain.data_sources import check_data, data_sources
+    read_config(args.model)                        # a missing or damaged checkpoint is one line, first
+    sources = data_sources(args.data, "--data")
+    check_data(sources)
+    bank = make_querybank(sources, BETA if args.beta is None else args.beta)
+    out = copy_checkpoint_with(args.model, args.out, {QUERYBANK: bank})
+    print(f"query bank of {len(bank['texts'])} training captions (beta {bank['beta']:g}) -> {out}; "
+          "indexes built with it rank text queries by cosine less each clip's hub prior")
+    return 0
+

@@ -85,6 +85,7 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
     ``window``, windows of the clips (see ``encode_collection``)."""
     check_windows(model, window, stride, texts)
     from lexmotion.models.checkpoint import config_fingerprint, weights_fingerprint
+    from lexmotion.models.querybank import clip_priors
     from retrieval.backend import backend_class
     from retrieval.index import INDEX_FORMAT, Index
     backend_class(backend).check(model.has_words)      # before the encoding, not after
@@ -98,6 +99,11 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
         meta.update(window=window, stride=stride or window / 2)
     if model.has_words:
         meta["thresholds"] = _thresholds(model_path)
+    bank = None if texts else getattr(model, "querybank", None)
+    if bank is not None:     # a text query's ranking subtracts each item's hub prior (lexmotion/models/querybank.py)
+        for item, prior in zip(items, clip_priors(model, bank, raw)):
+            item["prior"] = round(float(prior), 6)
+        meta["querybank"] = {"beta": bank["beta"], "captions": len(bank["texts"])}
     return Index.create(meta, items, raw, progress)
 
 

@@ -131,7 +131,7 @@ def main_compare(args) -> int:
     from lexmotion.files import write_json
     if args.json and Path(args.json).is_dir():
         raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
-    options = {"sentence_model": args.sentence_model, "nsim_list": args.nsim_list}
+    options = {"sentence_model": args.sentence_model, "nsim_list": args.nsim_list, "querybank": args.querybank}
     result = compare_checkpoints(list(dict.fromkeys(args.a)), list(dict.fromkeys(args.b)), args.data, args.split,
                                  args.protocol, args.resamples, args.seed, args.device, progress=not args.quiet,
                                  **options)

@@ -30,6 +30,7 @@ from lexmotion.data.batching import MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.metrics import ranks, summarise
+from lexmotion.models.querybank import clip_priors
 
 PROTOCOLS = ("all", "threshold", "dissimilar", "batch32")
 TMR_NAMES = {"normal": "all", "nsim": "dissimilar", "guo": "batch32"}     # TMR's retrieval.py names
@@ -119,16 +120,17 @@ def encode_split(model, data: MotionTextDataset, batch_size: int = 64, progress:
 
 
 def evaluate(model, data_dir: str | Path, split: str = "test", protocol: str = "all",
-             nsim_list: str | Path | None = None, sentence_model: str | None = None) -> dict:
-    return evaluate_protocols(model, data_dir, split, (protocol,), nsim_list, sentence_model)[0]
+             nsim_list: str | Path | None = None, sentence_model: str | None = None, querybank: bool = True) -> dict:
+    return evaluate_protocols(model, data_dir, split, (protocol,), nsim_list, sentence_model, querybank=querybank)[0]
 
 
 def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protocols=PROTOCOLS,
                        nsim_list: str | Path | None = None, sentence_model: str | None = None,
-                       progress: bool = False, keep_ranks: bool = False) -> list[dict]:
+                       progress: bool = False, keep_ranks: bool = False, querybank: bool = True) -> list[dict]:
     """Encode the split once, then score it under each protocol (ours or TMR's names). ``keep_ranks``:
     each result also holds ``query_ranks`` (the queries' ids and their 1-based ranks per direction),
-    what ``retrieval.compare`` pairs across checkpoints."""
+    what ``retrieval.compare`` pairs across checkpoints. ``querybank``: when the checkpoint has a query
+    bank, text-to-motion scores are the cosine less each clip's hub prior, as its indexes rank them."""
     protocols = [TMR_NAMES.get(p, p) for p in protocols]
     for protocol in protocols:
         if protocol not in PROTOCOLS:
@@ -144,6 +146,9 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     labelled = all(sources[r["index"]] == "label" for r in rows)
     text, motion, network_text = encode_split(model, items, progress=progress, network=True)
     scores = (torch.nn.functional.normalize(text, dim=-1) @ torch.nn.functional.normalize(motion, dim=-1).T).numpy()
+    bank = getattr(model, "querybank", None) if querybank else None
+    if bank is not None:      # a constant per motion query: motion-to-text ranks are unchanged
+        scores = scores - clip_priors(model, bank, motion)[None, :]
     if labelled:
         labels = [(metas[r["index"]].get("content"), metas[r["index"]].get("style")) for r in rows]
         positives = np.array([[a == b for b in labels] for a in labels])
@@ -156,6 +161,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     results = [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
                       nsim_list, keep_ranks) for protocol in protocols]
     for r in results:
+        r["details"]["hub_prior"] = f"beta {bank['beta']:g}, {len(bank['texts'])} training captions" if bank else "none"
         if r["protocol"] in ("threshold", "dissimilar"):
             r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
     if model.has_words:
@@ -289,7 +295,7 @@ def main_eval(args) -> int:
         if args.motion_max_words is not None:
             model.config.motion_max_words = args.motion_max_words
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
-                                     sentence_model=args.sentence_model, progress=True)
+                                     sentence_model=args.sentence_model, progress=True, querybank=args.querybank)
         for r in results:
             print(markdown_row(Path(path).name if len(models) == 1 else str(path), r))
         runs.append(results)
@@ -324,6 +330,7 @@ def _print_notes(models: list[str], runs: list[list[dict]]) -> None:
     from pretrain.sparsity import format_grounding, format_label_words
     for r in runs[0]:
         print(f"({r['protocol']}: {r['details']['duplicates_note']}; positives: {r['details']['positives']}"
+              + f"; hub prior: {r['details']['hub_prior']}"
               + (f"; dissimilar list {r['details']['nsim_source']}" if "nsim_source" in r["details"] else "")
               + (f"; sentence similarity: {r['details']['sentence_model']}" if "sentence_model" in r["details"] else "")
               + ")")

@@ -11,7 +11,8 @@ An index folder holds index.json (lexmotion version, backend, the model's path a
 weights and config), items.jsonl, vectors.npz (the raw vectors, CSR for lexical models) and the
 backend's own file, if it has one. Lexical vectors stay sparse (scipy CSR) in memory too, so a
 sparse backend indexes collections whose dense vocabulary-sized vectors would not fit. Loading an
-index with a different model is refused.
+index with a different model is refused. When the model has a query bank, each motion item also holds
+its hub prior (lexmotion/models/querybank.py), and a text query's score is the cosine less it.
 """
 from __future__ import annotations
 
@@ -57,10 +58,12 @@ class Hit:
     terms: list[tuple[str, float, float]]   # (word, query weight, item weight)
     start: float | None = None              # windowed indexes: the moment in the clip, in seconds
     end: float | None = None
+    prior: float | None = None              # the item's hub prior, already taken from score (querybank.py)
 
     def to_dict(self) -> dict:
         span = {"start": self.start, "end": self.end} if self.start is not None else {}
-        return {"id": self.id, **span, "score": round(self.score, 4), "texts": self.texts,
+        prior = {"prior": round(self.prior, 4)} if self.prior is not None else {}
+        return {"id": self.id, **span, "score": round(self.score, 4), **prior, "texts": self.texts,
                 "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms]}
 
 
@@ -95,6 +98,8 @@ class Index:
         self.backend = backend
         self.device = "cpu"
         self._by_word = None    # the raw vectors as CSC, for keyword constraints
+        # hub priors (lexmotion/models/querybank.py): a text query ranks items by cosine less prior
+        self.priors = np.array([item["prior"] for item in items], dtype=np.float32) if "querybank" in meta else None
 
     @classmethod
     def create(cls, meta: dict, items: list[dict], raw_vectors, progress: bool = False) -> "Index":
@@ -275,7 +280,7 @@ class Index:
         if not np.any(query_vec):
             raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
                                  "words?): describe the motion, e.g. \"someone walks in a circle\"")
-        found = self._ranked(query_vec, k, allowed)
+        found = self._ranked(query_vec, k, allowed, self.priors if self.meta["collection"] == "motions" else None)
         hits = []
         for score, i, start, end in found:
             terms = []
@@ -287,21 +292,29 @@ class Index:
                 for v in np.argsort(-contrib)[:n_terms]:
                     if contrib[v] > 0:
                         terms.append((model.tokenizer.convert_ids_to_tokens(int(v)), float(query_vec[v]), float(item[v])))
-            hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end))
+            hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end,
+                            self.items[i].get("prior")))
         return hits
 
-    def _ranked(self, query_vec: np.ndarray, k: int, allowed=None) -> list[tuple[float, int, float | None, float | None]]:
-        """The k best (score, row, start, end); a windowed index merges a clip's overlapping windows, asking
-        the backend for more candidates until k moments are found or every item was seen."""
-        wanted = k if "window" not in self.meta else min(4 * k, len(self.items))
+    def _ranked(self, query_vec: np.ndarray, k: int, allowed=None,
+                priors: np.ndarray | None = None) -> list[tuple[float, int, float | None, float | None]]:
+        """The k best (score, row, start, end); a windowed index merges a clip's overlapping windows. With
+        PRIORS, a score is the cosine less the item's prior. The backend is asked for more candidates until
+        k hits are found and no item it has not returned could beat them, or every item was seen."""
+        windowed = "window" in self.meta
+        wanted = min(4 * k if windowed or priors is not None else k, len(self.items))
+        lowest_prior = float(priors.min()) if priors is not None and len(priors) else 0.0
         while True:
             scores, top = self.search_vectors(query_vec[None], wanted, allowed)
             ranked = [(float(s), int(i)) for s, i in zip(scores[0], top[0]) if i >= 0 and s != -np.inf]
-            if "window" not in self.meta:
-                return [(s, i, None, None) for s, i in ranked]
-            merged = merge_windows(ranked, self.items)
-            if len(merged) >= k or wanted >= len(self.items):
-                return merged[:k]
+            everything = wanted >= len(self.items)
+            # no item past these scores above the lowest fetched cosine less the lowest prior
+            bound = -np.inf if everything or not ranked else ranked[-1][0] - lowest_prior
+            if priors is not None:
+                ranked = sorted(((s - float(priors[i]), i) for s, i in ranked), key=lambda x: -x[0])
+            found = merge_windows(ranked, self.items) if windowed else [(s, i, None, None) for s, i in ranked]
+            if everything or (len(found) >= k and found[k - 1][0] >= bound):
+                return found[:k]
             wanted = min(2 * wanted, len(self.items))
 
 
@@ -328,7 +341,6 @@ def _read_part(path: Path, what: str, read):
 def _normalise(x):
     """Rows scaled to unit L2 norm (every backend then ranks by cosine); CSR stays CSR."""
     if hasattr(x, "multiply"):
-        import scipy.sparse as sp
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        return sp.csr_matrix(sp.diags(1 / np.maximum(norms, 1e-12).astype(np.float32)) @ x, dtype=np.float32)
+        from lexmotion.models.querybank import unit_rows
+        return unit_rows(x)
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -210,11 +210,16 @@ def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> 
 
 
 def window_scores(model, sequences: list[Sequence], progress: bool = False) -> tuple[np.ndarray, list, list]:
-    """Every part's caption scored against every window of the sequences -> (scores (Q, W), spans, queries)."""
+    """Every part's caption scored against every window of the sequences -> (scores (Q, W), spans, queries).
+    A checkpoint with a query bank scores a window by its cosine less its hub prior, as its windowed indexes do."""
+    from lexmotion.models.querybank import clip_priors
     spans = sequence_windows(sequences, model.config.motion.max_frames)
     queries = _queries(sequences)
     text = _rows(model.encode_text([part["caption"] for _, part in queries]))
-    return text @ _window_vectors(model, sequences, spans, progress).T, spans, queries
+    motion = _window_vectors(model, sequences, spans, progress)
+    bank = getattr(model, "querybank", None)
+    priors = clip_priors(model, bank, motion) if bank is not None else np.zeros(len(spans), dtype=np.float32)
+    return text @ motion.T - priors[None], spans, queries
 
 
 def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -> dict:
@@ -297,14 +302,17 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
-                     progress: bool = False, against: tuple = (), resamples: int = 2000) -> dict:
+                     progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = True) -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
     checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
-    that MODELS are compared with on the same queries and words (``compare_moments``)."""
+    that MODELS are compared with on the same queries and words (``compare_moments``). ``querybank``: windows
+    of a checkpoint with a query bank score their cosine less their hub prior."""
     from lexmotion.models.checkpoint import load
     runs = {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
+        if not querybank:
+            model.querybank = None
         run = {**retrieve_moments(model, seqs, progress),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")

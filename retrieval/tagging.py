@@ -5,8 +5,6 @@ which is never edited).
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,26 +15,9 @@ from lexmotion.models.thresholds import THRESHOLDS, calibrate, read_thresholds, 
 
 def write_calibrated(model_path, calibration: dict, out) -> Path:
     """A copy of the checkpoint MODEL_PATH at OUT with thresholds.json; the given checkpoint is not touched."""
-    from lexmotion.files import claim_output, mark_folder, output_lock, replace_folder, write_json
-    from lexmotion.models.hub import local_checkpoint
-    source = local_checkpoint(model_path)
-    claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)
-    with output_lock(out) as out:
-        claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)      # again, under the lock
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
-        try:
-            for item in source.iterdir():
-                if item.name in ("trainer_state.pt", THRESHOLDS) or item.name.startswith("."):
-                    continue
-                (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
-            write_json(tmp / THRESHOLDS, {**calibration, "per_word": {str(k): v for k, v in calibration["per_word"].items()}})
-            mark_folder(tmp, "checkpoint")
-            (tmp / "DONE").write_text('{"calibrated": true}\n')       # finished: never trained over
-            replace_folder(tmp, out)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    from lexmotion.models.checkpoint import copy_checkpoint_with
+    return copy_checkpoint_with(model_path, out, {
+        THRESHOLDS: {**calibration, "per_word": {str(k): v for k, v in calibration["per_word"].items()}}})
 
 
 def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> list[list[tuple[str, float]]]:

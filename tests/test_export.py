@@ -28,7 +28,8 @@ def _card_table(card: str, heading: str) -> dict:
 def test_the_card_states_the_numbers_of_metrics_and_sparsity(trained):
     out = trained / "card"
     assert sorted(p.name for p in out.iterdir()) == [".lexmotion-folder.json", "README.md", "config.json", "metrics.jsonl", "model.safetensors",
-                                                      "sparsity.json", "stats.json", "text_model", "vocab.json"]
+                                                      "querybank.json", "sparsity.json", "stats.json", "text_model",
+                                                      "vocab.json"]      # the query bank travels: ranking is the same
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: lexmotion\nlicense: mit\n") and "after the **lexcmlp** phase" in card
     assert "| kitml-cmu | CMU Graphics Lab mocap" in card and "lexmotion pretrain lexcmlp --data" in card

@@ -213,11 +213,18 @@ def _add_eval_commands(groups) -> None:
     ret.add_argument("--motion-max-words", type=int, metavar="K",
                      help="lexical: override the checkpoint's motion pruning (each motion vector keeps its K "
                           "largest words; 0 keeps all; default: the checkpoint's, 256 for new ones)")
+    add_querybank_option(ret)
     add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
     _add_compare_command(eval_cmds)
     _add_words_command(eval_cmds)
     _add_moments_command(eval_cmds)
+
+
+def add_querybank_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-querybank", dest="querybank", action="store_false",
+                   help="rank text-to-motion by the plain cosine, without each clip's hub prior from the "
+                        "checkpoint's query bank (the default uses it when the checkpoint has one, as its indexes do)")
 
 
 def _add_words_command(eval_cmds) -> None:
@@ -278,6 +285,7 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0)")
     mom.add_argument("--json", help="write the results, per checkpoint and each sequence's layout, as JSON here")
     mom.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_querybank_option(mom)
     add_device_option(mom, "where the models encode")
     mom.set_defaults(run=lambda args: __import__("lexmotion.app.moments", fromlist=["main_moments"]).main_moments(args))
 
@@ -305,6 +313,7 @@ def _add_compare_command(eval_cmds) -> None:
     cmp.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     cmp.add_argument("--json", help="write the comparison as JSON here")
     cmp.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_querybank_option(cmp)
     add_device_option(cmp, "where the models encode")
     cmp.set_defaults(run=lambda args: __import__("retrieval.compare", fromlist=["main_compare"]).main_compare(args))
 
@@ -315,6 +324,7 @@ def _add_index_and_search_commands(groups) -> None:
         add_index_arguments,
         add_search_arguments,
         run_index_build,
+        run_querybank,
         run_search,
     )
     index = groups.add_parser("index", help="build an index of encoded motions (or captions)",
@@ -325,6 +335,24 @@ def _add_index_and_search_commands(groups) -> None:
                                            "The index records its model; searching it with another model is refused.")
     add_index_arguments(ib)
     ib.set_defaults(run=run_index_build)
+    qb = index_cmds.add_parser(
+        "querybank", help="give an older checkpoint a query bank (each clip's hub prior), in a new folder",
+        description="Write a copy of a checkpoint with a query bank: the training captions of --data. Indexes "
+                    "built with it store each clip's hub prior, the soft maximum of its cosine to the bank's "
+                    "captions, and a text query ranks clips by cosine less prior, so a clip near every caption "
+                    "stops coming first for queries that do not describe it (querybank normalisation, "
+                    "docs/retrieval.md). LexCMLP and dense write one at their end; the given checkpoint is "
+                    "never edited.",
+        epilog="example: lexmotion index querybank --model runs/d0/lexcmlp --data data/kitml-desc data/cmu-extra "
+               "--out runs/d0/lexcmlp-qb",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    qb.add_argument("--model", required=True, help="a checkpoint folder (lexical or dense)")
+    qb.add_argument("--data", required=True, nargs="+", action="extend",
+                    help="dataset folder(s) whose train-split captions make the bank (the ones the model trained on)")
+    qb.add_argument("--beta", type=float, default=None, help="inverse temperature of the prior (default 20, chosen "
+                                                             "on the val splits: docs/results/querybank.md)")
+    qb.add_argument("--out", required=True, help="the new checkpoint folder")
+    qb.set_defaults(run=run_querybank)
     search = groups.add_parser("search", help="search an index with a text (or a motion), with explanations",
                                description="Search an index. Each hit shows its id, score, captions and the "
                                            "vocabulary terms that contributed most (term, query weight, item weight).",

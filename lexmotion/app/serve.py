@@ -73,7 +73,9 @@ function render(out, data, withClip) {
     const span = hit.start !== undefined ? `?start=${hit.start}&end=${hit.end}` : '';
     const when = hit.start !== undefined ? ` <span class="hint">${hit.start}–${hit.end} s</span>` : '';
     h += `<div class="hit" data-id="${esc(hit.id)}">` + (withClip ? `<img src="clip/${encodeURIComponent(hit.id)}.gif${span}" alt="${esc(hit.id)}">` : '') +
-      `<div><h3>${i + 1}. ${esc(hit.id)}${when} <span class="hint">score ${hit.score.toFixed(3)}</span></h3>` +
+      `<div><h3>${i + 1}. ${esc(hit.id)}${when} <span class="hint">score ${hit.score.toFixed(3)}` +
+      (hit.prior !== undefined ? ` (cosine ${(hit.score + hit.prior).toFixed(3)} less hub prior ${hit.prior.toFixed(3)})` : '') +
+      `</span></h3>` +
       `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}` +
       `<div class="timeline" id="tl-${i}"></div></div></div>`; }
   out.innerHTML = h;

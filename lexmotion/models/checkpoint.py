@@ -7,6 +7,8 @@
     CKPT/text_model/            the tokenizer files and text-model config (no weights): the folder
                                 loads without the MiniLM package or the Hugging Face cache
     CKPT/metrics.jsonl          one line per epoch
+    CKPT/thresholds.json        LexCMLP: the tagger's calibrated per-word thresholds (thresholds.py)
+    CKPT/querybank.json         LexCMLP and dense: the hub prior's training captions (querybank.py)
     CKPT/trainer_state.pt       for resuming: trained weights, optimizer, scheduler, step, RNG states,
                                 finished epochs (tensors and plain containers: weights_only=True)
 
@@ -170,6 +172,8 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
     model.phase = cfg["phase"]
     model.path = str(path)
     model.provenance = cfg.get("provenance")
+    from lexmotion.models.querybank import read_querybank
+    model.querybank = read_querybank(path)        # None: clips have no hub prior
     note_non_commercial(path, model.provenance)
     return model.to(device).eval()
 
@@ -214,3 +218,33 @@ def weights_fingerprint(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def copy_checkpoint_with(model_path, out, files: dict) -> Path:
+    """A copy of the checkpoint MODEL_PATH at OUT, with FILES (name -> JSON content) written in or over it:
+    a calibrated tagger, a query bank. The given checkpoint is not touched; OUT must be new."""
+    import shutil
+    import tempfile
+
+    from lexmotion.files import claim_output, mark_folder, output_lock
+    from lexmotion.models.hub import local_checkpoint
+    source = local_checkpoint(model_path)
+    claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)
+    with output_lock(out) as out:
+        claim_output(out, "checkpoint", inputs=[source], can_overwrite=False)      # again, under the lock
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+        try:
+            for item in source.iterdir():
+                if item.name == "trainer_state.pt" or item.name in files or item.name.startswith("."):
+                    continue
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
+            for name, content in files.items():
+                write_json(tmp / name, content)
+            mark_folder(tmp, "checkpoint")
+            (tmp / "DONE").write_text('{"copied": true}\n')       # finished: never trained over
+            replace_folder(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return out
+

@@ -25,7 +25,9 @@ from lexmotion.files import (
 )
 from lexmotion.models.hub import local_checkpoint
 
-FILES = ("model.safetensors", "config.json", "stats.json", "vocab.json", "metrics.jsonl", "sparsity.json")
+# the tagger's thresholds and the hub prior's query bank travel too: a search from the export ranks as the original
+FILES = ("model.safetensors", "config.json", "stats.json", "vocab.json", "metrics.jsonl", "sparsity.json",
+         "thresholds.json", "querybank.json")
 def _metrics(path: Path) -> dict:
     """The last line of metrics.jsonl (the finished run's last epoch), or {}."""
     from lexmotion.errors import CorruptFileError

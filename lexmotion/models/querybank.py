@@ -1,0 +1,86 @@
+"""The hub prior: how much a clip resembles every caption, from a bank of training captions, stored as
+``querybank.json`` in a checkpoint.
+
+Some clips lie near many captions ("hubs") and come first for queries that do not describe them.
+Querybank normalisation (Bogolin et al., CVPR 2022) ranks a clip for a query by the inverted softmax of
+its cosine over a bank of training captions. In cosine units that is the cosine less the clip's prior:
+
+    prior(m) = (1 / beta) * log( mean over bank captions b of exp(beta * cos(b, m)) )
+
+a soft maximum of the clip's cosine to any training caption. The prior is one number per clip, so an
+index stores it beside the vector, a text query's ranking subtracts it, and a motion query's ranking of
+captions is unchanged (a constant per query). LexCMLP and dense write the bank (their training
+captions) at their end; ``lexmotion index querybank`` adds one to an older checkpoint in a new folder.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+QUERYBANK = "querybank.json"
+BETA = 20.0                 # chosen on the val splits of kitml-cmu and cmu-extra (docs/results/querybank.md)
+
+
+def bank_captions(sources) -> list[str]:
+    """The train-split captions of SOURCES (``pretrain.data_sources.DataSource``: a dataset folder and,
+    optionally, the caption sources it uses), each once, in a fixed order."""
+    from lexmotion.data.dataset import MotionDataset
+    seen = {}
+    for src in sources:
+        ds = MotionDataset(src.path)
+        texts, kinds = ds.table["texts"], ds.text_sources()
+        for i in ds.split_indices("train"):
+            for text, kind in zip(texts[i], kinds[i]):
+                if text.strip() and (src.captions is None or kind in src.captions):
+                    seen.setdefault(text.strip(), None)
+    return list(seen)
+
+
+def make_querybank(sources, beta: float = BETA) -> dict:
+    from lexmotion.errors import LexmotionError
+    if not beta > 0:
+        raise LexmotionError(f"--beta must be a positive number, not {beta}")
+    texts = bank_captions(sources)
+    if not texts:
+        raise LexmotionError(f"{', '.join(s.path for s in sources)}: no training caption to make a query bank of")
+    return {"beta": float(beta), "texts": texts, "data": [s.path for s in sources],
+            "how": "train-split captions; a clip's prior is log-mean-exp over them of beta * cosine, over beta"}
+
+
+def read_querybank(model_path) -> dict | None:
+    """The checkpoint's query bank, or None for a checkpoint without one (then clips have no prior)."""
+    from lexmotion.files import read_json
+    from lexmotion.models.hub import local_checkpoint
+    if not model_path:
+        return None
+    path = local_checkpoint(model_path) / QUERYBANK
+    return read_json(path) if path.is_file() else None
+
+
+def clip_priors(model, bank: dict, vectors, batch_size: int = 4096) -> np.ndarray:
+    """(N,) the hub prior of each raw motion vector in VECTORS ((N, V) scipy CSR, a numpy array or a torch
+    tensor), against BANK's captions encoded by MODEL."""
+    import scipy.sparse as sp
+    import torch
+    beta, texts = float(bank["beta"]), bank["texts"]
+    chunks = []
+    with torch.no_grad():
+        for i in range(0, len(texts), 256):
+            v = model.encode_text(texts[i:i + 256])
+            chunks.append(sp.csr_matrix(v.to_dense().float().numpy()) if v.is_sparse else sp.csr_matrix(v.float().cpu().numpy()))
+    captions = unit_rows(sp.vstack(chunks).tocsr())
+    if torch.is_tensor(vectors):
+        vectors = vectors.float().cpu().numpy()
+    motions = unit_rows(sp.csr_matrix(vectors))
+    priors = []
+    for i in range(0, motions.shape[0], batch_size):
+        cos = (captions @ motions[i:i + batch_size].T).toarray().astype(np.float64)     # (bank, chunk)
+        peak = cos.max(axis=0)
+        priors.append(peak + np.log(np.exp(beta * (cos - peak)).mean(axis=0)) / beta)   # log-mean-exp, stable
+    return np.concatenate(priors).astype(np.float32)
+
+
+def unit_rows(x):
+    """The rows of a scipy sparse matrix scaled to unit L2 norm, as float32 CSR."""
+    import scipy.sparse as sp
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1 / np.maximum(norms, 1e-12).astype(np.float32)) @ x, dtype=np.float32)
