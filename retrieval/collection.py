@@ -99,8 +99,10 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
         meta.update(window=window, stride=stride or window / 2)
     if model.has_words:
         meta["thresholds"] = _thresholds(model_path)
-    bank = None if texts else getattr(model, "querybank", None)
-    if bank is not None:     # a text query's ranking subtracts each item's hub prior (lexmotion/models/querybank.py)
+    # a text query's ranking subtracts each whole clip's hub prior (lexmotion/models/querybank.py); windows have
+    # none: a bank of whole clips' captions did not help rank moments (docs/results/querybank.md)
+    bank = None if texts or window is not None else getattr(model, "querybank", None)
+    if bank is not None:
         for item, prior in zip(items, clip_priors(model, bank, raw)):
             item["prior"] = round(float(prior), 6)
         meta["querybank"] = {"beta": bank["beta"], "captions": len(bank["texts"])}

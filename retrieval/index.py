@@ -11,8 +11,8 @@ An index folder holds index.json (lexmotion version, backend, the model's path a
 weights and config), items.jsonl, vectors.npz (the raw vectors, CSR for lexical models) and the
 backend's own file, if it has one. Lexical vectors stay sparse (scipy CSR) in memory too, so a
 sparse backend indexes collections whose dense vocabulary-sized vectors would not fit. Loading an
-index with a different model is refused. When the model has a query bank, each motion item also holds
-its hub prior (lexmotion/models/querybank.py), and a text query's score is the cosine less it.
+index with a different model is refused. When the model has a query bank, each whole-clip motion item
+also holds its hub prior (lexmotion/models/querybank.py), and a text query's score is the cosine less it.
 """
 from __future__ import annotations
 

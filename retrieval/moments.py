@@ -209,22 +209,24 @@ def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> 
                            tqdm(range(0, len(clips), 64), desc="encoding windows", leave=False, disable=not progress)])
 
 
-def window_scores(model, sequences: list[Sequence], progress: bool = False) -> tuple[np.ndarray, list, list]:
+def window_scores(model, sequences: list[Sequence], progress: bool = False,
+                  querybank: bool = False) -> tuple[np.ndarray, list, list]:
     """Every part's caption scored against every window of the sequences -> (scores (Q, W), spans, queries).
-    A checkpoint with a query bank scores a window by its cosine less its hub prior, as its windowed indexes do."""
+    ``querybank``: a checkpoint with a query bank scores a window by its cosine less its hub prior (off by
+    default, as in windowed indexes: on windows it did not help, docs/results/querybank.md)."""
     from lexmotion.models.querybank import clip_priors
     spans = sequence_windows(sequences, model.config.motion.max_frames)
     queries = _queries(sequences)
     text = _rows(model.encode_text([part["caption"] for _, part in queries]))
     motion = _window_vectors(model, sequences, spans, progress)
-    bank = getattr(model, "querybank", None)
+    bank = getattr(model, "querybank", None) if querybank else None
     priors = clip_priors(model, bank, motion) if bank is not None else np.zeros(len(spans), dtype=np.float32)
     return text @ motion.T - priors[None], spans, queries
 
 
-def retrieve_moments(model, sequences: list[Sequence], progress: bool = False) -> dict:
+def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False) -> dict:
     """Moment retrieval of one checkpoint (lexical or dense); ``per_item``: each query's 0/1 outcomes."""
-    scores, spans, queries = window_scores(model, sequences, progress)
+    scores, spans, queries = window_scores(model, sequences, progress, querybank)
     per_item = {}
     return {**moment_recall(scores, spans, queries, per_item), "windows": len(spans), "queries": len(queries),
             "per_item": per_item}
@@ -302,18 +304,16 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
-                     progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = True) -> dict:
+                     progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = False) -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
     checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
     that MODELS are compared with on the same queries and words (``compare_moments``). ``querybank``: windows
-    of a checkpoint with a query bank score their cosine less their hub prior."""
+    of a checkpoint with a query bank score their cosine less their hub prior (``window_scores``)."""
     from lexmotion.models.checkpoint import load
     runs = {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
-        if not querybank:
-            model.querybank = None
-        run = {**retrieve_moments(model, seqs, progress),
+        run = {**retrieve_moments(model, seqs, progress, querybank),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")
         runs[path] = run

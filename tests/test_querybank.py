@@ -125,6 +125,10 @@ def test_querybank_writes_a_new_checkpoint_that_indexes_and_eval_use(capsys, ban
     prior = {i["id"]: i["prior"] for i in items}
     assert len(hits) == 3 and all(h["prior"] == pytest.approx(prior[h["id"]], abs=1e-4) for h in hits)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert main([str(a) for a in ["index", "build", "--model", out, "--data", tiny_setup / "kit", "--split", "all",
+                                  "--out", tmp_path / "win", "--backend", "sparse", "--window", 2]]) == 0
+    assert "prior" not in (tmp_path / "win" / "items.jsonl").read_text()      # windows hold no prior
+    assert "querybank" not in json.loads((tmp_path / "win" / "index.json").read_text())
     for flag, said in (([], "beta 5, "), (["--no-querybank"], "none")):
         assert main([str(a) for a in ["eval", "retrieval", "--model", out, "--data", tiny_setup / "kit", "--split",
                                       "all", "--json", tmp_path / "e.json", *flag]]) == 0

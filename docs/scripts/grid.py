@@ -181,7 +181,7 @@ def score(checkpoint: str) -> dict:
                      "query_ranks": result["query_ranks"]}
     out["everyday"] = everyday(model)
     from retrieval.moments import build_sequences, evaluate_moments
-    moments = evaluate_moments([checkpoint], build_sequences("data/kitml", "test"), querybank=False)
+    moments = evaluate_moments([checkpoint], build_sequences("data/kitml", "test"))
     out["moments"] = {k: v for k, v in moments["runs"][checkpoint].items()}
     words = evaluate_words(model, "data/kitml", "test")      # a dense model: query AP alone
     out["words"] = {**words["mean"], **{k: words[k] for k in ("motion_nonzeros_median", "text_nonzeros_median")

@@ -285,7 +285,9 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0)")
     mom.add_argument("--json", help="write the results, per checkpoint and each sequence's layout, as JSON here")
     mom.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_querybank_option(mom)
+    mom.add_argument("--querybank", action="store_true",
+                     help="score each window by its cosine less its hub prior, for checkpoints with a query bank "
+                          "(off by default, as in windowed indexes: on windows it did not help)")
     add_device_option(mom, "where the models encode")
     mom.set_defaults(run=lambda args: __import__("lexmotion.app.moments", fromlist=["main_moments"]).main_moments(args))
 
