@@ -59,24 +59,41 @@ def read_querybank(model_path) -> dict | None:
 def clip_priors(model, bank: dict, vectors, batch_size: int = 4096) -> np.ndarray:
     """(N,) the hub prior of each raw motion vector in VECTORS ((N, V) scipy CSR, a numpy array or a torch
     tensor), against BANK's captions encoded by MODEL."""
+    captions, motions = bank_vectors(model, bank["texts"]), motion_rows(vectors)
+    return np.concatenate([priors_from_cosines(bank_cosines(captions, motions[i:i + batch_size]), bank["beta"])
+                           for i in range(0, motions.shape[0], batch_size)]).astype(np.float32)
+
+
+def bank_vectors(model, texts: list[str]):
+    """The bank's captions encoded by MODEL: (bank, V or D) unit rows, scipy CSR."""
     import scipy.sparse as sp
     import torch
-    beta, texts = float(bank["beta"]), bank["texts"]
     chunks = []
     with torch.no_grad():
         for i in range(0, len(texts), 256):
             v = model.encode_text(texts[i:i + 256])
-            chunks.append(sp.csr_matrix(v.to_dense().float().numpy()) if v.is_sparse else sp.csr_matrix(v.float().cpu().numpy()))
-    captions = unit_rows(sp.vstack(chunks).tocsr())
+            chunks.append(sp.csr_matrix((v.to_dense() if v.is_sparse else v).float().cpu().numpy()))
+    return unit_rows(sp.vstack(chunks).tocsr())
+
+
+def motion_rows(vectors):
+    """Raw motion vectors (scipy CSR, numpy or torch) -> unit rows, scipy CSR."""
+    import scipy.sparse as sp
+    import torch
     if torch.is_tensor(vectors):
         vectors = vectors.float().cpu().numpy()
-    motions = unit_rows(sp.csr_matrix(vectors))
-    priors = []
-    for i in range(0, motions.shape[0], batch_size):
-        cos = (captions @ motions[i:i + batch_size].T).toarray().astype(np.float64)     # (bank, chunk)
-        peak = cos.max(axis=0)
-        priors.append(peak + np.log(np.exp(beta * (cos - peak)).mean(axis=0)) / beta)   # log-mean-exp, stable
-    return np.concatenate(priors).astype(np.float32)
+    return unit_rows(sp.csr_matrix(vectors))
+
+
+def bank_cosines(captions, motions) -> np.ndarray:
+    """(bank, N) cosines of unit caption rows and unit motion rows."""
+    return (captions @ motions.T).toarray().astype(np.float64)
+
+
+def priors_from_cosines(cos: np.ndarray, beta: float) -> np.ndarray:
+    """(bank, N) cosines -> (N,) log-mean-exp of beta * cosine over the bank, over beta (computed stably)."""
+    peak = cos.max(axis=0)
+    return peak + np.log(np.exp(float(beta) * (cos - peak)).mean(axis=0)) / float(beta)
 
 
 def unit_rows(x):
