@@ -11,7 +11,7 @@ from test_hardening import fails
 from test_no_data_loss import snapshot
 
 from lexmotion.app.cli import main
-from lexmotion.models.querybank import clip_priors
+from lexmotion.models.querybank import BETA, clip_priors
 from retrieval.index import Index, merge_windows
 
 
@@ -104,7 +104,7 @@ def test_lexcmlp_writes_its_training_captions_as_the_bank(banked, tiny_setup):
     train = {t.strip() for i in ds.split_indices("train") for t in ds.table["texts"][i] if t.strip()}
     held_out = {t.strip() for s in ("val", "test") for i in ds.split_indices(s) for t in ds.table["texts"][i]}
     assert set(bank["texts"]) == train and not (held_out - train) & set(bank["texts"])
-    assert bank["beta"] == 20.0
+    assert bank["beta"] == BETA
 
 
 def test_querybank_writes_a_new_checkpoint_that_indexes_and_eval_use(capsys, banked, tiny_setup, tmp_path):

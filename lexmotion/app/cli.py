@@ -351,7 +351,7 @@ def _add_index_and_search_commands(groups) -> None:
     qb.add_argument("--model", required=True, help="a checkpoint folder (lexical or dense)")
     qb.add_argument("--data", required=True, nargs="+", action="extend",
                     help="dataset folder(s) whose train-split captions make the bank (the ones the model trained on)")
-    qb.add_argument("--beta", type=float, default=None, help="inverse temperature of the prior (default 20, chosen "
+    qb.add_argument("--beta", type=float, default=None, help="inverse temperature of the prior (default 25, chosen "
                                                              "on the val splits: docs/results/querybank.md)")
     qb.add_argument("--out", required=True, help="the new checkpoint folder")
     qb.set_defaults(run=run_querybank)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 QUERYBANK = "querybank.json"
-BETA = 20.0                 # chosen on the val splits of kitml-cmu and cmu-extra (docs/results/querybank.md)
+BETA = 25.0                 # chosen on the val splits of kitml-cmu and cmu-extra (docs/results/querybank.md)
 
 
 def bank_captions(sources) -> list[str]:
