@@ -63,13 +63,18 @@ def direction_hits(scores: list[np.ndarray], pos: np.ndarray) -> dict:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def row_arguments(description: str) -> argparse.Namespace:
+    """--lexical / --dense (grid rows, the default's by default), --seeds and --json, parsed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--lexical", default="localise", help="grid row of the lexical checkpoints")
     parser.add_argument("--dense", default="dense-descriptions-long", help="grid row of the dense checkpoints")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--json", help="write every figure here")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = row_arguments(__doc__.split("\n\n")[0])
     from retrieval.compare import paired_difference
     seeds = [int(s) for s in args.seeds.split(",")]
     work = Path("runs/grid")

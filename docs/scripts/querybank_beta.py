@@ -9,7 +9,6 @@ root after the grid's rows are trained (docs/scripts/grid.py).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import grid  # noqa: E402  (the rows' folders and test sets)
-from ensembles import positives  # noqa: E402
+from ensembles import positives, row_arguments  # noqa: E402
 
 BETAS = (0, 5, 10, 15, 20, 25, 30, 40, 60)
 BANK = ["data/kitml-desc", "data/cmu-extra"]          # the default's LexCMLP and dense data
@@ -59,12 +58,7 @@ def recalls(model, bank_texts: list[str]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lexical", default="localise", help="grid row of the lexical checkpoints")
-    parser.add_argument("--dense", default="dense-descriptions-long", help="grid row of the dense checkpoints")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--json", help="write every figure here")
-    args = parser.parse_args()
+    args = row_arguments(__doc__.split("\n\n")[0])
     import lexmotion
     from lexmotion.models.querybank import bank_captions
     from pretrain.data_sources import data_sources
