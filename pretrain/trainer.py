@@ -491,13 +491,22 @@ class Trainer:
         if self.config.phase == "lexcmlp":
             self._calibrate()
         if self.config.phase in ("lexcmlp", "dense"):
-            from lexmotion.models.querybank import QUERYBANK, make_querybank
-            bank = make_querybank(self.sources)
-            write_json(self.out / QUERYBANK, bank)
-            print(f"query bank of {len(bank['texts'])} training captions (hub prior, beta {bank['beta']:g}) "
-                  f"-> {self.out / QUERYBANK}")
+            self._write_querybank()
         write_json(self.out / "DONE", {"step": step, "total": total})
         return report
+
+    def _write_querybank(self) -> None:
+        """The phase's training captions as the hub prior's bank (lexmotion/models/querybank.py); a phase with
+        none is said, not fatal: its checkpoint then ranks by the plain cosine."""
+        from lexmotion.models.querybank import QUERYBANK, make_querybank
+        try:
+            bank = make_querybank(self.sources)
+        except LexmotionError as err:
+            print(f"no query bank: {err}")
+            return
+        write_json(self.out / QUERYBANK, bank)
+        print(f"query bank of {len(bank['texts'])} training captions (hub prior, beta {bank['beta']:g}) "
+              f"-> {self.out / QUERYBANK}")
 
     def _calibrate(self) -> None:
         """The tagger's per-word thresholds (retrieval/tagging.py) on the phase's val and held-back clips, so a

@@ -143,3 +143,12 @@ def test_bad_querybank_input_is_one_line(capsys, banked, tiny_setup, tmp_path):
     fails(capsys, ["index", "querybank", "--model", tmp_path / "nothing", "--data", tiny_setup / "kit",
                    "--out", tmp_path / "c"])
     assert not any((tmp_path / n).exists() for n in "abc")
+
+
+def test_a_damaged_bank_is_one_line(capsys, banked, tiny_setup, tmp_path):
+    import shutil
+    broken = tmp_path / "broken"
+    shutil.copytree(banked / "lex", broken)
+    (broken / "querybank.json").write_text(json.dumps({"beta": 0, "texts": ["a person walks"]}))
+    fails(capsys, ["eval", "retrieval", "--model", broken, "--data", tiny_setup / "kit", "--split", "all"],
+          "damaged query bank", "lexmotion index querybank")

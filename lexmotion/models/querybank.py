@@ -48,12 +48,21 @@ def make_querybank(sources, beta: float = BETA) -> dict:
 
 def read_querybank(model_path) -> dict | None:
     """The checkpoint's query bank, or None for a checkpoint without one (then clips have no prior)."""
+    from lexmotion.errors import CorruptFileError
     from lexmotion.files import read_json
     from lexmotion.models.hub import local_checkpoint
     if not model_path:
         return None
     path = local_checkpoint(model_path) / QUERYBANK
-    return read_json(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    bank = read_json(path)
+    beta, texts = (bank.get("beta"), bank.get("texts")) if isinstance(bank, dict) else (None, None)
+    if not (isinstance(beta, (int, float)) and beta > 0 and isinstance(texts, list) and texts
+            and all(isinstance(t, str) and t.strip() for t in texts)):
+        raise CorruptFileError(f"{path}: damaged query bank (it needs a positive beta and a list of captions); "
+                               "delete it, or make a new copy with `lexmotion index querybank`")
+    return bank
 
 
 def clip_priors(model, bank: dict, vectors, batch_size: int = 4096) -> np.ndarray:
