@@ -77,13 +77,18 @@ def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarr
 
 
 def query_ap(model, groups: dict[str, dict], clips: list) -> dict[str, float]:
-    """Each word's AP when CLIPS (feature arrays) are ranked by their score against the word as a query."""
+    """Each word's AP when CLIPS (feature arrays) are ranked by their score against the word as a query: the
+    cosine, less each clip's hub prior when the model has a query bank, as search ranks them."""
+    from lexmotion.models.querybank import clip_priors
     from retrieval.moments import _rows  # encoded vectors -> L2-normalised rows
     names = list(groups)
     if not names:
         return {}
     queries = _rows(model.encode_text([groups[n]["word"].replace("-", " ") for n in names]))
-    scores = queries @ _rows(model.encode_motion(clips)).T
+    motions = _rows(model.encode_motion(clips))
+    scores = queries @ motions.T
+    if getattr(model, "querybank", None):
+        scores = scores - clip_priors(model, model.querybank, motions)[None]
     return {groups[n]["word"]: round(average_precision(row, groups[n]["positives"]), 4) for n, row in zip(names, scores)}
 
 
