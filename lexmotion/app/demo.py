@@ -169,12 +169,14 @@ def _demo_search(model, ckpt: Path, data_dir: Path, work: Path) -> None:
         backend = "sparse"
     index = build_index(model, ckpt, data_dir, split=None, backend=backend)
     index.save(work / "index", overwrite=True)
-    print(f"      {index.meta['n']} motions, backend {backend}, {index.meta.get('active_columns')} active words")
+    print(f"      {index.meta['n']} motions, backend {backend}, {index.meta.get('active_columns')} active words"
+          + ("; score = cosine less the clip's hub prior (docs/retrieval.md)" if "querybank" in index.meta else ""))
     for query in DEMO_QUERIES:
         print(f"\n  query: {query}")
         for rank, hit in enumerate(index.search(model, query, k=3), 1):
             why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
-            print(f"   {rank}. {hit.id} {hit.score:.3f}  {hit.texts[0][:70]}\n      because: {why}")
+            prior = f" (cosine {hit.score + hit.prior:.3f}, prior {hit.prior:.3f})" if hit.prior is not None else ""
+            print(f"   {rank}. {hit.id} {hit.score:.3f}{prior}  {hit.texts[0][:70]}\n      because: {why}")
 
 
 def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False) -> None:
