@@ -280,7 +280,7 @@ class Index:
         if not np.any(query_vec):
             raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
                                  "words?): describe the motion, e.g. \"someone walks in a circle\"")
-        found = self._ranked(query_vec, k, allowed, self.priors if self.meta["collection"] == "motions" else None)
+        found = self._ranked(query_vec, k, allowed, self.priors)      # a caption index has no priors
         hits = []
         for score, i, start, end in found:
             terms = []

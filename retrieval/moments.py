@@ -219,9 +219,11 @@ def window_scores(model, sequences: list[Sequence], progress: bool = False,
     queries = _queries(sequences)
     text = _rows(model.encode_text([part["caption"] for _, part in queries]))
     motion = _window_vectors(model, sequences, spans, progress)
+    scores = text @ motion.T
     bank = getattr(model, "querybank", None) if querybank else None
-    priors = clip_priors(model, bank, motion) if bank is not None else np.zeros(len(spans), dtype=np.float32)
-    return text @ motion.T - priors[None], spans, queries
+    if bank is not None:
+        scores = scores - clip_priors(model, bank, motion)[None]
+    return scores, spans, queries
 
 
 def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False) -> dict:
