@@ -143,6 +143,15 @@ def test_bad_querybank_input_is_one_line(capsys, banked, tiny_setup, tmp_path):
     fails(capsys, ["index", "querybank", "--model", tmp_path / "nothing", "--data", tiny_setup / "kit",
                    "--out", tmp_path / "c"])
     assert not any((tmp_path / n).exists() for n in "abc")
+    (tmp_path / "empty").mkdir()
+    fails(capsys, ["index", "querybank", "--model", banked / "lex", "--data", tmp_path / "empty",
+                   "--out", tmp_path / "d"], "not a lexmotion dataset")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's file\n")
+    fails(capsys, ["index", "querybank", "--model", banked / "lex", "--data", tiny_setup / "kit", "--out", mine],
+          "did not make")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]              # the user's folder untouched
 
 
 def test_a_damaged_bank_is_one_line(capsys, banked, tiny_setup, tmp_path):
