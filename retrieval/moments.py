@@ -13,6 +13,10 @@ middle of its blend. Then, per checkpoint:
   every part's caption holds, is found when the peak of its word timeline (``word_timelines``) lies
   inside a part whose caption holds the word or its stem. Its chance is those parts' share of the
   sequence. A timeline that stays 0 has no peak and counts as a miss (reported as ``silent``).
+  ``word_localisation_logits`` reads the same timelines before log(1 + ReLU): the peak of the head's
+  per-patch logits, which is the same patch wherever the word fires, and for a silent word the patch
+  where the motion comes closest to it (``silent_placed``: how often that lands in a holder; against
+  ``silent_chance``). A dense model has no silent words; both readings are its 2 s windows' peak.
 
 - the captioners' localisation (``--captioner``; ``captioning.analysis.localise_captions``): each
   sequence is captioned (beam 2), and each generated content word counts as placed when its attention
@@ -266,43 +270,55 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
     from tqdm.auto import tqdm
 
     from lexmotion.data.batching import normalise
-    found, chance, silent, random_found = [], [], 0, []
+    found, by_logit, chance, random_found = [], [], [], []
+    silent_found, silent_chance = [], []
     for seq in tqdm(sequences, desc="word timelines", leave=False, disable=not progress):
         words = localisation_words(model.tokenizer, seq)
         if not words:
             continue
         peaks = _peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
-        for (word, holders), peak in zip(words, peaks):
-            silent += peak is None
+        for (word, holders), (peak, closest) in zip(words, peaks):
             found.append(peak is not None and inside(peak, seq, holders))
+            by_logit.append(closest is not None and inside(closest, seq, holders))
             chance.append(share(seq, holders))
+            if peak is None:
+                silent_found.append(by_logit[-1])
+                silent_chance.append(chance[-1])
             if rng is not None:
                 random_found.append(inside(float(rng.uniform(0, seq.duration)), seq, holders))
-    out = {"word_localisation": float(np.mean(found)) if found else float("nan"),
-           "word_chance": float(np.mean(chance)) if chance else float("nan"),
-           "words": len(found), "silent": silent, "word_hits": [int(f) for f in found]}
+
+    def mean(x):
+        return float(np.mean(x)) if x else float("nan")
+    out = {"word_localisation": mean(found), "word_localisation_logits": mean(by_logit), "word_chance": mean(chance),
+           "words": len(found), "silent": len(silent_found), "silent_placed": mean(silent_found),
+           "silent_chance": mean(silent_chance), "word_hits": [int(f) for f in found],
+           "word_hits_logits": [int(f) for f in by_logit]}
     if rng is not None:
         out["random_word_localisation"] = float(np.mean(random_found)) if random_found else float("nan")
     return out
 
 
-def _peaks(model, features: np.ndarray, words: list[str]) -> list[float | None]:
-    """Where each word peaks in FEATURES, in seconds (None: a lexical timeline that stays 0)."""
+def _peaks(model, features: np.ndarray, words: list[str]) -> list[tuple[float | None, float | None]]:
+    """Where each word peaks in FEATURES, in seconds: (the peak of its weights, None when they stay 0; the peak
+    of its logits, None for a word outside the motion vocabulary). A dense model's two are the same."""
     if model.has_words:
         timelines = model.word_timelines(features, words)
-        return [float(timelines["seconds"][int(np.argmax(v))]) if np.max(v) > 0 else None
-                for v in timelines["words"].values()]
+        seconds = timelines["seconds"]
+        return [(float(seconds[int(np.argmax(v))]) if np.max(v) > 0 else None,
+                 float(seconds[int(np.argmax(z))]) if np.isfinite(np.max(z)) else None)
+                for v, z in zip(timelines["words"].values(), timelines["logits"].values())]
     from lexmotion.data.features import WORKING_FPS
     from retrieval.collection import windows
     size = round(WINDOWS_S[0] * WORKING_FPS)
     spans = windows(len(features), size, round(0.5 * WORKING_FPS))
     motion = _rows(model.encode_motion([features[a:b] for a, b in spans]))
     scores = _rows(model.encode_text(words)) @ motion.T
-    return [(spans[j][0] + spans[j][1]) / 2 / WORKING_FPS for j in scores.argmax(1)]
+    return [((spans[j][0] + spans[j][1]) / 2 / WORKING_FPS,) * 2 for j in scores.argmax(1)]
 
 
 # --- the command --------------------------------------------------------------------------------------------------
-METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R5_iou0.7", "word_localisation")
+METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R5_iou0.7", "word_localisation",
+           "word_localisation_logits")
 
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
@@ -318,6 +334,7 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
         run = {**retrieve_moments(model, seqs, progress, querybank),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")
+        run["per_item"]["word_localisation_logits"] = run.pop("word_hits_logits")
         runs[path] = run
     mean_std = {k: {"mean": float(np.mean([runs[m][k] for m in models])),
                     "std": float(np.std([runs[m][k] for m in models]))} for k in METRICS}
@@ -326,8 +343,9 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     spans = sequence_windows(seqs, load_max_frames(models[0]))
     queries = _queries(seqs)
     baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries),
-                            "word_localisation": first["random_word_localisation"]},
-                 "uniform": {"word_localisation": first["word_chance"]}}
+                            "word_localisation": first["random_word_localisation"],
+                            "word_localisation_logits": first["random_word_localisation"]},
+                 "uniform": {"word_localisation": first["word_chance"], "word_localisation_logits": first["word_chance"]}}
     if dense:
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
@@ -366,6 +384,10 @@ def format_moments(result: dict) -> str:
     first = result["runs"][result["models"][0]]
     lines.append(f"word chance (a part's share of its sequence) {first['word_chance']:.3f}; oracle share at IoU 0.5 "
                  f"{first['oracle_iou0.5']:.3f}, at 0.7 {first['oracle_iou0.7']:.3f}")
+    if first.get("silent"):
+        lines.append(f"silent words (weights 0 all along; word_localisation counts them as misses): {first['silent']} of "
+                     f"{first['words']}; placed by their logits' peak {first['silent_placed']:.3f} (their chance "
+                     f"{first['silent_chance']:.3f}), first checkpoint")
     if result.get("comparison"):
         lines += ["", f"B (--model) − A (--against: {', '.join(result['against'])}), paired 95% interval over "
                       "queries (words) and seeds:", "",

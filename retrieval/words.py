@@ -6,7 +6,10 @@ least ``min_positives`` clips (on label-derived data: each action label, its wor
 - the positives are the clips whose captions hold the word or an inflection of it (or the label);
 - the clips are ranked by their motion vector's weight on the word (the largest weight over its
   inflections; a label: the mean over its words), and **AP** is the tagger's average precision,
-  against its **chance**, the positives' share;
+  against its **chance**, the positives' share. A clip that weighs the word 0 ties with every other
+  such clip, and ties count against the tagger; **AP (logits)** ranks by the max-pooled logit that the
+  weight is log(1 + ReLU) of: the same order among clips that hold the word, and the model's own
+  order among those that do not;
 - **precision** and **recall** at the served threshold: a clip is tagged when its served vector
   (pruned as served) holds the word;
 - **held** is the share of all clips holding the word (served vectors), **held_network** the same for
@@ -52,13 +55,17 @@ def label_groups(tokenizer, labels: list[str], min_positives: int = MIN_POSITIVE
 
 
 def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarray,
-                  limits: np.ndarray | None = None) -> dict:
+                  limits: np.ndarray | None = None, logits: np.ndarray | None = None) -> dict:
     """network / served: (N, V) motion vectors before and after pruning -> per word and mean over words.
-    LIMITS (V,): the weight over which a served vector shows a word (calibrated thresholds; default 0)."""
+    LIMITS (V,): the weight over which a served vector shows a word (calibrated thresholds; default 0).
+    LOGITS (N, V): the max-pooled logits behind NETWORK, for ``ap_logits``."""
     words = {}
+
+    def pooled(matrix, g):
+        cols = matrix[:, g["ids"]]
+        return cols.mean(axis=1) if g.get("mean_over_words") else cols.max(axis=1)
     for g in groups.values():
-        cols = network[:, g["ids"]]
-        score = cols.mean(axis=1) if g.get("mean_over_words") else cols.max(axis=1)
+        score = pooled(network, g)
         shows = served[:, g["ids"]] > (0 if limits is None else np.maximum(limits[g["ids"]], 0))
         tagged = shows.all(axis=1) if g.get("mean_over_words") else shows.any(axis=1)
         pos = g["positives"]
@@ -69,8 +76,11 @@ def tagger_report(groups: dict[str, dict], network: np.ndarray, served: np.ndarr
                             "held": round(float(tagged.mean()), 4),
                             "held_network": round(float((score > 0).mean()), 4),
                             "keep_ratio": round(float(tagged.sum() / pos.sum()), 4)}
+        if logits is not None:
+            words[g["word"]]["ap_logits"] = round(average_precision(pooled(logits, g), pos), 4)
+    keys = ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio")
     mean = {k: round(float(np.mean([w[k] for w in words.values()])), 4) if words else None
-            for k in ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio")}
+            for k in keys + (("ap_logits",) if logits is not None else ())}
     common = [w["keep_ratio"] for w in words.values() if w["positives"] >= 10]
     mean["keep_ratio_max@10"] = max(common) if common else None
     return {"words": words, "mean": mean, "n_words": len(words)}
@@ -116,13 +126,17 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
         return {**base, "kind": "dense", "words": {w: {"ap_query": v} for w, v in by_query.items()},
                 "mean": {"ap_query": round(float(np.mean(list(by_query.values()))), 4) if by_query else None}}
     first = [r["texts"][0] for r in items.rows]
+    from lexmotion.models.lexical import lexical_weights
     with torch.no_grad():                     # one pass each: the network's vectors, no pruning, no floor
-        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in items.rows[i:i + 64]]),
-                                                  prune=False).float().cpu() for i in range(0, len(items), 64)])
+        logits = torch.cat([model.motion_pooled_logits(*model._features([r["features"] for r in items.rows[i:i + 64]]))
+                            .float().cpu() for i in range(0, len(items), 64)])
+        network = lexical_weights(logits)     # motion_lexical(prune=False), from the logits kept for ap_logits
         text = torch.cat([model.text_lexical(**model.tokenize(first[i:i + 256]), own_word_floor=False).float().cpu()
                           for i in range(0, len(first), 256)])
     served = model.prune_motion(network)      # what search holds: the same vectors, pruned as served
-    report = tagger_report(groups, network.numpy(), served.numpy())
+    # a word outside the motion vocabulary is -inf for every clip: a tie, as its weight 0 is
+    report = tagger_report(groups, network.numpy(), served.numpy(),
+                           logits=np.nan_to_num(logits.numpy(), neginf=np.finfo(np.float32).min / 2))
     for word, value in by_query.items():
         report["words"][word]["ap_query"] = value
     report["mean"]["ap_query"] = round(float(np.mean(list(by_query.values()))), 4) if by_query else None
@@ -166,8 +180,8 @@ def main_words(args) -> int:
                   "words; query AP ranks the clips by their score against the word as a query)")
             runs.append(report)
             continue
-        print(f"{path}: {report['n_words']} words, AP {m['ap']:.3f} (chance {m['chance']:.3f}; query AP "
-              f"{m['ap_query']:.3f}), precision "
+        print(f"{path}: {report['n_words']} words, AP {m['ap']:.3f} (chance {m['chance']:.3f}; by the logits "
+              f"{m['ap_logits']:.3f}; query AP {m['ap_query']:.3f}), precision "
               f"{m['precision']:.3f}, recall {m['recall']:.3f}, held by {m['held']:.1%} of clips "
               f"({m['held_network']:.1%} unpruned); +word keeps {m['keep_ratio']:.2f}x its positives "
               f"(at most {m['keep_ratio_max@10'] or 0:.2f}x for words with 10+); median non-zero "
@@ -179,7 +193,8 @@ def main_words(args) -> int:
               "  no calibrated thresholds (`lexmotion tag --calibrate`): the words above are every weight > 0")
         runs.append(report)
     lexical = [r for r in runs if r["kind"] == "lexical"]
-    keys = ("ap", "chance", "precision", "recall", "held", "held_network", "keep_ratio") if len(lexical) == len(runs) else ()
+    keys = (("ap", "ap_logits", "chance", "precision", "recall", "held", "held_network", "keep_ratio")
+            if len(lexical) == len(runs) else ())
     summary = {k: {"mean": float(np.mean([r["mean"][k] for r in runs])), "std": float(np.std([r["mean"][k] for r in runs]))}
                for k in ("ap_query", *keys)}
     for k in ("motion_nonzeros_median", "text_nonzeros_median") if keys else ():

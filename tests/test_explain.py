@@ -37,6 +37,9 @@ def test_a_timeline_s_peak_is_the_motion_vector_s_weight(lex, tiny_setup):
     for word in words:
         assert timelines["words"][word].max() == pytest.approx(float(vector[model.tokenizer.convert_tokens_to_ids(word)]),
                                                               abs=1e-5)
+        # the weights are log(1 + ReLU) of the logits, which still rank the patches where the weights are 0
+        np.testing.assert_allclose(timelines["words"][word], np.log1p(np.maximum(timelines["logits"][word], 0)),
+                                   rtol=1e-6, atol=1e-6)
 
 
 def test_a_clip_longer_than_the_encoder_is_covered_whole(lex, tiny_setup):
@@ -65,6 +68,8 @@ def test_the_command(capsys, lex, tiny_setup, tmp_path):
     out = capsys.readouterr().out
     report = json.loads(out[: out.rindex("}") + 1])
     assert set(report["words"]) == {"walking", "forward"} and report["words"]["walking"]["peaks"]
+    for r in report["words"].values():          # a word that never fires says where the motion comes closest
+        assert ("closest" in r) == (not r["peaks"])
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     fails(capsys, [*argv[:-1], "walking,juggles"], "juggles: not a word of the model's vocabulary")
     fails(capsys, [*argv[:-1], ","], "--words")

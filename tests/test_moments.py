@@ -86,9 +86,15 @@ def test_eval_moments_end_to_end(capsys, tiny_setup, lex, tmp_path):
     text = capsys.readouterr().out
     assert "moment_R1_iou0.5" in text and "baseline: random" in text
     result = json.loads(out.read_text())
-    for key in ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "word_localisation"):
+    for key in ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "word_localisation",
+                "word_localisation_logits"):
         assert set(result[key]) == {"mean", "std"} and 0 <= result[key]["mean"] <= 1
-    assert result["runs"][str(lex)]["windows"] > result["runs"][str(lex)]["queries"]
+    run = result["runs"][str(lex)]
+    assert run["windows"] > run["queries"]
+    # the logits' peak is the weights' wherever a word fires, so it can only add the silent words it places
+    by_weight, by_logit = (np.array(run["per_item"][k]) for k in ("word_localisation", "word_localisation_logits"))
+    assert (by_logit >= by_weight).all()
+    assert (by_logit > by_weight).sum() == round(run["silent_placed"] * run["silent"]) if run["silent"] else True
 
 
 def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, tiny_setup, lex, tmp_path):
@@ -99,7 +105,7 @@ def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, t
     result = json.loads(out.read_text())
     run = result["runs"][str(lex)]
     for key, outcomes in run["per_item"].items():            # each mean is its per-item outcomes' mean
-        assert len(outcomes) == (run["words"] if key == "word_localisation" else run["queries"])
+        assert len(outcomes) == (run["words"] if key.startswith("word_localisation") else run["queries"])
         assert np.mean(outcomes) == pytest.approx(run[key])
     for r in result["comparison"].values():                # a checkpoint against itself: exactly no difference
         assert r["difference"] == 0 and r["low"] == r["high"] == 0 and r["verdict"] == "no measurable difference"

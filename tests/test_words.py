@@ -32,6 +32,17 @@ def test_a_perfect_tagger_and_a_word_every_clip_holds():
     assert report["n_words"] == 2 and report["mean"]["held"] == pytest.approx(0.7)
 
 
+def test_ap_by_the_logits_ranks_the_clips_that_weigh_a_word_0():
+    positives = np.array([True, False, True, False])
+    logits = np.array([[2.0], [-1.0], [-0.5], [-3.0]])      # clip 2 is a positive the word never fires on
+    network = np.log1p(np.maximum(logits, 0))
+    groups = {"a": {"word": "jump", "ids": [0], "positives": positives}}
+    report = tagger_report(groups, network, network, logits=logits)["words"]["jump"]
+    assert report["ap"] == pytest.approx((1 + 2 / 4) / 2)    # the tie at 0 puts both negatives first
+    assert report["ap_logits"] == 1.0                        # its logit -0.5 still ranks it above both
+    assert "ap_logits" not in tagger_report(groups, network, network)["words"]["jump"]
+
+
 def test_the_command_on_a_tiny_checkpoint(capsys, tiny_setup, tmp_path):
     assert pretrain_tiny(tiny_setup, "lexcmlp", tmp_path / "lex", 2) == 0
     out = tmp_path / "words.json"
@@ -40,7 +51,7 @@ def test_the_command_on_a_tiny_checkpoint(capsys, tiny_setup, tmp_path):
     assert code == 0, capsys.readouterr().err
     run = json.loads(out.read_text())["runs"][0]
     assert run["n_words"] >= 1 and run["clips"] == 8 and run["split"] == "train"
-    assert {"ap", "ap_query", "chance", "precision", "recall", "held"} <= set(next(iter(run["words"].values())))
+    assert {"ap", "ap_logits", "ap_query", "chance", "precision", "recall", "held"} <= set(next(iter(run["words"].values())))
     assert 0 < run["mean"]["ap_query"] <= 1
     assert run["motion_nonzeros_median"] >= 0 and run["text_nonzeros_median"] > 0
     # a dense model has no words to weigh: it gets query AP alone, and a mix of kinds is summarised by it

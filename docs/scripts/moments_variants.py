@@ -25,7 +25,8 @@ def smoothed_peaks(k: int):
         out = []
         for values in timelines["words"].values():
             smooth = np.convolve(values, np.ones(k) / k, mode="same")
-            out.append(float(timelines["seconds"][int(np.argmax(smooth))]) if np.max(values) > 0 else None)
+            peak = float(timelines["seconds"][int(np.argmax(smooth))]) if np.max(values) > 0 else None
+            out.append((peak, peak))             # moments._peaks' pair: (weights' peak, logits' peak)
         return out
     return peaks
 
@@ -39,7 +40,7 @@ def window_peaks(seconds: float):
         vectors = model.encode_motion([features[a:b] for a, b in spans])
         weights = (vectors.to_dense() if vectors.is_sparse else vectors).numpy()
         weights = weights[:, [vocabulary_word(model.tokenizer, w)[1] for w in words]]
-        return [(spans[j][0] + spans[j][1]) / 2 / WORKING_FPS if weights[j, k] > 0 else None
+        return [((spans[j][0] + spans[j][1]) / 2 / WORKING_FPS if weights[j, k] > 0 else None,) * 2
                 for k, j in enumerate(weights.argmax(0))]
     return peaks
 

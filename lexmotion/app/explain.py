@@ -50,13 +50,20 @@ def run_explain(args) -> int:
               "words": {w: {"weight": round(float(v.max()), 4),
                             "peaks": [{"second": round(s, 2), "weight": round(x, 4)} for s, x in peaks(seconds, v)]}
                         for w, v in timelines["words"].items()}}
+    for word, r in report["words"].items():
+        logits = timelines["logits"][word]
+        if not r["peaks"] and np.isfinite(logits.max()):     # never fires: where the motion comes closest to it
+            r["closest"] = {"second": round(float(seconds[int(np.argmax(logits))]), 2), "logit": round(float(logits.max()), 4)}
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         print(f"{args.motion}: {report['seconds']:.1f} s, {len(seconds)} time patches")
         for word, r in report["words"].items():
-            where = ", ".join(f"{p['second']:.1f} s ({p['weight']:.2f})" for p in r["peaks"]) or "nowhere (0 all along)"
-            print(f"  {word:<12} weight {r['weight']:.3f}; peaks at {where}")
+            where = "peaks at " + (", ".join(f"{p['second']:.1f} s ({p['weight']:.2f})" for p in r["peaks"])
+                                   or "nowhere (0 all along)")
+            if "closest" in r:
+                where = f"never fires; comes closest at {r['closest']['second']:.1f} s (logit {r['closest']['logit']:.2f})"
+            print(f"  {word:<12} weight {r['weight']:.3f}; {where}")
     if args.plot:
         import sys
 

@@ -447,7 +447,9 @@ class LexicalModel(LexMotionModel):
         """When each word happens in CLIP: log(1 + ReLU(logit)) of the motion lexical head on every time
         patch, the weights its max-pool takes for the motion vector. A clip longer than the encoder's
         window is covered by windows of that length overlapping by half, each patch keeping its largest
-        value over them. -> {"seconds": (P,) patch centres, "words": {word: (P,) activations}}."""
+        value over them. -> {"seconds": (P,) patch centres, "words": {word: (P,) activations}, "logits": {word:
+        (P,) the head's logits before log(1 + ReLU), -inf for a word outside the motion vocabulary}}. Where a word
+        never fires (its activations stay 0), its logits still say where the motion comes closest to it."""
         from lexmotion.data.features import WORKING_FPS
         from lexmotion.models.vocabulary import vocabulary_word
         pieces = [vocabulary_word(self.tokenizer, w) for w in words]
@@ -469,9 +471,12 @@ class LexicalModel(LexMotionModel):
             timeline[first:first + len(logits)] = torch.maximum(timeline[first:first + len(logits)], logits)
         self.train(was_training)
         # a word outside the motion vocabulary is 0 in the motion vector, so it is 0 all along here too
-        weights = torch.log1p(torch.relu(timeline)) * self.motion_mask.cpu()[ids.cpu()].float()
+        known = self.motion_mask.cpu()[ids.cpu()].bool()
+        weights = torch.log1p(torch.relu(timeline)) * known.float()
+        logits = timeline.masked_fill(~known, -torch.inf)
         seconds = (np.arange(n_patches) + 0.5) * patch / WORKING_FPS
-        return {"seconds": seconds, "words": {w: weights[:, k].numpy() for k, w in enumerate(words)}}
+        return {"seconds": seconds, "words": {w: weights[:, k].numpy() for k, w in enumerate(words)},
+                "logits": {w: logits[:, k].numpy() for k, w in enumerate(words)}}
 
 
 class DenseModel(LexMotionModel):
