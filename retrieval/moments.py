@@ -271,7 +271,7 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
 
     from lexmotion.data.batching import normalise
     found, by_logit, chance, random_found = [], [], [], []
-    silent_found, silent_chance = [], []
+    silent_found, silent_chance, silent_flags = [], [], []
     for seq in tqdm(sequences, desc="word timelines", leave=False, disable=not progress):
         words = localisation_words(model.tokenizer, seq)
         if not words:
@@ -281,6 +281,7 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
             found.append(peak is not None and inside(peak, seq, holders))
             by_logit.append(closest is not None and inside(closest, seq, holders))
             chance.append(share(seq, holders))
+            silent_flags.append(peak is None)
             if peak is None:
                 silent_found.append(by_logit[-1])
                 silent_chance.append(chance[-1])
@@ -290,8 +291,10 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
     def mean(x):
         return float(np.mean(x)) if x else float("nan")
     out = {"word_localisation": mean(found), "word_localisation_logits": mean(by_logit), "word_chance": mean(chance),
-           "words": len(found), "silent": len(silent_found), "silent_placed": mean(silent_found),
-           "silent_chance": mean(silent_chance), "word_hits": [int(f) for f in found],
+           "words": len(found), "silent": len(silent_found),
+           "silent_placed": mean(silent_found) if silent_found else None,       # None, not NaN: JSON stays JSON
+           "silent_chance": mean(silent_chance) if silent_found else None, "word_hits": [int(f) for f in found],
+           "word_silent": [int(f) for f in silent_flags], "word_share": [round(c, 4) for c in chance],
            "word_hits_logits": [int(f) for f in by_logit]}
     if rng is not None:
         out["random_word_localisation"] = float(np.mean(random_found)) if random_found else float("nan")

@@ -1,0 +1,47 @@
+"""B − A on a per-word figure of `lexmotion eval words` or `eval moments` JSON, with `eval compare`'s paired
+bootstrap (words and seeds resampled, seed i of A paired with seed i of B).
+
+    python docs/scripts/words_intervals.py A.json KEY B.json KEY
+
+KEY is a per-word figure: ap, ap_logits or ap_query of `eval words`; word_localisation or
+word_localisation_logits of `eval moments` (its --model checkpoints, on the same words), or
+word_localisation_guess: each silent word (weights 0 all along) counted at its chance, as a uniform guess
+would score it, and every other word as word_localisation does. A and B may be the
+same file (two readings of the same checkpoints) or two files scored on the same split (two recipes). Only
+words that both sides score are used.
+"""
+import json
+import sys
+
+import numpy as np
+
+from retrieval.compare import paired_difference
+
+
+def per_word(path: str, key: str) -> dict[str, list[float]]:
+    result = json.loads(open(path).read())
+    if isinstance(result["runs"], dict):          # eval moments: each word of each sequence, in a fixed order
+        runs = [result["runs"][m] for m in result["models"]]
+        if key == "word_localisation_guess":
+            outcomes = [[r["word_share"][i] if r["word_silent"][i] else hit
+                         for i, hit in enumerate(r["per_item"]["word_localisation"])] for r in runs]
+        else:
+            outcomes = [r["per_item"][key] for r in runs]
+        return {str(i): [o[i] for o in outcomes] for i in range(len(outcomes[0]))}
+    runs = result["runs"]
+    words = set.intersection(*(set(r["words"]) for r in runs))
+    return {w: [r["words"][w][key] for r in runs] for w in sorted(words)}
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 4:
+        sys.exit(__doc__)
+    a, b = per_word(argv[0], argv[1]), per_word(argv[2], argv[3])
+    words = sorted(set(a) & set(b))
+    r = paired_difference(np.array([a[w] for w in words]).T, np.array([b[w] for w in words]).T)
+    print(f"{len(words)} words: A {r['a']:.3f} ± {r['a_std']:.3f}, B {r['b']:.3f} ± {r['b_std']:.3f}, "
+          f"B − A {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]: {r['verdict']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
