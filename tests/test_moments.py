@@ -6,6 +6,7 @@ import pytest
 from conftest import tiny_lexical_with_words
 from test_hardening import fails
 
+import lexmotion
 from lexmotion.app.cli import main
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.features import WORKING_FPS, heading, to_canonical
@@ -116,3 +117,16 @@ def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, t
 def test_bad_moment_requests_are_one_line(capsys, tiny_setup, lex, options, message):
     fails(capsys, ["eval", "moments", "--model", lex, "--data", tiny_setup / "kit", "--split", "train", *options],
           message)
+
+
+def test_a_silent_word_is_a_miss_by_its_weights_and_placed_by_its_logits(monkeypatch, tiny_setup, lex):
+    from retrieval import moments
+    model = lexmotion.load(lex)
+    seqs = build_sequences(tiny_setup / "kit", "train", parts=2, seed=3)
+    # every word silent, and its logits peaking at the first second of the sequence
+    monkeypatch.setattr(moments, "_peaks", lambda model, features, words: [(None, 0.0)] * len(words))
+    out = moments.localise_words(model, seqs)
+    expected = [moments.inside(0.0, s, holders) for s in seqs for _, holders in localisation_words(model.tokenizer, s)]
+    assert out["silent"] == out["words"] == len(expected) > 0 and out["word_localisation"] == 0
+    assert out["word_localisation_logits"] == out["silent_placed"] == pytest.approx(np.mean(expected))
+    assert out["word_silent"] == [1] * len(expected) and out["silent_chance"] == pytest.approx(out["word_chance"])

@@ -3,24 +3,26 @@
 # localise, seeds 0-2), with the absent-word hinge on motion vectors (pretrain/configs/ablations/sparsify.json).
 # Scored against the default as served (its banked copies in runs/qb, made by docs/scripts/logits_readout.sh;
 # the new phase writes its own bank). Figures: docs/results/words.md ("A short sparsifying stage").
+# With an argument (`bash docs/scripts/sparsify.sh 2e-3`), the same with pretrain/configs/ablations/sparsify-2e-3.json.
 # Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1,2`.
 set -euo pipefail
+V=${1:+-$1}                     # "" or "-2e-3": the config's and the outputs' suffix
 P=runs/grid/phases
 L=(lexcmlp-3de739b0a3 lexcmlp-2a5233977d lexcmlp-5ec9ac8a56)     # the default's LexCMLP, seeds 0-2
 S=()
 for seed in 0 1 2; do
-  out=runs/sparsify/seed$seed
-  lexmotion pretrain lexcmlp --config pretrain/configs/ablations/sparsify.json --seed $seed --out $out \
+  out=runs/sparsify$V/seed$seed
+  lexmotion pretrain lexcmlp --config pretrain/configs/ablations/sparsify$V.json --seed $seed --out $out \
       --text-corpus ../shared/data/kitml-text --quiet --wandb disabled --init $P/${L[$seed]}
   S+=($out)
 done
 A=(runs/qb/${L[0]} runs/qb/${L[1]} runs/qb/${L[2]})
 W=docs/results/words
-lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/kitml --json $W/sparsify-compare-kitml.json
+lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/kitml --json $W/sparsify$V-compare-kitml.json
 lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/cmu-extra --protocol threshold \
-    --json $W/sparsify-compare-cmu-extra.json
-lexmotion eval words --model "${S[@]}" --data data/kitml --json $W/logits-sparsify.json --quiet
-lexmotion eval words --model "${S[@]}" --data data/bandai --json $W/logits-bandai-sparsify.json --quiet
+    --json $W/sparsify$V-compare-cmu-extra.json
+lexmotion eval words --model "${S[@]}" --data data/kitml --json $W/logits-sparsify$V.json --quiet
+lexmotion eval words --model "${S[@]}" --data data/bandai --json $W/logits-bandai-sparsify$V.json --quiet
 lexmotion eval moments --model "${S[@]}" --against $P/${L[0]} $P/${L[1]} $P/${L[2]} --data data/kitml \
-    --json docs/results/moments/logits-sparsify.json --quiet
+    --json docs/results/moments/logits-sparsify$V.json --quiet
 for ckpt in "${S[@]}"; do lexmotion eval retrieval --model $ckpt --data data/kitml | grep -i "grounding"; done
