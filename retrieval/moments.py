@@ -270,8 +270,7 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
     from tqdm.auto import tqdm
 
     from lexmotion.data.batching import normalise
-    found, by_logit, chance, random_found = [], [], [], []
-    silent_found, silent_chance, silent_flags = [], [], []
+    found, by_logit, chance, silent, random_found = [], [], [], [], []
     for seq in tqdm(sequences, desc="word timelines", leave=False, disable=not progress):
         words = localisation_words(model.tokenizer, seq)
         if not words:
@@ -281,23 +280,22 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
             found.append(peak is not None and inside(peak, seq, holders))
             by_logit.append(closest is not None and inside(closest, seq, holders))
             chance.append(share(seq, holders))
-            silent_flags.append(peak is None)
-            if peak is None:
-                silent_found.append(by_logit[-1])
-                silent_chance.append(chance[-1])
+            silent.append(peak is None)
             if rng is not None:
                 random_found.append(inside(float(rng.uniform(0, seq.duration)), seq, holders))
 
     def mean(x):
-        return float(np.mean(x)) if x else float("nan")
+        return float(np.mean(x)) if len(x) else float("nan")
+    quiet = np.array(silent, dtype=bool)
     out = {"word_localisation": mean(found), "word_localisation_logits": mean(by_logit), "word_chance": mean(chance),
-           "words": len(found), "silent": len(silent_found),
-           "silent_placed": mean(silent_found) if silent_found else None,       # None, not NaN: JSON stays JSON
-           "silent_chance": mean(silent_chance) if silent_found else None, "word_hits": [int(f) for f in found],
-           "word_silent": [int(f) for f in silent_flags], "word_share": [round(c, 4) for c in chance],
-           "word_hits_logits": [int(f) for f in by_logit]}
+           "words": len(found), "silent": int(quiet.sum()),
+           # None, not NaN, where no word is silent: JSON stays JSON
+           "silent_placed": mean(np.array(by_logit)[quiet]) if quiet.any() else None,
+           "silent_chance": mean(np.array(chance)[quiet]) if quiet.any() else None,
+           "word_hits": [int(f) for f in found], "word_hits_logits": [int(f) for f in by_logit],
+           "word_silent": [int(f) for f in silent], "word_share": [round(c, 4) for c in chance]}
     if rng is not None:
-        out["random_word_localisation"] = float(np.mean(random_found)) if random_found else float("nan")
+        out["random_word_localisation"] = mean(random_found)
     return out
 
 
