@@ -161,6 +161,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
     results = [_score(protocol, scores, positives, similarity, rows, split, removed, labelled, model, data_dir,
                       nsim_list, keep_ranks) for protocol in protocols]
     for r in results:
+        r["details"]["mirror_average"] = model.config.mirror_average
         r["details"]["hub_prior"] = f"beta {bank['beta']:g}, {len(bank['texts'])} training captions" if bank else "none"
         if r["protocol"] in ("threshold", "dissimilar"):
             r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
@@ -294,6 +295,8 @@ def main_eval(args) -> int:
             model.config.own_word_floor = args.own_word_floor
         if args.motion_max_words is not None:
             model.config.motion_max_words = args.motion_max_words
+        if args.mirror_average is not None:
+            model.config.mirror_average = args.mirror_average
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
                                      sentence_model=args.sentence_model, progress=True, querybank=args.querybank)
         for r in results:

@@ -8,6 +8,7 @@ from lexmotion.data.features import (
     face_forward,
     feature_stats,
     heading,
+    mirror_features,
     mirror_joints,
     mirror_text,
     part_features,
@@ -54,6 +55,17 @@ def test_mirror_is_an_involution_and_swaps_sides(clip):
     once = mirror_joints(clip, KITML_CMU)
     l, r = KITML_CMU.index("lHand"), KITML_CMU.index("rHand")
     np.testing.assert_allclose(once[:, l, 0], -clip[:, r, 0])
+
+
+@pytest.mark.parametrize("fps", [24.0, 100.0])
+def test_mirror_features_are_the_mirrored_clips_features(clip, fps):
+    """Mirroring in feature space (what test-time mirror averaging uses) equals recomputing the features of
+    the mirrored joints, heading and velocities included; and twice is the identity."""
+    feats = part_features(clip, fps, KITML_CMU)
+    mirrored = part_features(mirror_joints(clip, KITML_CMU), fps, KITML_CMU)
+    assert np.abs(feats - mirrored).max() > 0.1                   # a sprint is not its own mirror image
+    np.testing.assert_allclose(mirror_features(feats), mirrored, atol=1e-5)
+    np.testing.assert_array_equal(mirror_features(mirror_features(feats)), feats)
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -213,6 +213,10 @@ def _add_eval_commands(groups) -> None:
     ret.add_argument("--motion-max-words", type=int, metavar="K",
                      help="lexical: override the checkpoint's motion pruning (each motion vector keeps its K "
                           "largest words; 0 keeps all; default: the checkpoint's, 256 for new ones)")
+    ret.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
+                     help="override the checkpoint's mirror averaging: each motion vector the mean of the clip's "
+                          "and its left/right mirror image's (left and right words swapped back); default: the "
+                          "checkpoint's, off unless its config turns it on")
     add_querybank_option(ret)
     add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))

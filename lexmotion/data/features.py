@@ -124,6 +124,27 @@ def mirror_joints(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     return (joints * np.array([-1.0, 1.0, 1.0], dtype=joints.dtype))[:, skeleton.mirror_permutation()]
 
 
+def mirror_columns() -> tuple[np.ndarray, np.ndarray]:
+    """(column order, sign) such that ``sign * features[..., order]`` are the part features of the mirrored
+    clip: left and right parts swap, and every x (across the body) changes sign, as does the heading."""
+    order, sign = np.arange(FEATURE_DIM), np.ones(FEATURE_DIM, dtype=np.float32)
+    root = FEATURE_LAYOUT["root"][0]
+    sign[[root + 0, root + 4, root + 5, root + 8]] = -1.0        # pelvis x, heading sine, x velocity, heading rate
+    for part in PARTS[1:]:
+        other = part.replace("left", "RIGHT").replace("right", "left").replace("RIGHT", "right")
+        start, stop = FEATURE_LAYOUT[part]
+        order[start:stop] = np.arange(*FEATURE_LAYOUT[other])
+        sign[start:stop:3] = -1.0            # positions then velocities, (x, y, z) per joint
+    return order, sign
+
+
+def mirror_features(features: np.ndarray) -> np.ndarray:
+    """Part features (``part_features``, not normalised) of a clip -> those of its left/right mirror,
+    the same as ``part_features(mirror_joints(...))`` without the joints."""
+    order, sign = mirror_columns()
+    return (features[..., order] * sign).astype(features.dtype, copy=False)
+
+
 _MIRROR_WORDS = {"left": "right", "right": "left", "leftward": "rightward", "rightward": "leftward",
                  "leftwards": "rightwards", "rightwards": "leftwards",
                  "clockwise": "counterclockwise", "counterclockwise": "clockwise",

@@ -68,6 +68,9 @@ class ModelConfig:
     # Served motion vectors keep only their this-many largest words (0: all), as SPLADE-style indexes
     # prune documents: a cap on index size and scoring cost that the training losses do not see.
     motion_max_words: int = 256
+    # Served motion vectors average the clip's vector with its left/right mirror image's (left and right
+    # words swapped back on the lexical side): test-time augmentation matching training's mirroring.
+    mirror_average: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -317,6 +320,15 @@ class LexMotionModel(nn.Module):
         """encode_text / encode_motion's output form: sparse COO over words, or dense as it is."""
         return vectors
 
+    def mirror_motion(self, motion: torch.Tensor) -> torch.Tensor:
+        """Normalised (B, T, 105) features -> those of the left/right mirrored clips (``mirror_columns``)."""
+        from lexmotion.data.features import mirror_columns
+        order, sign = mirror_columns()
+        mean = torch.tensor(self.stats["mean"], dtype=motion.dtype, device=motion.device)
+        std = torch.tensor(self.stats["std"], dtype=motion.dtype, device=motion.device)
+        order, sign = torch.from_numpy(order).to(motion.device), torch.from_numpy(sign).to(motion.device, motion.dtype)
+        return (sign * (motion[..., order] * std[order] + mean[order]) - mean) / std
+
     # --- lexical bottleneck decoder (LexMLM, LexMMM) ---------------------------------------
     def decode_from_bottleneck(self, pooled_logits, text_ids, text_mask) -> torch.Tensor:
         """The bottleneck vector replaces the [CLS] input of the decoder; -> (B, L, V) logits."""
@@ -433,7 +445,24 @@ class LexicalModel(LexMotionModel):
         return self.text_lexical(text_ids, text_mask)
 
     def motion_vectors(self, motion, mask) -> torch.Tensor:
-        return self.motion_lexical(motion, mask)
+        if not self.config.mirror_average:
+            return self.motion_lexical(motion, mask)
+        vectors = self.motion_lexical(motion, mask, prune=False)
+        mirrored = self.motion_lexical(self.mirror_motion(motion), mask, prune=False)[:, self.mirror_words()]
+        return self.prune_motion((vectors + mirrored) / 2)
+
+    def mirror_words(self) -> torch.Tensor:
+        """(V,) word order that swaps left and right (and the other mirror pairs of ``mirror_text``) where
+        both words are one vocabulary entry each."""
+        if getattr(self, "_mirror_words", None) is None:
+            from lexmotion.data.features import _MIRROR_WORDS
+            order = torch.arange(len(self.tokenizer))
+            vocab = self.tokenizer.get_vocab()
+            for a, b in _MIRROR_WORDS.items():
+                if _MIRROR_WORDS.get(b) == a and a in vocab and b in vocab:
+                    order[vocab[a]] = vocab[b]
+            self._mirror_words = order
+        return self._mirror_words
 
     def _served(self, vectors: torch.Tensor) -> torch.Tensor:
         return vectors.to_sparse()
@@ -490,5 +519,7 @@ class DenseModel(LexMotionModel):
         return self.text_dense(text_ids, text_mask)
 
     def motion_vectors(self, motion, mask) -> torch.Tensor:
-        return self.motion_dense(motion, mask)
+        if not self.config.mirror_average:
+            return self.motion_dense(motion, mask)
+        return (self.motion_dense(motion, mask) + self.motion_dense(self.mirror_motion(motion), mask)) / 2
 
