@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import pretrain_tiny, tiny_lexical_with_words
+
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.features import mirror_joints
 from lexmotion.errors import LexmotionError
