@@ -130,10 +130,10 @@ def mirror_columns() -> tuple[np.ndarray, np.ndarray]:
     order, sign = np.arange(FEATURE_DIM), np.ones(FEATURE_DIM, dtype=np.float32)
     root = FEATURE_LAYOUT["root"][0]
     sign[[root + 0, root + 4, root + 5, root + 8]] = -1.0        # pelvis x, heading sine, x velocity, heading rate
+    swap = {"left_arm": "right_arm", "right_arm": "left_arm", "left_leg": "right_leg", "right_leg": "left_leg"}
     for part in PARTS[1:]:
-        other = part.replace("left", "RIGHT").replace("right", "left").replace("RIGHT", "right")
         start, stop = FEATURE_LAYOUT[part]
-        order[start:stop] = np.arange(*FEATURE_LAYOUT[other])
+        order[start:stop] = np.arange(*FEATURE_LAYOUT[swap.get(part, part)])
         sign[start:stop:3] = -1.0            # positions then velocities, (x, y, z) per joint
     return order, sign
 
