@@ -62,7 +62,10 @@ def _model_config(phase: str, recipe: dict, phase_train: dict, flags: dict, sour
             model[key] = value
     if model.get("text_side") == "inference-free" and model.get("vocabulary", "full") == "full":
         model["vocabulary"] = "clean"               # the inference-free side needs IDF weights
-    return ModelConfig(**{**model, "kind": "dense" if phase == "dense" else "lexical", "motion": motion})
+    config = ModelConfig(**{**model, "kind": "dense" if phase == "dense" else "lexical", "motion": motion})
+    from lexmotion.models.validate import check_model_config
+    check_model_config(config.to_dict(), source)      # a bad value is one line now, not a checkpoint that will not load
+    return config
 
 
 def resolve(phase: str, recipe: dict | None = None, **flags):

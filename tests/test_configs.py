@@ -87,3 +87,13 @@ def test_batch_by_dataset_must_be_true_or_false():
     assert resolve("lexcmlp", {"phases": {"lexcmlp": {"batch_by_dataset": True}}})[0].batch_by_dataset is True
     with pytest.raises(LexmotionError, match="batch_by_dataset is true or false"):
         resolve("lexcmlp", {"train": {"batch_by_dataset": "yes"}, "source": "x.json"})
+
+
+@pytest.mark.parametrize("model,message", [({"mirror_average": "yes"}, "mirror_average is 'yes'; it must be true or false"),
+                                           ({"motion_max_words": -3}, "motion_max_words is -3")])
+def test_a_recipe_s_bad_model_value_is_one_line_before_training(model, message):
+    # checked when the recipe is read, not when a checkpoint trained with it fails to load
+    from lexmotion.errors import LexmotionError
+    from pretrain.settings import resolve
+    with pytest.raises(LexmotionError, match=message):
+        resolve("lexcmlp", {"model": model, "source": "mine.json"})

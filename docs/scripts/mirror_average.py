@@ -1,7 +1,7 @@
 """Mirror averaging at test time (the model config's ``mirror_average``): each checkpoint scored as served
 (hub prior included) with its motion vectors as they are (A) and averaged with their left/right mirror's,
 left and right words swapped back (B), on the same queries; paired 95% intervals over queries and seeds
-(``retrieval.compare``). Figures: docs/results/retrieval-mirror.md.
+(``retrieval.compare``). Figures: docs/results/mirror.md.
 
     python docs/scripts/mirror_average.py CKPT [CKPT ...] --data data/kitml --json OUT.json
     python docs/scripts/mirror_average.py CKPT [CKPT ...] --data data/cmu-extra --protocol threshold --json OUT.json

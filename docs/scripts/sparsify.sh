@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # A short sparsifying stage (issue 34): 300 more LexCMLP steps from the default's trained LexCMLP (grid row
 # localise, seeds 0-2), with the absent-word hinge on motion vectors (pretrain/configs/ablations/sparsify.json).
-# Scored against the default as served (its banked copies in runs/qb, made by docs/scripts/logits_readout.sh;
-# the new phase writes its own bank). Figures: docs/results/words.md ("A short sparsifying stage").
+# Scored against the default as served, hub prior included (the new phase writes its own bank). Figures: docs/results/words.md ("A short sparsifying stage").
 # With an argument (`bash docs/scripts/sparsify.sh 2e-3`), the same with pretrain/configs/ablations/sparsify-2e-3.json.
 # Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1,2`.
 set -euo pipefail
@@ -16,7 +15,8 @@ for seed in 0 1 2; do
       --text-corpus ../shared/data/kitml-text --quiet --wandb disabled --init $P/${L[$seed]}
   S+=($out)
 done
-A=(runs/qb/${L[0]} runs/qb/${L[1]} runs/qb/${L[2]})
+A=()         # the default as served: its own bank (LexCMLP writes one), else the banked copy logits_readout.sh made
+for l in "${L[@]}"; do [ -f $P/$l/querybank.json ] && A+=($P/$l) || A+=(runs/qb/$l); done
 W=docs/results/words
 lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/kitml --json $W/sparsify$V-compare-kitml.json
 lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/cmu-extra --protocol threshold \
