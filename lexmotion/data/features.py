@@ -145,12 +145,12 @@ def mirror_features(features: np.ndarray) -> np.ndarray:
     return (features[..., order] * sign).astype(features.dtype, copy=False)
 
 
-_MIRROR_WORDS = {"left": "right", "right": "left", "leftward": "rightward", "rightward": "leftward",
+MIRROR_WORDS = {"left": "right", "right": "left", "leftward": "rightward", "rightward": "leftward",
                  "leftwards": "rightwards", "rightwards": "leftwards",
                  "clockwise": "counterclockwise", "counterclockwise": "clockwise",
                  "anticlockwise": "clockwise", "counter-clockwise": "clockwise",
                  "anti-clockwise": "clockwise"}
-_MIRROR_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _MIRROR_WORDS), key=len, reverse=True)) + r")\b",
+_MIRROR_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, MIRROR_WORDS), key=len, reverse=True)) + r")\b",
                         re.IGNORECASE)
 
 
@@ -158,7 +158,7 @@ def mirror_text(text: str) -> str:
     """Swap left/right (and clockwise/counterclockwise) words, keeping their case."""
     def swap(m):
         word = m.group(0)
-        out = _MIRROR_WORDS[word.lower()]
+        out = MIRROR_WORDS[word.lower()]
         if word.isupper():
             return out.upper()
         return out.capitalize() if word[0].isupper() else out

@@ -448,18 +448,18 @@ class LexicalModel(LexMotionModel):
         if not self.config.mirror_average:
             return self.motion_lexical(motion, mask)
         vectors = self.motion_lexical(motion, mask, prune=False)
-        mirrored = self.motion_lexical(self.mirror_motion(motion), mask, prune=False)[:, self.mirror_words()]
+        mirrored = self.motion_lexical(self.mirror_motion(motion), mask, prune=False)[:, self.mirror_words().to(motion.device)]
         return self.prune_motion((vectors + mirrored) / 2)
 
     def mirror_words(self) -> torch.Tensor:
         """(V,) word order that swaps left and right (and the other mirror pairs of ``mirror_text``) where
         both words are one vocabulary entry each."""
         if getattr(self, "_mirror_words", None) is None:
-            from lexmotion.data.features import _MIRROR_WORDS
+            from lexmotion.data.features import MIRROR_WORDS
             order = torch.arange(len(self.tokenizer))
             vocab = self.tokenizer.get_vocab()
-            for a, b in _MIRROR_WORDS.items():
-                if _MIRROR_WORDS.get(b) == a and a in vocab and b in vocab:
+            for a, b in MIRROR_WORDS.items():
+                if MIRROR_WORDS.get(b) == a and a in vocab and b in vocab:
                     order[vocab[a]] = vocab[b]
             self._mirror_words = order
         return self._mirror_words

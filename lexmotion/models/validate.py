@@ -56,8 +56,8 @@ def _check_section(section, rules: dict, where: str, allowed=()) -> None:
 def check_model_config(model: dict, source: str) -> None:
     """The "model" section of a checkpoint's config.json, within range; one LexmotionError otherwise."""
     where = f"{source} model"
-    _check_section(model, _MODEL_RANGES, where, allowed=("kind", "text_model", "motion", "vocabulary", "text_side",
-                                                                "mirror_average"))
+    _check_section(model, _MODEL_RANGES, where,
+                   allowed=("kind", "text_model", "motion", "vocabulary", "text_side", "mirror_average"))
     if not isinstance(model.get("mirror_average", False), bool):
         raise LexmotionError(f"{where}: mirror_average is {model['mirror_average']!r}; it must be true or false")
     for key, choices in (("kind", KINDS), ("vocabulary", VOCABULARIES), ("text_side", TEXT_SIDES)):
