@@ -51,6 +51,7 @@ def _known(cls, values: dict, source: str) -> dict:
 def _model_config(phase: str, recipe: dict, phase_train: dict, flags: dict, source: str):
     from lexmotion.models.model import ModelConfig
     from lexmotion.models.motion_encoder import MotionEncoderConfig
+    from lexmotion.models.validate import check_model_config
     model = dict(recipe.get("model", {}))
     motion = MotionEncoderConfig(**_known(MotionEncoderConfig, model.pop("motion", {}), source))
     _known(ModelConfig, model, source)
@@ -63,7 +64,6 @@ def _model_config(phase: str, recipe: dict, phase_train: dict, flags: dict, sour
     if model.get("text_side") == "inference-free" and model.get("vocabulary", "full") == "full":
         model["vocabulary"] = "clean"               # the inference-free side needs IDF weights
     config = ModelConfig(**{**model, "kind": "dense" if phase == "dense" else "lexical", "motion": motion})
-    from lexmotion.models.validate import check_model_config
     check_model_config(config.to_dict(), source)      # a bad value is one line now, not a checkpoint that will not load
     return config
 
