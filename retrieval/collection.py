@@ -62,7 +62,7 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
         for start in tqdm(range(0, len(captions), 256), desc="encoding captions", leave=False, disable=not progress):
             vecs.append(keep(model.encode_text([t for _, t in captions[start:start + 256]])))
     else:
-        data = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, require_text=False,
+        data = MotionTextDataset(ds, split, model.stats, model.served_frames, require_text=False,
                                  progress=progress)
         items = [{"id": r["id"], "texts": r["texts"]} for r in data.rows]
         feats = [r["features"] for r in data.rows]

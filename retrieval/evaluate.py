@@ -138,7 +138,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
                                  f"(or TMR's {', '.join(TMR_NAMES)})")
     ds = MotionDataset(data_dir)
     indices, removed = deduplicate(ds, ds.split_indices(split))
-    items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, progress=progress)
+    items = MotionTextDataset(ds, split, model.stats, model.served_frames, progress=progress)
     keep = set(indices)
     items.rows = rows = [r for r in items.rows if r["index"] in keep]
     captions = [r["texts"][0] for r in rows]
@@ -162,6 +162,7 @@ def evaluate_protocols(model, data_dir: str | Path, split: str = "test", protoco
                       nsim_list, keep_ranks) for protocol in protocols]
     for r in results:
         r["details"]["mirror_average"] = model.config.mirror_average
+        r["details"]["long_motion"] = model.config.long_motion
         r["details"]["hub_prior"] = f"beta {bank['beta']:g}, {len(bank['texts'])} training captions" if bank else "none"
         if r["protocol"] in ("threshold", "dissimilar"):
             r["details"]["sentence_model"] = sentence_model or "minilm (offline; TMR uses all-mpnet-base-v2)"
@@ -291,12 +292,8 @@ def main_eval(args) -> int:
     print(TABLE_HEADER)
     for path in models:
         model = load(path, device=resolve_device(args.device))
-        if args.own_word_floor is not None:
-            model.config.own_word_floor = args.own_word_floor
-        if args.motion_max_words is not None:
-            model.config.motion_max_words = args.motion_max_words
-        if args.mirror_average is not None:
-            model.config.mirror_average = args.mirror_average
+        model.override_serving(own_word_floor=args.own_word_floor, motion_max_words=args.motion_max_words,
+                               mirror_average=args.mirror_average, long_motion=args.long_motion)
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
                                      sentence_model=args.sentence_model, progress=True, querybank=args.querybank)
         for r in results:

@@ -323,15 +323,18 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
-                     progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = False) -> dict:
+                     progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = False,
+                     serving: dict | None = None) -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
     checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
     that MODELS are compared with on the same queries and words (``compare_moments``). ``querybank``: windows
-    of a checkpoint with a query bank score their cosine less their hub prior (``window_scores``)."""
+    of a checkpoint with a query bank score their cosine less their hub prior (``window_scores``). ``serving``:
+    served-vector settings for every checkpoint (``LexMotionModel.override_serving``; None keeps each one's)."""
     from lexmotion.models.checkpoint import load
     runs = {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
+        model.override_serving(**(serving or {}))
         run = {**retrieve_moments(model, seqs, progress, querybank),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")
@@ -352,7 +355,8 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
     out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": list(WINDOWS_S),
            "blend_s": BLEND_S, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
-           "baselines": baselines, "layout": [s.parts for s in seqs]}
+           "baselines": baselines, "layout": [s.parts for s in seqs],
+           "serving": {k: v for k, v in (serving or {}).items() if v is not None}}
     if against:
         out["against"] = list(against)
         out["comparison"] = compare_moments(runs, list(against), list(models), resamples, seed)

@@ -67,7 +67,7 @@ def _tag_dataset(model, args, thresholds: dict, progress: bool) -> list[dict]:
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
     items = MotionTextDataset(MotionDataset(args.data), None if args.split == "all" else args.split, model.stats,
-                              model.config.motion.max_frames, require_text=False, progress=progress)
+                              model.served_frames, require_text=False, progress=progress)
     tags = []
     for i in range(0, len(items.rows), 64):
         rows = items.rows[i:i + 64]

@@ -110,7 +110,7 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
     ds = MotionDataset(data_dir)
-    items = MotionTextDataset(ds, split, model.stats, model.config.motion.max_frames, progress=progress)
+    items = MotionTextDataset(ds, split, model.stats, model.served_frames, progress=progress)
     captions = [r["texts"] for r in items.rows]
     sources = ds.table["caption_source"]
     labelled = all(sources[r["index"]] == "label" for r in items.rows)
@@ -121,7 +121,7 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
         groups = word_groups(model.tokenizer, captions, min_positives)
     by_query = query_ap(model, groups, [r["features"] for r in items.rows])
     base = {"split": split, "clips": len(items), "labelled": labelled, "min_positives": min_positives,
-            "n_words": len(groups)}
+            "n_words": len(groups), "long_motion": model.config.long_motion}
     if not model.has_words:
         return {**base, "kind": "dense", "words": {w: {"ap_query": v} for w, v in by_query.items()},
                 "mean": {"ap_query": round(float(np.mean(list(by_query.values()))), 4) if by_query else None}}
@@ -172,8 +172,9 @@ def main_words(args) -> int:
         raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
     runs = []
     for path in models:
-        report = evaluate_words(load(path, device=resolve_device(args.device)), args.data, args.split,
-                                args.min_positives, progress=not args.quiet)
+        model = load(path, device=resolve_device(args.device))
+        model.override_serving(mirror_average=args.mirror_average, long_motion=args.long_motion)
+        report = evaluate_words(model, args.data, args.split, args.min_positives, progress=not args.quiet)
         m = report["mean"]
         if report["kind"] == "dense":
             print(f"{path}: dense, {report['n_words']} words, query AP {m['ap_query']:.3f} (a dense vector has no "

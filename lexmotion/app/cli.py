@@ -213,10 +213,7 @@ def _add_eval_commands(groups) -> None:
     ret.add_argument("--motion-max-words", type=int, metavar="K",
                      help="lexical: override the checkpoint's motion pruning (each motion vector keeps its K "
                           "largest words; 0 keeps all; default: the checkpoint's, 256 for new ones)")
-    ret.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
-                     help="override the checkpoint's mirror averaging: each motion vector the mean of the clip's "
-                          "and its left/right mirror image's (left and right words swapped back); default: the "
-                          "checkpoint's, off unless its config turns it on")
+    add_served_motion_options(ret)
     add_querybank_option(ret)
     add_device_option(ret, "where the models encode")
     ret.set_defaults(run=lambda args: __import__("retrieval.evaluate", fromlist=["main_eval"]).main_eval(args))
@@ -229,6 +226,20 @@ def add_querybank_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-querybank", dest="querybank", action="store_false",
                    help="rank text-to-motion by the plain cosine, without each clip's hub prior from the "
                         "checkpoint's query bank (the default uses it when the checkpoint has one, as its indexes do)")
+
+
+def add_served_motion_options(parser) -> None:
+    """--mirror-average and --long-motion: how served motion vectors are made, overriding the checkpoint's
+    config for one run (``LexMotionModel.override_serving``)."""
+    from lexmotion.models.validate import LONG_MOTIONS
+    parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
+                        help="override the checkpoint's mirror averaging: each motion vector the mean of the clip's "
+                             "and its left/right mirror image's (left and right words swapped back); default: the "
+                             "checkpoint's, off unless its config turns it on")
+    parser.add_argument("--long-motion", choices=LONG_MOTIONS,
+                        help="override how a clip longer than the encoder's window is encoded: centre (its centred "
+                             "crop) or windows (windows of the encoder's length overlapping by half, pooled as the "
+                             "patches are); default: the checkpoint's, centre unless its config says windows")
 
 
 def _add_words_command(eval_cmds) -> None:
@@ -252,6 +263,7 @@ def _add_words_command(eval_cmds) -> None:
                        help="score words held by at least this many clips' captions (default 3)")
     words.add_argument("--json", help="write every word's scores as JSON here")
     words.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_served_motion_options(words)
     add_device_option(words, "where the models encode")
     words.set_defaults(run=lambda args: __import__("retrieval.words", fromlist=["main_words"]).main_words(args))
 
@@ -289,6 +301,7 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0)")
     mom.add_argument("--json", help="write the results, per checkpoint and each sequence's layout, as JSON here")
     mom.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_served_motion_options(mom)
     mom.add_argument("--querybank", action="store_true",
                      help="score each window by its cosine less its hub prior, for checkpoints with a query bank "
                           "(off by default, as in windowed indexes: on windows it did not help)")

@@ -29,7 +29,8 @@ def main_moments(args) -> int:
     sequences = build_sequences(args.data, args.split, args.parts, args.sequences, args.seed)
     result = {"data": str(args.data), "split": args.split,
               **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
-                                 against=tuple(against), querybank=args.querybank)}
+                                 against=tuple(against), querybank=args.querybank,
+                                 serving={"mirror_average": args.mirror_average, "long_motion": args.long_motion})}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))
     if args.json:

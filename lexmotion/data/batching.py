@@ -23,10 +23,11 @@ def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
 class MotionTextDataset(torch.utils.data.Dataset):
     """Features of one split, computed once. Training draws a random caption, a random
     crop of at most ``max_frames`` and, with ``mirror_prob``, the mirrored clip with its
-    left/right words swapped. Evaluation takes the first caption and a centred crop."""
+    left/right words swapped. Evaluation takes the first caption and a centred crop (the whole clip with
+    ``max_frames`` None: a model's ``served_frames`` for ``long_motion`` "windows")."""
 
     def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
-                 max_frames: int = 200, train: bool = False, mirror_prob: float = 0.0,
+                 max_frames: int | None = 200, train: bool = False, mirror_prob: float = 0.0,
                  require_text: bool = True, progress: bool = False, sources: tuple[str, ...] | None = None):
         """``sources``: keep only the captions of these sources (the text_sources column); None keeps all."""
         from tqdm.auto import tqdm
@@ -63,7 +64,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
         if self.mirror_prob > 0 and torch.rand(()) < self.mirror_prob:
             features, texts = row["mirrored"], [mirror_text(t) for t in texts]
         T = len(features)
-        if T > self.max_frames:
+        if self.max_frames is not None and T > self.max_frames:
             start = int(torch.randint(T - self.max_frames + 1, ())) if self.train else (T - self.max_frames) // 2
             features = features[start:start + self.max_frames]
         text = texts[int(torch.randint(len(texts), ()))] if self.train and texts else (texts[0] if texts else "")

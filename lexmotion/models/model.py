@@ -71,6 +71,10 @@ class ModelConfig:
     # Served motion vectors average the clip's vector with its left/right mirror image's (left and right
     # words swapped back on the lexical side): test-time augmentation matching training's mirroring.
     mirror_average: bool = False
+    # A served motion longer than the encoder's window: "centre" encodes its centred crop (the first
+    # versions); "windows" covers it with windows of that length overlapping by half and pools them as the
+    # patches are pooled (lexical: each word's largest weight; dense: the mean), so no part is dropped.
+    long_motion: str = "centre"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -285,8 +289,12 @@ class LexMotionModel(nn.Module):
         return self.motion_encoder(motion, mask, patch_mask)
 
     def motion_pooled_logits(self, motion, mask) -> torch.Tensor:
-        """(B, V) max-pooled motion logits over the real time patches, -inf outside the motion
-        vocabulary (only its rows of the tied decoder are computed)."""
+        """(B, V) max-pooled motion logits over the real time patches (of every window of a clip longer than
+        the encoder's), -inf outside the motion vocabulary (only its rows of the tied decoder are computed)."""
+        return self.over_windows(self._window_pooled_logits, lambda pooled, logits, _: torch.maximum(pooled, logits),
+                                 motion, mask)
+
+    def _window_pooled_logits(self, motion, mask) -> torch.Tensor:
         out = self.motion_tokens(motion, mask)
         return pool_over_vocabulary(self.motion_head, out["time_tokens"], out["time_mask"], self.motion_mask)
 
@@ -314,7 +322,55 @@ class LexMotionModel(nn.Module):
         raise NotImplementedError
 
     def motion_vectors(self, motion, mask) -> torch.Tensor:
+        """(B, V) or (B, dense_dim) served motion vectors; a clip longer than the encoder's window (only
+        with ``long_motion`` "windows") pooled over its windows."""
+        return self.finish_motion(self.over_windows(self.window_vectors, self.pool_windows, motion, mask))
+
+    def over_windows(self, encode, pool, motion, mask) -> torch.Tensor:
+        """encode(motion, mask) of each clip's encoder-length windows (``window_starts``), pooled by
+        pool(pooled, vectors, windows so far); a batch within the window is encoded once, as it is."""
+        width = self.config.motion.max_frames
+        pooled = encode(motion[:, :width], mask[:, :width])
+        lengths, count = mask.sum(1), torch.ones(len(motion), device=motion.device)
+        for start in self.window_starts(motion.shape[1])[1:]:
+            live = start < (lengths - width).clamp(min=0) + self.window_step()
+            if live.any():
+                vectors = encode(motion[live, start:start + width], mask[live, start:start + width])
+                pooled[live] = pool(pooled[live], vectors, count[live])
+                count[live] += 1
+        return pooled
+
+    def window_step(self) -> int:
+        """Frames between windows over a long motion: half the encoder's window, on patch boundaries."""
+        patch = self.config.motion.patch_frames
+        return max(patch, (self.config.motion.max_frames // 2) // patch * patch)
+
+    def window_starts(self, frames: int) -> range:
+        """First frames of the encoder-length windows that cover FRAMES frames."""
+        return range(0, max(frames - self.config.motion.max_frames, 0) + self.window_step(), self.window_step())
+
+    def override_serving(self, **settings) -> None:
+        """Set served-vector settings of the config (mirror_average, long_motion, ...) for this session;
+        None keeps the checkpoint's."""
+        for key, value in settings.items():
+            if value is not None:
+                setattr(self.config, key, value)
+
+    @property
+    def served_frames(self) -> int | None:
+        """The longest motion that served vectors encode as it is (a centred crop beyond it); None: any
+        length (``long_motion`` "windows")."""
+        return None if self.config.long_motion == "windows" else self.config.motion.max_frames
+
+    def window_vectors(self, motion, mask) -> torch.Tensor:
+        """One encoder window's motion vectors before pooling and pruning (mirror-averaged if configured)."""
         raise NotImplementedError
+
+    def pool_windows(self, pooled, vectors, count) -> torch.Tensor:
+        raise NotImplementedError
+
+    def finish_motion(self, vectors) -> torch.Tensor:
+        return vectors
 
     def _served(self, vectors: torch.Tensor) -> torch.Tensor:
         """encode_text / encode_motion's output form: sparse COO over words, or dense as it is."""
@@ -368,12 +424,12 @@ class LexMotionModel(nn.Module):
 
     def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
         """clips (see ``_clip_features``) -> padded (B, T, 105) features and their (B, T) mask; a clip longer
-        than the encoder's window is centre-cropped to it, as in evaluation."""
-        max_frames = self.config.motion.max_frames
+        than ``served_frames`` is centre-cropped to it, as in evaluation."""
+        max_frames = self.served_frames
         feats = []
         for i, clip in enumerate(clips):
             f = self._clip_features(clip, i)
-            if len(f) > max_frames:
+            if max_frames is not None and len(f) > max_frames:
                 start = (len(f) - max_frames) // 2
                 f = f[start:start + max_frames]
             feats.append(torch.from_numpy(np.ascontiguousarray(f)))
@@ -444,12 +500,18 @@ class LexicalModel(LexMotionModel):
     def text_vectors(self, text_ids, text_mask) -> torch.Tensor:
         return self.text_lexical(text_ids, text_mask)
 
-    def motion_vectors(self, motion, mask) -> torch.Tensor:
-        if not self.config.mirror_average:
-            return self.motion_lexical(motion, mask)
+    def window_vectors(self, motion, mask) -> torch.Tensor:
         vectors = self.motion_lexical(motion, mask, prune=False)
+        if not self.config.mirror_average:
+            return vectors
         mirrored = self.motion_lexical(self.mirror_motion(motion), mask, prune=False)[:, self.mirror_words().to(motion.device)]
-        return self.prune_motion((vectors + mirrored) / 2)
+        return (vectors + mirrored) / 2
+
+    def pool_windows(self, pooled, vectors, count) -> torch.Tensor:
+        return torch.maximum(pooled, vectors)       # as the patches are pooled
+
+    def finish_motion(self, vectors) -> torch.Tensor:
+        return self.prune_motion(vectors)
 
     def mirror_words(self) -> torch.Tensor:
         """(V,) word order that swaps left and right (and the other mirror pairs of ``mirror_text``) where
@@ -486,8 +548,7 @@ class LexicalModel(LexMotionModel):
         width, patch = self.config.motion.max_frames, self.config.motion.patch_frames
         n_patches = -(-len(feats) // patch)
         timeline = torch.full((n_patches, len(pieces)), -torch.inf)
-        step = max(patch, (width // 2) // patch * patch)           # windows start on patch boundaries
-        starts = range(0, max(len(feats) - width, 0) + step, step)
+        starts = self.window_starts(len(feats))
         was_training = self.training
         self.eval()
         ids = torch.tensor([i for _, i in pieces], device=self.device)
@@ -518,8 +579,11 @@ class DenseModel(LexMotionModel):
     def text_vectors(self, text_ids, text_mask) -> torch.Tensor:
         return self.text_dense(text_ids, text_mask)
 
-    def motion_vectors(self, motion, mask) -> torch.Tensor:
+    def window_vectors(self, motion, mask) -> torch.Tensor:
         if not self.config.mirror_average:
             return self.motion_dense(motion, mask)
         return (self.motion_dense(motion, mask) + self.motion_dense(self.mirror_motion(motion), mask)) / 2
+
+    def pool_windows(self, pooled, vectors, count) -> torch.Tensor:
+        return pooled + (vectors - pooled) / (count[:, None] + 1)       # a running mean
 

@@ -79,7 +79,7 @@ def calibrate(model, data_dirs, seed: int = 0, min_positives: int = 3, progress:
     for data_dir in data_dirs:
         ds = MotionDataset(data_dir)
         keep = set(calibration_rows(ds, seed))
-        items = MotionTextDataset(ds, None, model.stats, model.config.motion.max_frames, progress=progress)
+        items = MotionTextDataset(ds, None, model.stats, model.served_frames, progress=progress)
         rows_of += [r for r in items.rows if r["index"] in keep]
     if len(rows_of) < 2 * min_positives:
         raise LexmotionError(f"{', '.join(map(str, data_dirs))}: {len(rows_of)} captioned val / held-back clips; "
