@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from lexmotion.data.dataset import MotionDataset
-from lexmotion.data.features import mirror_joints, mirror_text, part_features
+from lexmotion.data.features import mirror_features, mirror_text, part_features
 from lexmotion.errors import LexmotionError
 
 
@@ -46,11 +46,10 @@ class MotionTextDataset(torch.utils.data.Dataset):
             if require_text and not row["texts"]:
                 continue
             skeleton = data.skeleton(row["skeleton"])
-            item = {"index": index, "id": row["id"], "texts": row["texts"],
-                    "features": normalise(part_features(row["joints"], float(row["fps"]), skeleton), self.stats)}
+            features = part_features(row["joints"], float(row["fps"]), skeleton)
+            item = {"index": index, "id": row["id"], "texts": row["texts"], "features": normalise(features, self.stats)}
             if self.mirror_prob > 0:
-                mirrored = mirror_joints(row["joints"], skeleton)
-                item["mirrored"] = normalise(part_features(mirrored, float(row["fps"]), skeleton), self.stats)
+                item["mirrored"] = normalise(mirror_features(features), self.stats)
             self.rows.append(item)
         if not self.rows:
             raise LexmotionError(f"{data.path}: no captioned clip in split {split!r}")
