@@ -143,6 +143,16 @@ def tiny_lexical_with_words(setup: Path, out: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def served_models(tiny_setup, tmp_path_factory) -> Path:
+    """ROOT/lex (``tiny_lexical_with_words``) and ROOT/dense (two steps of `pretrain dense`), shared by the
+    tests of how motion vectors are served; a test that edits one works on a copy."""
+    root = tmp_path_factory.mktemp("served")
+    tiny_lexical_with_words(tiny_setup, root / "lex")
+    assert pretrain_tiny(tiny_setup, "dense", root / "dense") == 0
+    return root
+
+
 def serve_tiny(setup: Path, root: Path, *options):
     """`lexmotion serve` on a sparse index of the kitml slice, from a tiny LexCMLP checkpoint whose motion
     vectors hold words, on a free localhost port; a generator for a module fixture: yields

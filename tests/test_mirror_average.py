@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import pretrain_tiny, tiny_lexical_with_words
 
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.features import mirror_joints
@@ -15,11 +14,8 @@ from lexmotion.models.checkpoint import load
 
 
 @pytest.fixture(scope="module")
-def models(tiny_setup, tmp_path_factory):
-    root = tmp_path_factory.mktemp("mirror")
-    tiny_lexical_with_words(tiny_setup, root / "lex")
-    assert pretrain_tiny(tiny_setup, "dense", root / "dense") == 0
-    return root
+def models(served_models):
+    return served_models
 
 
 def _clips(setup):
