@@ -274,6 +274,19 @@ def windows_table(model_path: str, data: str, window: float, stride: float, n_qu
     return rows
 
 
+def collection_sizes(text: str) -> list[int]:
+    """--sizes: "10k,100k,1M" or "5000,20000" -> counts (a bad one is argparse's one-line error, exit 2)."""
+    sizes = []
+    for item in text.split(","):
+        item = item.strip()
+        scale = {"k": 1_000, "K": 1_000, "M": 1_000_000}.get(item[-1:], 1)
+        digits = item[:-1] if scale > 1 else item
+        if not digits.isdigit() or int(digits) * scale < 1:
+            raise argparse.ArgumentTypeError(f"{item!r} is not a positive count (e.g. 10k, 100k, 1M or 5000)")
+        sizes.append(int(digits) * scale)
+    return sizes
+
+
 def main(argv=None) -> int:
     import torch
 
@@ -284,7 +297,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a lexical checkpoint")
     parser.add_argument("--data", required=True, help="a dataset folder whose motions seed the collections")
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="collection sizes (default 10k,100k,1M)")
+    parser.add_argument("--sizes", type=collection_sizes, default="10k,100k,1M",
+                        help="collection sizes, comma-separated, as counts or with k / M (default 10k,100k,1M)")
     parser.add_argument("--queries", type=int, default=200, help="number of caption queries (default 200)")
     parser.add_argument("--max-dense-gb", type=float, default=6.0, help="skip dense backends above this size")
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="copies",
@@ -324,7 +338,7 @@ def main(argv=None) -> int:
     header = ["backend", "N", "build_s", "memory_MB", "qps_1_thread", "qps_all_threads", "ms_per_query_all", "recall@10"]
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     rng = np.random.default_rng(0)
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in args.sizes:
         collection = RECIPES[args.recipe](base, n, rng)
         for row in run(collection, q, args.max_dense_gb, seismic_postings=args.seismic_postings,
                        constraints=constraints):

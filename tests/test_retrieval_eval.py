@@ -274,6 +274,15 @@ def test_motion_to_text_search(capsys, ckpt, kit, kitml_root, tmp_path):
     assert "holds texts" in capsys.readouterr().err
 
 
+def test_bench_sizes_take_k_and_m_and_refuse_others_in_one_line(capsys):
+    from retrieval.bench import collection_sizes
+    from retrieval.bench import main as bench
+    assert collection_sizes("10k,100k,1M") == [10_000, 100_000, 1_000_000] and collection_sizes("800") == [800]
+    with pytest.raises(SystemExit) as exit_:
+        bench(["--model", "m", "--data", "d", "--sizes", "10k,abc"])
+    assert exit_.value.code == 2 and "'abc' is not a positive count" in capsys.readouterr().err
+
+
 def test_bench_prints_a_table_with_exact_backends_at_full_recall(capsys, ckpt, kit):
     from retrieval.bench import main as bench
     assert bench(["--model", str(ckpt), "--data", str(kit), "--sizes", "800", "--queries", "20"]) == 0
