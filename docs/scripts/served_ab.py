@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         model = load(ckpt)
         served = getattr(model.config, key)
         for side, setting in (("off", served), ("on", value)):
-            setattr(model.config, key, setting)
+            model.override_serving(**{key: setting})
             result = evaluate_protocols(model, args.data, args.split, (args.protocol,), keep_ranks=True)[0]
             sides[side].append(result["query_ranks"])
             grounding[side].append({k: result.get("grounding", {}).get(k)

@@ -331,6 +331,8 @@ class LexMotionModel(nn.Module):
         pool(pooled, vectors, windows so far); a batch within the window is encoded once, as it is."""
         width = self.config.motion.max_frames
         pooled = encode(motion[:, :width], mask[:, :width])
+        if motion.shape[1] <= width:                # every training batch: nothing more to do per step
+            return pooled
         lengths, count = mask.sum(1), torch.ones(len(motion), device=motion.device)
         for start in self.window_starts(motion.shape[1])[1:]:
             live = start < (lengths - width).clamp(min=0) + self.window_step()
