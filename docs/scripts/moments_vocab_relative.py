@@ -108,7 +108,7 @@ def main(argv: list[str]) -> int:
     for r in READINGS:
         cell = result["readings"][r]
         diff = result["against_logits"].get(r)
-        interval = (f"{diff["difference"]:+.3f} [{diff['low']:+.3f}, {diff['high']:+.3f}]" if diff else "")
+        interval = (f"{diff['difference']:+.3f} [{diff['low']:+.3f}, {diff['high']:+.3f}]" if diff else "")
         print(f"| {r} | {cell['mean']:.3f} ± {cell['std']:.3f} | {interval} |")
     if out_path:
         with open(out_path, "w") as f:
