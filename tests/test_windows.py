@@ -47,6 +47,10 @@ def test_a_windowed_index_finds_moments(capsys, tiny_setup, lex):
         for start, end in spans.get(h["id"], []):
             assert h["end"] <= start or h["start"] >= end
         spans.setdefault(h["id"], []).append((h["start"], h["end"]))
+    pytest.importorskip("starlette")
+    from lexmotion.app.serve import SearchService
+    info = SearchService(idx, cache=lex / "cache").info()      # the page says windows of how many clips
+    assert (info["items"], info["clips"], info["window"]) == (len(items), 12, 2)
 
 
 @pytest.mark.parametrize("options,message", [(["--window", 0], "--window must be"), (["--window", 99], "--window must be"),

@@ -177,7 +177,7 @@ def _add_pretrain_command(groups) -> None:
 
 def _add_eval_commands(groups) -> None:
     """`lexmotion eval retrieval`."""
-    evaluation = groups.add_parser("eval", help="evaluate checkpoints: retrieval, B vs A with intervals, motion words",
+    evaluation = groups.add_parser("eval", help="evaluate checkpoints: retrieval, B vs A with intervals, motion words, moments",
                                    description="Evaluate a pretrained checkpoint.")
     eval_cmds = evaluation.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
     ret = eval_cmds.add_parser(

@@ -138,8 +138,9 @@ class SearchService:
 
     def info(self) -> dict:
         m = self.index.meta
-        return {"items": m["n"], "backend": m["backend"], "kind": m["kind"], "model": str(self.model_path),
-                "phase": getattr(self.model, "phase", None), "data": m.get("data"), "split": m.get("split")}
+        return {"items": m["n"], "clips": len(self.ids), "window": m.get("window"), "stride": m.get("stride"),
+                "backend": m["backend"], "kind": m["kind"],
+                "model": str(self.model_path), "phase": getattr(self.model, "phase", None), "data": m.get("data"), "split": m.get("split")}
 
     def search(self, query: str, k: int) -> dict:
         from retrieval.constraints import describe
@@ -363,7 +364,7 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
     from starlette.routing import Route
 
     info = service.info()
-    meta = (f"{info['items']} motions · {info['backend']} · {info['kind']} {info['phase'] or ''} · "
+    meta = (f"{served(info)} · {info['backend']} · {info['kind']} {info['phase'] or ''} · "
             f"{html.escape(Path(info['model']).name)}")
     page = PAGE.replace("__META__", meta).replace("__MAXMB__", f"{service.max_upload / 2 ** 20:g}")
 
@@ -416,6 +417,13 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
     return _Guard(app, service.max_upload + 2 ** 16, max_query_bytes)
 
 
+def served(info: dict) -> str:
+    """What an index holds, in words: '774 motions', or '898 windows of 4 s of 170 motions'."""
+    if info.get("window"):
+        return f"{info['items']} windows of {info['window']:g} s of {info['clips']} motions"
+    return f"{info['items']} motions"
+
+
 def check_port(host: str, port: int) -> None:
     """A port in use (or not ours to bind) is one line now, not a uvicorn traceback later."""
     import socket
@@ -446,7 +454,7 @@ def serve(args) -> int:
     service = SearchService(args.index, args.model, str(resolve_device(args.device)), args.max_upload_mb, limits=limits)
     app = create_app(service, request_timeout_s=args.request_timeout_s)
     info = service.info()
-    print(f"serving {info['items']} motions ({info['backend']}, {info['model']}) on http://{args.host}:{args.port}/ "
+    print(f"serving {served(info)} ({info['backend']}, {info['model']}) on http://{args.host}:{args.port}/ "
           "(Ctrl+C stops)", flush=True)
     # h11 answers a request line or headers over 16 KB with a 400 itself; idle connections close after 5 s
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http="h11", timeout_keep_alive=5)
