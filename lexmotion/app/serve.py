@@ -139,8 +139,8 @@ class SearchService:
     def info(self) -> dict:
         m = self.index.meta
         return {"items": m["n"], "clips": len(self.ids), "window": m.get("window"), "stride": m.get("stride"),
-                "backend": m["backend"], "kind": m["kind"],
-                "model": str(self.model_path), "phase": getattr(self.model, "phase", None), "data": m.get("data"), "split": m.get("split")}
+                "backend": m["backend"], "kind": m["kind"], "model": str(self.model_path),
+                "phase": getattr(self.model, "phase", None), "data": m.get("data"), "split": m.get("split")}
 
     def search(self, query: str, k: int) -> dict:
         from retrieval.constraints import describe
