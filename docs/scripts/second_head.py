@@ -13,7 +13,8 @@ is still a sum over words (each word's two products), so such a pair explains it
 Sides, on the grid's two test sets, `eval compare`'s paired bootstrap (queries and seeds resampled):
 - one head: the default's LexCMLP (grid row localise);
 - two heads, one chain: it + its second head;
-- two chains: seed i + seed i + 1 (mod the seeds given), as ensembles.py pairs them.
+- two chains: seed i + seed i + 1 (mod the seeds given), as ensembles.py pairs them;
+and how alike each pair's two models score (the correlation of their cosines).
 What the figures decide, written before any: nothing on their own (2 seeds); they say whether the cheaper
 pair keeps the gain, for the steering group's call on a two-head default.
 Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1`.
@@ -25,6 +26,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import grid  # noqa: E402  (the rows' folders and test sets)
@@ -74,10 +77,14 @@ def main() -> int:
                  "two heads, one chain": [a + b for a, b in zip(one, two)],
                  "two chains": [a + b for a, b in zip(one, one[1:] + one[:1])]}
         scored = {name: direction_hits(s, pos) for name, s in sides.items()}
+        # how alike two models score: the correlation of their (queries, clips) cosines, mean over seeds
+        alike = {"one chain": float(np.mean([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(one, two)])),
+                 "two chains": float(np.mean([np.corrcoef(a.ravel(), b.ravel())[0, 1]
+                                              for a, b in zip(one, one[1:] + one[:1])]))}
         table = {name: {m: paired_difference(scored["one head"][m], h[m]) for m in h} for name, h in scored.items()}
         table["one chain - two chains"] = {m: paired_difference(scored["two chains"][m], scored["two heads, one chain"][m])
                                            for m in scored["one head"]}
-        results[test] = {"protocol": protocol, "queries": len(pos), "sides": table}
+        results[test] = {"protocol": protocol, "queries": len(pos), "sides": table, "score_correlation": alike}
         print(f"\n{test} test ({protocol}, {len(pos)} queries); B - A against one head")
         print("| scores | t2m R@1 | t2m R@10 | t2m R@1 B − A [95%] | t2m R@10 B − A [95%] |")
         print("|---|---|---|---|---|")
@@ -86,6 +93,8 @@ def main() -> int:
             diff = " | ".join(f"{cells[m]['difference']:+.2f} [{cells[m]['low']:+.2f}, {cells[m]['high']:+.2f}]"
                               for m in ("t2m R@1", "t2m R@10"))
             print(f"| {name} | {fig} | {diff} |")
+        print(f"score correlation of the two models: one chain {alike['one chain']:.3f}, "
+              f"two chains {alike['two chains']:.3f}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
