@@ -63,6 +63,17 @@ def direction_hits(scores: list[np.ndarray], pos: np.ndarray) -> dict:
     return out
 
 
+def interval(cells: dict) -> str:
+    """One `paired_difference` as a table cell: B − A [low, high]."""
+    return f"{cells['difference']:+.2f} [{cells['low']:+.2f}, {cells['high']:+.2f}]"
+
+
+def write_json(path: str | None, results: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, indent=1) + "\n")
+
+
 def row_arguments(description: str) -> argparse.Namespace:
     """--lexical / --dense (grid rows, the default's by default), --seeds and --json, parsed."""
     parser = argparse.ArgumentParser(description=description)
@@ -106,13 +117,9 @@ def main() -> int:
         print("|---|---|---|---|---|---|---|")
         for name, cells in table.items():
             fig = " | ".join(f"{cells[m]['b']:.2f} ± {cells[m]['b_std']:.2f}" for m in ("t2m R@1", "t2m R@10", "m2t R@1", "m2t R@10"))
-            diff = " | ".join("–" if name in ("lexical", "dense") else
-                              f"{cells[m]['difference']:+.2f} [{cells[m]['low']:+.2f}, {cells[m]['high']:+.2f}]"
-                              for m in ("t2m R@1", "t2m R@10"))
+            diff = " | ".join("–" if name in ("lexical", "dense") else interval(cells[m]) for m in ("t2m R@1", "t2m R@10"))
             print(f"| {name} | {fig} | {diff} |")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    write_json(args.json, results)
     return 0
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import grid  # noqa: E402  (the rows' folders and test sets)
-from ensembles import cosines, direction_hits, positives  # noqa: E402
+from ensembles import cosines, direction_hits, interval, positives, write_json  # noqa: E402
 
 ROW = "localise"
 SECOND_SEED = 100
@@ -90,14 +90,11 @@ def main() -> int:
         print("|---|---|---|---|---|")
         for name, cells in table.items():
             fig = " | ".join(f"{cells[m]['b']:.2f} ± {cells[m]['b_std']:.2f}" for m in ("t2m R@1", "t2m R@10"))
-            diff = " | ".join(f"{cells[m]['difference']:+.2f} [{cells[m]['low']:+.2f}, {cells[m]['high']:+.2f}]"
-                              for m in ("t2m R@1", "t2m R@10"))
+            diff = " | ".join(interval(cells[m]) for m in ("t2m R@1", "t2m R@10"))
             print(f"| {name} | {fig} | {diff} |")
         print(f"score correlation of the two models: one chain {alike['one chain']:.3f}, "
               f"two chains {alike['two chains']:.3f}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    write_json(args.json, results)
     return 0
 
 
