@@ -32,30 +32,18 @@ READINGS = ("logits", "softmax", "centred")
 
 
 def vocabulary_timelines(model, features: np.ndarray, words: list[str]) -> dict[str, np.ndarray]:
-    """(patches, words) timelines of each reading; overlapping windows keep each patch's largest value, as
-    ``word_timelines`` does."""
+    """(patches, words) timelines of each reading, over the windows ``patch_timeline`` covers the clip with."""
     from lexmotion.models.vocabulary import vocabulary_word
     active = torch.nonzero(model.motion_mask).flatten()
     column = {int(i): k for k, i in enumerate(active.tolist())}
-    ids = [vocabulary_word(model.tokenizer, w)[1] for w in words]
-    keep = torch.tensor([column.get(i, -1) for i in ids])
-    width, patch = model.config.motion.max_frames, model.config.motion.patch_frames
-    n_patches = -(-len(features) // patch)
-    out = {r: torch.full((n_patches, len(words)), -torch.inf) for r in READINGS}
-    model.eval()
-    with torch.no_grad():
-        for start in model.window_starts(len(features)):
-            window = torch.from_numpy(np.ascontiguousarray(features[start:start + width]))[None]
-            tokens = model.motion_tokens(window, torch.ones(window.shape[:2], dtype=torch.bool))
-            logits = model.motion_head(tokens["time_tokens"][0], active).float()          # (patches, active)
-            logits = logits[tokens["time_mask"][0]][: n_patches - start // patch]
-            readings = {"logits": logits, "softmax": torch.log_softmax(logits, dim=1),
-                        "centred": logits - logits.mean(1, keepdim=True)}
-            rows = slice(start // patch, start // patch + len(logits))
-            for name, values in readings.items():
-                picked = values[:, keep.clamp(min=0)].masked_fill((keep < 0)[None], -torch.inf)
-                out[name][rows] = torch.maximum(out[name][rows], picked)
-    return {name: values.numpy() for name, values in out.items()}
+    keep = torch.tensor([column.get(vocabulary_word(model.tokenizer, w)[1], -1) for w in words])
+
+    def readings(tokens):
+        logits = model.motion_head(tokens, active).float()                     # (patches, active words)
+        values = (logits, torch.log_softmax(logits, dim=1), logits - logits.mean(1, keepdim=True))
+        return torch.cat([v[:, keep.clamp(min=0)].masked_fill((keep < 0)[None], -torch.inf) for v in values], 1)
+    _, timeline = model.patch_timeline(features, readings)
+    return dict(zip(READINGS, timeline.split(len(words), dim=1)))
 
 
 def localise(model, sequences) -> dict[str, list[int]]:
@@ -72,7 +60,7 @@ def localise(model, sequences) -> dict[str, list[int]]:
         patch_s = model.config.motion.patch_frames / WORKING_FPS
         for name, values in timelines.items():
             for k, (_, holders) in enumerate(words):
-                column = values[:, k]
+                column = values[:, k].numpy()
                 found = np.isfinite(column.max()) and moments.inside((int(np.argmax(column)) + 0.5) * patch_s,
                                                                    seq, holders)
                 hits[name].append(int(found))

@@ -543,32 +543,39 @@ class LexicalModel(LexMotionModel):
         value over them. -> {"seconds": (P,) patch centres, "words": {word: (P,) activations}, "logits": {word:
         (P,) the head's logits before log(1 + ReLU), -inf for a word outside the motion vocabulary}}. Where a word
         never fires (its activations stay 0), its logits still say where the motion comes closest to it."""
-        from lexmotion.data.features import WORKING_FPS
         from lexmotion.models.vocabulary import vocabulary_word
-        pieces = [vocabulary_word(self.tokenizer, w) for w in words]
-        feats = self._clip_features(clip)
-        width, patch = self.config.motion.max_frames, self.config.motion.patch_frames
-        n_patches = -(-len(feats) // patch)
-        timeline = torch.full((n_patches, len(pieces)), -torch.inf)
-        starts = self.window_starts(len(feats))
-        was_training = self.training
-        self.eval()
-        ids = torch.tensor([i for _, i in pieces], device=self.device)
-        for start in starts:
-            window = torch.from_numpy(np.ascontiguousarray(feats[start:start + width]))[None].to(self.device)
-            out = self.motion_tokens(window, torch.ones(window.shape[:2], dtype=torch.bool, device=self.device))
-            logits = self.motion_head(out["time_tokens"][0], ids).float().cpu()      # (patches, words)
-            first = start // patch
-            logits = logits[out["time_mask"][0].cpu()][: n_patches - first]
-            timeline[first:first + len(logits)] = torch.maximum(timeline[first:first + len(logits)], logits)
-        self.train(was_training)
+        ids = torch.tensor([vocabulary_word(self.tokenizer, w)[1] for w in words], device=self.device)
+        seconds, timeline = self.patch_timeline(clip, lambda tokens: self.motion_head(tokens, ids))
         # a word outside the motion vocabulary is 0 in the motion vector, so it is 0 all along here too
         known = self.motion_mask.cpu()[ids.cpu()].bool()
         weights = torch.log1p(torch.relu(timeline)) * known.float()
         logits = timeline.masked_fill(~known, -torch.inf)
-        seconds = (np.arange(n_patches) + 0.5) * patch / WORKING_FPS
         return {"seconds": seconds, "words": {w: weights[:, k].numpy() for k, w in enumerate(words)},
                 "logits": {w: logits[:, k].numpy() for k, w in enumerate(words)}}
+
+    @torch.no_grad()
+    def patch_timeline(self, clip, per_patch) -> tuple[np.ndarray, torch.Tensor]:
+        """per_patch((patches, H) time tokens of one encoder window) -> (patches, K) values, over the whole of
+        CLIP: windows of the encoder's length overlapping by half (``window_starts``), each patch keeping its
+        largest value over them. -> ((P,) patch centres in seconds, (P, K) values on the CPU)."""
+        from lexmotion.data.features import WORKING_FPS
+        feats = self._clip_features(clip)
+        width, patch = self.config.motion.max_frames, self.config.motion.patch_frames
+        n_patches = -(-len(feats) // patch)
+        timeline = None
+        was_training = self.training
+        self.eval()
+        for start in self.window_starts(len(feats)):
+            window = torch.from_numpy(np.ascontiguousarray(feats[start:start + width]))[None].to(self.device)
+            out = self.motion_tokens(window, torch.ones(window.shape[:2], dtype=torch.bool, device=self.device))
+            values = per_patch(out["time_tokens"][0]).float().cpu()
+            first = start // patch
+            values = values[out["time_mask"][0].cpu()][: n_patches - first]
+            if timeline is None:
+                timeline = torch.full((n_patches, values.shape[1]), -torch.inf)
+            timeline[first:first + len(values)] = torch.maximum(timeline[first:first + len(values)], values)
+        self.train(was_training)
+        return (np.arange(n_patches) + 0.5) * patch / WORKING_FPS, timeline
 
 
 class DenseModel(LexMotionModel):
