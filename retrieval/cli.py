@@ -34,6 +34,7 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
                                                                      "half a window)")
     p.add_argument("--texts", action="store_true", help="index the captions instead of the motions "
                                                        "(for `lexmotion search --motion`)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,7 +65,8 @@ def run_index_build(args) -> int:
     with output_lock(args.out):          # refused at once if another process builds the same --out
         model = load(args.model)
         index = build_index(model, args.model, args.data, None if args.split == "all" else args.split,
-                            backend=args.backend, texts=args.texts, window=args.window, stride=args.stride)
+                            backend=args.backend, texts=args.texts, progress=not args.quiet, window=args.window,
+                            stride=args.stride)
         index.save(args.out, overwrite=args.overwrite)
     m = index.meta
     what = (f"{m['n']} windows of {m['window']:g} s (every {m['stride']:g} s) of "
@@ -108,8 +110,8 @@ def run_search(args) -> int:
         moment = f" [{h.start:.1f}-{h.end:.1f} s]" if h.start is not None else ""
         prior = f" (cosine {h.score + h.prior:.3f} less hub prior {h.prior:.3f})" if h.prior is not None else ""
         print(f"{rank:>2}. {h.id}{moment}  score {h.score:.3f}{prior}  {' | '.join(h.texts)[:100]}")
-        if h.terms:
-            print("    because: " + ", ".join(f"{t} (query {q:.2f} x item {m:.2f})" for t, q, m in h.terms))
+        if h.because():
+            print("    " + h.because())
     return 0
 
 

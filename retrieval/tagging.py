@@ -55,7 +55,7 @@ def _tag_files(model, files: list[Path], args, thresholds: dict, progress: bool)
             with torch.no_grad():
                 vector = model.motion_lexical(*model._features([clip]), prune=False).float().cpu().numpy()
         except LexmotionError as err:
-            skipped.append({"file": str(f), "reason": str(err)})
+            skipped.append({"file": str(f), "reason": str(err).removeprefix(f"{f}: ")})   # the file is its own key
             continue
         tags.append({"file": str(f), "words": tag_vectors(model, vector, thresholds, args.k)[0]})
     return tags, skipped

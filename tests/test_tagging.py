@@ -87,6 +87,10 @@ def test_an_index_of_a_calibrated_checkpoint_filters_and_explains_with_its_words
         assert all(t["item_weight"] > limits[tokenizer.convert_tokens_to_ids(t["term"])] for t in hit["terms"])
     assert main(["search", "--index", str(tmp_path / "plain"), "a person walks +walks", "-k", "3"]) == 0
     assert "no calibrated thresholds" in capsys.readouterr().out
+    index._limits = np.full_like(limits, 1e3)       # no word over its threshold: the hit says so, never a blank
+    for hit in index.search(load(tmp_path / "tagger"), "a person walks", k=3):
+        assert not hit.terms and hit.near and all(m < limit for _, _, m, limit in hit.near)
+        assert hit.because().startswith("no query word is over its threshold") and "near_terms" in hit.to_dict()
 
 
 def test_lexcmlp_ends_with_calibrated_thresholds(capsys, tagged, tiny_setup, tmp_path):

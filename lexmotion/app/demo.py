@@ -174,9 +174,8 @@ def _demo_search(model, ckpt: Path, data_dir: Path, work: Path) -> None:
     for query in DEMO_QUERIES:
         print(f"\n  query: {query}")
         for rank, hit in enumerate(index.search(model, query, k=3), 1):
-            why = ", ".join(f"{t} ({q:.2f}x{m:.2f})" for t, q, m in hit.terms[:5])
             prior = f" (cosine {hit.score + hit.prior:.3f}, prior {hit.prior:.3f})" if hit.prior is not None else ""
-            print(f"   {rank}. {hit.id} {hit.score:.3f}{prior}  {hit.texts[0][:70]}\n      because: {why}")
+            print(f"   {rank}. {hit.id} {hit.score:.3f}{prior}  {hit.texts[0][:70]}\n      {hit.because()}")
 
 
 def caption_demo(data_dir: Path, ds, work: Path, ckpt: Path, quick: bool = False) -> None:

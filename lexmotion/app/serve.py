@@ -64,6 +64,9 @@ function bars(terms) { if (!terms.length) return '';
   return terms.map(t => { const v = t.query_weight * t.item_weight;
     return `<div class="bar"><span class="w">${esc(t.term)}</span><div style="width:${Math.round(200 * v / top)}px"></div>` +
            `<span class="v">${t.query_weight.toFixed(2)} × ${t.item_weight.toFixed(2)}</span></div>`; }).join(''); }
+function near(hit) { if (hit.terms.length || !hit.near_terms) return '';   // ranked by the whole vector, no word shown
+  return `<p class="hint">no query word is over its threshold in this motion; nearest: ` +
+    esc(hit.near_terms.map(t => `${t.term} (${t.item_weight.toFixed(2)} of ${t.threshold.toFixed(2)})`).join(', ')) + '</p>'; }
 function render(out, data, withClip) {
   if (data.error) { out.innerHTML = `<div class="error">${esc(data.error)}</div>`; return; }
   let h = data.constraints && data.constraints.length ? `<p class="constraints">${esc(data.constraints_text)}</p>` : '';
@@ -76,13 +79,13 @@ function render(out, data, withClip) {
       `<div><h3>${i + 1}. ${esc(hit.id)}${when} <span class="hint">score ${hit.score.toFixed(3)}` +
       (hit.prior !== undefined ? ` (cosine ${(hit.score + hit.prior).toFixed(3)} less hub prior ${hit.prior.toFixed(3)})` : '') +
       `</span></h3>` +
-      `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}` +
+      `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}${near(hit)}` +
       `<div class="timeline" id="tl-${i}"></div></div></div>`; }
   out.innerHTML = h;
   if (data.timelines) data.hits.forEach((hit, i) => timeline(hit, document.getElementById(`tl-${i}`))); }
 const COLOURS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1', '#b83280'];
 async function timeline(hit, box) {      // the query words over the whole take; a windowed hit's moment shaded
-  const words = hit.terms.slice(0, 3).map(t => t.term); if (!words.length) return;
+  const words = (hit.terms.length ? hit.terms : hit.near_terms || []).slice(0, 3).map(t => t.term); if (!words.length) return;
   const r = await fetch(`api/timeline?id=${encodeURIComponent(hit.id)}&words=${encodeURIComponent(words.join(','))}`);
   const t = await r.json(); if (t.error) { box.innerHTML = `<span class="hint">${esc(t.error)}</span>`; return; }
   const W = 420, H = 70, T = Math.max(t.duration, 1e-3), top = Math.max(1e-6, ...Object.values(t.words).flat());

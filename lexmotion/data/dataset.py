@@ -203,7 +203,7 @@ class MotionDataset:
         idx = [i for i, s in enumerate(self.table["split"]) if s == split]
         if not idx:
             have = ", ".join(sorted(set(self.table["split"])))
-            raise LexmotionError(f"{self.path}: no clip in split {split!r} (splits: {have})")
+            raise LexmotionError(f"{self.path}: no clip in split {split!r} (splits: {have}; `--split all` takes every clip)")
         return idx
 
     def text_sources(self) -> list[list[str]]:
