@@ -100,6 +100,10 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
             or not 0 <= train_config.ema < 1:
         raise LexmotionError(f"{source}: ema is the decay of the weight average, in [0, 1) (0: off); got "
                              f"{train_config.ema!r}")
+    for key in ("motion_dropout", "motion_drop_path"):
+        value = getattr(train_config, key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1):
+            raise LexmotionError(f"{source}: {key} is a probability in [0, 1) (or absent: the model's); got {value!r}")
     if not isinstance(train_config.batch_by_dataset, bool):
         raise LexmotionError(f"{source}: batch_by_dataset is true or false; got {train_config.batch_by_dataset!r}")
     return train_config, model_config

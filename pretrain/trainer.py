@@ -103,6 +103,9 @@ class TrainConfig:
     # A fresh model takes them from its ModelConfig.
     vocabulary: str | None = None
     text_side: str | None = None
+    # This phase's motion-encoder dropout and stochastic depth, also over an --init checkpoint's (None: keep).
+    motion_dropout: float | None = None
+    motion_drop_path: float | None = None
     settings: PhaseSettings = field(default_factory=PhaseSettings)
 
     def to_dict(self) -> dict:
@@ -168,6 +171,8 @@ class Trainer:
             self._adopt_vocabulary(config.vocabulary or self.model.config.vocabulary,
                                    config.text_side or self.model.config.text_side)
         self.model.provenance = parent
+        if config.motion_dropout is not None or config.motion_drop_path is not None:
+            self.model.motion_encoder.set_regularisation(config.motion_dropout, config.motion_drop_path)
         self._record_provenance(init)
         # the checkpoint's encoder decides how long a crop may be, not the default TrainConfig
         config.max_frames = min(config.max_frames, self.model.config.motion.max_frames)

@@ -61,6 +61,21 @@ class MotionPatchEncoder(nn.Module):
         self.norm = nn.LayerNorm(config.dim)
         self.checkpointing = False     # training: keep only each block's input, recompute the rest in backward
 
+    def set_regularisation(self, dropout: float | None = None, drop_path: float | None = None) -> None:
+        """Change dropout and stochastic depth in place, weights untouched (a phase continuing an --init
+        checkpoint under other regularisation); None keeps the current value. The config records it."""
+        from timm.layers import DropPath
+        if dropout is not None:
+            self.config.dropout = dropout
+            for block in self.blocks:
+                for drop in (block.attn.attn_drop, block.attn.proj_drop, block.mlp.drop1, block.mlp.drop2):
+                    drop.p = dropout
+        if drop_path is not None:
+            self.config.drop_path = drop_path
+            for block, rate in zip(self.blocks, torch.linspace(0, drop_path, self.config.depth).tolist()):
+                block.drop_path1 = DropPath(rate) if rate > 0 else nn.Identity()
+                block.drop_path2 = DropPath(rate) if rate > 0 else nn.Identity()
+
     def num_time_patches(self, num_frames: int) -> int:
         return -(-num_frames // self.config.patch_frames)
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regularise LexCMLP (issue 33): the default's LexCMLP trained again from the default's LexMMM (grid row localise,
+# seeds 0-2) with motion dropout 0.2 and stochastic depth 0.2 (pretrain/configs/ablations/regularise.json, whose
+# comment holds the rule fixed before any run). Scored against the default as served (hub prior included; both
+# LexCMLPs write their bank). Figures: docs/results/ablation.md ("Regularising LexCMLP").
+# SEEDS="0 1" trains and scores only those seeds' runs (to train seeds side by side); a finished run (DONE) is not
+# trained again, and the scoring runs once every seed's run is done.
+# Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1,2`.
+set -euo pipefail
+P=runs/grid/phases
+M=(lexmmm-951a47bdd9 lexmmm-ec66756185 lexmmm-e017e8f38d)      # the default's LexMMM, seeds 0-2
+L=(lexcmlp-3de739b0a3 lexcmlp-2a5233977d lexcmlp-5ec9ac8a56)   # the default's LexCMLP, seeds 0-2
+for seed in ${SEEDS:-0 1 2}; do
+  out=runs/regularise/seed$seed
+  [ -f $out/DONE ] || lexmotion pretrain lexcmlp --config pretrain/configs/ablations/regularise.json --seed $seed \
+      --out $out --text-corpus ../shared/data/kitml-text --quiet --wandb disabled --init $P/${M[$seed]}
+done
+for seed in 0 1 2; do [ -f runs/regularise/seed$seed/DONE ] || { echo "seed $seed not trained yet"; exit 0; }; done
+A=($P/${L[0]} $P/${L[1]} $P/${L[2]})
+B=(runs/regularise/seed0 runs/regularise/seed1 runs/regularise/seed2)
+R=docs/results/regularise
+mkdir -p $R
+lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml.json --quiet
+lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
+    --json $R/compare-cmu-extra.json --quiet
