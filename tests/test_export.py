@@ -94,3 +94,14 @@ def test_export_refuses_what_it_cannot_publish(trained, tmp_path, capsys):
     (captioner / "model.safetensors").write_bytes(b"")
     with pytest.raises(WrongKindError, match="captioner"):
         export_checkpoint(captioner, tmp_path / "out")
+
+
+def test_export_takes_the_option_names_every_other_command_uses(trained, tmp_path, capsys):
+    assert main(["export", "--model", str(trained / "lex"), "--out", str(tmp_path / "card")]) == 0
+    assert (tmp_path / "card" / "README.md").is_file()
+    for argv, message in ((["--model", str(trained / "lex")], "needs a checkpoint and an output folder"),
+                          ([str(trained / "lex"), str(tmp_path / "a"), "--out", str(tmp_path / "b")], "two outs given")):
+        assert main(["export", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -467,9 +467,12 @@ def _add_export_command(groups) -> None:
                                            "and every --model option then take it.",
                                epilog="example: lexmotion export runs/kit/lexcmlp export/lexmotion-kit && "
                                       "huggingface-cli upload me/lexmotion-kit export/lexmotion-kit")
-    export.add_argument("checkpoint", help="a checkpoint folder from `lexmotion pretrain`")
-    export.add_argument("out", help="the folder to write: a new or empty folder (never the checkpoint's own folder "
-                                    "or one holding it)")
+    export.add_argument("checkpoint", nargs="?", help="a checkpoint folder from `lexmotion pretrain` (or --model)")
+    export.add_argument("out", nargs="?", help="the folder to write: a new or empty folder (never the checkpoint's "
+                                               "own folder or one holding it; or --out)")
+    # the names every other command uses, so `--model CKPT --out DIR` works here too
+    export.add_argument("--model", help="the checkpoint, as the first argument")
+    export.add_argument("--out", dest="out_option", metavar="OUT", help="the folder to write, as the second argument")
     export.add_argument("--overwrite", action="store_true",
                         help="replace OUT when it holds an earlier export; any other folder is never replaced")
     export.set_defaults(run=_cmd_export)
@@ -490,6 +493,13 @@ def _add_demo_command(groups) -> None:
 
 def _cmd_export(args) -> int:
     from lexmotion.models.export import export_checkpoint
+    for name, given, option in (("checkpoint", args.checkpoint, args.model), ("out", args.out, args.out_option)):
+        if given and option and given != option:
+            raise LexmotionError(f"export: two {name}s given ({given} and {option}); give one")
+    args.checkpoint, args.out = args.checkpoint or args.model, args.out or args.out_option
+    if not args.checkpoint or not args.out:
+        raise LexmotionError("export needs a checkpoint and an output folder: lexmotion export CKPT OUT "
+                             "(or --model CKPT --out OUT)")
     out = export_checkpoint(args.checkpoint, args.out, overwrite=args.overwrite)
     print(f"exported {args.checkpoint} -> {out} ({', '.join(sorted(p.name for p in out.iterdir()))})")
     return 0
