@@ -59,23 +59,24 @@ class Hit:
     start: float | None = None              # windowed indexes: the moment in the clip, in seconds
     end: float | None = None
     prior: float | None = None              # the item's hub prior, already taken from score (querybank.py)
-    # when no query word is over its calibrated threshold in the item: the nearest ones, with their thresholds
-    near: list[tuple[str, float, float, float]] = field(default_factory=list)
+    # when the motion (item or query) shows none of the words behind the score: the nearest ones, as
+    # (word, the motion's weight, the word's calibrated threshold)
+    near: list[tuple[str, float, float]] = field(default_factory=list)
 
     def because(self) -> str:
-        """One line on which words explain the hit, or, when none is shown, which came closest."""
+        """One line on which words explain the hit, or, when the motion shows none, which came closest."""
         if self.terms:
             return "because: " + ", ".join(f"{t} (query {q:.2f} x item {m:.2f})" for t, q, m in self.terms)
         if self.near:
-            return ("no query word is over its threshold in this motion; nearest: "
-                    + ", ".join(f"{t} (item {m:.2f} of {limit:.2f})" for t, _, m, limit in self.near))
+            return ("no shared word is over its threshold in the motion; nearest: "
+                    + ", ".join(f"{t} ({m:.2f} of {limit:.2f})" for t, m, limit in self.near))
         return ""
 
     def to_dict(self) -> dict:
         span = {"start": self.start, "end": self.end} if self.start is not None else {}
         prior = {"prior": round(self.prior, 4)} if self.prior is not None else {}
-        near = {"near_terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4),
-                                "threshold": round(limit, 4)} for t, q, m, limit in self.near]} if self.near else {}
+        near = {"near_terms": [{"term": t, "motion_weight": round(m, 4), "threshold": round(limit, 4)}
+                               for t, m, limit in self.near]} if self.near else {}
         return {"id": self.id, **span, "score": round(self.score, 4), **prior, "texts": self.texts,
                 "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms],
                 **near}
@@ -297,19 +298,21 @@ class Index:
         found = self._ranked(query_vec, k, allowed, self.priors)      # a caption index has no priors
         hits = []
         word = model.tokenizer.convert_ids_to_tokens
+        limits = self.word_limits()
+        motion_is_query = self.meta["collection"] == "texts"       # motion -> captions: the query is the motion
         for score, i, start, end in found:
             terms, near = [], []
             if self.meta["kind"] == "lexical":
                 item = self.raw_vectors[i].toarray().ravel()
-                limits = self.word_limits()
-                # the words that explain a hit are words the item shows (over their thresholds, when calibrated)
-                contrib = query_vec * np.where(item > (0 if limits is None else limits), item, 0)
+                motion = query_vec if motion_is_query else item
+                # the words that explain a hit are words the motion shows (over their thresholds, when calibrated)
+                shared = query_vec * item
+                contrib = np.where(motion > (0 if limits is None else limits), shared, 0)
                 terms = [(word(int(v)), float(query_vec[v]), float(item[v]))
                          for v in np.argsort(-contrib)[:n_terms] if contrib[v] > 0]
                 if not terms and limits is not None:    # ranked by the whole vector: say so, never a blank
-                    closest = query_vec * item
-                    near = [(word(int(v)), float(query_vec[v]), float(item[v]), float(limits[v]))
-                            for v in np.argsort(-closest)[:3] if closest[v] > 0]
+                    near = [(word(int(v)), float(motion[v]), float(limits[v]))
+                            for v in np.argsort(-shared)[:3] if shared[v] > 0]
             hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end,
                             self.items[i].get("prior"), near))
         return hits

@@ -28,7 +28,7 @@ def test_demo_runs_on_the_embedded_sample(tmp_path, capsys):
     assert list(tmp_path.glob("*.gif"))
     assert out.count("caption:") == 3 and out.count("\n         words:") == 3
     assert (tmp_path / "pretrain" / "lexcmlp" / "model.safetensors").is_file()
-    assert out.count("  query: ") == 3 and out.count("because:") + out.count("no query word is over") == 9
+    assert out.count("  query: ") == 3 and out.count("because:") + out.count("no shared word is over") == 9
     assert "hub prior" in out and out.count(", prior ") == 9          # LexCMLP's bank: the index ranks with it
     assert (tmp_path / "index" / "index.json").is_file()
     assert out.count("generated: ") == 3 and out.count("attention: ") == 3 and out.count("reranked: ") == 3

@@ -9,7 +9,7 @@ from test_hardening import fails
 from test_no_data_loss import snapshot
 
 from lexmotion.app.cli import main
-from lexmotion.data.dataset import build_dataset
+from lexmotion.data.dataset import MotionDataset, build_dataset
 from lexmotion.models.thresholds import best_threshold
 
 
@@ -87,10 +87,20 @@ def test_an_index_of_a_calibrated_checkpoint_filters_and_explains_with_its_words
         assert all(t["item_weight"] > limits[tokenizer.convert_tokens_to_ids(t["term"])] for t in hit["terms"])
     assert main(["search", "--index", str(tmp_path / "plain"), "a person walks +walks", "-k", "3"]) == 0
     assert "no calibrated thresholds" in capsys.readouterr().out
+    tagger = load(tmp_path / "tagger")
+    # a motion searching captions: its words are the ones read against the thresholds, not the captions'
+    assert main([str(a) for a in ["index", "build", "--model", tmp_path / "tagger", "--data", tagged / "sample",
+                                  "--split", "all", "--texts", "--out", tmp_path / "captions", "--quiet"]]) == 0
+    captions = Index.load(tmp_path / "captions")
+    motion = tagger.encode_motion([MotionDataset(tagged / "sample").row(0)])[0]
+    query = (motion.to_dense() if motion.is_sparse else motion).numpy()
+    for hit in captions.search_motion(tagger, motion, k=10):
+        assert all(q > limits[tokenizer.convert_tokens_to_ids(t)] for t, q, _ in hit.terms)
+        assert all(query[tokenizer.convert_tokens_to_ids(t)] == pytest.approx(m) and m <= limit for t, m, limit in hit.near)
     index._limits = np.full_like(limits, 1e3)       # no word over its threshold: the hit says so, never a blank
-    for hit in index.search(load(tmp_path / "tagger"), "a person walks", k=3):
-        assert not hit.terms and hit.near and all(m < limit for _, _, m, limit in hit.near)
-        assert hit.because().startswith("no query word is over its threshold") and "near_terms" in hit.to_dict()
+    for hit in index.search(tagger, "a person walks", k=3):
+        assert not hit.terms and hit.near and all(m < limit for _, m, limit in hit.near)
+        assert hit.because().startswith("no shared word is over its threshold") and "near_terms" in hit.to_dict()
 
 
 def test_lexcmlp_ends_with_calibrated_thresholds(capsys, tagged, tiny_setup, tmp_path):
