@@ -85,6 +85,7 @@ def test_an_index_of_a_calibrated_checkpoint_filters_and_explains_with_its_words
     assert out["constraints"][0]["removed"] == 100 - shown
     for hit in out["hits"]:                          # the words that explain a hit are words it shows
         assert all(t["item_weight"] > limits[tokenizer.convert_tokens_to_ids(t["term"])] for t in hit["terms"])
+        assert not any(t["term"].startswith("##") for t in hit["terms"])   # a word's tail piece is not a word
     assert main(["search", "--index", str(tmp_path / "plain"), "a person walks +walks", "-k", "3"]) == 0
     assert "no calibrated thresholds" in capsys.readouterr().out
     tagger = load(tmp_path / "tagger")
