@@ -9,7 +9,7 @@ import pytest
 from conftest import write_npy
 
 from lexmotion.app.cli import main
-from lexmotion.data.dataset import MotionDataset
+from lexmotion.data.dataset import MotionDataset, build_dataset
 
 
 def run(capsys, *argv):
@@ -226,3 +226,15 @@ def test_a_bad_archive_or_captions_file_is_one_line_and_nothing_is_written(capsy
     code, _, err = run(capsys, *argv)
     assert code == 2 and expected in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_a_command_that_needs_captions_says_so_on_a_captionless_library(bandai_slice, tmp_path):
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.errors import LexmotionError
+    root = tmp_path / "library"
+    root.mkdir()
+    for p in sorted(bandai_slice.rglob("*.bvh"))[:2]:
+        shutil.copy(p, root / p.name)
+    build_dataset("bvh", root, tmp_path / "ds", progress=False)
+    with pytest.raises(LexmotionError, match=r"no captioned clip in any split; this command needs captions"):
+        MotionTextDataset(MotionDataset(tmp_path / "ds"), None, None, 160)

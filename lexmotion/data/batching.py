@@ -52,7 +52,9 @@ class MotionTextDataset(torch.utils.data.Dataset):
                 item["mirrored"] = normalise(mirror_features(features), self.stats)
             self.rows.append(item)
         if not self.rows:
-            raise LexmotionError(f"{data.path}: no captioned clip in split {split!r}")
+            where = "in any split" if split is None else f"in split {split!r}"
+            raise LexmotionError(f"{data.path}: no captioned clip {where}; this command needs captions "
+                                 "(a BVH folder gets them from its captions.jsonl)")
 
     def __len__(self) -> int:
         return len(self.rows)
