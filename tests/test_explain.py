@@ -9,7 +9,7 @@ from test_hardening import fails
 
 import lexmotion
 from lexmotion.app.cli import main
-from lexmotion.app.explain import peaks
+from lexmotion.app.explain import peaks, shown_spans
 from lexmotion.data.dataset import MotionDataset
 
 
@@ -73,3 +73,36 @@ def test_the_command(capsys, lex, tiny_setup, tmp_path):
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     fails(capsys, [*argv[:-1], "walking,juggles"], "juggles: not a word of the model's vocabulary")
     fails(capsys, [*argv[:-1], ","], "--words")
+
+
+def test_shown_spans():
+    seconds = np.arange(6) * 0.4 + 0.2
+    assert shown_spans(seconds, np.array([1, 1, 0, 0, 1, 0], bool)) == [[0.0, 0.8], [1.6, 2.0]]
+    assert shown_spans(seconds, np.zeros(6, bool)) == []
+
+
+def test_the_command_marks_where_a_calibrated_checkpoint_shows_each_word(capsys, lex, tiny_setup, tmp_path):
+    from lexmotion.models.thresholds import THRESHOLDS
+    ds = MotionDataset(tiny_setup / "kit")
+    np.save(tmp_path / "clip.npy", ds.row(0)["joints"])
+    argv = [str(a) for a in ["explain", "--model", lex / "lex", "--motion", tmp_path / "clip.npy", "--fps",
+                             ds.row(0)["fps"], "--words", "walking"]]
+    assert main(argv) == 0
+    assert "no calibrated thresholds" in capsys.readouterr().out
+    model = lexmotion.load(lex / "lex")
+    timelines = model.word_timelines(_clip(ds, 0), ["walking"])
+    timeline, patch = timelines["words"]["walking"], float(np.diff(timelines["seconds"])[0])
+    threshold = float(np.median(timeline))            # over it on some patches, not on others
+    (tmp_path / "cal").mkdir()
+    for f in (lex / "lex").iterdir():                 # a calibrated copy: the same files and a threshold for walking
+        if f.is_file():
+            (tmp_path / "cal" / f.name).symlink_to(f)
+        else:
+            (tmp_path / "cal" / f.name).symlink_to(f, target_is_directory=True)
+    walking = model.tokenizer.convert_tokens_to_ids("walking")
+    (tmp_path / "cal" / THRESHOLDS).write_text(json.dumps({"per_word": {str(walking): threshold}, "global": 9.0}))
+    argv[2] = str(tmp_path / "cal")
+    assert main([*argv, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)["words"]["walking"]
+    assert r["threshold"] == pytest.approx(threshold, abs=1e-4)
+    assert r["shown"] and sum(round((b - a) / patch) for a, b in r["shown"]) == int((timeline > threshold).sum())

@@ -14,19 +14,42 @@ def peaks(seconds: np.ndarray, values: np.ndarray, k: int = 3) -> list[tuple[flo
     return [(float(seconds[i]), float(values[i])) for i in best]
 
 
-def timeline_figure(timelines: dict, title: str):
-    """One line per word over the clip's seconds (a matplotlib Figure; no pyplot)."""
+def shown_spans(seconds: np.ndarray, over: np.ndarray) -> list[list[float]]:
+    """[[start, end], ...] in seconds: the runs of patches (centred at SECONDS, evenly spaced) where OVER holds."""
+    half = float(seconds[1] - seconds[0]) / 2 if len(seconds) > 1 else float(seconds[0])
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], over.astype(np.int8), [0]])))
+    return [[round(float(seconds[a]) - half, 2), round(float(seconds[b - 1]) + half, 2)] for a, b in zip(edges[::2], edges[1::2])]
+
+
+def timeline_figure(timelines: dict, title: str, thresholds: dict | None = None):
+    """One line per word over the clip's seconds, with its calibrated threshold dashed when THRESHOLDS
+    ({word: weight}) gives one (a matplotlib Figure; no pyplot)."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=(8, 2.2 + 0.25 * len(timelines["words"])))
     ax = fig.add_subplot()
     for word, values in timelines["words"].items():
-        ax.plot(timelines["seconds"], values, label=word)
+        line, = ax.plot(timelines["seconds"], values, label=word)
+        if thresholds and word in thresholds:
+            ax.axhline(thresholds[word], color=line.get_color(), linestyle="--", linewidth=0.8)
     ax.set_xlabel("seconds")
     ax.set_ylabel("word weight")
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def word_thresholds(model_path, tokenizer, words: list[str]) -> dict | None:
+    """{word: the weight over which a motion shows it} from the checkpoint's calibrated thresholds (what tag,
+    +word and the hits' explanations use); None for a checkpoint that has none."""
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models.thresholds import read_thresholds, word_limits
+    from lexmotion.models.vocabulary import vocabulary_word
+    try:
+        limits = word_limits(read_thresholds(model_path), len(tokenizer))
+    except LexmotionError:
+        return None
+    return {w: float(limits[vocabulary_word(tokenizer, w)[1]]) for w in words}
 
 
 def run_explain(args) -> int:
@@ -50,10 +73,14 @@ def run_explain(args) -> int:
               "words": {w: {"weight": round(float(v.max()), 4),
                             "peaks": [{"second": round(s, 2), "weight": round(x, 4)} for s, x in peaks(seconds, v)]}
                         for w, v in timelines["words"].items()}}
+    limits = word_thresholds(args.model, model.tokenizer, words)
     for word, r in report["words"].items():
         logits = timelines["logits"][word]
         if not r["peaks"] and np.isfinite(logits.max()):     # never fires: where the motion comes closest to it
             r["closest"] = {"second": round(float(seconds[int(np.argmax(logits))]), 2), "logit": round(float(logits.max()), 4)}
+        if limits is not None:                               # shown: over the threshold tag and +word use
+            r["threshold"] = round(limits[word], 4)
+            r["shown"] = shown_spans(seconds, timelines["words"][word] > limits[word])
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -63,11 +90,17 @@ def run_explain(args) -> int:
                                    or "nowhere (0 all along)")
             if "closest" in r:
                 where = f"never fires; comes closest at {r['closest']['second']:.1f} s (logit {r['closest']['logit']:.2f})"
+            if "threshold" in r:
+                where += (f"; shown (over {r['threshold']:.2f}) " + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in r["shown"])
+                          if r["shown"] else f"; never over its threshold {r['threshold']:.2f}")
             print(f"  {word:<12} weight {r['weight']:.3f}; {where}")
+        if limits is None:
+            print("  (this checkpoint has no calibrated thresholds, so no word is marked shown: "
+                  "`lexmotion tag --calibrate` makes a calibrated copy)")
     if args.plot:
         import sys
 
         from lexmotion.files import save_figure
-        save_figure(timeline_figure(timelines, f"{Path(args.motion).name}: {', '.join(words)}"), args.plot)
+        save_figure(timeline_figure(timelines, f"{Path(args.motion).name}: {', '.join(words)}", limits), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)      # --json: stdout is JSON alone
     return 0
