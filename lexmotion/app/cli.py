@@ -386,8 +386,9 @@ def _add_explain_command(groups) -> None:
         "explain", help="when each word happens in a motion: its timeline, peaks and a plot",
         description="Place words in a motion's time: each word's activation on every time patch (the lexical "
                     "head's weights that the motion vector's max-pool takes), over the whole clip (clips longer "
-                    "than the encoder's window are covered by overlapping windows). Prints each word's weight "
-                    "and peaks; --plot draws the timelines.",
+                    "than the encoder's window are covered by overlapping windows). Prints each word's weight, "
+                    "its peaks and, for a calibrated checkpoint, the spans where the motion shows the word (over "
+                    "its threshold, as `tag` and +word read it); --plot draws the timelines and thresholds.",
         epilog="example: lexmotion explain --model runs/d0/lexcmlp --motion take.bvh --words kick,jump --plot t.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ex.add_argument("--model", required=True, help="a lexical checkpoint folder")
