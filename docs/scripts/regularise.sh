@@ -2,7 +2,7 @@
 # Regularise LexCMLP (issue 33): the default's LexCMLP trained again from the default's LexMMM (grid row localise,
 # seeds 0-2) with motion dropout 0.2 and stochastic depth 0.2 (pretrain/configs/ablations/regularise.json, whose
 # comment holds the rule fixed before any run). Scored against the default as served (hub prior included; both
-# LexCMLPs write their bank). Figures: docs/results/ablation.md ("Regularising LexCMLP").
+# LexCMLPs write their bank). Figures: docs/results/regularise.md.
 # SEEDS="0 1" trains and scores only those seeds' runs (to train seeds side by side); a finished run (DONE) is not
 # trained again, and the scoring runs once every seed's run is done.
 # Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1,2`.
@@ -23,3 +23,16 @@ mkdir -p $R
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml.json --quiet
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra.json --quiet
+# how well each run fits its training pairs against its val pairs: the last logged train and val contrastive loss
+python - "${A[@]}" "${B[@]}" > $R/fit.json <<'PY'
+import json, sys
+out = {}
+for folder in sys.argv[1:]:
+    rows = [json.loads(line) for line in open(f"{folder}/metrics.jsonl") if line.strip()]
+    train = [r["train_contrastive"] for r in rows if "train_contrastive" in r]
+    val = [r for r in rows if "val_contrastive" in r]
+    out[folder] = {"train_contrastive": round(train[-1], 4), "val_contrastive": round(val[-1]["val_contrastive"], 4),
+                   "val_t2m_R@1": val[-1]["val_t2m_R@1"], "seconds": rows[-1].get("seconds")}
+print(json.dumps(out, indent=1))
+PY
+cat $R/fit.json
