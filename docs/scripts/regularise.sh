@@ -23,6 +23,11 @@ mkdir -p $R
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml.json --quiet
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra.json --quiet
+# what the words tag and where they are, against the default (moments: eval moments' own paired intervals;
+# word AP against docs/results/words/logits-localise-retrained.json, the default's, by docs/scripts/words_intervals.py)
+lexmotion eval words --model "${B[@]}" --data data/kitml --json $R/words-kitml.json --quiet
+lexmotion eval moments --model "${B[@]}" --against "${A[@]}" --data data/kitml --json $R/moments.json --quiet
+python docs/scripts/words_intervals.py docs/results/words/logits-localise-retrained.json ap $R/words-kitml.json ap
 # how well each run fits its training pairs against its val pairs: the last logged train and val contrastive loss
 python - "${A[@]}" "${B[@]}" > $R/fit.json <<'PY'
 import json, sys
