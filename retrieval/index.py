@@ -301,17 +301,17 @@ class Index:
         word = model.tokenizer.convert_ids_to_tokens
         limits = self.word_limits()
         motion_is_query = self.meta["collection"] == "texts"       # motion -> captions: the query is the motion
+        lexical = self.meta["kind"] == "lexical"
         # a "##" piece is the tail of a longer word, not a word: never an explanation (nor a tag, tagging.py)
-        if self._whole is None or len(self._whole) != len(query_vec):
+        if lexical and (self._whole is None or len(self._whole) != len(query_vec)):
             self._whole = np.array([not t.startswith("##") for t in word(list(range(len(query_vec))))])
-        whole = self._whole
         for score, i, start, end in found:
             terms, near = [], []
-            if self.meta["kind"] == "lexical":
+            if lexical:
                 item = self.raw_vectors[i].toarray().ravel()
                 motion = query_vec if motion_is_query else item
                 # the words that explain a hit are words the motion shows (over their thresholds, when calibrated)
-                shared = query_vec * item * whole
+                shared = query_vec * item * self._whole
                 contrib = np.where(motion > (0 if limits is None else limits), shared, 0)
                 terms = [(word(int(v)), float(query_vec[v]), float(item[v]))
                          for v in np.argsort(-contrib)[:n_terms] if contrib[v] > 0]
