@@ -20,8 +20,9 @@ def test_set_regularisation_changes_every_drop_and_no_weight():
     assert (encoder.config.dropout, encoder.config.drop_path) == (0.3, 0.2)
     after = encoder.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
-    encoder.eval()                                          # serving is unchanged: no drop at evaluation
     x, mask = torch.randn(2, 16, encoder.config.feature_dim), torch.ones(2, 16, dtype=torch.bool)
+    assert not torch.equal(encoder(x, mask)["tokens"], encoder(x, mask)["tokens"])     # training: the drops act
+    encoder.eval()                                          # serving is unchanged: no drop at evaluation
     assert torch.equal(encoder(x, mask)["tokens"], encoder(x, mask)["tokens"])
 
 
