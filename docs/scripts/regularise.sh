@@ -23,6 +23,10 @@ mkdir -p $R
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml.json --quiet
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra.json --quiet
+# issue 33's "above dense on cmu-extra": dense on the same data (grid row dense-descriptions-long), seeds 0-2
+D=($P/dense-1cfcf558ac $P/dense-fa9d1e2950 $P/dense-d3013d37e7)
+lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
+    --json $R/compare-cmu-extra-dense.json --quiet
 # what the words tag and where they are, against the default (moments: eval moments' own paired intervals;
 # word AP against docs/results/words/logits-localise-retrained.json, the default's, by docs/scripts/words_intervals.py)
 lexmotion eval words --model "${B[@]}" --data data/kitml --json $R/words-kitml.json --quiet
