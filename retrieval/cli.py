@@ -110,8 +110,8 @@ def run_search(args) -> int:
         moment = f" [{h.start:.1f}-{h.end:.1f} s]" if h.start is not None else ""
         prior = f" (cosine {h.score + h.prior:.3f} less hub prior {h.prior:.3f})" if h.prior is not None else ""
         print(f"{rank:>2}. {h.id}{moment}  score {h.score:.3f}{prior}  {' | '.join(h.texts)[:100]}")
-        if h.because():
-            print("    " + h.because())
+        if because := h.because():
+            print("    " + because)
     return 0
 
 

@@ -112,9 +112,6 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
 def _thresholds(model_path) -> dict | None:
     """The checkpoint's calibrated word thresholds (retrieval/tagging.py), which decide the words an item
     shows (+word / -word, and the words that explain a hit); None for a checkpoint without them."""
-    from lexmotion.models.thresholds import read_thresholds
-    try:
-        t = read_thresholds(model_path)
-    except LexmotionError:
-        return None
-    return {"global": t["global"], "per_word": {str(k): v for k, v in t["per_word"].items()}}
+    from lexmotion.models.thresholds import optional_thresholds
+    t = optional_thresholds(model_path)
+    return None if t is None else {"global": t["global"], "per_word": {str(k): v for k, v in t["per_word"].items()}}

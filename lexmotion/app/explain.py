@@ -15,8 +15,8 @@ def peaks(seconds: np.ndarray, values: np.ndarray, k: int = 3) -> list[tuple[flo
 
 
 def shown_spans(seconds: np.ndarray, over: np.ndarray) -> list[list[float]]:
-    """[[start, end], ...] in seconds: the runs of patches (centred at SECONDS, evenly spaced) where OVER holds."""
-    half = float(seconds[1] - seconds[0]) / 2 if len(seconds) > 1 else float(seconds[0])
+    """[[start, end], ...] in seconds: the runs of patches (centred at SECONDS, ``word_timelines``') where OVER holds."""
+    half = float(seconds[0])                    # the first patch is centred half a patch in
     edges = np.flatnonzero(np.diff(np.concatenate([[0], over.astype(np.int8), [0]])))
     return [[round(float(seconds[a]) - half, 2), round(float(seconds[b - 1]) + half, 2)] for a, b in zip(edges[::2], edges[1::2])]
 
@@ -42,13 +42,12 @@ def timeline_figure(timelines: dict, title: str, thresholds: dict | None = None)
 def word_thresholds(model_path, tokenizer, words: list[str]) -> dict | None:
     """{word: the weight over which a motion shows it} from the checkpoint's calibrated thresholds (what tag,
     +word and the hits' explanations use); None for a checkpoint that has none."""
-    from lexmotion.errors import LexmotionError
-    from lexmotion.models.thresholds import read_thresholds, word_limits
+    from lexmotion.models.thresholds import optional_thresholds, word_limits
     from lexmotion.models.vocabulary import vocabulary_word
-    try:
-        limits = word_limits(read_thresholds(model_path), len(tokenizer))
-    except LexmotionError:
+    thresholds = optional_thresholds(model_path)
+    if thresholds is None:
         return None
+    limits = word_limits(thresholds, len(tokenizer))
     return {w: float(limits[vocabulary_word(tokenizer, w)[1]]) for w in words}
 
 

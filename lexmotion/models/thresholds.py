@@ -118,6 +118,15 @@ def read_thresholds(model_path) -> dict:
     return {"per_word": {int(k): float(v) for k, v in t["per_word"].items()}, "global": float(t["global"])}
 
 
+def optional_thresholds(model_path) -> dict | None:
+    """``read_thresholds``, or None for a checkpoint calibrated never (an older one): for readers that work
+    either way, where ``tag`` needs them and says how to make them."""
+    try:
+        return read_thresholds(model_path)
+    except LexmotionError:
+        return None
+
+
 def word_limits(thresholds: dict, size: int) -> np.ndarray:
     """(SIZE,) the weight over which a motion shows each word, from thresholds (``read_thresholds``, or an
     index's copy with the word ids as strings): a word's own threshold, else the global one; never below 0,
