@@ -106,3 +106,5 @@ def test_the_command_marks_where_a_calibrated_checkpoint_shows_each_word(capsys,
     r = json.loads(capsys.readouterr().out)["words"]["walking"]
     assert r["threshold"] == pytest.approx(threshold, abs=1e-4)
     assert r["shown"] and sum(round((b - a) / patch) for a, b in r["shown"]) == int((timeline > threshold).sum())
+    (tmp_path / "cal" / THRESHOLDS).write_text("{not json")    # damaged: one line naming it, not "uncalibrated"
+    fails(capsys, argv, f"{THRESHOLDS}: damaged JSON")

@@ -120,11 +120,9 @@ def read_thresholds(model_path) -> dict:
 
 def optional_thresholds(model_path) -> dict | None:
     """``read_thresholds``, or None for a checkpoint calibrated never (an older one): for readers that work
-    either way, where ``tag`` needs them and says how to make them."""
-    try:
-        return read_thresholds(model_path)
-    except LexmotionError:
-        return None
+    either way, where ``tag`` needs them and says how to make them. A damaged file is still one line."""
+    from lexmotion.models.hub import local_checkpoint
+    return read_thresholds(model_path) if (local_checkpoint(model_path) / THRESHOLDS).is_file() else None
 
 
 def word_limits(thresholds: dict, size: int) -> np.ndarray:
