@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from captioning.encoders import TOP_WORDS as CACHED_TOP
 from captioning.rules import load_rules, stem
 from captioning.text import SPECIALS, Vocabulary
+from lexmotion.models.vocabulary import is_whole_word
 
 TOP_WORDS = 20
 
@@ -41,7 +42,7 @@ class LexicalGuide:
 
     def _caption_ids(self, piece_id: int) -> tuple[int, ...]:
         token = self.tokenizer.convert_ids_to_tokens(piece_id)
-        if token.startswith("##") or not token.isalpha():
+        if not is_whole_word(token) or not token.isalpha():
             return ()
         return tuple(self.by_stem.get(stem(token), ()))
 

@@ -45,6 +45,7 @@ from lexmotion.files import (
     write_jsonl,
 )
 from lexmotion.models.checkpoint import config_fingerprint, weights_fingerprint
+from lexmotion.models.vocabulary import is_whole_word
 from retrieval.backend import BACKENDS, Backend, active_columns, backend_class
 
 INDEX_FORMAT = 1
@@ -302,9 +303,8 @@ class Index:
         limits = self.word_limits()
         motion_is_query = self.meta["collection"] == "texts"       # motion -> captions: the query is the motion
         lexical = self.meta["kind"] == "lexical"
-        # a "##" piece is the tail of a longer word, not a word: never an explanation (nor a tag, tagging.py)
         if lexical and (self._whole is None or len(self._whole) != len(query_vec)):
-            self._whole = np.array([not t.startswith("##") for t in word(list(range(len(query_vec))))])
+            self._whole = np.array([is_whole_word(t) for t in word(list(range(len(query_vec))))])
         for score, i, start, end in found:
             terms, near = [], []
             if lexical:

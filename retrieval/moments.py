@@ -242,9 +242,9 @@ def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, q
 def localisation_words(tokenizer, sequence: Sequence) -> list[tuple[str, list[int]]]:
     """(word, the parts whose caption holds it or its stem) for each content word of the parts' captions, less
     words whose stem every part's caption holds."""
-    from lexmotion.models.vocabulary import caption_word_ids, word_stem
+    from lexmotion.models.vocabulary import caption_word_ids, is_whole_word, word_stem
     words = [[w for w in tokenizer.convert_ids_to_tokens(caption_word_ids(tokenizer, p["caption"]))
-              if not w.startswith("##")] for p in sequence.parts]      # a word's tail piece is not a word
+              if is_whole_word(w)] for p in sequence.parts]
     stems = [{word_stem(w) for w in ws} for ws in words]
     out = {}
     for ws in words:

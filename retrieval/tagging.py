@@ -11,6 +11,7 @@ import numpy as np
 
 from lexmotion.errors import LexmotionError
 from lexmotion.models.thresholds import THRESHOLDS, calibrate, read_thresholds, word_limits
+from lexmotion.models.vocabulary import is_whole_word
 
 
 def write_calibrated(model_path, calibration: dict, out) -> Path:
@@ -28,7 +29,7 @@ def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> li
         words = np.flatnonzero(v > limits)
         tokens = [(model.tokenizer.convert_ids_to_tokens(int(i)), round(float(v[i]), 4))
                   for i in words[np.argsort(-v[words])]]
-        out.append([(t, w) for t, w in tokens if not t.startswith("##")][:k])      # keywords are whole words
+        out.append([(t, w) for t, w in tokens if is_whole_word(t)][:k])
     return out
 
 

@@ -23,13 +23,13 @@ HOLDOUT = 0.1            # the share of train clips calibration uses beside the 
 
 def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3) -> dict[str, dict]:
     """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}."""
-    from lexmotion.models.vocabulary import caption_word_ids, word_stem
+    from lexmotion.models.vocabulary import caption_word_ids, is_whole_word, word_stem
     groups: dict[str, dict] = defaultdict(lambda: {"ids": set(), "clips": set(), "count": defaultdict(int)})
     for n, texts in enumerate(captions):
         for text in texts:
             ids = caption_word_ids(tokenizer, text)
             for i, token in zip(ids, tokenizer.convert_ids_to_tokens(ids)):
-                if token.startswith("##"):          # a piece of a longer word is not a word to tag with
+                if not is_whole_word(token):
                     continue
                 g = groups[word_stem(token)]
                 g["ids"].add(i)

@@ -47,6 +47,11 @@ def vocabulary_mask(tokenizer) -> torch.Tensor:
     return mask
 
 
+def is_whole_word(token: str) -> bool:
+    """False for a "##" WordPiece: the tail of a longer word, never a word to tag, explain or place in time."""
+    return not token.startswith("##")
+
+
 def _is_clean(token: str) -> bool:
     word = token[2:] if token.startswith("##") else token
     return bool(_WORD.match(token)) and len(word) > 1 and word not in STOP_WORDS
