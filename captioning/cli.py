@@ -34,7 +34,7 @@ def _add_train(cmds) -> None:
     tr = cmds.add_parser(
         "train", help="train a captioner on a dataset folder",
         description="Train a captioner with teacher forcing. After every epoch the selection set (the validation "
-                    "split plus a held-out 10%% of the training split, the same clips for every seed) is captioned "
+                    "split plus a held-out 10% of the training split, the same clips for every seed) is captioned "
                     "greedily; the epoch with the best CIDEr is kept in OUT, the latest in OUT/last. A frozen "
                     "lexical backbone is run once per clip, not at every step. Run again with the same --out to "
                     "resume.",
