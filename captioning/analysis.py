@@ -23,6 +23,7 @@ from lexmotion.data.dataset import MotionDataset
 from lexmotion.data.skeletons import PARTS
 from lexmotion.errors import LexmotionError
 from lexmotion.files import claim_output, mark_folder, save_figure, write_json
+from lexmotion.models.vocabulary import is_whole_word
 
 # Bandai labels whose body parts are known (the ground truth).
 BANDAI_TRUTH = {
@@ -137,7 +138,8 @@ def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0
     if getattr(scorer, "last_top", None) is not None:
         top_ids, top_w = (t[:1, :guide_top] for t in scorer.last_top)
         tokenizer = scorer.guide.tokenizer
-        top = [t for t, w in zip(tokenizer.convert_ids_to_tokens(top_ids[0].tolist()), top_w[0].tolist()) if w > 0]
+        top = [t for t, w in zip(tokenizer.convert_ids_to_tokens(top_ids[0].tolist()), top_w[0].tolist())
+               if w > 0 and is_whole_word(t)]
         stems = scorer.guide.stems(top_ids, top_w)[0]
         words_used = {"top": top, "used": [w for w in content_words(caption) if stem(w) in stems]}
     return caption, att, words_used, origin
