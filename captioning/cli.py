@@ -145,6 +145,10 @@ def _add_eval(cmds) -> None:
                          "lexical backbone; needed for other encoders)")
     ev.add_argument("--guide-top", type=int, default=20, help="how many of the motion's top words count (default 20)")
     _add_rerank_options(ev)
+    ev.add_argument("--rerank-data", metavar="DATA",
+                    help="--rerank: the dataset whose training captions are the neighbours (default: --data's; "
+                         "give the captioner's training data to score motions from elsewhere as `caption describe` "
+                         "captions them)")
     ev.add_argument("--json", help="write the scores here (and the predictions, each with its source, to "
                                    "JSON.predictions.jsonl)")
     add_device_option(ev, "where captions are decoded and scored")
@@ -281,10 +285,10 @@ def _check_eval_models(args) -> None:
     """The --model folders (captioners, or retrieval checkpoints for a baseline) and the options they allow."""
     if args.baseline:
         from lexmotion.models.checkpoint import read_config
-        if args.synergy or args.guide_model or args.guide_weight or args.rerank_model or (
+        if args.synergy or args.guide_model or args.guide_weight or args.rerank_model or args.rerank_data or (
                 args.rerank and args.baseline == "nearest"):
-            raise LexmotionError(f"--baseline {args.baseline} copies captions: --synergy, --guide-* and --rerank-model "
-                                 f"do not apply" + (", nor --rerank" if args.baseline == "nearest" else ""))
+            raise LexmotionError(f"--baseline {args.baseline} copies captions: --synergy, --guide-*, --rerank-model "
+                                 f"and --rerank-data do not apply" + (", nor --rerank" if args.baseline == "nearest" else ""))
         _check_folders(args.model, "--model", read_config)
         return
     from captioning.model import read_captioner_config
@@ -310,7 +314,8 @@ def _evaluate_one(args, i: int, path: str, rerank_model, decoding: dict) -> dict
     return evaluate_captioner(path, args.data, args.split, 1 if args.greedy else args.beam,
                               args.synergy[i] if args.synergy else None, decoding["options"], args.device,
                               predictions_out=preds, guide_weight=decoding["guide_weight"], guide_model=args.guide_model,
-                              guide_top=args.guide_top, rerank=_rerank(args, path), rerank_model=rerank_model)
+                              guide_top=args.guide_top, rerank=_rerank(args, path), rerank_model=rerank_model,
+                              rerank_data=args.rerank_data)
 
 
 def _print_caption_notes(results: list[dict]) -> None:

@@ -138,12 +138,13 @@ def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam:
                        synergy: str | None = None, synergy_options: SynergyOptions | None = None,
                        device: str = "cpu", progress: bool = True, predictions_out: str | None = None,
                        guide_weight: float = 0.0, guide_model: str | None = None, guide_top: int = 20,
-                       rerank: int = 0, rerank_model: str | None = None) -> dict:
+                       rerank: int = 0, rerank_model: str | None = None, rerank_data: str | None = None) -> dict:
     """Caption a split and score it; split ``selection`` is the captioner's own selection set (val plus
     its held-out training slice), with only the clips it trained on as neighbours. With a lexical source (own backbone or ``guide_model``) the result
     also says how many of the captions' content words are among their motion's top ``guide_top`` words.
     ``rerank`` = k > 0: consensus reranking of the beam's hypotheses and the motion's k nearest training
-    captions (``captioning.rerank``; neighbours from ``rerank_model`` or the captioner's own backbone)."""
+    captions (``captioning.rerank``; neighbours from ``rerank_model`` or the captioner's own backbone), among
+    the training captions of ``rerank_data`` (default: ``data_dir``'s)."""
     from captioning.guidance import word_use
     from captioning.model import load_captioner
 
@@ -164,9 +165,10 @@ def evaluate_captioner(model_dir: str, data_dir: str, split: str = "test", beam:
     reranker = None
     if rerank:
         from captioning.rerank import make_reranker
-        reranker = make_reranker(model, data, rerank, rerank_model, device, pool)
+        reranker = (make_reranker(model, MotionDataset(rerank_data), rerank, rerank_model, device) if rerank_data
+                    else make_reranker(model, data, rerank, rerank_model, device, pool))
         described += (f" + consensus reranking with the {rerank} nearest training captions of "
-                      f"{reranker.neighbours.name}")
+                      f"{rerank_data or data_dir} by {reranker.neighbours.name}")
     details = predict_detailed(scorer, examples, beam=beam, progress=progress, device=device, rerank=reranker)
     preds = [d["caption"] for d in details]
     result = _score(examples, preds, device, predictions_out, details)

@@ -336,3 +336,31 @@ def test_default_rerank_is_on_with_a_backbone_and_off_with_a_note_when_it_is_gon
     assert main(["caption", "eval", "--model", str(moved), "--data", data, "--json", str(tmp_path / "b.json")]) == 0
     assert "no consensus reranking" in capsys.readouterr().err
     assert "consensus" not in json.loads((tmp_path / "b.json").read_text())["decoding"]
+
+
+def test_eval_takes_neighbours_from_rerank_data(captioners, tiny_setup, kitml_slice, tmp_path, capsys, monkeypatch):
+    """`caption eval --rerank-data`: the neighbours are that dataset's training captions, as `caption describe`
+    takes its captioner's (how a motion from another library is captioned)."""
+    import shutil
+    from lexmotion.data.dataset import build_dataset
+    zebra = tmp_path / "zebra-slice"
+    shutil.copytree(kitml_slice, zebra)
+    rows = [json.loads(line) for line in (zebra / "annotations.jsonl").read_text().splitlines() if line]
+    # the slice's own words (the checkpoint refuses data it cannot say), in sentences no caption of it holds
+    a, b, c = sorted({w for r in rows for t in r["texts"] for w in t.lower().strip(".").split()}, key=len)[-3:]
+    texts = [f"{a} {b} {c} {a}", f"{a} {b} {c} {b}", f"{a} {b} {c} {c}"]
+    (zebra / "annotations.jsonl").write_text("".join(json.dumps({**r, "texts": [texts[i % 3]]}) + "\n"
+                                                     for i, r in enumerate(rows)))
+    build_dataset("kitml-cmu", zebra, tmp_path / "zebra", progress=False)
+    from captioning.rerank import Neighbours
+    seen, find = [], Neighbours.__call__
+    monkeypatch.setattr(Neighbours, "__call__", lambda self, *a: seen.append(find(self, *a)) or seen[-1])
+    out = tmp_path / "r.json"
+    assert main(["caption", "eval", "--model", str(captioners[0]), "--data", str(tiny_setup / "kit"), "--rerank", "3",
+                 "--rerank-data", str(tmp_path / "zebra"), "--json", str(out)]) == 0
+    assert seen and all(n in texts for near in seen for ns in near for n in ns)
+    assert str(tmp_path / "zebra") in json.loads(out.read_text())["decoding"]
+    for bad in (["--rerank-data", str(tmp_path / "nowhere")], ["--baseline", "nearest", "--rerank-data", str(out)]):
+        capsys.readouterr()
+        assert main(["caption", "eval", "--model", str(captioners[0]), "--data", str(tiny_setup / "kit"), *bad]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
