@@ -148,27 +148,39 @@ def describe_clip(model, features: np.ndarray, beam: int = 2, no_repeat: int = 0
 def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None, fps: float = 20.0,
                   beam: int = 2, figure: str | None = None, no_repeat: int = 0, guide_weight: float = 0.0,
                   guide_model: str | None = None, guide_top: int = 20, rerank: int = 0,
-                  rerank_model: str | None = None, rerank_data: str | None = None) -> dict:
+                  rerank_model: str | None = None, rerank_data: str | None = None,
+                  rerank_other_skeletons: bool = True) -> dict:
     """Caption one motion file (see ``describe_clip``); ``rerank`` = k > 0 reranks with the k nearest
-    training captions of ``rerank_data`` (default: the captioner's training data)."""
+    training captions of ``rerank_data`` (default: the captioner's training data). With
+    ``rerank_other_skeletons`` False, a motion on a skeleton that data does not hold is not reranked (its
+    neighbours would be another library's captions) and the result's ``note`` says so."""
     from lexmotion.data.motion_file import read_motion_file
     model = load_captioner(model_dir)
     clip = read_motion_file(motion_path, fps, skeleton)
     features = clip_features(clip["joints"], clip["fps"], clip["skeleton"], model.stats, clip["source"])
-    reranker = None
+    reranker, note = None, None
     if rerank:
         from captioning.model import read_captioner_config
         from captioning.rerank import make_reranker
         data_dir = rerank_data or read_captioner_config(model_dir)["train"].get("data")
         if not data_dir:
             raise LexmotionError(f"{model_dir}: its config names no training data; give --rerank-data")
-        reranker = make_reranker(model, MotionDataset(data_dir), rerank, rerank_model, model.device)
+        data = MotionDataset(data_dir)
+        skeleton = clip["skeleton"].name
+        if not rerank_other_skeletons and skeleton not in data.meta.get("skeletons", {skeleton: None}):
+            # on Bandai takes, kitml-cmu neighbours made captions name the action half as often
+            # (docs/results/captioning.md, "Motions from another library")
+            rerank, note = 0, (f"{motion_path} is on the {skeleton} skeleton, which {data_dir} does not hold, so its "
+                               f"caption is the captioner's own, not reranked by that data's captions (--rerank K "
+                               f"forces it)")
+        else:
+            reranker = make_reranker(model, data, rerank, rerank_model, model.device)
     caption, att, words_used, origin = describe_clip(model, features, beam, no_repeat, guide_weight, guide_model,
                                                      guide_top, reranker)
     if figure:
         save_figure(words_figure(model, att, caption), figure)
     out = {"motion": motion_path, "caption": caption, **origin, "rerank": rerank, "words": word_report(model, att),
-           "figure": figure}
+           "figure": figure, **({"note": note} if note else {})}
     if words_used is not None:
         out.update(motion_words=words_used["top"], motion_words_used=words_used["used"], guide_weight=guide_weight)
     return out

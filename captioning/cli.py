@@ -371,7 +371,10 @@ def run_describe(args) -> int:
     result = describe_file(args.model, args.motion, skeleton=args.skeleton, fps=args.fps, beam=args.beam,
                            figure=args.figure, no_repeat=args.no_repeat, guide_weight=weight,
                            guide_model=args.guide_model, guide_top=args.guide_top, rerank=_rerank(args, args.model),
-                           rerank_model=args.rerank_model, rerank_data=args.rerank_data)
+                           rerank_model=args.rerank_model, rerank_data=args.rerank_data,
+                           rerank_other_skeletons=args.rerank is not None)
+    if result.get("note"):
+        print(f"note: {result['note']}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

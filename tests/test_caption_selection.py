@@ -364,3 +364,24 @@ def test_eval_takes_neighbours_from_rerank_data(captioners, tiny_setup, kitml_sl
         capsys.readouterr()
         assert main(["caption", "eval", "--model", str(captioners[0]), "--data", str(tiny_setup / "kit"), *bad]) == 2
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_describe_does_not_rerank_a_motion_from_another_skeleton_unless_asked(captioners, tiny_setup, tmp_path, capsys):
+    import numpy as np
+    data = MotionDataset(tiny_setup / "kit")
+    joints = data.row(data.split_indices("test")[0])["joints"]              # (frames, 21, 3) kitml-cmu
+    other = tmp_path / "other.npy"
+    np.save(other, np.concatenate([joints, joints[:, :1]], axis=1))          # 22 joints: read as humanml3d
+    capsys.readouterr()
+    assert main(["caption", "describe", "--model", str(captioners[0]), "--motion", str(other), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["rerank"] == 0 and json.loads(out.out)["source"] == "captioner"
+    assert out.err.count("\n") == 1 and "humanml3d skeleton" in out.err and "--rerank K forces it" in out.err
+    assert main(["caption", "describe", "--model", str(captioners[0]), "--motion", str(other), "--rerank", "3",
+                 "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["rerank"] == 3 and not out.err
+    own = tmp_path / "own.npy"
+    np.save(own, joints)
+    assert main(["caption", "describe", "--model", str(captioners[0]), "--motion", str(own), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rerank"] == 20          # the default where the neighbours fit

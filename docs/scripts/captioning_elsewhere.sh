@@ -23,4 +23,4 @@ $E --data data/bandai --rerank-data data/kitml --json $R/elsewhere-bandai-rerank
 $E --data data/bandai --rerank 0 --json $R/elsewhere-bandai-plain.json
 $E --data data/kitml --json $R/elsewhere-kitml-rerank.json
 $E --data data/kitml --rerank 0 --json $R/elsewhere-kitml-plain.json
-python docs/scripts/label_words.py $R/elsewhere-bandai-*.json.*.predictions.jsonl
+python docs/scripts/label_words.py $R/elsewhere-bandai-plain.json $R/elsewhere-bandai-rerank.json

@@ -1,18 +1,20 @@
 """Does a caption name the action of a Bandai take? For each predictions file of `lexmotion caption eval --json`
 on Bandai data, the share of clips whose caption holds the label's action word (the first word of its content
-label: raise, run, wave, walk), matched by stem, with its synonyms in Bandai's own label captions (raise: lift,
-put up). Per file, then the mean ± std over files of one setting.
+label: raise, run, wave, walk), matched by stem, with the synonyms of Bandai's own label captions (raise: lift,
+put up). Per file, then per setting (A.json, B.json: their predictions files .0., .1., ... one per captioner),
+and B − A with `eval compare`'s paired bootstrap (clips and captioners resampled, captioner i of A with i of B).
 
-    python docs/scripts/label_words.py docs/results/captioning/elsewhere-bandai-*.json.*.predictions.jsonl
+    python docs/scripts/label_words.py A.json B.json
 """
 import json
 import re
 import sys
-from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
 from captioning.rules import stem
+from retrieval.compare import paired_difference
 
 SYNONYMS = {"raise": {"raise", "lift", "put"}}       # Bandai's label captions say "lifts" and "puts ... up" too
 
@@ -22,19 +24,29 @@ def named(caption: str, action: str) -> bool:
     return bool(words & {stem(w) for w in SYNONYMS.get(action, {action})})
 
 
-def main(paths: list[str]) -> None:
-    by_setting = defaultdict(list)
-    for path in paths:
-        rows = [json.loads(line) for line in open(path) if line.strip()]
-        actions = [r["id"].split("_")[1].split("-")[0] for r in rows]     # dataset-2_raise-up-left-hand_active_001
-        share = float(np.mean([named(r["prediction"], a) for r, a in zip(rows, actions)]))
-        own = float(np.mean([r.get("source", "captioner") == "captioner" for r in rows]))
-        per_action = {a: round(float(np.mean([named(r["prediction"], a) for r, b in zip(rows, actions) if b == a])), 3)
-                      for a in sorted(set(actions))}
-        print(f"{path}: action named {share:.3f} ({len(rows)} clips; own captions {own:.0%}) {per_action}")
-        by_setting[re.sub(r"\.\d+\.predictions\.jsonl$", "", path)].append(share)
-    for setting, shares in by_setting.items():
-        print(f"{setting}: {np.mean(shares):.3f} ± {np.std(shares):.3f} over {len(shares)} captioners")
+def setting(path: str) -> tuple[list[str], np.ndarray]:
+    """-> the clip ids, and (captioners, clips) 1 where the caption names the action, 0 elsewhere."""
+    files = sorted(Path(path).parent.glob(Path(path).name + ".*.predictions.jsonl"))
+    runs = [[json.loads(line) for line in open(f) if line.strip()] for f in files]
+    ids = [r["id"] for r in runs[0]]
+    assert all([r["id"] for r in run] == ids for run in runs), f"{path}: its runs captioned different clips"
+    actions = [i.split("_")[1].split("-")[0] for i in ids]         # dataset-2_raise-up-left-hand_active_001
+    out = np.array([[named(r["prediction"], a) for r, a in zip(run, actions)] for run in runs], dtype=float)
+    for f, run, row in zip(files, runs, out):
+        own = np.mean([r.get("source", "captioner") == "captioner" for r in run])
+        per = {a: round(float(row[[b == a for b in actions]].mean()), 3) for a in sorted(set(actions))}
+        print(f"{f}: action named {row.mean():.3f} ({len(run)} clips; own captions {own:.0%}) {per}")
+    return ids, out
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        sys.exit(__doc__)
+    (ids_a, a), (ids_b, b) = setting(argv[0]), setting(argv[1])
+    assert ids_a == ids_b, "the two settings captioned different clips"
+    r = paired_difference(a, b)
+    print(f"action named, {a.shape[1]} clips: A {r['a']:.3f} ± {r['a_std']:.3f}, B {r['b']:.3f} ± {r['b_std']:.3f}, "
+          f"B − A {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]: {r['verdict']}")
 
 
 if __name__ == "__main__":
