@@ -198,12 +198,14 @@ def _add_analyze(cmds) -> None:
 
 
 def _add_rerank_options(parser) -> None:
+    several = parser.prog.endswith("eval")
     parser.add_argument("--rerank", type=int, default=None, metavar="K",
                         help="consensus reranking: among the beam's hypotheses and the K training captions a retrieval "
                              "checkpoint ranks first for the motion, keep the one those K agree with most (CIDEr-D); "
                              f"0 = off (default {DEFAULT_NEIGHBOURS} when the captioner has a lexical backbone or "
-                             "--rerank-model is given, else off; docs/captioning.md)")
-    several = parser.prog.endswith("eval")
+                             "--rerank-model is given, else off" + ("" if several else
+                             ", and off for a motion on a skeleton the neighbours' data does not hold") +
+                             "; docs/captioning.md)")
     parser.add_argument("--rerank-model", metavar="CKPT", nargs="+" if several else None,
                         help="--rerank: the retrieval checkpoint (lexical or dense) that finds the neighbours "
                              "(default: the captioner's own lexical backbone checkpoint; needed for other encoders)"
