@@ -341,4 +341,5 @@ def localise_captions(captioner_path: str, sequences: list, device: str = "cpu",
     return {"captioner": captioner_path, "arch": model.config.arch,
             "localisation": float(np.mean(found)) if found else float("nan"),
             "chance": float(np.mean(chance)) if chance else float("nan"), "words": len(found),
-            "unplaceable": unplaceable, "examples": examples}
+            "unplaceable": unplaceable, "examples": examples,
+            "per_item": {"found": [float(f) for f in found], "chance": [float(c) for c in chance]}}
