@@ -342,6 +342,7 @@ def test_eval_takes_neighbours_from_rerank_data(captioners, tiny_setup, kitml_sl
     """`caption eval --rerank-data`: the neighbours are that dataset's training captions, as `caption describe`
     takes its captioner's (how a motion from another library is captioned)."""
     import shutil
+
     from lexmotion.data.dataset import build_dataset
     zebra = tmp_path / "zebra-slice"
     shutil.copytree(kitml_slice, zebra)

@@ -209,3 +209,6 @@ def test_eval_moments_places_both_captioners_words(guided, local, data, tmp_path
         for w in placed:                              # a peak is a time inside the sequence
             assert 0 <= w["peak_seconds"] <= max(s.duration for s in sequences)
         assert result["words"] == 0 or 0 <= result["localisation"] <= 1
+        found, chance = result["per_item"]["found"], result["per_item"]["chance"]
+        assert [float(w["found"]) for w in placed] == found and len(chance) == len(found)
+        assert all(0 < c < 1 for c in chance)             # a word held by some parts, not all

@@ -19,8 +19,15 @@ from lexmotion.data.batching import MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
 from lexmotion.models.checkpoint import load
 from lexmotion.models.querybank import motion_rows, priors_from_cosines
-from retrieval.evaluate import (_direction, deduplicate, encode_split, ranks, sentence_embeddings, summarise,
-                                threshold_positives)
+from retrieval.evaluate import (
+    _direction,
+    deduplicate,
+    encode_split,
+    ranks,
+    sentence_embeddings,
+    summarise,
+    threshold_positives,
+)
 
 BETAS = [0, 10, 15, 20, 25, 30, 40, 60]
 BANK = ("data/kitml-desc", "data/cmu-extra")
