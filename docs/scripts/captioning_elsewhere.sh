@@ -21,6 +21,10 @@ mkdir -p $R
 E="lexmotion caption eval --model ${C[*]}"
 $E --data data/bandai --rerank-data data/kitml --json $R/elsewhere-bandai-rerank.json
 $E --data data/bandai --rerank 0 --json $R/elsewhere-bandai-plain.json
+# the same library's motions on the same skeleton, other subjects: cmu-extra test (CMU's descriptions as references)
+$E --data data/cmu-extra --rerank-data data/kitml --json $R/elsewhere-cmu-extra-rerank.json
+$E --data data/cmu-extra --rerank 0 --json $R/elsewhere-cmu-extra-plain.json
 $E --data data/kitml --json $R/elsewhere-kitml-rerank.json
 $E --data data/kitml --rerank 0 --json $R/elsewhere-kitml-plain.json
 python docs/scripts/label_words.py $R/elsewhere-bandai-plain.json $R/elsewhere-bandai-rerank.json
+python docs/scripts/label_words.py $R/elsewhere-cmu-extra-plain.json $R/elsewhere-cmu-extra-rerank.json
