@@ -44,7 +44,8 @@ def setting(path: str) -> tuple[list[str], np.ndarray]:
     for f, run, row in zip(files, runs, out):
         own = np.mean([r.get("source", "captioner") == "captioner" for r in run])
         per = {a: round(float(row[[b == a for b in actions]].mean()), 3) for a in sorted(set(actions))}
-        print(f"{f}: action named {row.mean():.3f} ({len(run)} clips; own captions {own:.0%}) {per}")
+        what = "action named" if bandai else "a reference word named"
+        print(f"{f}: {what} {row.mean():.3f} ({len(run)} clips; own captions {own:.0%}) {per}")
     return ids, out
 
 
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> None:
     (ids_a, a), (ids_b, b) = setting(argv[0]), setting(argv[1])
     assert ids_a == ids_b, "the two settings captioned different clips"
     r = paired_difference(a, b)
-    print(f"action named, {a.shape[1]} clips: A {r['a']:.3f} ± {r['a_std']:.3f}, B {r['b']:.3f} ± {r['b_std']:.3f}, "
+    print(f"named, {a.shape[1]} clips: A {r['a']:.3f} ± {r['a_std']:.3f}, B {r['b']:.3f} ± {r['b_std']:.3f}, "
           f"B − A {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]: {r['verdict']}")
 
 
