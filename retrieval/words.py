@@ -44,11 +44,14 @@ def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
 
 
 def label_groups(tokenizer, labels: list[str], min_positives: int = MIN_POSITIVES) -> dict[str, dict]:
-    """Label-derived data: each action label ("wave-left-hand") with its words' token ids and its clips."""
+    """Label-derived data: each action label ("wave-left-hand") with its words' token ids and its clips. Stop
+    words are left out ("raise-up-left-hand": raise, left, hand): no motion vector holds them, so a label that
+    kept one could never be tagged."""
+    from lexmotion.models.vocabulary import STOP_WORDS
     out = {}
     for label in sorted(set(labels)):
         positives = np.array([x == label for x in labels])
-        ids = tokenizer.convert_tokens_to_ids([w for w in label.split("-") if w])
+        ids = tokenizer.convert_tokens_to_ids([w for w in label.split("-") if w and w not in STOP_WORDS])
         if positives.sum() >= min_positives and ids:
             out[label] = {"word": label, "ids": ids, "positives": positives, "mean_over_words": True}
     return out

@@ -7,7 +7,7 @@ import pytest
 from conftest import pretrain_tiny
 
 from lexmotion.app.cli import main
-from retrieval.words import average_precision, tagger_report
+from retrieval.words import average_precision, label_groups, tagger_report
 
 
 def test_average_precision_and_ties():
@@ -64,3 +64,15 @@ def test_the_command_on_a_tiny_checkpoint(capsys, tiny_setup, tmp_path):
     assert dense["kind"] == "dense" and set(next(iter(dense["words"].values()))) == {"ap_query"}
     assert set(report["mean_std"]) == {"ap_query"}
     assert "query AP" in capsys.readouterr().out
+
+
+def test_a_label_leaves_its_stop_words_out_so_it_can_be_tagged():
+    from lexmotion.models.text import load_text_backbone
+    tokenizer = load_text_backbone()[0]
+    groups = label_groups(tokenizer, ["raise-up-left-hand"] * 3 + ["walk"] * 3)
+    words = tokenizer.convert_ids_to_tokens(groups["raise-up-left-hand"]["ids"])
+    assert words == ["raise", "left", "hand"]             # "up": no motion vector holds a stop word
+    network = np.zeros((6, len(tokenizer)))
+    network[:3, groups["raise-up-left-hand"]["ids"]] = 1.0
+    report = tagger_report(groups, network, network, limits=np.full(len(tokenizer), 0.5))
+    assert report["words"]["raise-up-left-hand"]["recall"] == 1.0

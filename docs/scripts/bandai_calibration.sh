@@ -14,4 +14,6 @@ for seed in 0 1 2; do
   [ -f $out/thresholds.json ] || lexmotion tag --calibrate --model $P/${L[$seed]} --data data/bandai --out $out
   B+=($out)
 done
-lexmotion eval words --model "${B[@]}" --data data/bandai --json docs/results/words/bandai-own-calibration.json --quiet
+W=docs/results/words
+lexmotion eval words --model "${B[@]}" --data data/bandai --json $W/bandai-own-calibration.json --quiet
+lexmotion eval words --model $P/${L[0]} $P/${L[1]} $P/${L[2]} --data data/bandai --json $W/bandai-kitml-calibration.json --quiet
