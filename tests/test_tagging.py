@@ -125,3 +125,15 @@ def test_eval_words_reports_the_calibrated_words(capsys, tagged, tmp_path):
     runs = json.loads((tmp_path / "w.json").read_text())["runs"]
     calibrated = runs[0]["calibrated"]
     assert "calibrated" not in runs[1] and 0 <= calibrated["held"] <= runs[0]["mean"]["held"]
+
+
+def test_a_word_group_holds_every_inflection_the_vocabulary_has():
+    from lexmotion.models.text import load_text_backbone
+    from lexmotion.models.thresholds import word_groups
+    tokenizer = load_text_backbone()[0]
+    captions = [["A person waves the left hand."], ["Someone waves."], ["A person waves both hands."]]
+    seen = word_groups(tokenizer, captions, 3)
+    every = word_groups(tokenizer, captions, 3, every_inflection=True)
+    assert tokenizer.convert_ids_to_tokens(seen["wave"]["ids"]) == ["waves"]
+    assert {"wave", "waves", "waving", "waved"} <= set(tokenizer.convert_ids_to_tokens(every["wave"]["ids"]))
+    assert (every["wave"]["positives"] == seen["wave"]["positives"]).all()     # the clips are the captions' own

@@ -3,8 +3,9 @@ captioned clips (``calibrate``), stored as ``thresholds.json`` in a checkpoint (
 
 A motion *shows* a word when its weight on the word is over the word's threshold. Calibration scores the
 network's motion vectors of the calibration clips (the val split plus a seeded slice of train) against
-their captions: for each word with enough positives (inflections grouped by stem), the threshold on the
-word's weight with the best F1; for every other word, one global threshold, the best F1 over all those
+their captions: for each word with enough positives (grouped by stem with every inflection the vocabulary
+has, seen in the captions or not), the threshold with the best F1 on the largest of its inflections'
+weights, for all of them; for every other word, one global threshold, the best F1 over all those
 words' clips together. LexCMLP calibrates at its end; ``lexmotion tag --calibrate`` calibrates an older
 checkpoint into a new folder; an index, ``+word`` / ``-word`` and ``lexmotion tag`` read them.
 """
@@ -21,8 +22,11 @@ THRESHOLDS = "thresholds.json"
 HOLDOUT = 0.1            # the share of train clips calibration uses beside the val split
 
 
-def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3) -> dict[str, dict]:
-    """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}."""
+def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3,
+                every_inflection: bool = False) -> dict[str, dict]:
+    """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}.
+    The ids are the inflections the captions use; with EVERY_INFLECTION, every whole word of the vocabulary
+    with the stem too ("wave" beside the captions' "waves")."""
     from lexmotion.models.vocabulary import caption_word_ids, is_whole_word, word_stem
     groups: dict[str, dict] = defaultdict(lambda: {"ids": set(), "clips": set(), "count": defaultdict(int)})
     for n, texts in enumerate(captions):
@@ -35,12 +39,24 @@ def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3) ->
                 g["ids"].add(i)
                 g["clips"].add(n)
                 g["count"][token] += 1
+    kin = _stem_ids(tokenizer) if every_inflection else {}
     out = {}
     for stem, g in groups.items():
+        g["ids"] |= kin.get(stem, set())
         if len(g["clips"]) >= min_positives:
             positives = np.zeros(len(captions), dtype=bool)
             positives[sorted(g["clips"])] = True
             out[stem] = {"word": max(g["count"], key=g["count"].get), "ids": sorted(g["ids"]), "positives": positives}
+    return out
+
+
+def _stem_ids(tokenizer) -> dict[str, set[int]]:
+    """stem -> the ids of the vocabulary's whole words (letters only) with that stem."""
+    from lexmotion.models.vocabulary import word_stem
+    out: dict[str, set[int]] = defaultdict(set)
+    for token, i in tokenizer.get_vocab().items():
+        if token.isalpha() and token.isascii():
+            out[word_stem(token)].add(i)
     return out
 
 
@@ -87,7 +103,8 @@ def calibrate(model, data_dirs, seed: int = 0, min_positives: int = 3, progress:
     with torch.no_grad():
         network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in rows_of[i:i + 64]]),
                                                   prune=False).float().cpu() for i in range(0, len(rows_of), 64)]).numpy()
-    groups = word_groups(model.tokenizer, [r["texts"] for r in rows_of], 1)
+    # a word's threshold holds for all its inflections: Bandai's captions say "waves", its labels "wave"
+    groups = word_groups(model.tokenizer, [r["texts"] for r in rows_of], 1, every_inflection=True)
     per_word = {}
     rest = np.zeros(network.shape, dtype=bool)      # every other word: its clips' captions, if any, hold it
     for g in groups.values():
@@ -104,7 +121,8 @@ def calibrate(model, data_dirs, seed: int = 0, min_positives: int = 3, progress:
         global_t = float(network.max())             # no rare word ever right: tag none of them
     return {"per_word": per_word, "global": float(global_t), "clips": len(rows_of), "data": [str(d) for d in data_dirs],
             "seed": seed, "min_positives": min_positives,
-            "how": "val split + a seeded 10% of train; per word (stem group) the best-F1 threshold on its weight"}
+            "how": "val split + a seeded 10% of train; per word (stem group: every vocabulary inflection) the "
+                   "best-F1 threshold on its largest inflection weight"}
 
 
 def read_thresholds(model_path) -> dict:
