@@ -147,6 +147,8 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
     if limits is not None:                    # what +word and tag use: the words over their thresholds
         calibrated = tagger_report(groups, network.numpy(), served.numpy(), limits)
         report["calibrated"] = {k: v for k, v in calibrated["mean"].items() if k not in ("ap", "chance", "held_network")}
+        for word, row in calibrated["words"].items():          # per word too, for paired intervals
+            report["words"][word]["calibrated"] = {k: row[k] for k in ("precision", "recall", "held", "keep_ratio")}
     report.update(**base, kind="lexical", motion_nonzeros_median=float((network > 0).sum(1).float().median()),
                   text_nonzeros_median=float((text > 0).sum(1).float().median()))
     return report

@@ -125,6 +125,9 @@ def test_eval_words_reports_the_calibrated_words(capsys, tagged, tmp_path):
     runs = json.loads((tmp_path / "w.json").read_text())["runs"]
     calibrated = runs[0]["calibrated"]
     assert "calibrated" not in runs[1] and 0 <= calibrated["held"] <= runs[0]["mean"]["held"]
+    per_word = [w["calibrated"]["held"] for w in runs[0]["words"].values()]       # what the mean is of
+    assert per_word and calibrated["held"] == pytest.approx(np.mean(per_word), abs=1e-4)
+    assert all("calibrated" not in w for w in runs[1]["words"].values())
 
 
 def test_a_word_group_holds_every_inflection_the_vocabulary_has():

@@ -3,7 +3,8 @@ bootstrap (words and seeds resampled, seed i of A paired with seed i of B).
 
     python docs/scripts/words_intervals.py A.json KEY B.json KEY
 
-KEY is a per-word figure: ap, ap_logits or ap_query of `eval words`; word_localisation or
+KEY is a per-word figure: ap, ap_logits or ap_query of `eval words`, or calibrated.precision, calibrated.recall,
+calibrated.held of its calibrated thresholds; word_localisation or
 word_localisation_logits of `eval moments` (its --model checkpoints, on the same words), or
 word_localisation_guess: each silent word (weights 0 all along) counted at its chance, as a uniform guess
 would score it, and every other word as word_localisation does. A and B may be the
@@ -30,6 +31,8 @@ def per_word(path: str, key: str) -> dict[str, list[float]]:
         return {str(i): [o[i] for o in outcomes] for i in range(len(outcomes[0]))}
     runs = result["runs"]
     words = set.intersection(*(set(r["words"]) for r in runs))
+    if key.startswith("calibrated."):           # a figure at the calibrated thresholds: calibrated.recall
+        return {w: [r["words"][w]["calibrated"][key.split(".", 1)[1]] for r in runs] for w in sorted(words)}
     return {w: [r["words"][w][key] for r in runs] for w in sorted(words)}
 
 
