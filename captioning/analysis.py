@@ -166,11 +166,11 @@ def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None,
         if not data_dir:
             raise LexmotionError(f"{model_dir}: its config names no training data; give --rerank-data")
         data = MotionDataset(data_dir)
-        skeleton = clip["skeleton"].name
-        if not rerank_other_skeletons and skeleton not in data.meta.get("skeletons", {skeleton: None}):
+        rig = clip["skeleton"].name
+        if not rerank_other_skeletons and rig not in data.meta.get("skeletons", {rig: None}):
             # on Bandai takes, kitml-cmu neighbours made captions name the action half as often
             # (docs/results/captioning.md, "Motions from another library")
-            rerank, note = 0, (f"{motion_path} is on the {skeleton} skeleton, which {data_dir} does not hold, so its "
+            rerank, note = 0, (f"{motion_path} is on the {rig} skeleton, which {data_dir} does not hold, so its "
                                f"caption is the captioner's own, not reranked by that data's captions (--rerank K "
                                f"forces it)")
         else:
