@@ -17,10 +17,24 @@ from lexmotion.errors import LexmotionError
 MIN_WORD_COVERAGE = 0.5     # share of the data's caption words the motion side must be able to say
 
 
-def check_matches_data(model, data: MotionDataset, path: str) -> None:
+def check_matches_data(model, data: MotionDataset, path: str, motions: bool = True) -> None:
     """Refuse, in one line, a checkpoint trained for other data: another feature layout, a
     skeleton its training data did not have, or a motion vocabulary missing most of the data's
-    caption words."""
+    caption words. ``motions`` False: only the captions of DATA are used (a caption pool), so only
+    the vocabulary is checked."""
+    if motions:
+        _check_motions(model, data, path)
+    if model.has_words:
+        from lexmotion.models.vocabulary import caption_word_ids
+        ids = {i for t in _captions(data, "train") for i in caption_word_ids(model.tokenizer, t)}
+        if ids:
+            sayable = model.motion_mask.cpu()[sorted(ids)].bool().float().mean().item()
+            if sayable < MIN_WORD_COVERAGE:
+                raise LexmotionError(f"{path}: its motion vocabulary holds only {sayable:.0%} of the caption words "
+                                     f"of {data.path}; it was trained for other data")
+
+
+def _check_motions(model, data: MotionDataset, path: str) -> None:
     ours, theirs = (data.stats or {}).get("layout"), (model.stats or {}).get("layout")
     if ours and theirs and ours != theirs:
         raise LexmotionError(f"{path}: its motion features are laid out differently from {data.path}'s "
@@ -30,14 +44,6 @@ def check_matches_data(model, data: MotionDataset, path: str) -> None:
     if trained and have and not have <= trained:
         raise LexmotionError(f"{path}: trained on skeletons {', '.join(sorted(trained))}, but {data.path} has "
                              f"{', '.join(sorted(have - trained))}")
-    if model.has_words:
-        from lexmotion.models.vocabulary import caption_word_ids
-        ids = {i for t in _captions(data, "train") for i in caption_word_ids(model.tokenizer, t)}
-        if ids:
-            sayable = model.motion_mask.cpu()[sorted(ids)].bool().float().mean().item()
-            if sayable < MIN_WORD_COVERAGE:
-                raise LexmotionError(f"{path}: its motion vocabulary holds only {sayable:.0%} of the caption words "
-                                     f"of {data.path}; it was trained for other data")
 
 
 def _trained_skeletons(model) -> set[str]:

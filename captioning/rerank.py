@@ -29,7 +29,7 @@ class Neighbours:
 
     def __init__(self, model, data, captioner_stats: dict, k: int, pool_split: str = "train", name: str = "",
                  pool_indices: list[int] | None = None):
-        check_matches_data(model, data, name or "retrieval checkpoint")
+        check_matches_data(model, data, name or "retrieval checkpoint", motions=False)   # only its captions are read
         self.model, self.k, self.name = model.eval(), k, name
         self.pool, self.text = caption_pool(model, data, pool_split, pool_indices)
         ours, theirs = captioner_stats, model.stats

@@ -386,3 +386,30 @@ def test_describe_does_not_rerank_a_motion_from_another_skeleton_unless_asked(ca
     np.save(own, joints)
     assert main(["caption", "describe", "--model", str(captioners[0]), "--motion", str(own), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rerank"] == 20          # the default where the neighbours fit
+
+
+def test_neighbours_from_data_on_another_skeleton(captioners, tiny_setup, tmp_path, capsys):
+    """A caption pool is only its captions: neighbours may come from a library on another rig (describing a
+    studio's take with its own labelled takes' captions), where copying their motions would be refused."""
+    import shutil
+
+    import numpy as np
+
+    from captioning.baseline import check_matches_data
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models.checkpoint import load
+    other = tmp_path / "other-rig"
+    shutil.copytree(tiny_setup / "kit", other)
+    meta = json.loads((other / "lexmotion.json").read_text())
+    (other / "lexmotion.json").write_text(json.dumps({**meta, "skeletons": {"bandai": meta["skeletons"]["kitml-cmu"]}}))
+    lexical = load(json.loads((captioners[0] / "config.json").read_text())["captioner"]["encoder"].split(":", 1)[1])
+    with pytest.raises(LexmotionError, match="trained on skeletons"):
+        check_matches_data(lexical, MotionDataset(other), "ckpt")
+    check_matches_data(lexical, MotionDataset(other), "ckpt", motions=False)
+    data = MotionDataset(tiny_setup / "kit")
+    motion = tmp_path / "clip.npy"
+    np.save(motion, data.row(data.split_indices("test")[0])["joints"])
+    capsys.readouterr()
+    assert main(["caption", "describe", "--model", str(captioners[0]), "--motion", str(motion), "--rerank", "3",
+                 "--rerank-data", str(other), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rerank"] == 3
