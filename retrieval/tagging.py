@@ -22,14 +22,21 @@ def write_calibrated(model_path, calibration: dict, out) -> Path:
 
 
 def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> list[list[tuple[str, float]]]:
-    """Each (V,) network motion vector -> its words over their thresholds, (word, weight), strongest first."""
+    """Each (V,) network motion vector -> its words over their thresholds, (word, weight), strongest first;
+    a word once, by its strongest inflection ("start 2.23", not also "starts" and "starting")."""
+    from lexmotion.models.vocabulary import word_stem
     limits = word_limits(thresholds, vectors.shape[1])
     out = []
     for v in vectors:
         words = np.flatnonzero(v > limits)
         tokens = [(model.tokenizer.convert_ids_to_tokens(int(i)), round(float(v[i]), 4))
                   for i in words[np.argsort(-v[words])]]
-        out.append([(t, w) for t, w in tokens if is_whole_word(t)][:k])
+        seen, tags = set(), []
+        for t, w in tokens:
+            if is_whole_word(t) and word_stem(t) not in seen:
+                seen.add(word_stem(t))
+                tags.append((t, w))
+        out.append(tags[:k])
     return out
 
 

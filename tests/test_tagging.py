@@ -140,3 +140,16 @@ def test_a_word_group_holds_every_inflection_the_vocabulary_has():
     assert tokenizer.convert_ids_to_tokens(seen["wave"]["ids"]) == ["waves"]
     assert {"wave", "waves", "waving", "waved"} <= set(tokenizer.convert_ids_to_tokens(every["wave"]["ids"]))
     assert (every["wave"]["positives"] == seen["wave"]["positives"]).all()     # the clips are the captions' own
+
+
+def test_a_tag_names_a_word_once_by_its_strongest_inflection():
+    from types import SimpleNamespace
+
+    from lexmotion.models.text import load_text_backbone
+    from retrieval.tagging import tag_vectors
+    tokenizer = load_text_backbone()[0]
+    vector = np.zeros((1, len(tokenizer)), dtype=np.float32)
+    for word, weight in (("starts", 1.5), ("start", 2.0), ("starting", 1.2), ("jump", 1.8), ("##ing", 3.0)):
+        vector[0, tokenizer.convert_tokens_to_ids(word)] = weight
+    tags = tag_vectors(SimpleNamespace(tokenizer=tokenizer), vector, {"per_word": {}, "global": 1.0})
+    assert tags == [[("start", 2.0), ("jump", 1.8)]]
