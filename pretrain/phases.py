@@ -163,19 +163,10 @@ def selective_loss(pooled_logits: torch.Tensor, ids: torch.Tensor, labels: torch
     return up + down
 
 
-_STEM_GROUPS: dict = {}
-
-
 def _kin(tokenizer, ids: list[int]) -> list[int]:
     """Every vocabulary id sharing a stem with one of IDS (IDS included)."""
-    from lexmotion.models.vocabulary import word_stem
-    key = (tokenizer.name_or_path, len(tokenizer))
-    if key not in _STEM_GROUPS:
-        groups: dict = {}
-        for token, i in tokenizer.get_vocab().items():
-            groups.setdefault(word_stem(token), []).append(i)
-        _STEM_GROUPS[key] = (groups, {i: word_stem(t) for t, i in tokenizer.get_vocab().items()})
-    groups, stem_of = _STEM_GROUPS[key]
+    from lexmotion.models.vocabulary import stem_groups
+    groups, stem_of = stem_groups(tokenizer)
     return sorted({k for i in ids for k in groups[stem_of[i]]})
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from lexmotion.errors import LexmotionError
 from lexmotion.models.thresholds import THRESHOLDS, calibrate, read_thresholds, word_limits
-from lexmotion.models.vocabulary import is_whole_word
+from lexmotion.models.vocabulary import is_whole_word, word_stem
 
 
 def write_calibrated(model_path, calibration: dict, out) -> Path:
@@ -24,7 +24,6 @@ def write_calibrated(model_path, calibration: dict, out) -> Path:
 def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> list[list[tuple[str, float]]]:
     """Each (V,) network motion vector -> its words over their thresholds, (word, weight), strongest first;
     a word once, by its strongest inflection ("start 2.23", not also "starts" and "starting")."""
-    from lexmotion.models.vocabulary import word_stem
     limits = word_limits(thresholds, vectors.shape[1])
     out = []
     for v in vectors:
@@ -33,8 +32,8 @@ def tag_vectors(model, vectors: np.ndarray, thresholds: dict, k: int = 10) -> li
                   for i in words[np.argsort(-v[words])]]
         seen, tags = set(), []
         for t, w in tokens:
-            if is_whole_word(t) and word_stem(t) not in seen:
-                seen.add(word_stem(t))
+            if is_whole_word(t) and (stem := word_stem(t)) not in seen:
+                seen.add(stem)
                 tags.append((t, w))
         out.append(tags[:k])
     return out

@@ -27,7 +27,7 @@ def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3,
     """stem -> {word (its most frequent token), ids (every inflection's token id), positives (N,) bool}.
     The ids are the inflections the captions use; with EVERY_INFLECTION, every whole word of the vocabulary
     with the stem too ("wave" beside the captions' "waves")."""
-    from lexmotion.models.vocabulary import caption_word_ids, is_whole_word, word_stem
+    from lexmotion.models.vocabulary import caption_word_ids, is_whole_word, stem_groups, word_stem
     groups: dict[str, dict] = defaultdict(lambda: {"ids": set(), "clips": set(), "count": defaultdict(int)})
     for n, texts in enumerate(captions):
         for text in texts:
@@ -39,24 +39,15 @@ def word_groups(tokenizer, captions: list[list[str]], min_positives: int = 3,
                 g["ids"].add(i)
                 g["clips"].add(n)
                 g["count"][token] += 1
-    kin = _stem_ids(tokenizer) if every_inflection else {}
+    kin = stem_groups(tokenizer)[0] if every_inflection else {}
     out = {}
     for stem, g in groups.items():
-        g["ids"] |= kin.get(stem, set())
+        more = kin.get(stem, [])           # the whole words among them (letters only), not "##" pieces
+        g["ids"] |= {i for i, t in zip(more, tokenizer.convert_ids_to_tokens(more)) if t.isalpha() and t.isascii()}
         if len(g["clips"]) >= min_positives:
             positives = np.zeros(len(captions), dtype=bool)
             positives[sorted(g["clips"])] = True
             out[stem] = {"word": max(g["count"], key=g["count"].get), "ids": sorted(g["ids"]), "positives": positives}
-    return out
-
-
-def _stem_ids(tokenizer) -> dict[str, set[int]]:
-    """stem -> the ids of the vocabulary's whole words (letters only) with that stem."""
-    from lexmotion.models.vocabulary import word_stem
-    out: dict[str, set[int]] = defaultdict(set)
-    for token, i in tokenizer.get_vocab().items():
-        if token.isalpha() and token.isascii():
-            out[word_stem(token)].add(i)
     return out
 
 

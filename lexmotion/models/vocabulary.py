@@ -89,6 +89,22 @@ def word_stem(word: str) -> str:
     return _stemmer().stemWord(word.removeprefix("##").lower())
 
 
+_STEM_GROUPS: dict = {}
+
+
+def stem_groups(tokenizer) -> tuple[dict[str, list[int]], dict[int, str]]:
+    """(stem -> the ids of every vocabulary token with that stem, id -> its stem), "##" pieces by their
+    letters; computed once per tokenizer."""
+    key = (tokenizer.name_or_path, len(tokenizer))
+    if key not in _STEM_GROUPS:
+        stem_of = {i: word_stem(t) for t, i in tokenizer.get_vocab().items()}
+        groups: dict[str, list[int]] = {}
+        for i, stem in stem_of.items():
+            groups.setdefault(stem, []).append(i)
+        _STEM_GROUPS[key] = (groups, stem_of)
+    return _STEM_GROUPS[key]
+
+
 def caption_word_ids(tokenizer, text: str) -> list[int]:
     """A caption's content-word ids: its WordPieces minus stop words, digits and punctuation."""
     words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOP_WORDS and len(w) > 1]
