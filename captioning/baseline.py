@@ -18,10 +18,10 @@ MIN_WORD_COVERAGE = 0.5     # share of the data's caption words the motion side 
 
 
 def check_matches_data(model, data: MotionDataset, path: str, motions: bool = True) -> None:
-    """Refuse, in one line, a checkpoint trained for other data: another feature layout, a
-    skeleton its training data did not have, or a motion vocabulary missing most of the data's
-    caption words. ``motions`` False: only the captions of DATA are used (a caption pool), so only
-    the vocabulary is checked."""
+    """Refuse, in one line, a checkpoint trained for other data: another feature layout, or a
+    motion vocabulary missing most of the data's caption words. A skeleton its training data did not
+    have is read, as every evaluation reads it (``untrained_skeletons`` names it). ``motions`` False:
+    only the captions of DATA are used (a caption pool), so only the vocabulary is checked."""
     if motions:
         _check_motions(model, data, path)
     if model.has_words:
@@ -39,11 +39,12 @@ def _check_motions(model, data: MotionDataset, path: str) -> None:
     if ours and theirs and ours != theirs:
         raise LexmotionError(f"{path}: its motion features are laid out differently from {data.path}'s "
                              f"(another lexmotion feature version); it cannot read this data")
+
+
+def untrained_skeletons(model, data: MotionDataset) -> list[str]:
+    """The skeletons of DATA that none of the checkpoint's training datasets had (empty when unknown)."""
     trained = _trained_skeletons(model)
-    have = set(data.meta.get("skeletons", {}))
-    if trained and have and not have <= trained:
-        raise LexmotionError(f"{path}: trained on skeletons {', '.join(sorted(trained))}, but {data.path} has "
-                             f"{', '.join(sorted(have - trained))}")
+    return sorted(set(data.meta.get("skeletons", {})) - trained) if trained else []
 
 
 def _trained_skeletons(model) -> set[str]:

@@ -191,6 +191,7 @@ def evaluate_nearest(model_path: str, data_dir: str, split: str = "test", device
         check_matches_data,
         consensus_captions,
         nearest_captions,
+        untrained_skeletons,
     )
     from lexmotion.models.checkpoint import load
 
@@ -206,7 +207,9 @@ def evaluate_nearest(model_path: str, data_dir: str, split: str = "test", device
     else:
         preds, described = nearest_captions(model, data, split, indices), "nearest training caption"
     result = _score(examples, preds, device, predictions_out)
-    result.update(decoding=f"{described} ({model.config.kind} retrieval checkpoint {model_path})",
+    other = untrained_skeletons(model, data)
+    rigs = f"; motions on {', '.join(other)}, a skeleton it did not train on" if other else ""
+    result.update(decoding=f"{described} ({model.config.kind} retrieval checkpoint {model_path}{rigs})",
                   duplicates_removed=removed)
     return result
 

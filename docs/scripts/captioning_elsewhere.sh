@@ -28,3 +28,8 @@ $E --data data/kitml --json $R/elsewhere-kitml-rerank.json
 $E --data data/kitml --rerank 0 --json $R/elsewhere-kitml-plain.json
 python docs/scripts/label_words.py $R/elsewhere-bandai-plain.json $R/elsewhere-bandai-rerank.json
 python docs/scripts/label_words.py $R/elsewhere-cmu-extra-plain.json $R/elsewhere-cmu-extra-rerank.json
+# a library with its own captions: copy the nearest of its own training captions (Bandai-2 train), found by the
+# default's LexCMLP (seeds 0-2), which never trained on Bandai's rig
+lexmotion caption eval --baseline nearest --model $P/${L[0]} $P/${L[1]} $P/${L[2]} --data data/bandai \
+    --json $R/elsewhere-bandai-nearest.json
+python docs/scripts/label_words.py $R/elsewhere-bandai-plain.json $R/elsewhere-bandai-nearest.json
