@@ -53,6 +53,13 @@ def test_calibrate_then_tag_a_dataset_and_files(capsys, tagged, tmp_path):
     assert result["skipped"][0]["file"].endswith("bad.bvh") and "HIERARCHY" in result["skipped"][0]["reason"]
     fails(capsys, ["tag", "--model", tmp_path / "tagger", tmp_path / "files" / "bad.bvh", "--quiet"],
           "nothing was tagged")
+    # files may follow the options as well as come before them
+    assert main([str(a) for a in ["tag", "--model", tmp_path / "tagger", tmp_path / "files" / "bad.bvh", "--fps", 24,
+                                  tmp_path / "files" / "good.npy", "--json", tmp_path / "g.json", "--quiet"]]) == 0
+    result = json.loads((tmp_path / "g.json").read_text())
+    assert len(result["tags"]) == 1 and len(result["skipped"]) == 1
+    fails(capsys, ["tag", "--model", tmp_path / "tagger", tmp_path / "files", "--no-such-option"],
+          "unrecognized arguments: --no-such-option")
 
 
 def test_an_uncalibrated_checkpoint_and_too_few_clips_are_one_line(capsys, tagged, tiny_setup, tmp_path):

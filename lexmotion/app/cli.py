@@ -517,7 +517,12 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # `tag a.bvh --fps 30 b.npy`: argparse takes a positional list only before the first option
+        if extra and isinstance(getattr(args, "files", None), list) and not any(e.startswith("-") for e in extra):
+            args.files += extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:          # --help, --version, or a bad option (already printed)
         return int(stop.code or 0)
     args.command_line = " ".join(["lexmotion", *(sys.argv[1:] if argv is None else map(str, argv))])
