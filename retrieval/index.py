@@ -75,10 +75,10 @@ class Hit:
 
     def to_dict(self) -> dict:
         span = {"start": self.start, "end": self.end} if self.start is not None else {}
-        prior = {"prior": round(self.prior, 4)} if self.prior is not None else {}
+        prior = {"prior": round(self.prior, 6)} if self.prior is not None else {}
         near = {"near_terms": [{"term": t, "motion_weight": round(m, 4), "threshold": round(limit, 4)}
                                for t, m, limit in self.near]} if self.near else {}
-        return {"id": self.id, **span, "score": round(self.score, 4), **prior, "texts": self.texts,
+        return {"id": self.id, **span, "score": round(self.score, 6), **prior, "texts": self.texts,
                 "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms],
                 **near}
 

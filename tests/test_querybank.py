@@ -161,3 +161,12 @@ def test_a_damaged_bank_is_one_line(capsys, banked, tiny_setup, tmp_path):
     (broken / "querybank.json").write_text(json.dumps({"beta": 0, "texts": ["a person walks"]}))
     fails(capsys, ["eval", "retrieval", "--model", broken, "--data", tiny_setup / "kit", "--split", "all"],
           "damaged query bank", "lexmotion index querybank")
+
+
+def test_a_hit_keeps_its_score_and_prior_to_six_places():
+    """The search page prints a hit's score and cosine (score + prior) to 3 places from the JSON; rounded to 4
+    first, 0.14153 became 0.1415 and then 0.141, where `lexmotion search` printed 0.142."""
+    from retrieval.index import Hit
+    hit = Hit("a", 0.14153, [], [], prior=0.18107).to_dict()
+    assert hit["score"] == 0.14153 and f"{hit['score']:.3f}" == "0.142"
+    assert f"{hit['score'] + hit['prior']:.3f}" == f"{0.14153 + 0.18107:.3f}"

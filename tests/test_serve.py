@@ -58,6 +58,7 @@ def test_the_page_and_a_search_equal_the_search_command(server, capsys):
         assert main(["search", "--index", str(server["root"] / "idx"), query, "-k", "5", "--json"]) == 0
         searched = json.loads(capsys.readouterr().out)
         assert [h["id"] for h in served["hits"]] == [h["id"] for h in searched["hits"]] and served["hits"]
+        assert [h["score"] for h in served["hits"]] == [h["score"] for h in searched["hits"]]
         assert served["constraints"] == searched["constraints"]
     status, kind, gif = _get(server["url"] + f"clip/{served['hits'][0]['id']}.gif")
     assert status == 200 and kind == "image/gif" and gif.startswith(b"GIF8")

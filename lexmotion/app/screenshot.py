@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -22,7 +23,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m lexmotion.app.screenshot", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--index", required=True, help="an index of motions")
-    p.add_argument("--query", default="a person kicks with the left leg +left", help="the query shown")
+    p.add_argument("--query", default="a person kicks with the left leg +kick", help="the query shown")
     p.add_argument("-k", type=int, default=3, help="hits shown (default 3)")
     p.add_argument("--out", required=True, help="the .png to write")
     p.add_argument("--size", default="1100,1400", help="window width,height in pixels (default 1100,1400)")
@@ -51,9 +52,13 @@ def main(argv=None) -> int:
         for hit in hits:            # draw the stick figures first, so the page finds them cached
             urllib.request.urlopen(base + f"clip/{urllib.parse.quote(hit['id'])}.gif", timeout=args.wait)
         out = Path(args.out).resolve()
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        f"--window-size={args.size}", "--virtual-time-budget=20000", f"--screenshot={out}",
-                        f"{base}?{query}"], check=True, capture_output=True, timeout=args.wait)
+        # a fresh profile and no background traffic: on a closed network Chromium otherwise stalls on lookups
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            "--no-first-run", f"--user-data-dir={profile}", f"--window-size={args.size}",
+                            "--virtual-time-budget=20000", f"--screenshot={out}", f"{base}?{query}"],
+                           check=True, capture_output=True, timeout=args.wait)
         print(f"wrote {out}")
     finally:
         server.terminate()
