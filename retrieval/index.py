@@ -83,19 +83,41 @@ class Hit:
                 **near}
 
 
-def merge_windows(candidates: list[tuple[float, int]], items: list[dict]) -> list[tuple[float, int, float, float]]:
-    """(score, row) best first -> (score, best row, start, end): a clip's overlapping windows become one
-    hit, the span of them all, with the best window's score."""
-    kept = []
-    for score, row in candidates:
-        item = items[row]
-        for hit in kept:
-            if hit[2] == item["id"] and item["start"] < hit[4] and item["end"] > hit[3]:
-                hit[3], hit[4] = min(hit[3], item["start"]), max(hit[4], item["end"])
-                break
-        else:
-            kept.append([score, row, item["id"], item["start"], item["end"]])
-    return [(score, row, start, end) for score, row, _, start, end in kept]
+# A moment grows from its best window through the clip's windows that overlap it and score within this share
+# of the best score; chosen on kitml-cmu val and cmu-extra test sequences (docs/results/moments.md)
+MOMENT_TOLERANCE = 0.2
+
+
+def grow_moment(best: float, start: float, end: float, windows, tolerance: float = MOMENT_TOLERANCE,
+                taken=()) -> tuple[float, float]:
+    """The moment around a clip's best window (score BEST, START-END s): the span of the clip's WINDOWS
+    ((start, end, score)) that overlap it, directly or through each other, and score at least
+    best - tolerance * |best|. Windows overlapping TAKEN spans (the clip's moments already found) stay out."""
+    floor = best - tolerance * abs(best)
+    grown = True
+    while grown:
+        grown = False
+        for a, b, score in windows:
+            if (score >= floor and a < end and b > start and (a < start or b > end)
+                    and not any(a < e and b > s for s, e in taken)):
+                start, end, grown = min(start, a), max(end, b), True
+    return start, end
+
+
+def moment_hits(ranked, place, windows_of, tolerance: float = MOMENT_TOLERANCE, k: int | None = None) -> list:
+    """(score, row) best first -> (score, row, start, end): each hit is a window that overlaps no better hit of its
+    clip, grown into its moment (``grow_moment``). PLACE(row) -> (clip, start, end); WINDOWS_OF(clip) -> the
+    clip's windows as (start, end, score). Stops at K hits."""
+    hits = []
+    for score, row in ranked:
+        clip, start, end = place(row)
+        taken = [(s, e) for _, r, s, e in hits if place(r)[0] == clip]
+        if any(start < e and end > s for s, e in taken):
+            continue
+        hits.append((score, row, *grow_moment(score, start, end, windows_of(clip), tolerance, taken)))
+        if k is not None and len(hits) >= k:
+            break
+    return hits
 
 
 class Hits(list):
@@ -115,6 +137,7 @@ class Index:
         self.device = "cpu"
         self._by_word = None    # the raw vectors as CSC, for keyword constraints
         self._whole = None      # (V,) True for whole words, False for "##" pieces (made at the first search)
+        self._rows_of = None    # a windowed index: each clip's rows (made at the first search)
         # hub priors (lexmotion/models/querybank.py): a text query ranks items by cosine less prior
         self.priors = np.array([item["prior"] for item in items], dtype=np.float32) if "querybank" in meta else None
 
@@ -324,7 +347,7 @@ class Index:
 
     def _ranked(self, query_vec: np.ndarray, k: int, allowed=None,
                 priors: np.ndarray | None = None) -> list[tuple[float, int, float | None, float | None]]:
-        """The k best (score, row, start, end); a windowed index merges a clip's overlapping windows. With
+        """The k best (score, row, start, end); a windowed index's hits are moments (``moment_hits``). With
         PRIORS, a score is the cosine less the item's prior. The backend is asked for more candidates until
         k hits are found and no item it has not returned could beat them, or every item was seen."""
         windowed = "window" in self.meta
@@ -338,10 +361,30 @@ class Index:
             bound = -np.inf if everything or not ranked else ranked[-1][0] - lowest_prior
             if priors is not None:
                 ranked = sorted(((s - float(priors[i]), i) for s, i in ranked), key=lambda x: -x[0])
-            found = merge_windows(ranked, self.items) if windowed else [(s, i, None, None) for s, i in ranked]
+            found = (self._moments(query_vec, ranked, allowed, priors, k) if windowed
+                     else [(s, i, None, None) for s, i in ranked])
             if everything or (len(found) >= k and found[k - 1][0] >= bound):
                 return found[:k]
             wanted = min(2 * wanted, len(self.items))
+
+    def _moments(self, query_vec: np.ndarray, ranked, allowed, priors, k: int) -> list:
+        """A windowed index's ranked windows as its K best moments, grown through each clip's windows by their
+        exact scores."""
+        if self._rows_of is None:
+            self._rows_of = {}
+            for row, item in enumerate(self.items):
+                self._rows_of.setdefault(item["id"], []).append(row)
+        q = query_vec / max(float(np.linalg.norm(query_vec)), 1e-12)
+
+        def windows_of(clip):
+            rows = [r for r in self._rows_of[clip] if allowed is None or allowed[r]]
+            scores = np.asarray(self.vectors[rows] @ q).ravel() - (0 if priors is None else priors[rows])
+            return [(self.items[r]["start"], self.items[r]["end"], float(s)) for r, s in zip(rows, scores)]
+
+        def place(row):
+            return self.items[row]["id"], self.items[row]["start"], self.items[row]["end"]
+
+        return moment_hits(ranked, place, windows_of, k=k)
 
 
 def check_k(k, option: str = "-k") -> int:

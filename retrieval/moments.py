@@ -8,7 +8,10 @@ middle of its blend. Then, per checkpoint:
 - moment retrieval: each part's first caption is a query over windows of 2, 4 and 8 s (stride half a
   window) of every sequence. A query is found at k when one of its k best windows lies in its own
   sequence with temporal IoU >= 0.5 (or 0.7) with its part; the oracle share is how often any window
-  of the sequence reaches that IoU at all. Windows are ranked raw, with no merging;
+  of the sequence reaches that IoU at all. A query's hits are moments, as a windowed index returns them
+  (``retrieval.index.moment_hits``): its best window, grown through the overlapping windows of its sequence
+  that score within ``MOMENT_TOLERANCE`` of it, then the next window that overlaps no earlier hit
+  (``--moment-tolerance 0``: single windows, as before);
 - word localisation (lexical models): each content word of a part's caption, less words whose stem
   every part's caption holds, is found when the peak of its word timeline (``word_timelines``) lies
   inside a part whose caption holds the word or its stem. Its chance is those parts' share of the
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lexmotion.errors import BadValueError, LexmotionError
+from retrieval.index import MOMENT_TOLERANCE, moment_hits
 
 WINDOWS_S = (2.0, 4.0, 8.0)
 IOUS = (0.5, 0.7)
@@ -181,20 +185,32 @@ def sequence_windows(sequences: list[Sequence], max_frames: int) -> list[tuple[i
 
 
 def moment_recall(scores: np.ndarray, spans: list[tuple[int, float, float]], queries: list[tuple[int, dict]],
-                  per_query: dict | None = None) -> dict:
-    """(Q, W) query-window scores -> R@k at each IoU, and the oracle share. PER_QUERY, when given, gets
-    each R@k's 0/1 outcome per query (what a paired comparison resamples)."""
+                  per_query: dict | None = None, tolerance: float = MOMENT_TOLERANCE) -> dict:
+    """(Q, W) query-window scores -> R@k at each IoU, and the oracle share. A query's hits are moments as a
+    windowed index returns them (``retrieval.index.moment_hits``): its best windows, each grown through the
+    overlapping windows of its sequence that score within TOLERANCE of it (0: single windows). PER_QUERY, when
+    given, gets each R@k's 0/1 outcome per query (what a paired comparison resamples)."""
+    rows_of: dict[int, list[int]] = {}
+    for w, (s, _, _) in enumerate(spans):
+        rows_of.setdefault(s, []).append(w)
+    hits = []
+    for q in range(len(queries)):
+        row = scores[q]
+        order = np.argsort(-row, kind="stable")
+        hits.append(moment_hits(((float(row[w]), int(w)) for w in order), lambda w: spans[w],
+                                lambda s: [(spans[w][1], spans[w][2], float(row[w])) for w in rows_of[s]],
+                                tolerance, k=max(KS)))
     out = {}
     for threshold in IOUS:
-        good = np.array([[s == q_seq and iou((a, b), (part["start"], part["end"])) >= threshold
-                          for s, a, b in spans] for q_seq, part in queries])
-        order = np.argsort(-scores, axis=1, kind="stable")
         for k in KS:
-            found = np.take_along_axis(good, order[:, :k], 1).any(1)
+            found = np.array([any(spans[w][0] == q_seq and iou((a, b), (part["start"], part["end"])) >= threshold
+                                  for _, w, a, b in hits[q][:k]) for q, (q_seq, part) in enumerate(queries)])
             out[f"moment_R{k}_iou{threshold}"] = float(found.mean())
             if per_query is not None:
                 per_query[f"moment_R{k}_iou{threshold}"] = found.astype(int).tolist()
-        out[f"oracle_iou{threshold}"] = float(good.any(1).mean())
+        out[f"oracle_iou{threshold}"] = float(np.mean([any(s == q_seq and iou((a, b), (part["start"], part["end"]))
+                                                           >= threshold for s, a, b in spans)
+                                                       for q_seq, part in queries]))
     return out
 
 
@@ -230,11 +246,12 @@ def window_scores(model, sequences: list[Sequence], progress: bool = False,
     return scores, spans, queries
 
 
-def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False) -> dict:
+def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False,
+                     tolerance: float = MOMENT_TOLERANCE) -> dict:
     """Moment retrieval of one checkpoint (lexical or dense); ``per_item``: each query's 0/1 outcomes."""
     scores, spans, queries = window_scores(model, sequences, progress, querybank)
     per_item = {}
-    return {**moment_recall(scores, spans, queries, per_item), "windows": len(spans), "queries": len(queries),
+    return {**moment_recall(scores, spans, queries, per_item, tolerance), "windows": len(spans), "queries": len(queries),
             "per_item": per_item}
 
 
@@ -324,18 +341,19 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
                      progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = False,
-                     serving: dict | None = None) -> dict:
+                     serving: dict | None = None, tolerance: float = MOMENT_TOLERANCE) -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
     checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
     that MODELS are compared with on the same queries and words (``compare_moments``). ``querybank``: windows
     of a checkpoint with a query bank score their cosine less their hub prior (``window_scores``). ``serving``:
-    served-vector settings for every checkpoint (``LexMotionModel.override_serving``; None keeps each one's)."""
+    served-vector settings for every checkpoint (``LexMotionModel.override_serving``; None keeps each one's).
+    ``tolerance``: how far below its best window a moment grows (``moment_recall``; 0: single windows)."""
     from lexmotion.models.checkpoint import load
     runs = {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
         model.override_serving(**(serving or {}))
-        run = {**retrieve_moments(model, seqs, progress, querybank),
+        run = {**retrieve_moments(model, seqs, progress, querybank, tolerance),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")
         run["per_item"]["word_localisation_logits"] = run.pop("word_hits_logits")
@@ -346,7 +364,7 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     rng = np.random.default_rng(seed)
     spans = sequence_windows(seqs, load_max_frames(models[0]))
     queries = _queries(seqs)
-    baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries),
+    baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries, None, tolerance),
                             "word_localisation": first["random_word_localisation"],
                             "word_localisation_logits": first["random_word_localisation"]},
                  "uniform": {"word_localisation": first["word_chance"], "word_localisation_logits": first["word_chance"]}}
@@ -354,7 +372,7 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
     out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": list(WINDOWS_S),
-           "blend_s": BLEND_S, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
+           "blend_s": BLEND_S, "moment_tolerance": tolerance, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
            "baselines": baselines, "layout": [s.parts for s in seqs],
            "serving": {k: v for k, v in (serving or {}).items() if v is not None}}
     if against:

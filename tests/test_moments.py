@@ -35,6 +35,17 @@ def test_moment_recall_counts_only_windows_of_the_query_sequence():
     assert r["moment_R1_iou0.5"] == 0 and r["moment_R5_iou0.5"] == 1 and r["oracle_iou0.5"] == 1
 
 
+def test_a_hit_is_a_moment_grown_from_its_best_window():
+    """The query's part is 0-4 s; its best window (0-2 s) covers half of it alone, and the 1-4 s window that scores
+    nearly as well grows the hit to the whole part. The 3-6 s window overlaps the grown hit, so it is no hit of its
+    own; tolerance 0 keeps single windows, as the benchmark ranked them before."""
+    spans = [(0, 0.0, 2.0), (0, 1.0, 4.0), (0, 3.0, 6.0), (1, 0.0, 2.0)]
+    queries = [(0, {"start": 0.0, "end": 4.0})]
+    scores = np.array([[0.9, 0.8, 0.2, 0.5]])
+    grown, single = moment_recall(scores, spans, queries), moment_recall(scores, spans, queries, tolerance=0.0)
+    assert grown["moment_R1_iou0.7"] == 1 and single["moment_R1_iou0.5"] == 1 and single["moment_R1_iou0.7"] == 0
+
+
 def test_a_joined_clip_starts_where_and_facing_where_the_last_ended(sample_root):
     skeleton = get_skeleton("kitml-cmu")
     ids = [json.loads(line)["id"] for line in (sample_root / "annotations.jsonl").read_text().splitlines()[:2]]
@@ -87,6 +98,7 @@ def test_eval_moments_end_to_end(capsys, tiny_setup, lex, tmp_path):
     text = capsys.readouterr().out
     assert "moment_R1_iou0.5" in text and "baseline: random" in text
     result = json.loads(out.read_text())
+    assert result["moment_tolerance"] == 0.2
     for key in ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "word_localisation",
                 "word_localisation_logits"):
         assert set(result[key]) == {"mean", "std"} and 0 <= result[key]["mean"] <= 1
@@ -113,7 +125,8 @@ def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, t
 
 
 @pytest.mark.parametrize("options,message", [(["--parts", 1], "--parts must be at least 2"),
-                                             (["--sequences", 50], "ask for at most")])
+                                             (["--sequences", 50], "ask for at most"),
+                                             (["--moment-tolerance", 1.5], "--moment-tolerance must be a number from 0 to 1")])
 def test_bad_moment_requests_are_one_line(capsys, tiny_setup, lex, options, message):
     fails(capsys, ["eval", "moments", "--model", lex, "--data", tiny_setup / "kit", "--split", "train", *options],
           message)

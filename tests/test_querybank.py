@@ -12,7 +12,7 @@ from test_no_data_loss import snapshot
 
 from lexmotion.app.cli import main
 from lexmotion.models.querybank import BETA, clip_priors
-from retrieval.index import Index, merge_windows
+from retrieval.index import Index, moment_hits
 
 
 class Texts:
@@ -85,9 +85,12 @@ def test_a_windowed_index_merges_windows_after_the_prior():
     found = index._ranked(query, 3, None, index.priors)
     best = int(np.argmax(cos - priors))
     assert found[0][1] == best and found[0][0] == pytest.approx(float(cos[best] - priors[best]), rel=1e-5)
-    order = np.argsort(-(cos - priors))
-    brute = merge_windows([(float(cos[i] - priors[i]), int(i)) for i in order], items)[:3]
-    assert [i for _, i, _, _ in found] == [i for _, i, _, _ in brute]     # the spans cover the windows fetched
+    score = cos - priors
+    order = np.argsort(-score)
+    brute = moment_hits([(float(score[i]), int(i)) for i in order], lambda i: (items[i]["id"], items[i]["start"], items[i]["end"]),
+                        lambda clip: [(it["start"], it["end"], float(score[i])) for i, it in enumerate(items) if it["id"] == clip],
+                        k=3)
+    assert [(i, a, b) for _, i, a, b in found] == [(i, a, b) for _, i, a, b in brute]   # the moments, grown by every window
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Windowed indexes: a hit is a moment (the clip, its start and end); a clip's overlapping windows merge."""
+"""Windowed indexes: a hit is a moment (the clip, its start and end), grown from its best window."""
 import json
 
 import pytest
@@ -7,7 +7,7 @@ from test_hardening import fails
 
 from lexmotion.app.cli import main
 from retrieval.collection import windows
-from retrieval.index import merge_windows
+from retrieval.index import grow_moment, moment_hits
 
 
 def test_windows_cover_the_clip_and_a_short_clip_stays_whole():
@@ -16,11 +16,24 @@ def test_windows_cover_the_clip_and_a_short_clip_stays_whole():
     assert windows(90, 40, 20) == [(0, 40), (20, 60), (40, 80), (50, 90)]      # the last one ends with the clip
 
 
-def test_overlapping_windows_of_one_clip_merge_into_one_moment():
-    items = [{"id": "a", "start": 0, "end": 2}, {"id": "a", "start": 1, "end": 3}, {"id": "b", "start": 0, "end": 2},
-             {"id": "a", "start": 5, "end": 7}]
-    merged = merge_windows([(0.9, 1), (0.8, 0), (0.7, 2), (0.6, 3)], items)
-    assert merged == [(0.9, 1, 0, 3), (0.7, 2, 0, 2), (0.6, 3, 5, 7)]
+def test_a_moment_grows_through_windows_that_score_near_its_best():
+    windows = [(0, 2, 1.0), (1, 3, 0.85), (2, 4, 0.81), (3, 5, 0.5), (6, 8, 0.99)]
+    assert grow_moment(1.0, 0, 2, windows, 0.2) == (0, 4)          # through (1, 3) to (2, 4); (6, 8) is apart
+    assert grow_moment(1.0, 0, 2, windows, 0.0) == (0, 2)          # tolerance 0: the window alone
+    assert grow_moment(1.0, 0, 2, windows, 0.2, taken=[(3.5, 5)]) == (0, 3)     # never into another moment
+
+
+def test_hits_are_moments_that_overlap_no_better_hit_of_their_clip():
+    items = [("a", 0, 2), ("a", 1, 3), ("b", 0, 2), ("a", 5, 7), ("a", 3, 5)]
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5]
+
+    def windows_of(clip):
+        return [(s, e, score) for (c, s, e), score in zip(items, scores) if c == clip]
+
+    ranked = sorted(((score, row) for row, score in enumerate(scores)), reverse=True)
+    hits = moment_hits(ranked, lambda row: items[row], windows_of, tolerance=0.2)
+    assert hits == [(0.9, 0, 0, 3), (0.7, 2, 0, 2), (0.6, 3, 5, 7), (0.5, 4, 3, 5)]   # (1, 3) joined the first
+    assert moment_hits(ranked, lambda row: items[row], windows_of, tolerance=0.0, k=2) == [(0.9, 0, 0, 2), (0.7, 2, 0, 2)]
 
 
 @pytest.fixture(scope="module")

@@ -275,7 +275,8 @@ def _add_moments_command(eval_cmds) -> None:
         description="Join real clips of a split (2-10 s each, duplicates removed, no caption shared inside a "
                     "sequence) into sequences of --parts, seeded, blended at each joint, so every boundary is known. "
                     "Then each part's caption searches windows of 2, 4 and 8 s of all sequences (R@1 and R@5 at "
-                    "temporal IoU >= 0.5 and 0.7, with the oracle share), and each caption word's timeline peak is "
+                    "temporal IoU >= 0.5 and 0.7, with the oracle share; a hit is a moment, grown from its best "
+                    "window as a windowed index grows it), and each caption word's timeline peak is "
                     "checked against the parts whose captions hold it (word localisation, beside its chance). "
                     "--dense adds dense checkpoints' sliding windows as a baseline; random scores and a uniform "
                     "timeline are always reported.",
@@ -305,6 +306,9 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--querybank", action="store_true",
                      help="score each window by its cosine less its hub prior, for checkpoints with a query bank "
                           "(off by default, as in windowed indexes: on windows it did not help)")
+    mom.add_argument("--moment-tolerance", type=float, default=None, metavar="T",
+                     help="a hit grows from its best window through the overlapping windows that score at least "
+                          "(1 - T) of it, as windowed indexes do (0 to 1, default 0.2); 0 ranks single windows")
     add_device_option(mom, "where the models encode")
     mom.set_defaults(run=lambda args: __import__("lexmotion.app.moments", fromlist=["main_moments"]).main_moments(args))
 

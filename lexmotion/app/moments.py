@@ -25,12 +25,17 @@ def main_moments(args) -> int:
         read_captioner_config(Path(path))
     if args.json and Path(args.json).is_dir():
         raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+    from lexmotion.errors import check_settings
+    from retrieval.index import MOMENT_TOLERANCE
+    tolerance = MOMENT_TOLERANCE if args.moment_tolerance is None else args.moment_tolerance
+    check_settings("eval moments", moment_tolerance=(tolerance, "probability"))
     device = resolve_device(args.device)
     sequences = build_sequences(args.data, args.split, args.parts, args.sequences, args.seed)
     result = {"data": str(args.data), "split": args.split,
               **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
                                  against=tuple(against), querybank=args.querybank,
-                                 serving={"mirror_average": args.mirror_average, "long_motion": args.long_motion})}
+                                 serving={"mirror_average": args.mirror_average, "long_motion": args.long_motion},
+                                 tolerance=tolerance)}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))
     if args.json:
