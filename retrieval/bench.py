@@ -20,7 +20,7 @@ whose dense (N x active words) matrix would not fit in --max-dense-gb are skippe
 With ``--windows W,S`` it measures a windowed index instead: every clip of --data (all splits) indexed
 whole, and as windows of W seconds every S seconds (``index build --window W --stride S``), each with
 the backends of ``--window-backends``; then the same caption queries through what ``Index.search`` does
-after encoding (ranking, merging a clip's overlapping windows, the hits' explanations), one at a time
+after encoding (ranking, growing each hit into its moment, the hits' explanations), one at a time
 on one thread, and the windowed index's time per query over the whole-clip one's.
 """
 from __future__ import annotations
