@@ -94,7 +94,7 @@ def grow_moment(best: float, start: float, end: float, windows, tolerance: float
     ((start, end, score)) that overlap it, directly or through each other, and score at least
     best - tolerance * |best|. Windows overlapping TAKEN spans (the clip's moments already found) stay out."""
     floor = best - tolerance * abs(best)
-    grown = True
+    grown = tolerance > 0           # 0: the window alone, even where another scores exactly as well
     while grown:
         grown = False
         for a, b, score in windows:

@@ -47,7 +47,7 @@ def main() -> int:
                     if 2 <= b - a <= 10 and inside.any():
                         spans.append((s, a, b))
                         scores.append([rule(curves[s][q, inside], curves[s][q, ~inside]) for q in range(len(queries))])
-        result = moments.moment_recall(np.array(scores).T, spans, queries)
+        result = moments.moment_recall(np.array(scores).T, spans, queries, tolerance=0.0)   # proposals as they are
         print(f"{name}: {len(spans)} proposals, " + ", ".join(f"{k} {v:.3f}" for k, v in result.items()))
     return 0
 
