@@ -20,19 +20,24 @@ def windows(n_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
     return [(s, s + window) for s in starts]
 
 
+def check_window_length(seconds: float, patch_frames: int, max_frames: int, option: str = "--window") -> None:
+    """A window's length in seconds: from one time patch to the encoder's window."""
+    from lexmotion.data.features import WORKING_FPS
+    patch, longest = patch_frames / WORKING_FPS, max_frames / WORKING_FPS
+    if not seconds > 0 or seconds < patch or seconds > longest:
+        raise LexmotionError(f"{option} must be from one patch ({patch:g} s) to the encoder's window ({longest:g} s), "
+                             f"not {seconds}")
+
+
 def check_windows(model, window: float | None, stride: float | None, texts: bool) -> None:
     """--window / --stride in seconds: positive, at least one patch, at most the encoder's window; motions only."""
-    from lexmotion.data.features import WORKING_FPS
     if window is None:
         if stride is not None:
             raise LexmotionError("--stride needs --window (the windows' length in seconds)")
         return
     if texts:
         raise LexmotionError("--window indexes windows of motions; a caption index (--texts) has none")
-    patch, longest = (model.config.motion.patch_frames / WORKING_FPS, model.config.motion.max_frames / WORKING_FPS)
-    if not window > 0 or window < patch or window > longest:
-        raise LexmotionError(f"--window must be from one patch ({patch:g} s) to the encoder's window ({longest:g} s), "
-                             f"not {window}")
+    check_window_length(window, model.config.motion.patch_frames, model.config.motion.max_frames)
     if stride is not None and not stride > 0:
         raise LexmotionError(f"--stride must be a positive number of seconds, not {stride}")
 

@@ -170,13 +170,15 @@ def _rows(vectors) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
-def sequence_windows(sequences: list[Sequence], max_frames: int) -> list[tuple[int, float, float]]:
-    """(sequence, start s, end s) of every window of 2, 4 and 8 s (stride half a window) that the encoder takes."""
+def sequence_windows(sequences: list[Sequence], max_frames: int,
+                     lengths: tuple = WINDOWS_S) -> list[tuple[int, float, float]]:
+    """(sequence, start s, end s) of every window of LENGTHS seconds (default 2, 4 and 8; stride half a window)
+    that the encoder takes."""
     from lexmotion.data.features import WORKING_FPS
     from retrieval.collection import windows
     out = []
     for s, seq in enumerate(sequences):
-        for seconds in WINDOWS_S:
+        for seconds in lengths:
             size = round(seconds * WORKING_FPS)
             if size > max_frames:
                 continue
@@ -229,13 +231,13 @@ def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> 
                            tqdm(range(0, len(clips), 64), desc="encoding windows", leave=False, disable=not progress)])
 
 
-def window_scores(model, sequences: list[Sequence], progress: bool = False,
-                  querybank: bool = False) -> tuple[np.ndarray, list, list]:
+def window_scores(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False,
+                  lengths: tuple = WINDOWS_S) -> tuple[np.ndarray, list, list]:
     """Every part's caption scored against every window of the sequences -> (scores (Q, W), spans, queries).
     ``querybank``: a checkpoint with a query bank scores a window by its cosine less its hub prior (off by
     default, as in windowed indexes: on windows it did not help, docs/results/querybank.md)."""
     from lexmotion.models.querybank import clip_priors
-    spans = sequence_windows(sequences, model.config.motion.max_frames)
+    spans = sequence_windows(sequences, model.config.motion.max_frames, lengths)
     queries = _queries(sequences)
     text = _rows(model.encode_text([part["caption"] for _, part in queries]))
     motion = _window_vectors(model, sequences, spans, progress)
@@ -247,9 +249,9 @@ def window_scores(model, sequences: list[Sequence], progress: bool = False,
 
 
 def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False,
-                     tolerance: float = MOMENT_TOLERANCE) -> dict:
+                     tolerance: float = MOMENT_TOLERANCE, lengths: tuple = WINDOWS_S) -> dict:
     """Moment retrieval of one checkpoint (lexical or dense); ``per_item``: each query's 0/1 outcomes."""
-    scores, spans, queries = window_scores(model, sequences, progress, querybank)
+    scores, spans, queries = window_scores(model, sequences, progress, querybank, lengths)
     per_item = {}
     return {**moment_recall(scores, spans, queries, per_item, tolerance), "windows": len(spans), "queries": len(queries),
             "per_item": per_item}
@@ -341,19 +343,22 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
                      progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = False,
-                     serving: dict | None = None, tolerance: float = MOMENT_TOLERANCE) -> dict:
+                     serving: dict | None = None, tolerance: float = MOMENT_TOLERANCE,
+                     lengths: tuple = WINDOWS_S) -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
     checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
     that MODELS are compared with on the same queries and words (``compare_moments``). ``querybank``: windows
     of a checkpoint with a query bank score their cosine less their hub prior (``window_scores``). ``serving``:
     served-vector settings for every checkpoint (``LexMotionModel.override_serving``; None keeps each one's).
-    ``tolerance``: how far below its best window a moment grows (``moment_recall``; 0: single windows)."""
+    ``tolerance``: how far below its best window a moment grows (``moment_recall``; 0: single windows).
+    ``lengths``: the windows' lengths in seconds (one length: what an index of windows holds)."""
+    from lexmotion.data.features import WORKING_FPS
     from lexmotion.models.checkpoint import load
     runs = {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
         model.override_serving(**(serving or {}))
-        run = {**retrieve_moments(model, seqs, progress, querybank, tolerance),
+        run = {**retrieve_moments(model, seqs, progress, querybank, tolerance, lengths),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")
         run["per_item"]["word_localisation_logits"] = run.pop("word_hits_logits")
@@ -362,7 +367,9 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
                     "std": float(np.std([runs[m][k] for m in models]))} for k in METRICS}
     first = runs[models[0]]
     rng = np.random.default_rng(seed)
-    spans = sequence_windows(seqs, load_max_frames(models[0]))
+    max_frames = load_max_frames(models[0])
+    spans = sequence_windows(seqs, max_frames, lengths)
+    taken = [w for w in lengths if round(w * WORKING_FPS) <= max_frames]      # as sequence_windows keeps them
     queries = _queries(seqs)
     baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries, None, tolerance),
                             "word_localisation": first["random_word_localisation"],
@@ -371,7 +378,7 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     if dense:
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
-    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": list(WINDOWS_S),
+    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": taken,
            "blend_s": BLEND_S, "moment_tolerance": tolerance, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
            "baselines": baselines, "layout": [s.parts for s in seqs],
            "serving": {k: v for k, v in (serving or {}).items() if v is not None}}
@@ -401,7 +408,7 @@ def format_moments(result: dict) -> str:
     rows = [("checkpoints", {k: result[k] for k in METRICS})]
     rows += [(f"baseline: {name}", {k: b.get(k) for k in METRICS}) for name, b in result["baselines"].items()]
     lines = [f"{result['sequences']} sequences of {result['parts']} parts from {result['data']} "
-             f"({result['split']}), seed {result['seed']}; windows {', '.join(f'{w:g}' for w in WINDOWS_S)} s",
+             f"({result['split']}), seed {result['seed']}; windows {', '.join(f'{w:g}' for w in result['windows_s'])} s",
              "| | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(cell(v.get(k)) for k in METRICS) + " |" for name, v in rows]
     first = result["runs"][result["models"][0]]

@@ -98,7 +98,7 @@ def test_eval_moments_end_to_end(capsys, tiny_setup, lex, tmp_path):
     text = capsys.readouterr().out
     assert "moment_R1_iou0.5" in text and "baseline: random" in text
     result = json.loads(out.read_text())
-    assert result["moment_tolerance"] == 0.2
+    assert result["moment_tolerance"] == 0.2 and result["windows_s"] == [2.0, 4.0]      # the tiny encoder takes 4 s
     for key in ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "word_localisation",
                 "word_localisation_logits"):
         assert set(result[key]) == {"mean", "std"} and 0 <= result[key]["mean"] <= 1
@@ -126,7 +126,9 @@ def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, t
 
 @pytest.mark.parametrize("options,message", [(["--parts", 1], "--parts must be at least 2"),
                                              (["--sequences", 50], "ask for at most"),
-                                             (["--moment-tolerance", 1.5], "--moment-tolerance must be a number from 0 to 1")])
+                                             (["--moment-tolerance", 1.5], "--moment-tolerance must be a number from 0 to 1"),
+                                             (["--windows", "2,x"], "--windows takes window lengths in seconds"),
+                                             (["--windows", "0.1"], "--windows must be from one patch")])
 def test_bad_moment_requests_are_one_line(capsys, tiny_setup, lex, options, message):
     fails(capsys, ["eval", "moments", "--model", lex, "--data", tiny_setup / "kit", "--split", "train", *options],
           message)
@@ -143,3 +145,15 @@ def test_a_silent_word_is_a_miss_by_its_weights_and_placed_by_its_logits(monkeyp
     assert out["silent"] == out["words"] == len(expected) > 0 and out["word_localisation"] == 0
     assert out["word_localisation_logits"] == out["silent_placed"] == pytest.approx(np.mean(expected))
     assert out["word_silent"] == [1] * len(expected) and out["silent_chance"] == pytest.approx(out["word_chance"])
+
+
+def test_one_window_length_is_what_an_index_of_such_windows_holds(capsys, tiny_setup, lex, tmp_path):
+    out = tmp_path / "m.json"
+    assert main([str(a) for a in ["eval", "moments", "--model", lex, "--data", tiny_setup / "kit", "--split", "train",
+                                  "--parts", 2, "--windows", 2, "--json", out, "--quiet"]]) == 0
+    result = json.loads(out.read_text())
+    assert result["windows_s"] == [2.0] and "windows 2 s" in capsys.readouterr().out
+    from retrieval.moments import build_sequences, sequence_windows
+    seqs = build_sequences(tiny_setup / "kit", "train", 2, None, 0)
+    assert result["runs"][str(lex)]["windows"] == len(sequence_windows(seqs, 10 ** 6, (2.0,)))
+    assert all(abs((b - a) - 2.0) < 1e-6 or b - a < 2.0 for _, a, b in sequence_windows(seqs, 10 ** 6, (2.0,)))

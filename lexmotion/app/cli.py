@@ -306,6 +306,10 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--querybank", action="store_true",
                      help="score each window by its cosine less its hub prior, for checkpoints with a query bank "
                           "(off by default, as in windowed indexes: on windows it did not help)")
+    mom.add_argument("--windows", metavar="S[,S...]",
+                     help="the windows' lengths in seconds, each searched every half a length (default 2,4,8, those "
+                          "the encoder takes); one length measures what an index of such windows finds "
+                          "(`index build --window`)")
     mom.add_argument("--moment-tolerance", type=float, default=None, metavar="T",
                      help="a hit grows from its best window through the overlapping windows that score at least "
                           "(1 - T) of it, as windowed indexes do (0 to 1, default 0.2); 0 ranks single windows")

@@ -12,12 +12,16 @@ def main_moments(args) -> int:
     from lexmotion.errors import WrongPathError
     from lexmotion.files import write_json
     from lexmotion.models.checkpoint import read_config
-    from retrieval.moments import build_sequences, evaluate_moments, format_moments
+    from retrieval.collection import check_window_length
+    from retrieval.moments import WINDOWS_S, build_sequences, evaluate_moments, format_moments
     models, dense = list(dict.fromkeys(args.model)), list(dict.fromkeys(args.dense or []))
     captioners = list(dict.fromkeys(args.captioner or []))
     against = list(dict.fromkeys(args.against or []))
+    lengths = _lengths(args.windows) if args.windows else WINDOWS_S
     for path in models + dense + against:
-        read_config(path)                     # a missing checkpoint is named before any work
+        motion = read_config(path)["model"]["motion"]     # a missing checkpoint is named before any work
+        for seconds in lengths if args.windows else ():   # the default's lengths: those the encoder takes
+            check_window_length(seconds, motion["patch_frames"], motion["max_frames"], "--windows")
     if against:
         from retrieval.compare import check_same_vocabulary
         check_same_vocabulary(models + against)     # the words placed are the tokenizer's
@@ -35,10 +39,21 @@ def main_moments(args) -> int:
               **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
                                  against=tuple(against), querybank=args.querybank,
                                  serving={"mirror_average": args.mirror_average, "long_motion": args.long_motion},
-                                 tolerance=tolerance)}
+                                 tolerance=tolerance, lengths=lengths)}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))
     if args.json:
         write_json(Path(args.json), result)
         print(f"wrote {args.json}")
     return 0
+
+
+def _lengths(text: str) -> tuple[float, ...]:
+    """--windows "2,4,8" -> (2.0, 4.0, 8.0), each length once, in the order given."""
+    from lexmotion.errors import BadValueError
+    try:
+        lengths = tuple(dict.fromkeys(float(x) for x in text.split(",")))
+    except ValueError:
+        raise BadValueError(f"--windows takes window lengths in seconds, separated by commas (e.g. 2,4,8), "
+                            f"not {text!r}") from None
+    return lengths
