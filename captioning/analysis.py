@@ -166,8 +166,8 @@ def describe_file(model_dir: str, motion_path: str, skeleton: str | None = None,
         if not data_dir:
             raise LexmotionError(f"{model_dir}: its config names no training data; give --rerank-data")
         data = MotionDataset(data_dir)
-        rig = clip["skeleton"].name
-        if not rerank_other_skeletons and rig not in data.meta.get("skeletons", {rig: None}):
+        rig, held = clip["skeleton"].name, data.meta.get("skeletons")
+        if not rerank_other_skeletons and held and rig not in held:
             # on Bandai takes, kitml-cmu neighbours made captions name the action half as often
             # (docs/results/captioning.md, "Motions from another library")
             rerank, note = 0, (f"{motion_path} is on the {rig} skeleton, which {data_dir} does not hold, so its "

@@ -108,13 +108,14 @@ def moment_hits(ranked, place, windows_of, tolerance: float = MOMENT_TOLERANCE, 
     """(score, row) best first -> (score, row, start, end): each hit is a window that overlaps no better hit of its
     clip, grown into its moment (``grow_moment``). PLACE(row) -> (clip, start, end); WINDOWS_OF(clip) -> the
     clip's windows as (start, end, score). Stops at K hits."""
-    hits = []
+    hits, clips = [], []
     for score, row in ranked:
         clip, start, end = place(row)
-        taken = [(s, e) for _, r, s, e in hits if place(r)[0] == clip]
+        taken = [(s, e) for (_, _, s, e), c in zip(hits, clips) if c == clip]
         if any(start < e and end > s for s, e in taken):
             continue
         hits.append((score, row, *grow_moment(score, start, end, windows_of(clip), tolerance, taken)))
+        clips.append(clip)
         if k is not None and len(hits) >= k:
             break
     return hits

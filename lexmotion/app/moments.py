@@ -9,18 +9,19 @@ def main_moments(args) -> int:
     from captioning.analysis import localise_captions
     from captioning.model import read_captioner_config
     from lexmotion.device import resolve_device
-    from lexmotion.errors import WrongPathError
+    from lexmotion.errors import WrongPathError, check_settings
     from lexmotion.files import write_json
     from lexmotion.models.checkpoint import read_config
     from retrieval.collection import check_window_length
+    from retrieval.index import MOMENT_TOLERANCE
     from retrieval.moments import WINDOWS_S, build_sequences, evaluate_moments, format_moments
     models, dense = list(dict.fromkeys(args.model)), list(dict.fromkeys(args.dense or []))
     captioners = list(dict.fromkeys(args.captioner or []))
     against = list(dict.fromkeys(args.against or []))
-    lengths = _lengths(args.windows) if args.windows else WINDOWS_S
+    asked = _lengths(args.windows) if args.windows else ()   # the default's lengths: those the encoder takes
     for path in models + dense + against:
         motion = read_config(path)["model"]["motion"]     # a missing checkpoint is named before any work
-        for seconds in lengths if args.windows else ():   # the default's lengths: those the encoder takes
+        for seconds in asked:
             check_window_length(seconds, motion["patch_frames"], motion["max_frames"], "--windows")
     if against:
         from retrieval.compare import check_same_vocabulary
@@ -29,8 +30,6 @@ def main_moments(args) -> int:
         read_captioner_config(Path(path))
     if args.json and Path(args.json).is_dir():
         raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
-    from lexmotion.errors import check_settings
-    from retrieval.index import MOMENT_TOLERANCE
     tolerance = MOMENT_TOLERANCE if args.moment_tolerance is None else args.moment_tolerance
     check_settings("eval moments", moment_tolerance=(tolerance, "probability"))
     device = resolve_device(args.device)
@@ -39,7 +38,7 @@ def main_moments(args) -> int:
               **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
                                  against=tuple(against), querybank=args.querybank,
                                  serving={"mirror_average": args.mirror_average, "long_motion": args.long_motion},
-                                 tolerance=tolerance, lengths=lengths)}
+                                 tolerance=tolerance, lengths=asked or WINDOWS_S)}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))
     if args.json:
