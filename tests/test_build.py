@@ -238,3 +238,13 @@ def test_a_command_that_needs_captions_says_so_on_a_captionless_library(bandai_s
     build_dataset("bvh", root, tmp_path / "ds", progress=False)
     with pytest.raises(LexmotionError, match=r"no captioned clip in any split; this command needs captions"):
         MotionTextDataset(MotionDataset(tmp_path / "ds"), None, None, 160)
+
+
+def test_cmu_descriptions_are_read_as_words():
+    from lexmotion.data.importers import readable_description
+    assert readable_description("OffensiveMoveSpinLeft      CleanedGRS") == "Offensive Move Spin Left"
+    assert readable_description("JogThrough") == "Jog Through"
+    # what is not a run-together name stays as written
+    for text in ("xtra fancY charleston", "walk (2 subjects - subject A)", "carry 19.5lb suitcase", "SUPER"):
+        assert readable_description(text) == text
+    assert readable_description("CleanedGRS") == ""

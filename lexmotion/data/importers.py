@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import tarfile
 import zlib
 from collections import Counter
@@ -134,6 +135,17 @@ class _KitmlFiles:
         return np.load(io.BytesIO(self.files[rel]), allow_pickle=False)
 
 
+# a lower-case letter then a capitalised word: CMU's run-together names ("JogThrough"), which WordPiece would cut
+# into pieces of no word (jo ##gt ##hr ##ough); "fancY" stays
+_RUN_TOGETHER = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+_CMU_TAG = re.compile(r"\s*\bCleanedGRS\b")            # a processing tag of CMU's, not part of the description
+
+
+def readable_description(text: str) -> str:
+    """CMU's description with its words apart: "OffensiveMoveSpinLeft  CleanedGRS" -> "Offensive Move Spin Left"."""
+    return " ".join(_RUN_TOGETHER.sub(" ", _CMU_TAG.sub("", text)).split())
+
+
 def extra_captions(path: str | Path) -> dict[str, str]:
     """descriptions.tsv (trial, description, ...; a header line), or the cmu-extra archive holding it,
     -> {cmu_trial: description}."""
@@ -150,8 +162,8 @@ def extra_captions(path: str | Path) -> dict[str, str]:
         lines = path.read_text(errors="replace").splitlines()
     if not lines or not lines[0].lower().startswith("trial\tdescription"):
         raise LexmotionError(f"{path}: not a descriptions file (its first line must be trial<TAB>description...)")
-    return {parts[0]: parts[1].strip() for parts in (line.split("\t") for line in lines[1:])
-            if len(parts) >= 2 and parts[1].strip()}
+    return {parts[0]: readable_description(parts[1]) for parts in (line.split("\t") for line in lines[1:])
+            if len(parts) >= 2 and readable_description(parts[1])}
 
 
 def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton],
@@ -184,10 +196,11 @@ def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton],
         except LexmotionError as err:
             yield Skipped(where, str(err))
             continue
-        if not [t for t in row["texts"] if t.strip()]:
+        texts = [readable_description(t) if source == TEXT_SOURCES["cmu-extra"] else t for t in row["texts"]]
+        if not [t for t in texts if t.strip()]:
             yield Skipped(where, "no caption in annotations.jsonl")
             continue
-        texts, sources = list(row["texts"]), [source] * len(row["texts"])
+        sources = [source] * len(texts)
         more = (extra or {}).get(row.get("cmu_trial", clip_id), "")
         if more and more not in texts:
             texts.append(more)
