@@ -29,3 +29,9 @@ lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/kitml --json $R/c
 lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra.json --quiet
 lexmotion eval moments --model "${B[@]}" --against "${A[@]}" --data data/kitml --json $R/moments.json --quiet
+# against dense on the same recipe (grid row dense-descriptions-long; it trained on the descriptions as written)
+D=($(folders dense-descriptions-long))
+lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml-dense.json --quiet
+lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
+    --json $R/compare-cmu-extra-dense.json --quiet
+lexmotion eval moments --model "${B[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-dense.json --quiet

@@ -11,6 +11,9 @@ Rows share the phases they have in common: a phase's folder (WORK/phases/PHASE-K
 of what decides it (the phase's config and data, the settings its loss reads, the seed, and the phase it
 starts from), so two rows that agree up to a phase train it once. A run whose JSON exists is skipped;
 an interrupted phase resumes where it stopped. Run from the repository root.
+
+Rows before cmu-words trained on data built before `data build` read CMU's descriptions as words (their JSON names
+the commit); built today, data/kitml-desc and data/cmu-extra hold the readable descriptions.
 """
 from __future__ import annotations
 
