@@ -35,3 +35,6 @@ lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/c
 lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra-dense.json --quiet
 lexmotion eval moments --model "${B[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-dense.json --quiet
+# Bandai-2 test's labels (no phase saw Bandai), and the interval against the fourth default's figures
+lexmotion eval words --model "${B[@]}" --data data/bandai --json $R/bandai-words.json --quiet
+python docs/scripts/words_intervals.py docs/results/words/bandai-localise-retrained.json ap $R/bandai-words.json ap
