@@ -8,7 +8,8 @@
 # default recipe trains on them) if, over seeds 0-2 against grid row localise, none of t2m R@1 and R@10 on kitml-cmu
 # test and on cmu-extra test is measurably lower (a paired interval wholly below 0); otherwise the row stays a
 # measurement. The captions are the same words either way, so the question is only whether the fix costs anything.
-# Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1,2`.
+# Run from the repository root after `python docs/scripts/grid.py --rows localise,dense-descriptions-long --seeds 0,1,2`
+# and `lexmotion data build bandai --root ../shared/data/bandai/bandai-namco-motion-2.tar.gz --out data/bandai`.
 set -euo pipefail
 [ -f data/cmu-extra-words/lexmotion.json ] || lexmotion data build kitml-cmu \
     --root ../shared/data/cmu-extra.tar.xz --out data/cmu-extra-words --quiet
