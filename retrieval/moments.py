@@ -178,12 +178,16 @@ def sequence_windows(sequences: list[Sequence], max_frames: int,
     from retrieval.collection import windows
     out = []
     for s, seq in enumerate(sequences):
-        for seconds in lengths:
+        for seconds in encodable(lengths, max_frames):
             size = round(seconds * WORKING_FPS)
-            if size > max_frames:
-                continue
             out += [(s, a / WORKING_FPS, b / WORKING_FPS) for a, b in windows(len(seq.features), size, size // 2)]
     return out
+
+
+def encodable(lengths: tuple, max_frames: int) -> list:
+    """The window lengths (seconds) of LENGTHS that an encoder of MAX_FRAMES takes."""
+    from lexmotion.data.features import WORKING_FPS
+    return [w for w in lengths if round(w * WORKING_FPS) <= max_frames]
 
 
 def moment_recall(scores: np.ndarray, spans: list[tuple[int, float, float]], queries: list[tuple[int, dict]],
@@ -352,7 +356,6 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     served-vector settings for every checkpoint (``LexMotionModel.override_serving``; None keeps each one's).
     ``tolerance``: how far below its best window a moment grows (``moment_recall``; 0: single windows).
     ``lengths``: the windows' lengths in seconds (one length: what an index of windows holds)."""
-    from lexmotion.data.features import WORKING_FPS
     from lexmotion.models.checkpoint import load
     runs = {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
@@ -369,7 +372,6 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     rng = np.random.default_rng(seed)
     max_frames = load_max_frames(models[0])
     spans = sequence_windows(seqs, max_frames, lengths)
-    taken = [w for w in lengths if round(w * WORKING_FPS) <= max_frames]      # as sequence_windows keeps them
     queries = _queries(seqs)
     baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries, None, tolerance),
                             "word_localisation": first["random_word_localisation"],
@@ -378,7 +380,7 @@ def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, den
     if dense:
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
-    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": taken,
+    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": encodable(lengths, max_frames),
            "blend_s": BLEND_S, "moment_tolerance": tolerance, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
            "baselines": baselines, "layout": [s.parts for s in seqs],
            "serving": {k: v for k, v in (serving or {}).items() if v is not None}}

@@ -162,8 +162,9 @@ def extra_captions(path: str | Path) -> dict[str, str]:
         lines = path.read_text(errors="replace").splitlines()
     if not lines or not lines[0].lower().startswith("trial\tdescription"):
         raise LexmotionError(f"{path}: not a descriptions file (its first line must be trial<TAB>description...)")
-    return {parts[0]: readable_description(parts[1]) for parts in (line.split("\t") for line in lines[1:])
-            if len(parts) >= 2 and readable_description(parts[1])}
+    read = ((parts[0], readable_description(parts[1])) for parts in (line.split("\t") for line in lines[1:])
+            if len(parts) >= 2)
+    return {trial: text for trial, text in read if text}
 
 
 def import_kitml_cmu(root: Path, skeletons: dict[str, Skeleton],
