@@ -71,6 +71,7 @@ ROWS = {
     "absent-motion": {"config": f"{GRID}/absent-motion.json", "phases": LEXICAL},
     # the default with CMU's run-together descriptions split into words (docs/scripts/cmu_words.sh builds its data)
     "cmu-words": {"config": f"{GRID}/cmu-words.json", "phases": LEXICAL},
+    "dense-cmu-words": {"config": f"{GRID}/cmu-words.json", "phases": ("dense",)},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -94,7 +95,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-descriptions-long", "descriptions-long"),
                ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"), ("dense-descriptions-long", "localise"),
                ("localise", "localise-3"), ("localise", "ema"), ("localise", "absent"), ("today", "absent"),
-               ("localise", "absent-motion"), ("today", "absent-motion"), ("localise", "cmu-words")]
+               ("localise", "absent-motion"), ("today", "absent-motion"), ("localise", "cmu-words"),
+               ("dense-cmu-words", "cmu-words")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:

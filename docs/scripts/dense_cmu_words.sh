@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Grid row dense-cmu-words (issue 33): the dense baseline on exactly the default's data, CMU's descriptions read as
+# words (the fifth switch). The dense row compared so far (dense-descriptions-long) trained on the descriptions as
+# written, so "above dense's trained on the same data" was read against a model on other captions.
+# Trains the row's seeds (SEEDS, default "0 1 2"), then compares the default (grid row cmu-words) with it, as served.
+# Run from the repository root after bash docs/scripts/cmu_words.sh.
+set -euo pipefail
+for seed in ${SEEDS:-0 1 2}; do
+  python docs/scripts/grid.py --rows dense-cmu-words --seeds $seed
+done
+folders() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
+print(' '.join(grid.plan('$1', s, Path('runs/grid'))[-1]['folder'] for s in (0, 1, 2)))"; }
+D=($(folders dense-cmu-words))
+B=($(folders cmu-words))
+for d in "${D[@]}"; do [ -f $d/DONE ] || { echo "$d not trained yet"; exit 0; }; done
+R=docs/results/cmu-words
+lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml-dense-words.json --quiet
+lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
+    --json $R/compare-cmu-extra-dense-words.json --quiet
+lexmotion eval moments --model "${B[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-dense-words.json --quiet
