@@ -26,13 +26,14 @@ METRICS = ("R@1", "R@10")
 
 
 @torch.no_grad()
-def cosines(checkpoint: str, data: str) -> tuple[np.ndarray, list]:
-    """(queries, clips) cosine scores of CHECKPOINT on DATA's deduplicated test clips, and their rows."""
+def cosines(checkpoint: str, data: str, model=None) -> tuple[np.ndarray, list]:
+    """(queries, clips) cosine scores of CHECKPOINT (or of MODEL, already loaded) on DATA's deduplicated test
+    clips, and their rows."""
     import lexmotion
     from lexmotion.data.batching import MotionTextDataset
     from lexmotion.data.dataset import MotionDataset
     from retrieval.evaluate import deduplicate, encode_split
-    model = lexmotion.load(checkpoint).eval()
+    model = (model or lexmotion.load(checkpoint)).eval()
     ds = MotionDataset(data)
     keep = set(deduplicate(ds, ds.split_indices("test"))[0])
     items = MotionTextDataset(ds, "test", model.stats, model.config.motion.max_frames)

@@ -14,9 +14,12 @@ Sides, on the grid's two test sets, `eval compare`'s paired bootstrap (queries a
 - one head: the default's LexCMLP (grid row localise);
 - two heads, one chain: it + its second head;
 - two chains: seed i + seed i + 1 (mod the seeds given), as ensembles.py pairs them;
+- two heads, weights averaged: one model whose every weight is the mean of the two heads' (a "model soup";
+  the two start from the same LexMMM, so their weights may lie in one basin), at one model's serving cost;
 and how alike each pair's two models score (the correlation of their cosines).
 What the figures decide, written before any: nothing on their own (2 seeds); they say whether the cheaper
-pair keeps the gain, for the steering group's call on a two-head default.
+pair keeps the gain, for the steering group's call on a two-head default. The weight average was added later,
+with the same rule (before it was read on these folders; one look at another chain's seed 0 had shown nothing).
 Run from the repository root after `python docs/scripts/grid.py --rows localise --seeds 0,1`.
 """
 from __future__ import annotations
@@ -47,6 +50,20 @@ def second_head(seed: int) -> tuple[list[str], Path]:
     return command, out
 
 
+def averaged(first: str, second: str):
+    """FIRST's model with every floating-point weight the mean of FIRST's and SECOND's."""
+    import torch
+
+    import lexmotion
+    model = lexmotion.load(first)
+    other = lexmotion.load(second).state_dict()
+    with torch.no_grad():
+        for name, value in model.state_dict().items():
+            if value.is_floating_point():
+                value.copy_((value + other[name]) / 2)
+    return model
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2")
@@ -73,8 +90,10 @@ def main() -> int:
         pos = positives(one[0][1], protocol)
         one = [s for s, _ in one]
         two = [cosines(f, data)[0] for f in second]
+        soup = [cosines(a, data, averaged(a, b))[0] for a, b in zip(first, second)]
         sides = {"one head": one,
                  "two heads, one chain": [a + b for a, b in zip(one, two)],
+                 "two heads, weights averaged": soup,
                  "two chains": [a + b for a, b in zip(one, one[1:] + one[:1])]}
         scored = {name: direction_hits(s, pos) for name, s in sides.items()}
         # how alike two models score: the correlation of their (queries, clips) cosines, mean over seeds
