@@ -7,8 +7,6 @@
 set -euo pipefail
 OUT=${OUT:-runs/timing}
 timed() { local start=$(date +%s); "$@"; echo "wall seconds: $(( $(date +%s) - start )) for: $*"; }
-timed lexmotion pretrain all --text-corpus ../shared/data/kitml-text --seed 0 --out $OUT/all --quiet --wandb disabled
-timed lexmotion pretrain dense --text-corpus ../shared/data/kitml-text --seed 0 --out $OUT/dense --quiet --wandb disabled
 folder() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
 print(grid.plan('$1', 0, Path('runs/grid'))[$2]['folder'])"; }
 same() {   # the two folders' weights, tensor by tensor
@@ -20,10 +18,12 @@ differ = [k for k in a if k not in b or not (a[k] == b[k]).all()]
 print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(a)} tensors, {len(differ)} differ{' (' + differ[0] + ', ...)' if differ else ''}")
 PY
 }
+timed lexmotion pretrain all --text-corpus ../shared/data/kitml-text --seed 0 --out $OUT/all --quiet --wandb disabled
 for i in 0 1 2 3; do
   phase=$(python -c "print(('lexmlm', 'cmmm', 'lexmmm', 'lexcmlp')[$i])")
   same $OUT/all/$phase "$(folder cmu-words $i)"
 done
+timed lexmotion pretrain dense --text-corpus ../shared/data/kitml-text --seed 0 --out $OUT/dense --quiet --wandb disabled
 same $OUT/dense "$(folder dense-cmu-words 0)"
 # each phase's own training seconds, as the trainer records them
 for p in $OUT/all/lexmlm $OUT/all/cmmm $OUT/all/lexmmm $OUT/all/lexcmlp $OUT/dense; do
