@@ -14,7 +14,7 @@ same() {   # the two folders' weights, tensor by tensor
 import sys
 from safetensors.torch import load_file
 a, b = (load_file(f"{p}/model.safetensors") for p in sys.argv[1:])
-differ = [k for k in a if k not in b or not (a[k] == b[k]).all()]
+differ = [k for k in a if k not in b or a[k].shape != b[k].shape or not (a[k] == b[k]).all()]
 print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(a)} tensors, {len(differ)} differ{' (' + differ[0] + ', ...)' if differ else ''}")
 PY
 }
