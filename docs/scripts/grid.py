@@ -71,6 +71,7 @@ ROWS = {
     "absent-motion": {"config": f"{GRID}/absent-motion.json", "phases": LEXICAL},
     # the default with CMU's run-together descriptions split into words (docs/scripts/cmu_words.sh builds its data)
     "cmu-words": {"config": f"{GRID}/cmu-words.json", "phases": LEXICAL},
+    # the dense baseline on exactly that data (docs/scripts/dense_cmu_words.sh)
     "dense-cmu-words": {"config": f"{GRID}/cmu-words.json", "phases": ("dense",)},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
