@@ -2,6 +2,7 @@
 and the one set of normalisation statistics a run shares."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +52,16 @@ def check_data(sources: list[DataSource]) -> None:
 
 def union_stats(paths: list[str]) -> dict:
     """One set of normalisation statistics over the training motions of every dataset of a run (pooled
-    from each dataset's own: frame-weighted means and variances)."""
+    from each dataset's own: frame-weighted means and variances). A folder built again from the same motions
+    (data/kitml-desc is data/kitml with more captions) counts once: its training statistics are identical."""
     import numpy as np
 
     from lexmotion.data.dataset import MotionDataset
-    stats = [MotionDataset(p).stats for p in dict.fromkeys(paths)]
+    seen = {}
+    for p in dict.fromkeys(paths):
+        s = MotionDataset(p).stats
+        seen.setdefault(json.dumps([s["frames"], s["mean"], s["std"]]), (p, s))
+    paths, stats = [p for p, _ in seen.values()], [s for _, s in seen.values()]
     if len(stats) == 1:
         return stats[0]
     n = np.array([s["frames"] for s in stats], dtype=np.float64)[:, None]
@@ -63,8 +69,7 @@ def union_stats(paths: list[str]) -> dict:
     mean = (n * means).sum(0) / n.sum()
     std = np.sqrt(np.maximum((n * (stds ** 2 + means ** 2)).sum(0) / n.sum() - mean ** 2, 0))
     std = np.maximum(std, 1e-2 * max(float(np.median(std)), 1e-6))
-    return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()),
-            "pooled_from": list(dict.fromkeys(paths))}
+    return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()), "pooled_from": paths}
 
 
 def keep_share(rows: list[dict], share: float, seed: int) -> list[dict]:

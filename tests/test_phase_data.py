@@ -56,6 +56,15 @@ def test_each_phase_trains_on_its_own_data_and_captions(capsys, tiny_setup, extr
         assert json.loads((tmp_path / "run" / phase / "stats.json").read_text()) == stats
 
 
+def test_a_folder_of_the_same_motions_counts_once_in_the_run_s_statistics(tiny_setup, extra, tmp_path):
+    # the default reads data/kitml and data/kitml-desc, one set of motions with two sets of captions
+    kit = str(tiny_setup / "kit")
+    again = shutil.copytree(kit, tmp_path / "kit-again")
+    once = union_stats([kit, str(extra)])
+    assert union_stats([kit, str(extra), str(again)]) == once and once["pooled_from"] == [kit, str(extra)]
+    assert union_stats([kit, str(again)]) == MotionDataset(kit).stats
+
+
 def test_no_phase_sees_a_val_or_test_clip_and_lexmlm_leaves_out_every_dataset_s(tiny_setup, extra, tmp_path):
     from pretrain.data_sources import DataSource
     from pretrain.trainer import TrainConfig, Trainer
