@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default recipe timed as a user runs it (the README's step 2, then the dense baseline), on an otherwise
-# idle machine, and checked against the grid rows it should equal: the same config and data under other folder
-# names, so on the CPU each phase's weights should match the grid's seed-0 folder bit for bit.
+# idle machine, and each phase's weights compared with the grid's seed-0 folder of the same config and data (under
+# other folder names). They did not match: see docs/results/default-recipe.md, "The fifth switch", for why.
 # Run from the repository root after the README's three `data build` commands and
 # `python docs/scripts/grid.py --rows cmu-words,dense-cmu-words --seeds 0`. OUT defaults to runs/timing.
 set -euo pipefail
