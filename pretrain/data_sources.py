@@ -61,7 +61,7 @@ def union_stats(paths: list[str]) -> dict:
     for p in dict.fromkeys(paths):
         s = MotionDataset(p).stats
         seen.setdefault(json.dumps([s["frames"], s["mean"], s["std"]]), (p, s))
-    paths, stats = [p for p, _ in seen.values()], [s for _, s in seen.values()]
+    pooled, stats = [p for p, _ in seen.values()], [s for _, s in seen.values()]
     if len(stats) == 1:
         return stats[0]
     n = np.array([s["frames"] for s in stats], dtype=np.float64)[:, None]
@@ -69,7 +69,7 @@ def union_stats(paths: list[str]) -> dict:
     mean = (n * means).sum(0) / n.sum()
     std = np.sqrt(np.maximum((n * (stds ** 2 + means ** 2)).sum(0) / n.sum() - mean ** 2, 0))
     std = np.maximum(std, 1e-2 * max(float(np.median(std)), 1e-6))
-    return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()), "pooled_from": paths}
+    return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()), "pooled_from": pooled}
 
 
 def keep_share(rows: list[dict], share: float, seed: int) -> list[dict]:
