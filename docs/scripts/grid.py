@@ -75,6 +75,7 @@ ROWS = {
     "dense-cmu-words": {"config": f"{GRID}/cmu-words.json", "phases": ("dense",)},
     # the default with LexCMLP's text encoder at 5x the learning rate (docs/scripts/text_lr.sh)
     "text-lr": {"config": f"{GRID}/text-lr.json", "phases": LEXICAL},
+    "dense-text-lr": {"config": f"{GRID}/text-lr.json", "phases": ("dense",)},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -99,7 +100,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("cmu-descriptions-long", "wide-motion"), ("descriptions-long", "localise"), ("dense-descriptions-long", "localise"),
                ("localise", "localise-3"), ("localise", "ema"), ("localise", "absent"), ("today", "absent"),
                ("localise", "absent-motion"), ("today", "absent-motion"), ("localise", "cmu-words"),
-               ("dense-cmu-words", "cmu-words"), ("cmu-words", "text-lr"), ("dense-cmu-words", "text-lr")]
+               ("dense-cmu-words", "cmu-words"), ("cmu-words", "text-lr"), ("dense-cmu-words", "text-lr"),
+               ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:

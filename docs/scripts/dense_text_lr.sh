@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Grid row dense-text-lr: the dense baseline with its text encoder at text_lr 1e-4, as grid row text-lr's lexical
+# LexCMLP (docs/scripts/text_lr.sh). Added after text-lr's figures, so that the lexical model is not measured
+# against a dense model left at a rate tuned for neither.
+# The rule, written before any seed finished: default.json's dense takes text_lr 1e-4 unless, over seeds 0-2
+# against dense-cmu-words, a test figure of `eval compare` is measurably lower; the README's dense column quotes
+# whichever of the two dense rows has the higher kitml-cmu t2m R@1 mean (the stronger baseline).
+# Trains the row's seeds (SEEDS, default "0 1 2"; one seed per process trains them side by side), then compares
+# it with dense-cmu-words and with text-lr, as served. Run from the repository root.
+set -euo pipefail
+for seed in ${SEEDS:-0 1 2}; do
+  python docs/scripts/grid.py --rows dense-text-lr --seeds $seed
+done
+folders() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
+print(' '.join(grid.plan('$1', s, Path('runs/grid'))[-1]['folder'] for s in (0, 1, 2)))"; }
+N=($(folders dense-text-lr))
+D=($(folders dense-cmu-words))
+T=($(folders text-lr))
+for n in "${N[@]}"; do [ -f $n/DONE ] || { echo "$n not trained yet"; exit 0; }; done
+R=docs/results/cmu-words
+for pair in "D N dense-text-lr-vs-dense" "N T text-lr-vs-dense-text-lr"; do
+  set -- $pair; a=$1[@]; b=$2[@]
+  lexmotion eval compare --a "${!a}" --b "${!b}" --data data/kitml --json $R/compare-kitml-$3.json --quiet
+  lexmotion eval compare --a "${!a}" --b "${!b}" --data data/cmu-extra --protocol threshold \
+      --json $R/compare-cmu-extra-$3.json --quiet
+done
+lexmotion eval moments --model "${T[@]}" --against "${N[@]}" --data data/kitml --json $R/moments-text-lr-vs-dense-text-lr.json --quiet
