@@ -25,3 +25,5 @@ for pair in "D N dense-text-lr-vs-dense" "N T text-lr-vs-dense-text-lr"; do
       --json $R/compare-cmu-extra-$3.json --quiet
 done
 lexmotion eval moments --model "${T[@]}" --against "${N[@]}" --data data/kitml --json $R/moments-text-lr-vs-dense-text-lr.json --quiet
+# ... and the moments against dense-cmu-words, the README's dense column (the higher kitml-cmu t2m R@1 as served)
+lexmotion eval moments --model "${T[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-text-lr-vs-dense.json --quiet
