@@ -19,10 +19,8 @@ for seed in ${SEEDS:-0 1 2}; do
   python docs/scripts/grid.py --rows cmu-words --seeds $seed
 done
 # once every seed is trained: the row as served (hub prior included) against the default's folders (grid row localise)
-folders() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
-print(' '.join(grid.plan('$1', s, Path('runs/grid'))[-1]['folder'] for s in (0, 1, 2)))"; }
-A=($(folders localise))
-B=($(folders cmu-words))
+A=($(python docs/scripts/grid.py --rows localise --folders))
+B=($(python docs/scripts/grid.py --rows cmu-words --folders))
 for b in "${B[@]}"; do [ -f $b/DONE ] || { echo "$b not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
 mkdir -p $R
@@ -31,7 +29,7 @@ lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --proto
     --json $R/compare-cmu-extra.json --quiet
 lexmotion eval moments --model "${B[@]}" --against "${A[@]}" --data data/kitml --json $R/moments.json --quiet
 # against dense on the same recipe (grid row dense-descriptions-long; it trained on the descriptions as written)
-D=($(folders dense-descriptions-long))
+D=($(python docs/scripts/grid.py --rows dense-descriptions-long --folders))
 lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml-dense.json --quiet
 lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra-dense.json --quiet

@@ -8,10 +8,8 @@ set -euo pipefail
 for seed in ${SEEDS:-0 1 2}; do
   python docs/scripts/grid.py --rows dense-cmu-words --seeds $seed
 done
-folders() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
-print(' '.join(grid.plan('$1', s, Path('runs/grid'))[-1]['folder'] for s in (0, 1, 2)))"; }
-D=($(folders dense-cmu-words))
-B=($(folders cmu-words))
+D=($(python docs/scripts/grid.py --rows dense-cmu-words --folders))
+B=($(python docs/scripts/grid.py --rows cmu-words --folders))
 for d in "${D[@]}"; do [ -f $d/DONE ] || { echo "$d not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
 lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml-dense-words.json --quiet

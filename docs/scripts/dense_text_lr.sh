@@ -11,11 +11,9 @@ set -euo pipefail
 for seed in ${SEEDS:-0 1 2}; do
   python docs/scripts/grid.py --rows dense-text-lr --seeds $seed
 done
-folders() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
-print(' '.join(grid.plan('$1', s, Path('runs/grid'))[-1]['folder'] for s in (0, 1, 2)))"; }
-N=($(folders dense-text-lr))
-D=($(folders dense-cmu-words))
-T=($(folders text-lr))
+N=($(python docs/scripts/grid.py --rows dense-text-lr --folders))
+D=($(python docs/scripts/grid.py --rows dense-cmu-words --folders))
+T=($(python docs/scripts/grid.py --rows text-lr --folders))
 for n in "${N[@]}"; do [ -f $n/DONE ] || { echo "$n not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
 for pair in "D N dense-text-lr-vs-dense" "N T text-lr-vs-dense-text-lr"; do

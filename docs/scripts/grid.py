@@ -5,6 +5,7 @@ threshold), and written as one small JSON per finished run under docs/results/gr
     python docs/scripts/grid.py                        # every row, seeds 0-2, skipping finished runs
     python docs/scripts/grid.py --rows today,all-motions --seeds 0
     python docs/scripts/grid.py --plan                 # what would run, and which phases rows share
+    python docs/scripts/grid.py --rows today --folders # its runs' final checkpoint folders (for scripts)
     python docs/scripts/grid.py --report               # docs/results/grid.md from the JSON files
 
 Rows share the phases they have in common: a phase's folder (WORK/phases/PHASE-KEY) is named by a hash
@@ -298,6 +299,7 @@ def main() -> int:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--work", default="runs/grid", help="where the phases are trained (default runs/grid)")
     p.add_argument("--plan", action="store_true", help="print the phases each run needs, and stop")
+    p.add_argument("--folders", action="store_true", help="print each run's last phase folder, for scripts, and stop")
     p.add_argument("--report", action="store_true", help="write docs/results/grid.md from the finished runs")
     p.add_argument("--rescore", action="store_true", help="score the finished runs again (their checkpoints must be "
                                                           "in --work), keeping how they were trained")
@@ -311,6 +313,8 @@ def main() -> int:
     elif args.report:
         Path("docs/results/grid.md").write_text(report() + "\n")
         print("wrote docs/results/grid.md")
+    elif args.folders:
+        print(" ".join(plan(row, seed, Path(args.work))[-1]["folder"] for row in rows for seed in seeds))
     elif args.plan:
         for row in rows:
             for seed in seeds:

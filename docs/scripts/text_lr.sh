@@ -9,11 +9,9 @@ set -euo pipefail
 for seed in ${SEEDS:-0 1 2}; do
   python docs/scripts/grid.py --rows text-lr --seeds $seed
 done
-folders() { python -c "import sys; sys.path.insert(0, 'docs/scripts'); import grid; from pathlib import Path
-print(' '.join(grid.plan('$1', s, Path('runs/grid'))[-1]['folder'] for s in (0, 1, 2)))"; }
-T=($(folders text-lr))
-B=($(folders cmu-words))
-D=($(folders dense-cmu-words))
+T=($(python docs/scripts/grid.py --rows text-lr --folders))
+B=($(python docs/scripts/grid.py --rows cmu-words --folders))
+D=($(python docs/scripts/grid.py --rows dense-cmu-words --folders))
 for t in "${T[@]}"; do [ -f $t/DONE ] || { echo "$t not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
 for side in default:B dense:D; do
