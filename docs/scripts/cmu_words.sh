@@ -23,16 +23,11 @@ A=($(python docs/scripts/grid.py --rows localise --folders))
 B=($(python docs/scripts/grid.py --rows cmu-words --folders))
 for b in "${B[@]}"; do [ -f $b/DONE ] || { echo "$b not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
-mkdir -p $R
-lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml.json --quiet
-lexmotion eval compare --a "${A[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
-    --json $R/compare-cmu-extra.json --quiet
+bash docs/scripts/compare_rows.sh localise cmu-words
 lexmotion eval moments --model "${B[@]}" --against "${A[@]}" --data data/kitml --json $R/moments.json --quiet
 # against dense on the same recipe (grid row dense-descriptions-long; it trained on the descriptions as written)
 D=($(python docs/scripts/grid.py --rows dense-descriptions-long --folders))
-lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml-dense.json --quiet
-lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
-    --json $R/compare-cmu-extra-dense.json --quiet
+bash docs/scripts/compare_rows.sh dense-descriptions-long cmu-words dense
 lexmotion eval moments --model "${B[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-dense.json --quiet
 # Bandai-2 test's labels (no phase saw Bandai), and the interval against the fourth default's figures
 lexmotion eval words --model "${B[@]}" --data data/bandai --json $R/bandai-words.json --quiet

@@ -12,7 +12,5 @@ D=($(python docs/scripts/grid.py --rows dense-cmu-words --folders))
 B=($(python docs/scripts/grid.py --rows cmu-words --folders))
 for d in "${D[@]}"; do [ -f $d/DONE ] || { echo "$d not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
-lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/kitml --json $R/compare-kitml-dense-words.json --quiet
-lexmotion eval compare --a "${D[@]}" --b "${B[@]}" --data data/cmu-extra --protocol threshold \
-    --json $R/compare-cmu-extra-dense-words.json --quiet
+bash docs/scripts/compare_rows.sh dense-cmu-words cmu-words dense-words
 lexmotion eval moments --model "${B[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-dense-words.json --quiet

@@ -16,12 +16,8 @@ D=($(python docs/scripts/grid.py --rows dense-cmu-words --folders))
 T=($(python docs/scripts/grid.py --rows text-lr --folders))
 for n in "${N[@]}"; do [ -f $n/DONE ] || { echo "$n not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
-for pair in "D N dense-text-lr-vs-dense" "N T text-lr-vs-dense-text-lr"; do
-  set -- $pair; a=$1[@]; b=$2[@]
-  lexmotion eval compare --a "${!a}" --b "${!b}" --data data/kitml --json $R/compare-kitml-$3.json --quiet
-  lexmotion eval compare --a "${!a}" --b "${!b}" --data data/cmu-extra --protocol threshold \
-      --json $R/compare-cmu-extra-$3.json --quiet
-done
+bash docs/scripts/compare_rows.sh dense-cmu-words dense-text-lr dense-text-lr-vs-dense
+bash docs/scripts/compare_rows.sh dense-text-lr text-lr text-lr-vs-dense-text-lr
 lexmotion eval moments --model "${T[@]}" --against "${N[@]}" --data data/kitml --json $R/moments-text-lr-vs-dense-text-lr.json --quiet
 # ... and the moments against dense-cmu-words, the README's dense column (the higher kitml-cmu t2m R@1 as served)
 lexmotion eval moments --model "${T[@]}" --against "${D[@]}" --data data/kitml --json $R/moments-text-lr-vs-dense.json --quiet

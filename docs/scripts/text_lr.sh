@@ -14,10 +14,6 @@ B=($(python docs/scripts/grid.py --rows cmu-words --folders))
 D=($(python docs/scripts/grid.py --rows dense-cmu-words --folders))
 for t in "${T[@]}"; do [ -f $t/DONE ] || { echo "$t not trained yet"; exit 0; }; done
 R=docs/results/cmu-words
-for side in default:B dense:D; do
-  name=${side%%:*}; ref=${side##*:}[@]
-  lexmotion eval compare --a "${!ref}" --b "${T[@]}" --data data/kitml --json $R/compare-kitml-text-lr-vs-$name.json --quiet
-  lexmotion eval compare --a "${!ref}" --b "${T[@]}" --data data/cmu-extra --protocol threshold \
-      --json $R/compare-cmu-extra-text-lr-vs-$name.json --quiet
-done
+bash docs/scripts/compare_rows.sh cmu-words text-lr text-lr-vs-default
+bash docs/scripts/compare_rows.sh dense-cmu-words text-lr text-lr-vs-dense
 lexmotion eval moments --model "${T[@]}" --against "${B[@]}" --data data/kitml --json $R/moments-text-lr.json --quiet

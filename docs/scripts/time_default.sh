@@ -19,9 +19,9 @@ print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(a)} tensors, {len(differ)} differ{'
 PY
 }
 timed lexmotion pretrain all --text-corpus ../shared/data/kitml-text --seed 0 --out $OUT/all --quiet --wandb disabled
+phases=(lexmlm cmmm lexmmm lexcmlp)
 for i in 0 1 2 3; do
-  phase=$(python -c "print(('lexmlm', 'cmmm', 'lexmmm', 'lexcmlp')[$i])")
-  same $OUT/all/$phase "$(folder cmu-words $i)"
+  same $OUT/all/${phases[$i]} "$(folder cmu-words $i)"
 done
 timed lexmotion pretrain dense --text-corpus ../shared/data/kitml-text --seed 0 --out $OUT/dense --quiet --wandb disabled
 same $OUT/dense "$(folder dense-cmu-words 0)"
