@@ -77,6 +77,8 @@ ROWS = {
     # the default with LexCMLP's text encoder at 5x the learning rate (docs/scripts/text_lr.sh)
     "text-lr": {"config": f"{GRID}/text-lr.json", "phases": LEXICAL},
     "dense-text-lr": {"config": f"{GRID}/text-lr.json", "phases": ("dense",)},
+    # ... and at 3e-4, the rest of the model's rate (docs/scripts/text_lr_3e4.sh)
+    "text-lr-3e-4": {"config": f"{GRID}/text-lr-3e-4.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -102,7 +104,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("localise", "localise-3"), ("localise", "ema"), ("localise", "absent"), ("today", "absent"),
                ("localise", "absent-motion"), ("today", "absent-motion"), ("localise", "cmu-words"),
                ("dense-cmu-words", "cmu-words"), ("cmu-words", "text-lr"), ("dense-cmu-words", "text-lr"),
-               ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr")]
+               ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
+               ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
