@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Grid row batch-64, a one-seed probe: the default (grid row text-lr) with LexCMLP's batches of 64 for 770 steps,
+# against 32 for 1,540: the same clips for about the same compute, each step with twice the in-batch negatives.
+# It shares the default's LexMLM, CMMM and LexMMM folders.
+# The rule, written before the seed finished: seed 0 alone changes nothing. If `eval compare` of its seed 0 against
+# the default's seed 0 (as served, queries resampled, seeds not) puts kitml-cmu t2m R@1 or cmu-extra t2m R@10
+# above 0, seeds 1-2 follow, and the row then replaces the default's LexCMLP by text_lr_3e4.sh's rule.
+# Run from the repository root.
+set -euo pipefail
+python docs/scripts/grid.py --rows batch-64 --seeds 0
+N=$(python docs/scripts/grid.py --rows batch-64 --seeds 0 --folders)
+T=$(python docs/scripts/grid.py --rows text-lr --seeds 0 --folders)
+[ -f $N/DONE ] || { echo "$N not trained yet"; exit 0; }
+R=docs/results/cmu-words
+lexmotion eval compare --a $T --b $N --data data/kitml --json $R/compare-kitml-batch-64-seed0.json --quiet
+lexmotion eval compare --a $T --b $N --data data/cmu-extra --protocol threshold \
+    --json $R/compare-cmu-extra-batch-64-seed0.json --quiet
+lexmotion eval words --model $N --data data/kitml --json $R/kitml-words-batch-64-seed0.json --quiet
