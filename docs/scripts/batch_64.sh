@@ -16,3 +16,6 @@ lexmotion eval compare --a $T --b $N --data data/kitml --json $R/compare-kitml-b
 lexmotion eval compare --a $T --b $N --data data/cmu-extra --protocol threshold \
     --json $R/compare-cmu-extra-batch-64-seed0.json --quiet
 lexmotion eval words --model $N --data data/kitml --json $R/kitml-words-batch-64-seed0.json --quiet
+# measurements the rule does not read: the default's seed 0 (the folder compared above) as a tagger, and the moments
+lexmotion eval words --model $T --data data/kitml --json $R/kitml-words-batch-64-baseline-seed0.json --quiet
+lexmotion eval moments --model $N --against $T --data data/kitml --json $R/moments-batch-64-seed0.json --quiet
