@@ -81,6 +81,8 @@ ROWS = {
     "text-lr-3e-4": {"config": f"{GRID}/text-lr-3e-4.json", "phases": LEXICAL},
     # the default with LexCMLP's batches twice as large for half the steps: a one-seed probe (docs/scripts/batch_64.sh)
     "batch-64": {"config": f"{GRID}/batch-64.json", "phases": LEXICAL},
+    # the default with LexMLM's text encoder at 1e-4 too: a one-seed probe (docs/scripts/lexmlm_text_lr.sh)
+    "lexmlm-text-lr": {"config": f"{GRID}/lexmlm-text-lr.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
@@ -107,7 +109,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("localise", "absent-motion"), ("today", "absent-motion"), ("localise", "cmu-words"),
                ("dense-cmu-words", "cmu-words"), ("cmu-words", "text-lr"), ("dense-cmu-words", "text-lr"),
                ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
-               ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64")]
+               ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
+               ("text-lr", "lexmlm-text-lr")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
