@@ -12,9 +12,7 @@ N=$(python docs/scripts/grid.py --rows batch-64 --seeds 0 --folders)
 T=$(python docs/scripts/grid.py --rows text-lr --seeds 0 --folders)
 [ -f $N/DONE ] || { echo "$N not trained yet"; exit 0; }
 R=docs/results/cmu-words
-lexmotion eval compare --a $T --b $N --data data/kitml --json $R/compare-kitml-batch-64-seed0.json --quiet
-lexmotion eval compare --a $T --b $N --data data/cmu-extra --protocol threshold \
-    --json $R/compare-cmu-extra-batch-64-seed0.json --quiet
+SEEDS=0 bash docs/scripts/compare_rows.sh text-lr batch-64 batch-64-seed0
 lexmotion eval words --model $N --data data/kitml --json $R/kitml-words-batch-64-seed0.json --quiet
 # measurements the rule does not read: the default's seed 0 (the folder compared above) as a tagger, and the moments
 lexmotion eval words --model $T --data data/kitml --json $R/kitml-words-batch-64-baseline-seed0.json --quiet

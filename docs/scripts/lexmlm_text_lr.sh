@@ -13,8 +13,6 @@ N=$(python docs/scripts/grid.py --rows lexmlm-text-lr --seeds 0 --folders)
 T=$(python docs/scripts/grid.py --rows text-lr --seeds 0 --folders)
 [ -f $N/DONE ] || { echo "$N not trained yet"; exit 0; }
 R=docs/results/cmu-words
-lexmotion eval compare --a $T --b $N --data data/kitml --json $R/compare-kitml-lexmlm-text-lr-seed0.json --quiet
-lexmotion eval compare --a $T --b $N --data data/cmu-extra --protocol threshold \
-    --json $R/compare-cmu-extra-lexmlm-text-lr-seed0.json --quiet
+SEEDS=0 bash docs/scripts/compare_rows.sh text-lr lexmlm-text-lr lexmlm-text-lr-seed0
 lexmotion eval words --model $N --data data/kitml --json $R/kitml-words-lexmlm-text-lr-seed0.json --quiet
 lexmotion eval moments --model $N --against $T --data data/kitml --json $R/moments-lexmlm-text-lr-seed0.json --quiet
