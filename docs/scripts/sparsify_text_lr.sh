@@ -28,6 +28,9 @@ mkdir -p $W
 lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/kitml --json $W/compare-kitml-$T.json --quiet
 lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/cmu-extra --protocol threshold \
     --json $W/compare-cmu-extra-$T.json --quiet
+# a reading outside the rule: the plain cosine, without each clip's hub prior (is the prior what costs cmu-extra?)
+lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/cmu-extra --protocol threshold --no-querybank \
+    --json $W/compare-cmu-extra-plain-$T.json --quiet
 for side in A S; do
   declare -n F=$side
   name=$([ $side = A ] && echo default || echo sparse)
