@@ -7,6 +7,7 @@ threshold), and written as one small JSON per finished run under docs/results/gr
     python docs/scripts/grid.py --plan                 # what would run, and which phases rows share
     python docs/scripts/grid.py --rows today --folders # its runs' final checkpoint folders (for scripts)
     python docs/scripts/grid.py --report               # docs/results/grid.md from the JSON files
+    python docs/scripts/grid.py --rows today --seeds 1 --train   # its lost phase folders trained again, not scored
 
 Rows share the phases they have in common: a phase's folder (WORK/phases/PHASE-KEY) is named by a hash
 of what decides it (the phase's config and data, the settings its loss reads, the seed, and the phase it
@@ -309,6 +310,8 @@ def main() -> int:
     p.add_argument("--plan", action="store_true", help="print the phases each run needs, and stop")
     p.add_argument("--folders", action="store_true", help="print each run's last phase folder, for scripts, and stop")
     p.add_argument("--report", action="store_true", help="write docs/results/grid.md from the finished runs")
+    p.add_argument("--train", action="store_true", help="train the runs' missing phases even when their JSON exists "
+                                                       "(folders lost since), without scoring them")
     p.add_argument("--rescore", action="store_true", help="score the finished runs again (their checkpoints must be "
                                                           "in --work), keeping how they were trained")
     args = p.parse_args()
@@ -318,6 +321,11 @@ def main() -> int:
         p.error(f"unknown rows {unknown}; the rows are {', '.join(ROWS)}")
     if args.rescore:
         rescore(rows, seeds, Path(args.work))
+    elif args.train:
+        ensure_data()
+        for row in rows:
+            for seed in seeds:
+                train(plan(row, seed, Path(args.work)))
     elif args.report:
         Path("docs/results/grid.md").write_text(report() + "\n")
         print("wrote docs/results/grid.md")

@@ -11,7 +11,8 @@
 #     R@1 at IoU 0.5 falls measurably against the default (the interval below 0).
 # SEEDS (default "0 1 2") picks the seeds, trained one after the other; the default's same seeds are the A side.
 # Figures: docs/results/words.md ("The sparse stage on the sixth default"). Run from the repository root after
-# `python docs/scripts/grid.py --rows text-lr --seeds ...` has trained the default's LexCMLP of those seeds.
+# `python docs/scripts/grid.py --rows text-lr --seeds ...` (with --train if its JSON exists but its folders are lost)
+# has trained the default's LexCMLP of those seeds.
 set -euo pipefail
 SEEDS=${SEEDS:-0 1 2}
 A=() S=()
@@ -31,12 +32,12 @@ lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/cmu-extra --proto
 # a reading outside the rule: the plain cosine, without each clip's hub prior (is the prior what costs cmu-extra?)
 lexmotion eval compare --a "${A[@]}" --b "${S[@]}" --data data/cmu-extra --protocol threshold --no-querybank \
     --json $W/compare-cmu-extra-plain-$T.json --quiet
-for side in A S; do
-  declare -n F=$side
-  name=$([ $side = A ] && echo default || echo sparse)
-  lexmotion eval words --model "${F[@]}" --data data/kitml --json $W/words-kitml-$name-$T.json --quiet
-  lexmotion eval words --model "${F[@]}" --data data/bandai --json $W/words-bandai-$name-$T.json --quiet
-done
+words() {      # words NAME CHECKPOINT...: both sides' words on kitml-cmu test and Bandai-2 test
+  lexmotion eval words --model "${@:2}" --data data/kitml --json $W/words-kitml-$1-$T.json --quiet
+  lexmotion eval words --model "${@:2}" --data data/bandai --json $W/words-bandai-$1-$T.json --quiet
+}
+words default "${A[@]}"
+words sparse "${S[@]}"
 lexmotion eval moments --model "${S[@]}" --against "${A[@]}" --data data/kitml --json $W/moments-$T.json --quiet
 for key in ap ap_logits ap_query; do
   echo "word AP ($key), kitml-cmu test: $(python docs/scripts/words_intervals.py $W/words-kitml-default-$T.json $key \
