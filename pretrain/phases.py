@@ -35,6 +35,10 @@ with the next one (a crop of each, one window long in all) and asks every captio
 caption holds and the other's does not to peak on that clip's time patches: its largest logit there above
 its largest logit on the partner's patches by ``select_margin``. A clip alone never says where a word
 happens; a word timeline (``word_timelines``) reads exactly these per-patch logits.
+
+Distillation (off unless a config sets ``distil`` > 0; a stage started with ``--init``): LexCMLP also asks
+the in-batch score distributions of its text and motion vectors to match those of the ``--init``
+checkpoint, kept frozen (``distillation_loss``). A stage that sparsifies then keeps the ranking it began from.
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ from lexmotion.models.lexical import lexical_weights
 from lexmotion.models.losses import (
     InfoNCE,
     bag_of_words_loss,
+    distillation_loss,
     flops_terms,
     gather_batch,
     gather_objects,
@@ -84,6 +89,7 @@ class PhaseSettings:
     absent_motion: float = 0.0       # LexCMLP: weight of the hinge on every absent word of motion vectors
     absent_text: float = 0.0         # the same on text vectors
     localise_motion: float = 0.0     # LexCMLP: weight of the localisation hinge on joined pairs of clips
+    distil: float = 0.0              # LexCMLP: weight of matching the frozen --init checkpoint's batch scores
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -93,7 +99,7 @@ class PhaseSettings:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
         for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
                      "select_motion", "select_text", "select_margin", "absent_motion", "absent_text",
-                     "localise_motion"):
+                     "localise_motion", "distil"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -282,7 +288,23 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if settings.localise_motion:
         terms["localise_motion"] = localisation_loss(model, batch, settings.select_margin)
         terms["loss"] = terms["loss"] + settings.localise_motion * terms["localise_motion"]
+    if settings.distil and "teacher" in batch:     # validation batches carry no teacher scores
+        teacher_text, teacher_motion = batch["teacher"]
+        if model.training:
+            teacher_text, teacher_motion = gather_batch(teacher_text), gather_batch(teacher_motion)
+            text, motion = gather_batch(text), gather_batch(motion)
+        terms["distil"] = distillation_loss(text, motion, teacher_text, teacher_motion, settings.temperature)
+        terms["loss"] = terms["loss"] + settings.distil * terms["distil"]
     return terms
+
+
+@torch.no_grad()
+def teacher_vectors(teacher, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """A frozen checkpoint's text and motion vectors of BATCH, as ``lexcmlp`` computes its own."""
+    ids, mask = batch["text_ids"], batch["text_mask"]
+    text = teacher.text_lexical(ids, mask) if teacher.config.text_side == "inference-free" \
+        else lexical_weights(teacher.text_pooled_logits(ids, mask))
+    return text, lexical_weights(teacher.motion_pooled_logits(batch["motion"], batch["mask"]))
 
 
 def join_pairs(motion: torch.Tensor, mask: torch.Tensor, patch: int, max_frames: int,

@@ -51,7 +51,7 @@ from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.averaging import WeightAverage
 from pretrain.data_sources import data_sources, keep_share, union_stats
-from pretrain.phases import LOSSES, PhaseSettings
+from pretrain.phases import LOSSES, PhaseSettings, teacher_vectors
 from pretrain.run_state import RunState
 from pretrain.schedule import batches as _batches
 from pretrain.schedule import dataset_batches, distributed, make_optimizer, seed_everything
@@ -157,6 +157,10 @@ class Trainer:
         self._start_processes(local_rank)
         if config.phase not in LOSSES:
             raise LexmotionError(f"unknown phase {config.phase!r}; choose one of {', '.join(LOSSES)}")
+        distils = config.phase == "lexcmlp" and config.settings.distil > 0
+        if distils and not init:
+            raise LexmotionError("pretrain lexcmlp: distil matches the scores of the checkpoint the stage starts "
+                                 "from; pass it as --init CKPT")
         self.sources = data_sources(data_dirs)
         self.datasets = [MotionDataset(src.path) for src in self.sources]
         opened = {src.path: d for src, d in zip(self.sources, self.datasets)}     # open each folder once
@@ -179,6 +183,13 @@ class Trainer:
         if self.model.stats is None:                       # one normalisation for the whole run
             self.model.stats = self.stats_given or union_stats([src.path for src in self.sources])
         self._prepare_module()
+        self.teacher = self._frozen(init) if distils else None
+
+    def _frozen(self, init: str):
+        """The --init checkpoint as given, frozen: the teacher of LexCMLP's distillation term."""
+        teacher = load_checkpoint(init).to(self.device).eval()
+        teacher.requires_grad_(False)
+        return teacher
 
     def _start_processes(self, local_rank: int) -> None:
         """DDP under torchrun (even with one process), and this process's device."""
@@ -327,6 +338,8 @@ class Trainer:
         try:
             optimizer.zero_grad(set_to_none=True)     # the last step's gradients go before activations come
             with self._autocast():
+                if self.teacher is not None:
+                    batch = {**batch, "teacher": teacher_vectors(self.teacher, batch)}
                 terms = self.module(batch, step)
             mark("forward")
             terms["loss"].backward()

@@ -104,3 +104,15 @@ def bag_of_words_loss(pooled_logits: torch.Tensor, targets: torch.Tensor) -> tor
     per_caption = -torch.where(targets > 0, targets * log_probs, torch.zeros_like(log_probs)).sum(-1)
     has_words = targets.sum(-1) > 0
     return per_caption[has_words].mean() if has_words.any() else pooled_logits.new_zeros(())
+
+
+def distillation_loss(text: torch.Tensor, motion: torch.Tensor, teacher_text: torch.Tensor,
+                      teacher_motion: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL from a teacher's in-batch score distributions to the student's, text->motion and motion->text
+    averaged (SPLADE's distillation, on the batch): each row of cosines / temperature is a softmax, and the
+    student is asked to rank the batch's other pairs as the teacher does, not only its positive first."""
+    def log_probs(t, m):
+        logits = F.normalize(t.float(), dim=-1) @ F.normalize(m.float(), dim=-1).T / temperature
+        return F.log_softmax(logits, dim=-1), F.log_softmax(logits.T, dim=-1)
+    student, teacher = log_probs(text, motion), log_probs(teacher_text.detach(), teacher_motion.detach())
+    return sum(F.kl_div(s, t, log_target=True, reduction="batchmean") for s, t in zip(student, teacher)) / 2
