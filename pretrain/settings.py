@@ -4,6 +4,10 @@ Precedence, lowest first: the dataclass defaults (``TrainConfig``, ``PhaseSettin
 ← the config file's ``train`` / ``settings`` / ``model`` sections ← its ``phases.<phase>`` section ←
 flags (command-line options, or keyword arguments from Python). ``resolve`` is a pure function of
 those dicts; the command line, the demo, the benchmark and the tests all call it.
+
+A config file may name another as its ``base`` (a path relative to itself) and give only what it changes:
+objects merge key by key, any other value (a number, a list such as a phase's ``data``) replaces the
+base's, and the ``comment`` is the file's own. An experiment then reads as the one thing it changes.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 from lexmotion.errors import LexmotionError
 from lexmotion.files import read_json, require_file
 
-SECTIONS = ("train", "settings", "model", "phases", "comment")     # comment: what the file is for
+SECTIONS = ("base", "train", "settings", "model", "phases", "comment")     # comment: what the file is for
 PHASE_NAMES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")
 # LexCMLP spreads motion vectors over every clean word after phases under the domain vocabulary (why:
 # docs/results/ablation.md, "Each mechanism left out"). A config or flag naming a vocabulary wins.
@@ -23,11 +27,37 @@ SETTING_FLAGS = ("temperature",)
 MODEL_FLAGS = ("text_model",)
 
 
-def load_recipe(path: str | Path) -> dict:
-    """A config file, checked for its shape (the values are checked by ``resolve``)."""
+def merged(base: dict, changes: dict) -> dict:
+    """BASE with CHANGES laid over it: objects merge key by key, any other value replaces."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _with_bases(path: Path, chain: tuple = ()) -> dict:
+    """The config file at PATH laid over its ``base`` chain (CHAIN: the files that named it, for a cycle)."""
     recipe = read_json(require_file(path, "config file"))
     if not isinstance(recipe, dict):
         raise LexmotionError(f"{path}: a config is a JSON object with keys train / settings / model / phases")
+    base = recipe.pop("base", None)
+    if base is None:
+        return recipe
+    if not isinstance(base, str) or not base:
+        raise LexmotionError(f"{path}: base names another config file, as a path relative to this one; got {base!r}")
+    parent = (path.parent / base).resolve()
+    if parent in chain or parent == path.resolve():
+        raise LexmotionError(f"{path}: its base chain comes back to {parent.name} ({' -> '.join(p.name for p in chain)})")
+    if not parent.is_file():
+        raise LexmotionError(f"{path}: its base {base} is not a file ({parent})")
+    inherited = _with_bases(parent, (*chain, path.resolve()))
+    inherited.pop("comment", None)                  # a comment says what its own file is for
+    return merged(inherited, recipe)
+
+
+def load_recipe(path: str | Path) -> dict:
+    """A config file laid over its ``base`` chain, checked for its shape (the values are checked by ``resolve``)."""
+    recipe = _with_bases(Path(path))
     unknown = set(recipe) - set(SECTIONS)
     if unknown:
         raise LexmotionError(f"{path}: unknown keys {sorted(unknown)}; a config has train / settings / model / phases")

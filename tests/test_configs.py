@@ -54,9 +54,9 @@ def test_a_run_without_config_reads_the_default_recipe_and_data_replaces_its_lis
 
 
 def _without_comment(name: str) -> dict:
-    recipe = json.loads((HERE / name).read_text())
-    recipe.pop("comment")
-    return recipe
+    """The config as `pretrain` reads it (laid over its base chain), less what says where it came from."""
+    from pretrain.settings import load_recipe
+    return {k: v for k, v in load_recipe(HERE / name).items() if k not in ("comment", "source")}
 
 
 def _grid_row(name: str) -> dict:
@@ -103,3 +103,59 @@ def test_a_recipe_s_bad_model_value_is_one_line_before_training(model, message):
     from pretrain.settings import resolve
     with pytest.raises(LexmotionError, match=message):
         resolve("lexcmlp", {"model": model, "source": "mine.json"})
+
+
+def _write(folder: Path, name: str, recipe: dict) -> Path:
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(recipe))
+    return folder / name
+
+
+def test_a_config_gives_only_what_it_changes_over_its_base(tmp_path):
+    from pretrain.settings import load_recipe
+    _write(tmp_path, "root.json", {"comment": "the root", "settings": {"temperature": 0.02, "bow_text": 1.5},
+                                   "phases": {"lexcmlp": {"max_steps": 100, "data": ["data/a", "data/b"]}}})
+    _write(tmp_path, "mid/child.json", {"comment": "one change", "base": "../root.json",
+                                        "settings": {"bow_text": 2.0}, "phases": {"lexcmlp": {"data": ["data/c"]}}})
+    child = _write(tmp_path, "grandchild.json", {"base": "mid/child.json", "phases": {"cmmm": {"max_steps": 5}}})
+    recipe = load_recipe(child)
+    assert recipe["settings"] == {"temperature": 0.02, "bow_text": 2.0}            # objects merge key by key
+    assert recipe["phases"] == {"lexcmlp": {"max_steps": 100, "data": ["data/c"]},  # a list replaces the base's
+                                "cmmm": {"max_steps": 5}}
+    assert "comment" not in recipe and "base" not in recipe                          # a comment is its own file's
+    assert recipe_configs(child, "lexcmlp")[0].settings.bow_text == 2.0
+
+
+@pytest.mark.parametrize("files,message", [
+    ({"a.json": {"base": "b.json"}, "b.json": {"base": "a.json"}}, "base chain comes back to a.json"),
+    ({"a.json": {"base": "a.json"}}, "base chain comes back to a.json"),
+    ({"a.json": {"base": "missing.json"}}, "its base missing.json is not a file"),
+    ({"a.json": {"base": 3}}, "base names another config file"),
+    ({"a.json": {"base": "b.json"}, "b.json": {"bogus": 1}}, "unknown keys ['bogus']")])
+def test_a_broken_base_chain_is_one_clear_error(tmp_path, files, message):
+    from lexmotion.errors import LexmotionError
+    from pretrain.settings import load_recipe
+    for name, recipe in files.items():
+        _write(tmp_path, name, recipe)
+    with pytest.raises(LexmotionError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_recipe(tmp_path / "a.json")
+
+
+def test_a_missing_base_stops_pretrain_before_it_makes_anything(tmp_path, capsys):
+    from test_hardening import fails
+    config = _write(tmp_path, "mine.json", {"base": "gone.json", "settings": {"bow_text": 2.0}})
+    fails(capsys, ["pretrain", "lexcmlp", "--config", str(config), "--data", str(tmp_path), "--out", str(tmp_path / "run"),
+                   "--quiet", "--wandb", "disabled"], "its base gone.json is not a file")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_no_committed_recipe_rests_on_a_recipe_that_changes(path):
+    # default.json and cpu-small.json change when the default does; a row or ablation resting on them would
+    # silently become another recipe than the one its results measured
+    chain, recipe = [], json.loads(path.read_text())
+    while "base" in recipe:
+        path = (path.parent / recipe["base"]).resolve()
+        chain.append(path)
+        recipe = json.loads(path.read_text())
+    assert not [p.name for p in chain if p.parent == HERE]          # default.json, cpu-small.json

@@ -1,9 +1,10 @@
 """docs/scripts/grid.py: rows share exactly the phases they have in common, and a finished run is skipped."""
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
+
+from pretrain.settings import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ def test_rows_share_the_phases_they_have_in_common(grid):
 
 def test_every_row_names_a_committed_config_and_each_phase_has_data(grid):
     for row, spec in grid.ROWS.items():
-        recipe = json.loads((ROOT / spec["config"]).read_text())
+        recipe = load_recipe(ROOT / spec["config"])
         for phase in spec["phases"]:
             assert recipe.get("phases", {}).get(phase, {}).get("data") or spec.get("data"), (row, phase)
 

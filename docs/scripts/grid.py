@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from pretrain.settings import load_recipe
+
 SHARED = Path("../shared/data")
 RESULTS = Path("docs/results/grid")
 LEXICAL = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
@@ -88,7 +90,7 @@ ROWS = {
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
-LEXCMLP_ONLY = ("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text")        # settings no other phase reads: the rows share those phases
+LEXCMLP_ONLY = ("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text", "distil")        # settings no other phase reads: the rows share those phases
 # everyday queries over cmu-extra test, each judged by a pattern on the clip's CMU description (issue 33)
 EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"suitcase",
             "a person sits on a stool": r"stool", "a person does jumping jacks": r"jumping jack",
@@ -126,7 +128,7 @@ def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: l
 def plan(row: str, seed: int, work: Path) -> list[dict]:
     """The row's phases: [{phase, folder, command}] in order, each starting from the one before."""
     spec = ROWS[row]
-    recipe = json.loads(Path(spec["config"]).read_text())
+    recipe = load_recipe(spec["config"])           # laid over its base chain, as `lexmotion pretrain` reads it
     steps, previous = [], None
     for phase in spec["phases"]:
         data = [] if recipe.get("phases", {}).get(phase, {}).get("data") else spec.get("data", [])
