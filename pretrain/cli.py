@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="checkpoint folder (run again with the same --out to resume)")
     p.add_argument("--init", help="checkpoint to start from (default: the previous phase for `all`, else fresh)")
     p.add_argument("--config", help="JSON file with keys train / settings / model overriding the defaults, and "
-                                    "phases: per-phase train keys (e.g. {\"lexcmlp\": {\"epochs\": 15}}); "
+                                    "phases: per-phase train keys (e.g. {\"lexcmlp\": {\"epochs\": 15}}), and "
+                                    "optionally base: another config file (relative to this one) that it changes; "
                                     "options given here override the file (default: the default recipe, "
                                     "pretrain/configs/default.json, whose phases read data/kitml, "
                                     "data/kitml-desc and data/cmu-extra unless --data is given)")
