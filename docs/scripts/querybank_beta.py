@@ -57,6 +57,13 @@ def recalls(model, bank_texts: list[str]) -> dict:
     return out
 
 
+def chosen(by_test: dict) -> tuple[float, dict]:
+    """The rule: the beta with the best mean val t2m R@1 over both val sets (a tie goes to the smaller beta);
+    BY_TEST is ``recalls``' dict (or its mean over seeds). -> (beta, {beta: that mean})."""
+    val_r1 = {b: float(np.mean([by_test[f"{t} val"][b][0] for t in grid.TESTS])) for b in BETAS}
+    return max(BETAS, key=lambda b: (round(val_r1[b], 6), -b)), val_r1
+
+
 def main() -> int:
     args = row_arguments(__doc__.split("\n\n")[0])
     import lexmotion
@@ -69,8 +76,7 @@ def main() -> int:
         runs = [recalls(lexmotion.load(grid.plan(row, s, Path("runs/grid"))[-1]["folder"]).eval(), bank) for s in seeds]
         results[kind] = {key: {b: np.mean([r[key][b] for r in runs], axis=0).round(2).tolist() for b in BETAS}
                          for key in runs[0]}
-    val_r1 = {b: np.mean([results["lexical"][f"{t} val"][b][0] for t in grid.TESTS]) for b in BETAS}
-    results["chosen_beta"] = max(BETAS, key=lambda b: (round(val_r1[b], 6), -b))     # a tie goes to the smaller
+    results["chosen_beta"], val_r1 = chosen(results["lexical"])
     print(f"bank: {len(bank)} training captions of {', '.join(BANK)}; t2m R@1 / R@10, mean of seeds {args.seeds}\n")
     print("| checkpoints | set | " + " | ".join(f"beta {b}" for b in BETAS) + " |")
     print("|---|---|" + "---|" * len(BETAS))
