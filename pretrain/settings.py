@@ -47,7 +47,7 @@ def _with_bases(path: Path, chain: tuple = ()) -> dict:
         raise LexmotionError(f"{path}: base names another config file, as a path relative to this one; got {base!r}")
     parent = (path.parent / base).resolve()
     if parent in chain or parent == path.resolve():
-        raise LexmotionError(f"{path}: its base chain comes back to {parent.name} ({' -> '.join(p.name for p in chain)})")
+        raise LexmotionError(f"{path}: its base chain comes back to {parent.name}, a loop")
     if not parent.is_file():
         raise LexmotionError(f"{path}: its base {base} is not a file ({parent})")
     inherited = _with_bases(parent, (*chain, path.resolve()))
