@@ -52,3 +52,11 @@ def test_a_finished_run_is_skipped(grid, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(grid, "train", lambda steps: pytest.fail("a finished run was trained again"))
     grid.run(["today"], [0], tmp_path / "work")
     assert "today seed 0: done" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("row,seed,folder", [("text-lr", 0, "lexcmlp-1447018292"), ("text-lr", 1, "lexcmlp-c30e43a96a"),
+                                             ("text-lr", 2, "lexcmlp-2c572c1b9f"), ("localise", 0, "lexcmlp-3de739b0a3")])
+def test_the_folders_the_results_cite_keep_their_names(grid, row, seed, folder):
+    # docs/results name these folders in their commands; a config edit that changed a phase's key (a config
+    # rewritten over a base, a setting moved) would leave those commands pointing at nothing
+    assert folders(grid, row, seed)[-1] == folder
