@@ -38,7 +38,7 @@ happens; a word timeline (``word_timelines``) reads exactly these per-patch logi
 
 Distillation (off unless a config sets ``distil`` > 0; a stage started with ``--init``): LexCMLP also asks
 the in-batch score distributions of its text and motion vectors to match those of the ``--init``
-checkpoint, kept frozen (``distillation_loss``). A stage that sparsifies then keeps the ranking it began from.
+checkpoint, kept frozen (``distillation_loss``), so that a stage that sparsifies may keep the ranking it began from.
 """
 from __future__ import annotations
 
