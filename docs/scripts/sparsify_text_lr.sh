@@ -13,6 +13,9 @@
 # from the starting checkpoint's in-batch scores to the stage's at weight 1.0 (`distil`), so that the hinge sparsifies
 # while the ranking it began from is kept. Same rule, same gate, written before any of its figures; its weight 1.0 is
 # the only one tried.
+# STAGE=sparsify-both-distil (pretrain/configs/ablations/sparsify-both-distil.json) adds the same hinge on text vectors
+# at the same 5e-3. Same rule, written before any of its figures, with one more gate condition at seed 0: the median
+# text vector (no pruning) holds <= 32 words (issue 34).
 # SEEDS (default "0 1 2") picks the seeds, trained one after the other; the default's same seeds are the A side.
 # Figures: docs/results/words.md ("The sparse stage on the sixth default"). Run from the repository root after
 # `python docs/scripts/grid.py --rows text-lr --seeds ...` (with --train if its JSON exists but its folders are lost)
