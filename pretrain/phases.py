@@ -300,11 +300,10 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
 
 @torch.no_grad()
 def teacher_vectors(teacher, batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """A frozen checkpoint's text and motion vectors of BATCH, as ``lexcmlp`` computes its own."""
-    ids, mask = batch["text_ids"], batch["text_mask"]
-    text = teacher.text_lexical(ids, mask) if teacher.config.text_side == "inference-free" \
-        else lexical_weights(teacher.text_pooled_logits(ids, mask))
-    return text, lexical_weights(teacher.motion_pooled_logits(batch["motion"], batch["mask"]))
+    """A frozen checkpoint's text and motion vectors of BATCH as the network gives them (no own-word floor, no
+    pruning), as ``lexcmlp`` computes its own."""
+    return (teacher.text_lexical(batch["text_ids"], batch["text_mask"], own_word_floor=False),
+            teacher.motion_lexical(batch["motion"], batch["mask"], prune=False))
 
 
 def join_pairs(motion: torch.Tensor, mask: torch.Tensor, patch: int, max_frames: int,
