@@ -134,6 +134,10 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
         value = getattr(train_config, key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1):
             raise LexmotionError(f"{source}: {key} is a probability in [0, 1) (or absent: the model's); got {value!r}")
+    speeds = train_config.speeds
+    if not isinstance(speeds, list) or not speeds or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                                                         or not v > 0 for v in speeds):
+        raise LexmotionError(f"{source}: speeds is a list of playback rates above 0 (1.0: as captured); got {speeds!r}")
     if not isinstance(train_config.batch_by_dataset, bool):
         raise LexmotionError(f"{source}: batch_by_dataset is true or false; got {train_config.batch_by_dataset!r}")
     return train_config, model_config

@@ -82,6 +82,9 @@ class TrainConfig:
     save_every: int = 200              # steps between checkpoints (and at every epoch end)
     max_frames: int = 200
     mirror_prob: float = 0.5
+    # Playback rates a training clip is drawn at, each equally likely (1.0: as captured): a clip replayed
+    # a little faster or slower is one more example of the same caption.
+    speeds: list[float] = field(default_factory=lambda: [1.0])
     workers: int = 0                   # DataLoader worker processes that crop, mirror and collate batches
     compile: bool = False              # torch.compile the encoders (falls back with a warning)
     activation_checkpointing: bool = False   # recompute encoder layers in backward: less memory, more time
@@ -299,7 +302,7 @@ class Trainer:
             return TextCorpus(captions), Collate(self.model.tokenizer, self.model.config.max_text_len).tokenize_only
         sets = [MotionTextDataset(d, "train", self.model.stats, c.max_frames, train=True, mirror_prob=c.mirror_prob,
                                   require_text=c.phase != "cmmm", progress=self.progress and self.rank == 0,
-                                  sources=src.captions)
+                                  sources=src.captions, speeds=tuple(c.speeds))
                 for d, src in zip(self.datasets, self.sources)]
         if c.train_share < 1.0:
             for dataset in sets:

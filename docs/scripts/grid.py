@@ -86,6 +86,8 @@ ROWS = {
     "batch-64": {"config": f"{GRID}/batch-64.json", "phases": LEXICAL},
     # the default with LexMLM's text encoder at 1e-4 too: a one-seed probe (docs/scripts/lexmlm_text_lr.sh)
     "lexmlm-text-lr": {"config": f"{GRID}/lexmlm-text-lr.json", "phases": LEXICAL},
+    # the default with LexCMLP's clips replayed at 0.9 / 1.0 / 1.1 times their speed (docs/scripts/speeds.sh)
+    "speeds": {"config": f"{GRID}/speeds.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),

@@ -22,18 +22,22 @@ def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
 
 class MotionTextDataset(torch.utils.data.Dataset):
     """Features of one split, computed once. Training draws a random caption, a random
-    crop of at most ``max_frames`` and, with ``mirror_prob``, the mirrored clip with its
-    left/right words swapped. Evaluation takes the first caption and a centred crop (the whole clip with
+    crop of at most ``max_frames``, with ``mirror_prob`` the mirrored clip with its left/right words
+    swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation takes the first caption and a centred crop (the whole clip with
     ``max_frames`` None: a model's ``served_frames`` for ``long_motion`` "windows")."""
 
     def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
                  max_frames: int | None = 200, train: bool = False, mirror_prob: float = 0.0,
-                 require_text: bool = True, progress: bool = False, sources: tuple[str, ...] | None = None):
+                 require_text: bool = True, progress: bool = False, sources: tuple[str, ...] | None = None,
+                 speeds: tuple[float, ...] = (1.0,)):
         """``sources``: keep only the captions of these sources (the text_sources column); None keeps all."""
+        if not speeds or any(not s > 0 for s in speeds):
+            raise LexmotionError(f"speeds are playback rates above 0, got {list(speeds)}")
         from tqdm.auto import tqdm
 
         self.data, self.train, self.max_frames = data, train, max_frames
         self.mirror_prob = mirror_prob if train else 0.0
+        self.speeds = tuple(float(s) for s in speeds) if train else (1.0,)
         self.stats = stats or data.stats
         self.rows = []
         indices = data.split_indices(split)
@@ -46,24 +50,35 @@ class MotionTextDataset(torch.utils.data.Dataset):
             if require_text and not row["texts"]:
                 continue
             skeleton = data.skeleton(row["skeleton"])
-            features = part_features(row["joints"], float(row["fps"]), skeleton)
-            item = {"index": index, "id": row["id"], "texts": row["texts"], "features": normalise(features, self.stats)}
+            # Each speed is features of its own: the velocities must be those of the replayed clip.
+            variants = {s: self._views(part_features(row["joints"], float(row["fps"]) * s, skeleton))
+                        for s in dict.fromkeys((1.0, *self.speeds))}
+            item = {"index": index, "id": row["id"], "texts": row["texts"], "features": variants[1.0][0]}
             if self.mirror_prob > 0:
-                item["mirrored"] = normalise(mirror_features(features), self.stats)
+                item["mirrored"] = variants[1.0][1]
+            if self.speeds != (1.0,):
+                item["variants"] = [variants[s] for s in self.speeds]
             self.rows.append(item)
         if not self.rows:
             where = "in any split" if split is None else f"in split {split!r}"
             raise LexmotionError(f"{data.path}: no captioned clip {where}; this command needs captions "
                                  "(a BVH folder gets them from its captions.jsonl)")
 
+    def _views(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(normalised features, their mirror image's, or None without mirroring)."""
+        mirrored = normalise(mirror_features(features), self.stats) if self.mirror_prob > 0 else None
+        return normalise(features, self.stats), mirrored
+
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict:
         row = self.rows[i]
-        features, texts = row["features"], row["texts"]
+        features, mirrored = (row["features"], row.get("mirrored")) if "variants" not in row \
+            else row["variants"][int(torch.randint(len(row["variants"]), ()))]
+        texts = row["texts"]
         if self.mirror_prob > 0 and torch.rand(()) < self.mirror_prob:
-            features, texts = row["mirrored"], [mirror_text(t) for t in texts]
+            features, texts = mirrored, [mirror_text(t) for t in texts]
         T = len(features)
         if self.max_frames is not None and T > self.max_frames:
             start = int(torch.randint(T - self.max_frames + 1, ())) if self.train else (T - self.max_frames) // 2
