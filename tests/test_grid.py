@@ -60,3 +60,40 @@ def test_the_folders_the_results_cite_keep_their_names(grid, row, seed, folder):
     # docs/results name these folders in their commands; a config edit that changed a phase's key (a config
     # rewritten over a base, a setting moved) would leave those commands pointing at nothing
     assert folders(grid, row, seed)[-1] == folder
+
+
+@pytest.mark.parametrize("phase", ["lexmlm", "cmmm", "lexmmm", "dense"])
+def test_a_phase_folder_is_named_by_every_setting_its_loss_reads(grid, tiny_setup, tmp_path, monkeypatch, phase):
+    """grid.py names a phase's folder by the settings it believes the phase reads (SETTINGS_READ, LEXCMLP_ONLY):
+    a setting the loss reads but the name leaves out would let two rows share a folder trained differently.
+    The loss's reads are traced as it trains; each must change the folder's name."""
+    import dataclasses
+
+    from conftest import pretrain_tiny
+
+    from pretrain import phases
+    names, read, tracing = {f.name for f in dataclasses.fields(phases.PhaseSettings)}, set(), []
+
+    def traced_get(settings, name):
+        if tracing and name in names:
+            read.add(name)
+        return object.__getattribute__(settings, name)
+
+    def traced_loss(loss):
+        def run(*args):
+            tracing.append(True)
+            try:
+                return loss(*args)
+            finally:
+                tracing.pop()
+        return run
+
+    monkeypatch.setattr(phases.PhaseSettings, "__getattribute__", traced_get)
+    monkeypatch.setitem(phases.LOSSES, phase, traced_loss(phases.LOSSES[phase]))
+    assert pretrain_tiny(tiny_setup, phase, tmp_path / phase) == 0
+    assert read, "the trace saw no setting read"
+    for name in sorted(read):
+        value = getattr(phases.PhaseSettings(), name)
+        other = 0.5 if value is None else value * 2 + 1
+        keys = {grid.phase_key({"settings": {name: v}}, phase, 0, None, []) for v in (value, other)}
+        assert len(keys) == 2, f"{phase} reads settings.{name}, but grid.py's folder name leaves it out"

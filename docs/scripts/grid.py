@@ -89,7 +89,8 @@ ROWS = {
     # the default with LexCMLP's clips replayed at 0.9 / 1.0 / 1.1 times their speed (docs/scripts/speeds.sh)
     "speeds": {"config": f"{GRID}/speeds.json", "phases": LEXICAL},
 }
-# the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all
+# the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
+# each loss as it trains and fails if a setting it reads does not change its folder's name.
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
 LEXCMLP_ONLY = ("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text", "distil")        # settings no other phase reads: the rows share those phases
