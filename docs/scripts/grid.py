@@ -116,7 +116,7 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-cmu-words", "cmu-words"), ("cmu-words", "text-lr"), ("dense-cmu-words", "text-lr"),
                ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
-               ("text-lr", "lexmlm-text-lr")]
+               ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
