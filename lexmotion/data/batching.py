@@ -23,8 +23,9 @@ def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
 class MotionTextDataset(torch.utils.data.Dataset):
     """Features of one split, computed once. Training draws a random caption, a random
     crop of at most ``max_frames``, with ``mirror_prob`` the mirrored clip with its left/right words
-    swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation takes the first caption and a centred crop (the whole clip with
-    ``max_frames`` None: a model's ``served_frames`` for ``long_motion`` "windows")."""
+    swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation
+    takes the first caption and a centred crop (the whole clip with ``max_frames`` None: a model's
+    ``served_frames`` for ``long_motion`` "windows")."""
 
     def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
                  max_frames: int | None = 200, train: bool = False, mirror_prob: float = 0.0,
