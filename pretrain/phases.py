@@ -246,12 +246,16 @@ def caption_overlap(texts: list[str]) -> torch.Tensor:
     return torch.tensor([[len(a & b) / max(len(a | b), 1) for b in sets] for a in sets])
 
 
-def _contrastive(model, batch, settings: PhaseSettings, text, motion) -> dict:
-    """InfoNCE over the global batch when training under DDP (every process's pairs are negatives),
-    over this process's batch otherwise (single process, and validation on rank 0)."""
-    texts = batch["texts"]
+def _global(model, batch, text, motion) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """(text, motion, captions) of the global batch when training under DDP (every process's pairs are
+    negatives), of this process's batch otherwise (single process, and validation on rank 0)."""
     if model.training:
-        text, motion, texts = gather_batch(text), gather_batch(motion), gather_objects(texts)
+        return gather_batch(text), gather_batch(motion), gather_objects(batch["texts"])
+    return text, motion, batch["texts"]
+
+
+def _contrastive(settings: PhaseSettings, text, motion, texts: list[str]) -> dict:
+    """InfoNCE over the pairs given (``_global``'s), captions that nearly duplicate a pair's own left out."""
     similarity = caption_overlap(texts).to(text.device) if settings.duplicate_threshold else None
     return InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
 
@@ -270,7 +274,8 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
             text = text * own.clamp(max=1)
     motion_pooled = model.motion_pooled_logits(batch["motion"], batch["mask"])
     motion = lexical_weights(motion_pooled)
-    terms = _contrastive(model, batch, settings, text, motion)
+    every_text, every_motion, texts = _global(model, batch, text, motion)
+    terms = _contrastive(settings, every_text, every_motion, texts)
     terms.update(flops_terms(text.float(), motion.float()))
     w_text = 0.0 if inference_free else quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_text)
     w_motion = quadratic_warmup(step, settings.flops_warmup_steps, settings.flops_motion)
@@ -292,8 +297,8 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
         teacher_text, teacher_motion = batch["teacher"]
         if model.training:
             teacher_text, teacher_motion = gather_batch(teacher_text), gather_batch(teacher_motion)
-            text, motion = gather_batch(text), gather_batch(motion)
-        terms["distil"] = distillation_loss(text, motion, teacher_text, teacher_motion, settings.temperature)
+        terms["distil"] = distillation_loss(every_text, every_motion, teacher_text, teacher_motion,
+                                            settings.temperature)
         terms["loss"] = terms["loss"] + settings.distil * terms["distil"]
     return terms
 
@@ -383,7 +388,7 @@ def _add_selectivity(model, texts: list[str], settings: PhaseSettings, sides: di
 def dense(model, batch, settings: PhaseSettings, step: int) -> dict:
     text = model.text_dense(batch["text_ids"], batch["text_mask"])
     motion = model.motion_dense(batch["motion"], batch["mask"])
-    terms = _contrastive(model, batch, settings, text, motion)
+    terms = _contrastive(settings, *_global(model, batch, text, motion))
     terms["loss"] = terms["contrastive"]
     return terms
 
