@@ -1,20 +1,20 @@
-"""Issue 33's everyday queries (grid.py's EVERYDAY, precision@10 over cmu-extra test, plain cosine) on the given
-checkpoint folders, scored in one process so that two rows' folders are read alike; JSON to --json.
+"""Issue 33's everyday queries (grid.py's EVERYDAY, precision@10 over cmu-extra test) on two rows' checkpoint
+folders, read two ways: on the plain cosine, as the grid scores rows, and as served (each clip's hub prior taken
+off, when the folder holds a query bank). JSON to --json.
 
     python docs/scripts/everyday_folders.py --a FOLDER ... --b FOLDER ... --json OUT
 """
 import argparse
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import lexmotion
 
-spec = importlib.util.spec_from_file_location("grid", Path(__file__).with_name("grid.py"))
-grid = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(grid)
+sys.path.insert(0, str(Path(__file__).parent))
+import grid  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--a", nargs="+", required=True)
@@ -23,9 +23,16 @@ parser.add_argument("--json", required=True)
 args = parser.parse_args()
 result = {}
 for side in ("a", "b"):
-    runs = {folder: grid.everyday(lexmotion.load(folder)) for folder in getattr(args, side)}
-    means = [r["mean"] for r in runs.values()]
-    result[side] = {"runs": runs, "mean": float(np.mean(means)), "std": float(np.std(means, ddof=1))}
-    print(f"{side.upper()}: everyday P@10 {result[side]['mean']:.3f} ± {result[side]['std']:.3f} "
-          f"({', '.join(f'{m:.2f}' for m in means)})")
+    result[side] = {}
+    for reading in ("plain", "served"):
+        runs = {}
+        for folder in getattr(args, side):
+            model = lexmotion.load(folder)
+            if reading == "plain":
+                model.querybank = None
+            runs[folder] = grid.everyday(model)
+        means = [r["mean"] for r in runs.values()]
+        result[side][reading] = {"runs": runs, "mean": float(np.mean(means)), "std": float(np.std(means, ddof=1))}
+        print(f"{side.upper()}, {reading}: everyday P@10 {np.mean(means):.3f} ± {np.std(means, ddof=1):.3f} "
+              f"({', '.join(f'{m:.2f}' for m in means)})")
 Path(args.json).write_text(json.dumps(result, indent=1))
