@@ -159,11 +159,14 @@ def run(args) -> int:
         _check_text_model(init, args.text_model)
     if args.phase == "all":
         _claim_chain_folder(Path(args.out), [*run_data, init])
-    stats = union_stats(run_data)
+    stats = {}                         # by motion frame: every phase that reads a frame shares its statistics
     for phase, (train_config, model_config, sources) in plan.items():
         out = Path(args.out) / phase if args.phase == "all" else Path(args.out)
+        frame = train_config.motion_frame or "first"
+        if frame not in stats:
+            stats[frame] = union_stats(run_data, frame)
         print(f"== {phase}: {PHASE_HELP[phase]} -> {out}")
         Trainer(sources, str(out), train_config, init=init, model_config=model_config, progress=not args.quiet,
-                command=getattr(args, "command_line", None), stats=stats, run_data=run_data).fit()
+                command=getattr(args, "command_line", None), stats=stats[frame], run_data=run_data).fit()
         init = str(out)
     return 0

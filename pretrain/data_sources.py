@@ -50,10 +50,11 @@ def check_data(sources: list[DataSource]) -> None:
                                  f"(it holds {', '.join(sorted(held)) or 'none'})")
 
 
-def union_stats(paths: list[str]) -> dict:
+def union_stats(paths: list[str], frame: str = "first") -> dict:
     """One set of normalisation statistics over the training motions of every dataset of a run (pooled
-    from each dataset's own: frame-weighted means and variances). A folder built again from the same motions
-    (data/kitml-desc is data/kitml with more captions) counts once: its training statistics are identical."""
+    from each dataset's own: frame-weighted means and variances), read in FRAME (``features.FRAMES``). A folder
+    built again from the same motions (data/kitml-desc is data/kitml with more captions) counts once: its
+    training statistics are identical."""
     import numpy as np
 
     from lexmotion.data.dataset import MotionDataset
@@ -62,6 +63,8 @@ def union_stats(paths: list[str]) -> dict:
         s = MotionDataset(p).stats
         seen.setdefault(json.dumps([s["frames"], s["mean"], s["std"]]), (p, s))
     pooled, stats = [p for p, _ in seen.values()], [s for _, s in seen.values()]
+    if frame != "first":
+        return {**_motion_stats(pooled, frame), "pooled_from": pooled}
     if len(stats) == 1:
         return stats[0]
     n = np.array([s["frames"] for s in stats], dtype=np.float64)[:, None]
@@ -70,6 +73,24 @@ def union_stats(paths: list[str]) -> dict:
     std = np.sqrt(np.maximum((n * (stds ** 2 + means ** 2)).sum(0) / n.sum() - mean ** 2, 0))
     std = np.maximum(std, 1e-2 * max(float(np.median(std)), 1e-6))
     return {**stats[0], "mean": mean.tolist(), "std": std.tolist(), "frames": int(n.sum()), "pooled_from": pooled}
+
+
+def _motion_stats(paths: list[str], frame: str) -> dict:
+    """Statistics of FRAME's features over the training motions of PATHS (every clip where a dataset has
+    no train split, as its own statistics are), computed again from the joints: a dataset folder keeps
+    only its first-frame statistics."""
+    import numpy as np
+
+    from lexmotion.data.dataset import MotionDataset
+    from lexmotion.data.features import feature_stats, part_features
+    features = []
+    for p in paths:
+        ds = MotionDataset(p)
+        indices = ds.split_indices("train" if "train" in set(ds.table["split"]) else None)
+        for i in indices:
+            row = ds.row(i)
+            features.append(part_features(np.asarray(row["joints"]), float(row["fps"]), ds.skeleton(row["skeleton"])))
+    return feature_stats(features, frame)
 
 
 def keep_share(rows: list[dict], share: float, seed: int) -> list[dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
+from lexmotion.data.features import FRAMES
 from lexmotion.errors import LexmotionError
 from lexmotion.files import read_json, require_file
 
@@ -138,6 +139,9 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
     if not isinstance(speeds, list) or not speeds or any(isinstance(v, bool) or not isinstance(v, (int, float))
                                                          or not v > 0 for v in speeds):
         raise LexmotionError(f"{source}: speeds is a list of playback rates above 0 (1.0: as captured); got {speeds!r}")
+    if train_config.motion_frame is not None and train_config.motion_frame not in FRAMES:
+        raise LexmotionError(f"{source}: motion_frame is one of {', '.join(FRAMES)} (or absent: the --init "
+                             f"checkpoint's); got {train_config.motion_frame!r}")
     if not isinstance(train_config.batch_by_dataset, bool):
         raise LexmotionError(f"{source}: batch_by_dataset is true or false; got {train_config.batch_by_dataset!r}")
     return train_config, model_config

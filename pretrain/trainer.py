@@ -26,6 +26,7 @@ from torch import nn
 
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
+from lexmotion.data.features import frame_of
 from lexmotion.device import compile_modules, out_of_memory, resolve_device
 from lexmotion.errors import (
     LexmotionError,
@@ -85,6 +86,9 @@ class TrainConfig:
     # Playback rates a training clip is drawn at, each equally likely (1.0: as captured): a clip replayed
     # a little faster or slower is one more example of the same caption.
     speeds: list[float] = field(default_factory=lambda: [1.0])
+    # The frame motions are read in ("first" or "body", lexmotion.data.features.body_frame); None keeps the
+    # --init checkpoint's (a new model's: "first"). A change recomputes the statistics from the run's motions.
+    motion_frame: str | None = None
     workers: int = 0                   # DataLoader worker processes that crop, mirror and collate batches
     compile: bool = False              # torch.compile the encoders (falls back with a warning)
     activation_checkpointing: bool = False   # recompute encoder layers in backward: less memory, more time
@@ -183,8 +187,10 @@ class Trainer:
         self._record_provenance(init)
         # the checkpoint's encoder decides how long a crop may be, not the default TrainConfig
         config.max_frames = min(config.max_frames, self.model.config.motion.max_frames)
-        if self.model.stats is None:                       # one normalisation for the whole run
-            self.model.stats = self.stats_given or union_stats([src.path for src in self.sources])
+        frame = config.motion_frame or frame_of(self.model.stats)
+        if self.model.stats is None or frame_of(self.model.stats) != frame:     # one normalisation for the run
+            given = self.stats_given if frame_of(self.stats_given) == frame else None
+            self.model.stats = given or union_stats([src.path for src in self.sources], frame)
         self._prepare_module()
         self.teacher = self._frozen(init) if distils else None
 

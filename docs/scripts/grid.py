@@ -88,6 +88,9 @@ ROWS = {
     "lexmlm-text-lr": {"config": f"{GRID}/lexmlm-text-lr.json", "phases": LEXICAL},
     # the default with LexCMLP's clips replayed at 0.9 / 1.0 / 1.1 times their speed (docs/scripts/speeds.sh)
     "speeds": {"config": f"{GRID}/speeds.json", "phases": LEXICAL},
+    # the default with LexCMLP, and dense, reading motions in the body's own frame (docs/scripts/body_frame.sh)
+    "body-frame": {"config": f"{GRID}/body-frame.json", "phases": LEXICAL},
+    "dense-body-frame": {"config": f"{GRID}/body-frame.json", "phases": ("dense",)},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
@@ -116,7 +119,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-cmu-words", "cmu-words"), ("cmu-words", "text-lr"), ("dense-cmu-words", "text-lr"),
                ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
-               ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds")]
+               ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds"),
+               ("text-lr", "body-frame"), ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:

@@ -12,11 +12,14 @@ import numpy as np
 import torch
 
 from lexmotion.data.dataset import MotionDataset
-from lexmotion.data.features import mirror_features, mirror_text, part_features
+from lexmotion.data.features import body_frame, frame_of, mirror_features, mirror_text, part_features
 from lexmotion.errors import LexmotionError
 
 
 def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
+    """Part features -> the model's input: read in the frame STATS name (``frame_of``), then standardised."""
+    if frame_of(stats) == "body":
+        features = body_frame(features)
     return (features - np.asarray(stats["mean"], dtype=np.float32)) / np.asarray(stats["std"], dtype=np.float32)
 
 

@@ -8,6 +8,9 @@ the pelvis above the origin:
 - torso, arms, legs: joint positions relative to the pelvis, then their
   velocities (metres per second): 6 values per joint.
 ``FEATURE_LAYOUT`` gives each part's (start, stop) columns.
+
+These are the features in the clip's first-frame frame ("first"). ``body_frame`` turns them into the
+body's own frame at each frame ("body"), which a checkpoint's statistics name (``frame_of``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from lexmotion.data.skeletons import CANONICAL_JOINTS, CANONICAL_PARTS, PARTS, S
 from lexmotion.errors import LexmotionError
 
 WORKING_FPS = 20.0
+FRAMES = ("first", "body")           # the frames features can be read in (body_frame)
 MIN_FRAMES = 2
 _ROOT_DIMS = 9
 
@@ -119,6 +123,30 @@ def part_features(joints: np.ndarray, fps: float, skeleton: Skeleton) -> np.ndar
     return np.concatenate(columns, axis=1).astype(np.float32)
 
 
+def frame_of(stats: dict | None) -> str:
+    """The frame a set of normalisation statistics reads features in: "first" unless they say "body"."""
+    return (stats or {}).get("frame", "first")
+
+
+def body_frame(features: np.ndarray) -> np.ndarray:
+    """Part features (``part_features``, not normalised) -> the same quantities in the body's own frame
+    at each frame: every (x, y, z) of a joint and of the pelvis velocity turned about y by minus that
+    frame's heading, so a walk reads the same whichever way the body faces. The pelvis position across
+    the floor and the heading relative to the first frame (which depend on where a crop starts) become 0;
+    height, the heading rate and the columns' layout stay. Commutes with ``mirror_features``."""
+    f = np.array(features, dtype=np.float32)
+    root = FEATURE_LAYOUT["root"][0]
+    c, s = f[:, root + 3:root + 4], f[:, root + 4:root + 5]         # cos and sin of the heading
+    vectors = np.concatenate([f[:, root + 5:root + 8, None].transpose(0, 2, 1),
+                              f[:, root + _ROOT_DIMS:].reshape(len(f), -1, 3)], axis=1)     # (T, n, 3)
+    x, z = vectors[..., 0].copy(), vectors[..., 2].copy()
+    vectors[..., 0], vectors[..., 2] = c * x - s * z, s * x + c * z
+    f[:, root + 5:root + 8] = vectors[:, 0]
+    f[:, root + _ROOT_DIMS:] = vectors[:, 1:].reshape(len(f), -1)
+    f[:, [root + 0, root + 2, root + 3, root + 4]] = 0.0
+    return f
+
+
 def mirror_joints(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """Left/right mirror: reflect x and swap the skeleton's mirror pairs."""
     return (joints * np.array([-1.0, 1.0, 1.0], dtype=joints.dtype))[:, skeleton.mirror_permutation()]
@@ -165,12 +193,18 @@ def mirror_text(text: str) -> str:
     return _MIRROR_RE.sub(swap, text)
 
 
-def feature_stats(features: list[np.ndarray]) -> dict:
-    """Per-column mean and std over all frames (std floored so no column divides by ~0)."""
+def feature_stats(features: list[np.ndarray], frame: str = "first") -> dict:
+    """Per-column mean and std over all frames of FEATURES (``part_features``) read in FRAME (std floored
+    so no column divides by ~0)."""
     if not features:
         raise LexmotionError("no clips to compute normalisation statistics from")
+    if frame not in FRAMES:
+        raise LexmotionError(f"a motion frame is one of {', '.join(FRAMES)}, not {frame!r}")
+    if frame == "body":
+        features = [body_frame(f) for f in features]
     stacked = np.concatenate(features, axis=0).astype(np.float64)
     mean, std = stacked.mean(axis=0), stacked.std(axis=0)
     std = np.maximum(std, 1e-2 * max(float(np.median(std)), 1e-6))
     return {"mean": mean.tolist(), "std": std.tolist(), "frames": int(len(stacked)),
-            "fps": WORKING_FPS, "layout": {k: list(v) for k, v in FEATURE_LAYOUT.items()}}
+            "fps": WORKING_FPS, "layout": {k: list(v) for k, v in FEATURE_LAYOUT.items()},
+            **({"frame": frame} if frame != "first" else {})}
