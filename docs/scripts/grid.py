@@ -120,7 +120,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
                ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds"),
-               ("text-lr", "body-frame"), ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame")]
+               ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"),
+               ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
