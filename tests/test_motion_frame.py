@@ -115,3 +115,15 @@ def test_a_stage_changes_frame_and_its_checkpoint_serves_in_it(tiny_setup, tmp_p
                                   "--init", tmp_path / "lexcmlp", "--out", tmp_path / "again", "--batch-size", 4,
                                   "--max-steps", 2, "--wandb", "disabled", "--quiet"]]) == 0
     assert json.loads((tmp_path / "again" / "stats.json").read_text()) == stats
+
+
+def test_a_checkpoint_in_an_unknown_frame_is_one_line(tiny_setup, tmp_path):
+    import shutil
+
+    import lexmotion
+    assert pretrain_tiny(tiny_setup, "lexmmm", tmp_path / "lexmmm") == 0
+    shutil.copytree(tmp_path / "lexmmm", tmp_path / "later")
+    stats = json.loads((tmp_path / "later" / "stats.json").read_text())
+    (tmp_path / "later" / "stats.json").write_text(json.dumps({**stats, "frame": "world"}))
+    with pytest.raises(LexmotionError, match="reads motions in frame 'world'; this version knows first, body"):
+        lexmotion.load(tmp_path / "later")
