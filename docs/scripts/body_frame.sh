@@ -13,6 +13,9 @@
 set -euo pipefail
 bash docs/scripts/lexcmlp_row.sh body-frame
 if [ -n "${DENSE:-}" ]; then
-  for seed in ${SEEDS:-0 1 2}; do python docs/scripts/grid.py --rows dense-body-frame --seeds $seed; done
+  for seed in ${SEEDS:-0 1 2}; do
+    python docs/scripts/grid.py --rows dense-body-frame --seeds $seed
+    python docs/scripts/grid.py --rows dense-text-lr --seeds $seed --train    # its folders, if lost, for eval compare
+  done
   bash docs/scripts/compare_rows.sh dense-text-lr dense-body-frame dense-body-frame-vs-dense-text-lr
 fi
