@@ -137,7 +137,7 @@ def body_frame(features: np.ndarray) -> np.ndarray:
     f = np.array(features, dtype=np.float32)
     root = FEATURE_LAYOUT["root"][0]
     c, s = f[:, root + 3:root + 4], f[:, root + 4:root + 5]         # cos and sin of the heading
-    vectors = np.concatenate([f[:, root + 5:root + 8, None].transpose(0, 2, 1),
+    vectors = np.concatenate([f[:, None, root + 5:root + 8],
                               f[:, root + _ROOT_DIMS:].reshape(len(f), -1, 3)], axis=1)     # (T, n, 3)
     x, z = vectors[..., 0].copy(), vectors[..., 2].copy()
     vectors[..., 0], vectors[..., 2] = c * x - s * z, s * x + c * z
