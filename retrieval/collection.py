@@ -77,7 +77,7 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
             spans = [(item, f, a, b) for item, f in zip(items, feats) for a, b in windows(len(f), size, step)]
             items = [{**item, "start": round(a / WORKING_FPS, 2), "end": round(b / WORKING_FPS, 2)}
                      for item, _, a, b in spans]
-            feats = [f[a:b] for _, f, a, b in spans]
+            feats = [model.read_window(f[a:b]) for _, f, a, b in spans]
         for start in tqdm(range(0, len(feats), 64), desc="encoding motions", leave=False, disable=not progress):
             vecs.append(keep(model.encode_motion(feats[start:start + 64])))
     return items, (sp.vstack(vecs).tocsr() if model.has_words else np.concatenate(vecs))

@@ -282,6 +282,7 @@ def markdown_mean_row(name: str, r: dict) -> str:
 
 def main_eval(args) -> int:
     """`lexmotion eval retrieval`: every checkpoint under every protocol asked, a table per run, then mean ± std."""
+    from lexmotion.app.cli import served_overrides
     from lexmotion.device import resolve_device
     from lexmotion.models.checkpoint import load
 
@@ -293,7 +294,7 @@ def main_eval(args) -> int:
     for path in models:
         model = load(path, device=resolve_device(args.device))
         model.override_serving(own_word_floor=args.own_word_floor, motion_max_words=args.motion_max_words,
-                               mirror_average=args.mirror_average, long_motion=args.long_motion)
+                               **served_overrides(args))
         results = evaluate_protocols(model, args.data, args.split, protocols, nsim_list=args.nsim_list,
                                      sentence_model=args.sentence_model, progress=True, querybank=args.querybank)
         for r in results:

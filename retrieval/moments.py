@@ -230,7 +230,7 @@ def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> 
     from lexmotion.data.batching import normalise
     from lexmotion.data.features import WORKING_FPS
     feats = [normalise(sequences[s].features, model.stats) for s in range(len(sequences))]
-    clips = [feats[s][round(a * WORKING_FPS):round(b * WORKING_FPS)] for s, a, b in spans]
+    clips = [model.read_window(feats[s][round(a * WORKING_FPS):round(b * WORKING_FPS)]) for s, a, b in spans]
     return np.concatenate([_rows(model.encode_motion(clips[i:i + 64])) for i in
                            tqdm(range(0, len(clips), 64), desc="encoding windows", leave=False, disable=not progress)])
 
@@ -335,7 +335,7 @@ def _peaks(model, features: np.ndarray, words: list[str]) -> list[tuple[float | 
     from retrieval.collection import windows
     size = round(WINDOWS_S[0] * WORKING_FPS)
     spans = windows(len(features), size, round(0.5 * WORKING_FPS))
-    motion = _rows(model.encode_motion([features[a:b] for a, b in spans]))
+    motion = _rows(model.encode_motion([model.read_window(features[a:b]) for a, b in spans]))
     scores = _rows(model.encode_text(words)) @ motion.T
     return [((spans[j][0] + spans[j][1]) / 2 / WORKING_FPS,) * 2 for j in scores.argmax(1)]
 

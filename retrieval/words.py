@@ -166,6 +166,7 @@ def _calibrated_limits(model, size: int) -> np.ndarray | None:
 
 def main_words(args) -> int:
     """`lexmotion eval words`."""
+    from lexmotion.app.cli import served_overrides
     from lexmotion.device import resolve_device
     from lexmotion.errors import WrongPathError
     from lexmotion.files import write_json
@@ -178,7 +179,7 @@ def main_words(args) -> int:
     runs = []
     for path in models:
         model = load(path, device=resolve_device(args.device))
-        model.override_serving(mirror_average=args.mirror_average, long_motion=args.long_motion)
+        model.override_serving(**served_overrides(args))
         report = evaluate_words(model, args.data, args.split, args.min_positives, progress=not args.quiet)
         m = report["mean"]
         if report["kind"] == "dense":

@@ -229,9 +229,9 @@ def add_querybank_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_served_motion_options(parser) -> None:
-    """--mirror-average and --long-motion: how served motion vectors are made, overriding the checkpoint's
-    config for one run (``LexMotionModel.override_serving``)."""
-    from lexmotion.models.validate import LONG_MOTIONS
+    """--mirror-average, --long-motion and --window-frame: how served motion vectors are made, overriding the
+    checkpoint's config for one run (``served_overrides``)."""
+    from lexmotion.models.validate import LONG_MOTIONS, WINDOW_FRAMES
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
                         help="override the checkpoint's mirror averaging: each motion vector the mean of the clip's "
                              "and its left/right mirror image's (left and right words swapped back); default: the "
@@ -240,6 +240,18 @@ def add_served_motion_options(parser) -> None:
                         help="override how a clip longer than the encoder's window is encoded: centre (its centred "
                              "crop) or windows (windows of the encoder's length overlapping by half, pooled as the "
                              "patches are); default: the checkpoint's, centre unless its config says windows")
+    parser.add_argument("--window-frame", choices=WINDOW_FRAMES,
+                        help="override how a window of a longer motion is read: own (as a clip of its own, facing "
+                             "forward at its first frame, as an upload of the same frames is read) or clip (in the "
+                             "whole motion's first-frame frame, as earlier versions read it); default: the checkpoint's, "
+                             "own unless its config says clip")
+
+
+def served_overrides(args) -> dict:
+    """The served-vector settings that ``add_served_motion_options`` parsed (None: the checkpoint's), for
+    ``LexMotionModel.override_serving``."""
+    return {"mirror_average": args.mirror_average, "long_motion": args.long_motion,
+            "window_frame": args.window_frame}
 
 
 def _add_words_command(eval_cmds) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 def main_moments(args) -> int:
     from captioning.analysis import localise_captions
     from captioning.model import read_captioner_config
+    from lexmotion.app.cli import served_overrides
     from lexmotion.device import resolve_device
     from lexmotion.errors import WrongPathError, check_settings
     from lexmotion.files import write_json
@@ -37,7 +38,7 @@ def main_moments(args) -> int:
     result = {"data": str(args.data), "split": args.split,
               **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
                                  against=tuple(against), querybank=args.querybank,
-                                 serving={"mirror_average": args.mirror_average, "long_motion": args.long_motion},
+                                 serving=served_overrides(args),
                                  tolerance=tolerance, lengths=asked or WINDOWS_S)}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))

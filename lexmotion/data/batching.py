@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from lexmotion.data.dataset import MotionDataset
-from lexmotion.data.features import body_frame, frame_of, mirror_features, mirror_text, part_features
+from lexmotion.data.features import body_frame, crop_frame, frame_of, mirror_features, mirror_text, part_features
 from lexmotion.errors import LexmotionError
 
 
@@ -21,6 +21,16 @@ def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
     if frame_of(stats) == "body":
         features = body_frame(features)
     return (features - np.asarray(stats["mean"], dtype=np.float32)) / np.asarray(stats["std"], dtype=np.float32)
+
+
+def as_own_clip(features: np.ndarray, stats: dict) -> np.ndarray:
+    """Normalised features of a slice of a clip (a window, a crop) -> those of the same frames given as a clip
+    of their own (``crop_frame``), as an upload of them would be read. In the body frame nothing depends on
+    where a slice starts, so body-frame features stay as they are."""
+    if frame_of(stats) == "body" or not len(features):
+        return features
+    mean, std = np.asarray(stats["mean"], dtype=np.float32), np.asarray(stats["std"], dtype=np.float32)
+    return (crop_frame(features * std + mean) - mean) / std
 
 
 class MotionTextDataset(torch.utils.data.Dataset):

@@ -11,6 +11,7 @@ the pelvis above the origin:
 
 These are the features in the clip's first-frame frame ("first"). ``body_frame`` turns them into the
 body's own frame at each frame ("body"), which a checkpoint's statistics name (``frame_of``).
+``crop_frame`` reads a slice of them as a clip of its own (a window of a take, as if uploaded alone).
 """
 from __future__ import annotations
 
@@ -144,6 +145,29 @@ def body_frame(features: np.ndarray) -> np.ndarray:
     f[:, root + 5:root + 8] = vectors[:, 0]
     f[:, root + _ROOT_DIMS:] = vectors[:, 1:].reshape(len(f), -1)
     f[:, [root + 0, root + 2, root + 3, root + 4]] = 0.0
+    return f
+
+
+def crop_frame(features: np.ndarray) -> np.ndarray:
+    """Part features of frames a:b of a clip (``part_features(...)[a:b]``, not normalised) -> those of the
+    same frames taken as a clip of their own: turned to face +z at their first frame, the pelvis above the
+    origin there, as ``part_features(joints[a:b])`` gives them (but for the first frame's velocities, which
+    a slice keeps as measured). Identity on a clip's own first frames."""
+    f = np.array(features, dtype=np.float32)
+    if not len(f):
+        return f
+    root = FEATURE_LAYOUT["root"][0]
+    angle = np.arctan2(f[:, root + 4], f[:, root + 3])
+    c, s = np.cos(angle[0]), np.sin(angle[0])
+
+    def turn(x, z):                       # about y by minus the first frame's heading
+        return c * x - s * z, s * x + c * z
+    f[:, root + 0], f[:, root + 2] = turn(f[:, root + 0] - f[0, root + 0], f[:, root + 2] - f[0, root + 2])
+    f[:, root + 3], f[:, root + 4] = np.cos(angle - angle[0]), np.sin(angle - angle[0])
+    f[:, root + 5], f[:, root + 7] = turn(f[:, root + 5].copy(), f[:, root + 7].copy())
+    vectors = f[:, root + _ROOT_DIMS:].reshape(len(f), -1, 3)
+    vectors[..., 0], vectors[..., 2] = turn(vectors[..., 0].copy(), vectors[..., 2].copy())
+    f[:, root + _ROOT_DIMS:] = vectors.reshape(len(f), -1)
     return f
 
 

@@ -75,6 +75,11 @@ class ModelConfig:
     # versions); "windows" covers it with windows of that length overlapping by half and pools them as the
     # patches are pooled (lexical: each word's largest weight; dense: the mean), so no part is dropped.
     long_motion: str = "centre"
+    # A window of a longer motion (windowed indexes, word timelines, `eval moments`, long_motion "windows"):
+    # "own" reads it as a clip of its own, facing +z at its first frame, as an upload of the same frames is
+    # read; "clip" reads it in the whole motion's first-frame frame (the first versions). A centred crop stays
+    # in the clip's frame either way, as training's random crops are.
+    window_frame: str = "clip"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -337,10 +342,23 @@ class LexMotionModel(nn.Module):
         for start in self.window_starts(motion.shape[1])[1:]:
             live = start < (lengths - width).clamp(min=0) + self.window_step()
             if live.any():
-                vectors = encode(motion[live, start:start + width], mask[live, start:start + width])
+                window = self.window_batch(motion[live, start:start + width], mask[live, start:start + width])
+                vectors = encode(window, mask[live, start:start + width])
                 pooled[live] = pool(pooled[live], vectors, count[live])
                 count[live] += 1
         return pooled
+
+    def read_window(self, part: np.ndarray) -> np.ndarray:
+        """Normalised features of a window of a longer clip, as the model reads windows (``window_frame``)."""
+        from lexmotion.data.batching import as_own_clip
+        return as_own_clip(part, self.stats) if self.config.window_frame == "own" else part
+
+    def window_batch(self, motion: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``read_window`` on a padded (B, T, F) batch of windows; the padding stays 0."""
+        if self.config.window_frame != "own":
+            return motion
+        rows = [self.read_window(m) for m in motion.float().cpu().numpy()]
+        return torch.from_numpy(np.stack(rows)).to(motion) * mask[..., None]
 
     def window_step(self) -> int:
         """Frames between windows over a long motion: half the encoder's window, on patch boundaries."""
@@ -566,7 +584,7 @@ class LexicalModel(LexMotionModel):
         was_training = self.training
         self.eval()
         for start in self.window_starts(len(feats)):
-            window = torch.from_numpy(np.ascontiguousarray(feats[start:start + width]))[None].to(self.device)
+            window = torch.from_numpy(np.ascontiguousarray(self.read_window(feats[start:start + width])))[None].to(self.device)
             out = self.motion_tokens(window, torch.ones(window.shape[:2], dtype=torch.bool, device=self.device))
             values = per_patch(out["time_tokens"][0]).float().cpu()
             first = start // patch

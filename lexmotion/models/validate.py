@@ -19,6 +19,7 @@ KINDS = ("lexical", "dense")
 VOCABULARIES = ("full", "clean", "domain")
 TEXT_SIDES = ("encoder", "inference-free")
 LONG_MOTIONS = ("centre", "windows")           # a served motion longer than the encoder's window
+WINDOW_FRAMES = ("own", "clip")                # the frame a window of a longer motion is read in
 
 # key -> (low, high, whole number?)
 _MOTION_RANGES = {"feature_dim": (FEATURE_DIM, FEATURE_DIM, True), "patch_frames": (1, 200, True),
@@ -58,11 +59,12 @@ def check_model_config(model: dict, source: str) -> None:
     """The "model" section of a checkpoint's config.json, within range; one LexmotionError otherwise."""
     where = f"{source} model"
     _check_section(model, _MODEL_RANGES, where,
-                   allowed=("kind", "text_model", "motion", "vocabulary", "text_side", "mirror_average", "long_motion"))
+                   allowed=("kind", "text_model", "motion", "vocabulary", "text_side", "mirror_average", "long_motion",
+                            "window_frame"))
     if not isinstance(model.get("mirror_average", False), bool):
         raise LexmotionError(f"{where}: mirror_average is {model['mirror_average']!r}; it must be true or false")
     for key, choices in (("kind", KINDS), ("vocabulary", VOCABULARIES), ("text_side", TEXT_SIDES),
-                         ("long_motion", LONG_MOTIONS)):
+                         ("long_motion", LONG_MOTIONS), ("window_frame", WINDOW_FRAMES)):
         if key in model and model[key] not in choices:
             raise LexmotionError(f"{where}: {key} is {model[key]!r}; it must be one of {', '.join(choices)}")
     name = model.get("text_model", "")
