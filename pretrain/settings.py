@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from lexmotion.data.features import FRAMES
+from lexmotion.data.features import CROP_FRAMES, FRAMES
 from lexmotion.errors import LexmotionError
 from lexmotion.files import read_json, require_file
 
@@ -142,6 +142,9 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
     if train_config.motion_frame is not None and train_config.motion_frame not in FRAMES:
         raise LexmotionError(f"{source}: motion_frame is one of {', '.join(FRAMES)} (or absent: the --init "
                              f"checkpoint's); got {train_config.motion_frame!r}")
+    if train_config.crop_frame is not None and train_config.crop_frame not in CROP_FRAMES:
+        raise LexmotionError(f"{source}: crop_frame is one of {', '.join(CROP_FRAMES)} (or absent: the --init "
+                             f"checkpoint's); got {train_config.crop_frame!r}")
     if not isinstance(train_config.batch_by_dataset, bool):
         raise LexmotionError(f"{source}: batch_by_dataset is true or false; got {train_config.batch_by_dataset!r}")
     return train_config, model_config

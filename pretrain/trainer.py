@@ -26,7 +26,7 @@ from torch import nn
 
 from lexmotion.data.batching import Collate, MotionTextDataset
 from lexmotion.data.dataset import MotionDataset
-from lexmotion.data.features import frame_of
+from lexmotion.data.features import crops_of, frame_of, with_crops
 from lexmotion.device import compile_modules, out_of_memory, resolve_device
 from lexmotion.errors import (
     LexmotionError,
@@ -89,6 +89,10 @@ class TrainConfig:
     # The frame motions are read in ("first" or "body", lexmotion.data.features.body_frame); None keeps the
     # --init checkpoint's (a new model's: "first"). A change recomputes the statistics from the run's motions.
     motion_frame: str | None = None
+    # How a crop of a longer clip is read ("clip" or "own": as a clip of its own, lexmotion.data.features.
+    # crop_frame): training's random crops, and the checkpoint's served crops and windows after it. None keeps
+    # the --init checkpoint's (a new model's: "clip"). Recorded in the statistics, as the frame is.
+    crop_frame: str | None = None
     workers: int = 0                   # DataLoader worker processes that crop, mirror and collate batches
     compile: bool = False              # torch.compile the encoders (falls back with a warning)
     activation_checkpointing: bool = False   # recompute encoder layers in backward: less memory, more time
@@ -191,6 +195,9 @@ class Trainer:
         if self.model.stats is None or frame_of(self.model.stats) != frame:     # one normalisation for the run
             given = self.stats_given if frame_of(self.stats_given) == frame else None
             self.model.stats = given or union_stats([src.path for src in self.sources], frame)
+        if config.crop_frame is not None and crops_of(self.model.stats) != config.crop_frame:
+            self.model.stats = with_crops(self.model.stats, config.crop_frame)
+            self.model.config.window_frame = config.crop_frame      # a window is read as a crop is
         self._prepare_module()
         self.teacher = self._frozen(init) if distils else None
 

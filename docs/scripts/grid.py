@@ -91,6 +91,7 @@ ROWS = {
     # the default with LexCMLP, and dense, reading motions in the body's own frame (docs/scripts/body_frame.sh)
     "body-frame": {"config": f"{GRID}/body-frame.json", "phases": LEXICAL},
     "dense-body-frame": {"config": f"{GRID}/body-frame.json", "phases": ("dense",)},
+    "crop-frame": {"config": f"{GRID}/crop-frame.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
@@ -121,7 +122,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
                ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds"),
                ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"),
-               ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame")]
+               ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame"),
+               ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:

@@ -1,5 +1,6 @@
 """Paired intervals between two `lexmotion eval moments --json` runs on the same sequences and checkpoints (e.g.
-`--moment-tolerance 0` against the default), per moment metric, for the --model checkpoints and the --dense ones.
+`--moment-tolerance 0` against the default), per moment metric and for word localisation (over the same words),
+for the --model checkpoints and the --dense ones.
 
     python docs/scripts/moments_paired.py A.json B.json
 """
@@ -12,7 +13,8 @@ import numpy as np
 
 from retrieval.compare import paired_difference
 
-METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R5_iou0.7")
+METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R5_iou0.7", "word_localisation",
+           "word_localisation_logits")
 
 
 def main() -> int:

@@ -12,7 +12,15 @@ import numpy as np
 import torch
 
 from lexmotion.data.dataset import MotionDataset
-from lexmotion.data.features import body_frame, crop_frame, frame_of, mirror_features, mirror_text, part_features
+from lexmotion.data.features import (
+    body_frame,
+    crop_frame,
+    crops_of,
+    frame_of,
+    mirror_features,
+    mirror_text,
+    part_features,
+)
 from lexmotion.errors import LexmotionError
 
 
@@ -21,6 +29,11 @@ def normalise(features: np.ndarray, stats: dict) -> np.ndarray:
     if frame_of(stats) == "body":
         features = body_frame(features)
     return (features - np.asarray(stats["mean"], dtype=np.float32)) / np.asarray(stats["std"], dtype=np.float32)
+
+
+def read_crop(features: np.ndarray, stats: dict) -> np.ndarray:
+    """Normalised features of a crop of a longer clip, read as STATS say crops are (``crops_of``)."""
+    return as_own_clip(features, stats) if crops_of(stats) == "own" else features
 
 
 def as_own_clip(features: np.ndarray, stats: dict) -> np.ndarray:
@@ -35,7 +48,7 @@ def as_own_clip(features: np.ndarray, stats: dict) -> np.ndarray:
 
 class MotionTextDataset(torch.utils.data.Dataset):
     """Features of one split, computed once. Training draws a random caption, a random
-    crop of at most ``max_frames``, with ``mirror_prob`` the mirrored clip with its left/right words
+    crop of at most ``max_frames`` (read as the statistics say, ``read_crop``), with ``mirror_prob`` the mirrored clip with its left/right words
     swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation
     takes the first caption and a centred crop (the whole clip with ``max_frames`` None: a model's
     ``served_frames`` for ``long_motion`` "windows")."""
@@ -96,7 +109,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
         T = len(features)
         if self.max_frames is not None and T > self.max_frames:
             start = int(torch.randint(T - self.max_frames + 1, ())) if self.train else (T - self.max_frames) // 2
-            features = features[start:start + self.max_frames]
+            features = read_crop(features[start:start + self.max_frames], self.stats)
         text = texts[int(torch.randint(len(texts), ()))] if self.train and texts else (texts[0] if texts else "")
         return {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text, "id": row["id"],
                 "index": row["index"]}

@@ -24,6 +24,7 @@ from lexmotion.errors import LexmotionError
 
 WORKING_FPS = 20.0
 FRAMES = ("first", "body")           # the frames features can be read in (body_frame)
+CROP_FRAMES = ("clip", "own")        # the frames a crop of a longer clip can be read in (crops_of)
 MIN_FRAMES = 2
 _ROOT_DIMS = 9
 
@@ -127,6 +128,20 @@ def part_features(joints: np.ndarray, fps: float, skeleton: Skeleton) -> np.ndar
 def frame_of(stats: dict | None) -> str:
     """The frame a set of normalisation statistics reads features in: "first" unless they say "body"."""
     return (stats or {}).get("frame", "first")
+
+
+def crops_of(stats: dict | None) -> str:
+    """How a crop of a longer clip is read under a set of statistics: "own" (``crop_frame``, as a clip of its
+    own) where they say so, else "clip" (in the whole clip's first-frame frame, as every earlier version)."""
+    return (stats or {}).get("crops", "clip")
+
+
+def with_crops(stats: dict, crops: str) -> dict:
+    """A copy of STATS that reads crops as CROPS says ("clip" or "own", ``crops_of``)."""
+    if crops not in CROP_FRAMES:
+        raise LexmotionError(f"a crop is read in one of {', '.join(CROP_FRAMES)}, not {crops!r}")
+    out = {k: v for k, v in stats.items() if k != "crops"}
+    return {**out, "crops": crops} if crops != "clip" else out
 
 
 def body_frame(features: np.ndarray) -> np.ndarray:

@@ -169,10 +169,13 @@ def load(path: str | Path, device: str | torch.device = "cpu"):
                              f"text model's ({ours['size']} words)")
     load_weights(model, path)
     model.stats = read_json(path / "stats.json")
-    from lexmotion.data.features import FRAMES, frame_of
+    from lexmotion.data.features import CROP_FRAMES, FRAMES, crops_of, frame_of
     if frame_of(model.stats) not in FRAMES:
         raise LexmotionError(f"{path}: stats.json reads motions in frame {frame_of(model.stats)!r}; this version "
                              f"knows {', '.join(FRAMES)}")
+    if crops_of(model.stats) not in CROP_FRAMES:
+        raise LexmotionError(f"{path}: stats.json reads crops in frame {crops_of(model.stats)!r}; this version "
+                             f"knows {', '.join(CROP_FRAMES)}")
     model.phase = cfg["phase"]
     model.path = str(path)
     model.provenance = cfg.get("provenance")

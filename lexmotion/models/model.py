@@ -445,13 +445,14 @@ class LexMotionModel(nn.Module):
     def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
         """clips (see ``_clip_features``) -> padded (B, T, 105) features and their (B, T) mask; a clip longer
         than ``served_frames`` is centre-cropped to it, as in evaluation."""
+        from lexmotion.data.batching import read_crop
         max_frames = self.served_frames
         feats = []
         for i, clip in enumerate(clips):
             f = self._clip_features(clip, i)
             if max_frames is not None and len(f) > max_frames:
                 start = (len(f) - max_frames) // 2
-                f = f[start:start + max_frames]
+                f = read_crop(f[start:start + max_frames], self.stats)
             feats.append(torch.from_numpy(np.ascontiguousarray(f)))
         lengths = torch.tensor([len(f) for f in feats])
         motion = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[-1])

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The frame a window is read in (ModelConfig.window_frame): the rule on the selection sequences
+# (docs/scripts/window_frame.py), then, for the record, both readings on the moment benchmark's kitml-cmu test
+# sequences: the default's seeds 0-2 (grid row text-lr), the benchmark's windows (2, 4 and 8 s) and an index's
+# 4 s windows. docs/results/window-frame.md. Run from the repository root after
+# `python docs/scripts/grid.py --rows text-lr --seeds 0,1,2 --folders`.
+set -euo pipefail
+P=runs/grid/phases
+L=($P/lexcmlp-1447018292 $P/lexcmlp-c30e43a96a $P/lexcmlp-2c572c1b9f)
+R=docs/results/window-frame
+python docs/scripts/window_frame.py "${L[@]}" --json $R/select.json
+for frame in clip own; do
+    lexmotion eval moments --model "${L[@]}" --data data/kitml --window-frame $frame --json $R/moments-$frame.json --quiet
+    lexmotion eval moments --model "${L[@]}" --data data/kitml --window-frame $frame --windows 4 \
+        --json $R/moments-4s-$frame.json --quiet
+done
+python docs/scripts/moments_paired.py $R/moments-clip.json $R/moments-own.json
+python docs/scripts/moments_paired.py $R/moments-4s-clip.json $R/moments-4s-own.json
