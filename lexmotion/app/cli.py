@@ -244,7 +244,7 @@ def add_served_motion_options(parser) -> None:
                         help="override how a window of a longer motion is read: own (as a clip of its own, facing "
                              "forward at its first frame, as an upload of the same frames is read) or clip (in the "
                              "whole motion's first-frame frame, as earlier versions read it); default: the checkpoint's, "
-                             "own unless its config says clip")
+                             "clip unless its config says own")
 
 
 def served_overrides(args) -> dict:

@@ -47,9 +47,9 @@ def as_own_clip(features: np.ndarray, stats: dict) -> np.ndarray:
 
 
 class MotionTextDataset(torch.utils.data.Dataset):
-    """Features of one split, computed once. Training draws a random caption, a random
-    crop of at most ``max_frames`` (read as the statistics say, ``read_crop``), with ``mirror_prob`` the mirrored clip with its left/right words
-    swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation
+    """Features of one split, computed once. Training draws a random caption, a random crop of at most
+    ``max_frames`` (read as the statistics say, ``read_crop``), with ``mirror_prob`` the mirrored clip with its
+    left/right words swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation
     takes the first caption and a centred crop (the whole clip with ``max_frames`` None: a model's
     ``served_frames`` for ``long_motion`` "windows")."""
 

@@ -77,8 +77,8 @@ class ModelConfig:
     long_motion: str = "centre"
     # A window of a longer motion (windowed indexes, word timelines, `eval moments`, long_motion "windows"):
     # "own" reads it as a clip of its own, facing +z at its first frame, as an upload of the same frames is
-    # read; "clip" reads it in the whole motion's first-frame frame (the first versions). A centred crop stays
-    # in the clip's frame either way, as training's random crops are.
+    # read; "clip" reads it in the whole motion's first-frame frame (the first versions). A centred crop is
+    # read as the statistics say (``crops_of``: the clip's frame unless trained with crop_frame own).
     window_frame: str = "clip"
 
     def to_dict(self) -> dict:
@@ -585,7 +585,8 @@ class LexicalModel(LexMotionModel):
         was_training = self.training
         self.eval()
         for start in self.window_starts(len(feats)):
-            window = torch.from_numpy(np.ascontiguousarray(self.read_window(feats[start:start + width])))[None].to(self.device)
+            window = self.read_window(feats[start:start + width])
+            window = torch.from_numpy(np.ascontiguousarray(window))[None].to(self.device)
             out = self.motion_tokens(window, torch.ones(window.shape[:2], dtype=torch.bool, device=self.device))
             values = per_patch(out["time_tokens"][0]).float().cpu()
             first = start // patch
