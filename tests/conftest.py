@@ -124,6 +124,16 @@ def tiny_setup(kitml_slice, tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def longest_clip(tiny_setup):
+    """The longest clip of the kitml slice, resampled to 20 fps, and its skeleton."""
+    from lexmotion.data.dataset import MotionDataset
+    from lexmotion.data.features import resample
+    data = MotionDataset(tiny_setup / "kit")
+    row = max((data.row(i) for i in data.split_indices(None)), key=lambda r: r["num_frames"] / r["fps"])
+    return resample(np.asarray(row["joints"], dtype=np.float64), float(row["fps"])), data.skeleton(row["skeleton"])
+
+
 def pretrain_tiny(setup: Path, phase: str, out: Path, steps: int = 2, *extra) -> int:
     """`lexmotion pretrain PHASE` of the tiny model on the kitml slice, as a user runs it; -> exit status."""
     from lexmotion.app.cli import main

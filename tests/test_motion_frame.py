@@ -17,21 +17,12 @@ from lexmotion.data.features import (
     mirror_features,
     mirror_joints,
     part_features,
-    resample,
 )
 from lexmotion.errors import LexmotionError
 
 
-@pytest.fixture(scope="module")
-def clip(tiny_setup):
-    """The longest clip of the kitml slice at 20 fps, and its skeleton."""
-    data = MotionDataset(tiny_setup / "kit")
-    row = max((data.row(i) for i in data.split_indices(None)), key=lambda r: r["num_frames"] / r["fps"])
-    return resample(np.asarray(row["joints"], dtype=np.float64), float(row["fps"])), data.skeleton(row["skeleton"])
-
-
-def test_a_crop_reads_as_the_clip_did_there(clip):
-    joints, skeleton = clip
+def test_a_crop_reads_as_the_clip_did_there(longest_clip):
+    joints, skeleton = longest_clip
     k = len(joints) // 3
     whole, crop = part_features(joints, 20.0, skeleton), part_features(joints[k:], 20.0, skeleton)
     # in the first frame's frame a crop that starts elsewhere reads differently...
@@ -40,8 +31,8 @@ def test_a_crop_reads_as_the_clip_did_there(clip):
     np.testing.assert_allclose(body_frame(whole)[k + 1:], body_frame(crop)[1:], atol=1e-5)
 
 
-def test_the_body_frame_keeps_height_and_turn_rate_and_drops_where_and_which_way(clip):
-    joints, skeleton = clip
+def test_the_body_frame_keeps_height_and_turn_rate_and_drops_where_and_which_way(longest_clip):
+    joints, skeleton = longest_clip
     first = part_features(joints, 20.0, skeleton)
     body = body_frame(first)
     root = FEATURE_LAYOUT["root"][0]
@@ -53,16 +44,16 @@ def test_the_body_frame_keeps_height_and_turn_rate_and_drops_where_and_which_way
                                np.linalg.norm(first[:, rel:rel + 3], axis=1), rtol=1e-5, atol=1e-6)
 
 
-def test_mirroring_commutes_with_the_body_frame(clip):
-    joints, skeleton = clip
+def test_mirroring_commutes_with_the_body_frame(longest_clip):
+    joints, skeleton = longest_clip
     first = part_features(joints, 20.0, skeleton)
     np.testing.assert_allclose(body_frame(mirror_features(first)), mirror_features(body_frame(first)), atol=1e-6)
     np.testing.assert_allclose(body_frame(part_features(mirror_joints(joints, skeleton), 20.0, skeleton)),
                                mirror_features(body_frame(first)), atol=1e-5)
 
 
-def test_statistics_name_their_frame_and_normalise_reads_it(clip):
-    joints, skeleton = clip
+def test_statistics_name_their_frame_and_normalise_reads_it(longest_clip):
+    joints, skeleton = longest_clip
     first = part_features(joints, 20.0, skeleton)
     plain, body = feature_stats([first]), feature_stats([first], "body")
     assert "frame" not in plain and frame_of(plain) == "first"          # old statistics read as before

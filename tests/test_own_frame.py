@@ -19,22 +19,13 @@ from lexmotion.data.features import (
     crops_of,
     feature_stats,
     part_features,
-    resample,
     with_crops,
 )
 from lexmotion.errors import LexmotionError
 
 
-@pytest.fixture(scope="module")
-def clip(tiny_setup):
-    """The longest clip of the kitml slice at 20 fps, and its skeleton."""
-    data = MotionDataset(tiny_setup / "kit")
-    row = max((data.row(i) for i in data.split_indices(None)), key=lambda r: r["num_frames"] / r["fps"])
-    return resample(np.asarray(row["joints"], dtype=np.float64), float(row["fps"])), data.skeleton(row["skeleton"])
-
-
-def test_a_slice_reads_as_its_frames_given_alone(clip):
-    joints, skeleton = clip
+def test_a_slice_reads_as_its_frames_given_alone(longest_clip):
+    joints, skeleton = longest_clip
     k = len(joints) // 3
     whole, alone = part_features(joints, 20.0, skeleton), part_features(joints[k:], 20.0, skeleton)
     assert np.abs(whole[k + 1:] - alone[1:]).max() > 0.05               # the take's frame differs...
@@ -45,8 +36,8 @@ def test_a_slice_reads_as_its_frames_given_alone(clip):
     assert crop_frame(whole[:0]).shape == (0, whole.shape[1])
 
 
-def test_own_clip_on_normalised_features_and_in_the_body_frame(clip):
-    joints, skeleton = clip
+def test_own_clip_on_normalised_features_and_in_the_body_frame(longest_clip):
+    joints, skeleton = longest_clip
     whole = part_features(joints, 20.0, skeleton)
     k = len(whole) // 2
     first, body = feature_stats([whole]), feature_stats([whole], "body")
@@ -57,9 +48,9 @@ def test_own_clip_on_normalised_features_and_in_the_body_frame(clip):
     assert as_own_clip(sliced, body) is sliced
 
 
-def test_the_model_reads_windows_by_its_setting(served_models, clip):
+def test_the_model_reads_windows_by_its_setting(served_models, longest_clip):
     import lexmotion
-    joints, skeleton = clip
+    joints, skeleton = longest_clip
     model = lexmotion.load(served_models / "lex")
     assert model.config.window_frame == "clip"                # the default, until a rule adopts "own"
     feats = normalise(part_features(joints, 20.0, skeleton), model.stats)
@@ -110,8 +101,8 @@ def test_a_bad_window_frame_is_one_line(served_models, tmp_path, capsys, tiny_se
                    "--window-frame", "sideways"], "invalid choice")
 
 
-def test_statistics_say_how_crops_are_read(clip):
-    joints, skeleton = clip
+def test_statistics_say_how_crops_are_read(longest_clip):
+    joints, skeleton = longest_clip
     stats = feature_stats([part_features(joints, 20.0, skeleton)])
     assert crops_of(stats) == "clip" and "crops" not in stats          # older statistics read as before
     own = with_crops(stats, "own")
@@ -143,7 +134,7 @@ def test_a_dataset_reads_its_crops_as_its_statistics_say(tiny_setup):
     np.testing.assert_array_equal(plain[long]["motion"].numpy(), whole[start:start + 40])
 
 
-def test_a_stage_that_reads_crops_alone_serves_them_so(tiny_setup, tmp_path, clip):
+def test_a_stage_that_reads_crops_alone_serves_them_so(tiny_setup, tmp_path, longest_clip):
     import lexmotion
     from lexmotion.app.cli import main
     assert pretrain_tiny(tiny_setup, "lexmmm", tmp_path / "lexmmm") == 0
@@ -159,7 +150,7 @@ def test_a_stage_that_reads_crops_alone_serves_them_so(tiny_setup, tmp_path, cli
     assert crops_of(before) == "clip" and stats == with_crops(before, "own")     # the same normalisation
     model = lexmotion.load(tmp_path / "lexcmlp")
     assert model.config.window_frame == "own"                   # its windows are read as its crops are
-    joints, skeleton = clip
+    joints, skeleton = longest_clip
     width = model.config.motion.max_frames
     assert len(joints) > width
     feats = normalise(part_features(joints, 20.0, skeleton), model.stats)
