@@ -17,7 +17,7 @@ T=($(python docs/scripts/grid.py --rows text-lr --folders))
 for n in "${N[@]}"; do [ -f $n/DONE ] || { echo "$n not trained yet"; exit 0; }; done
 R=docs/results/$ROW
 mkdir -p $R
-bash docs/scripts/compare_rows.sh text-lr $ROW $ROW-vs-default
+env -u SEEDS bash docs/scripts/compare_rows.sh text-lr $ROW $ROW-vs-default     # all three seeds, whichever SEEDS trained
 lexmotion eval words --model "${T[@]}" --data data/kitml --json $R/kitml-words-default.json --quiet
 lexmotion eval words --model "${N[@]}" --data data/kitml --json $R/kitml-words-$ROW.json --quiet
 lexmotion eval words --model "${T[@]}" --data data/bandai --json $R/bandai-words-default.json --quiet
