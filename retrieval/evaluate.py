@@ -282,9 +282,9 @@ def markdown_mean_row(name: str, r: dict) -> str:
 
 def main_eval(args) -> int:
     """`lexmotion eval retrieval`: every checkpoint under every protocol asked, a table per run, then mean ± std."""
-    from lexmotion.app.cli import served_overrides
     from lexmotion.device import resolve_device
     from lexmotion.models.checkpoint import load
+    from lexmotion.models.model import served_overrides
 
     protocols = PROTOCOLS if args.protocol == "every" else (args.protocol,)
     models = list(dict.fromkeys(args.model))

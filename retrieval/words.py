@@ -166,11 +166,11 @@ def _calibrated_limits(model, size: int) -> np.ndarray | None:
 
 def main_words(args) -> int:
     """`lexmotion eval words`."""
-    from lexmotion.app.cli import served_overrides
     from lexmotion.device import resolve_device
     from lexmotion.errors import WrongPathError
     from lexmotion.files import write_json
     from lexmotion.models.checkpoint import load, read_config
+    from lexmotion.models.model import served_overrides
     models = list(dict.fromkeys(args.model))
     for path in models:
         read_config(path)

@@ -230,7 +230,7 @@ def add_querybank_option(p: argparse.ArgumentParser) -> None:
 
 def add_served_motion_options(parser) -> None:
     """--mirror-average, --long-motion and --window-frame: how served motion vectors are made, overriding the
-    checkpoint's config for one run (``served_overrides``)."""
+    checkpoint's config for one run (``lexmotion.models.model.served_overrides``)."""
     from lexmotion.models.validate import LONG_MOTIONS, WINDOW_FRAMES
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
                         help="override the checkpoint's mirror averaging: each motion vector the mean of the clip's "
@@ -246,12 +246,6 @@ def add_served_motion_options(parser) -> None:
                              "whole motion's first-frame frame, as earlier versions read it); default: the checkpoint's, "
                              "clip unless its config says own")
 
-
-def served_overrides(args) -> dict:
-    """The served-vector settings that ``add_served_motion_options`` parsed (None: the checkpoint's), for
-    ``LexMotionModel.override_serving``."""
-    return {"mirror_average": args.mirror_average, "long_motion": args.long_motion,
-            "window_frame": args.window_frame}
 
 
 def _add_words_command(eval_cmds) -> None:

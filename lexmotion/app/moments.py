@@ -8,11 +8,11 @@ from pathlib import Path
 def main_moments(args) -> int:
     from captioning.analysis import localise_captions
     from captioning.model import read_captioner_config
-    from lexmotion.app.cli import served_overrides
     from lexmotion.device import resolve_device
     from lexmotion.errors import WrongPathError, check_settings
     from lexmotion.files import write_json
     from lexmotion.models.checkpoint import read_config
+    from lexmotion.models.model import served_overrides
     from retrieval.collection import check_window_length
     from retrieval.index import MOMENT_TOLERANCE
     from retrieval.moments import WINDOWS_S, build_sequences, evaluate_moments, format_moments

@@ -95,6 +95,13 @@ class ModelConfig:
         return cls(**d)
 
 
+def served_overrides(args) -> dict:
+    """The served-motion settings that `--mirror-average`, `--long-motion` and `--window-frame` parsed (None:
+    the checkpoint's), for ``LexMotionModel.override_serving``."""
+    return {"mirror_average": args.mirror_average, "long_motion": args.long_motion,
+            "window_frame": args.window_frame}
+
+
 def mask_tokens(input_ids: torch.Tensor, token_mask: torch.Tensor, ratio: float, mask_id: int,
                 vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT masking of real tokens: of the chosen ``ratio``, 80% [MASK], 10% random, 10% kept.
