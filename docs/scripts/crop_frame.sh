@@ -14,7 +14,6 @@
 set -euo pipefail
 bash docs/scripts/lexcmlp_row.sh crop-frame
 N=($(python docs/scripts/grid.py --rows crop-frame --folders))
-T=($(python docs/scripts/grid.py --rows text-lr --folders))
 for n in "${N[@]}"; do [ -f $n/DONE ] || exit 0; done
 lexmotion eval moments --model "${N[@]}" --data data/kitml --json docs/results/crop-frame/moments-own-windows.json \
     --quiet

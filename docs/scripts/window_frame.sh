@@ -2,11 +2,10 @@
 # The frame a window is read in (ModelConfig.window_frame): the rule on the selection sequences
 # (docs/scripts/window_frame.py), then, for the record, both readings on the moment benchmark's kitml-cmu test
 # sequences: the default's seeds 0-2 (grid row text-lr), the benchmark's windows (2, 4 and 8 s) and an index's
-# 4 s windows. docs/results/window-frame.md. Run from the repository root after
-# `python docs/scripts/grid.py --rows text-lr --seeds 0,1,2 --folders`.
+# 4 s windows. docs/results/window-frame.md. Run from the repository root once row text-lr's folders are trained
+# (`python docs/scripts/grid.py --rows text-lr`, or `--train` if they were lost).
 set -euo pipefail
-P=runs/grid/phases
-L=($P/lexcmlp-1447018292 $P/lexcmlp-c30e43a96a $P/lexcmlp-2c572c1b9f)
+L=($(python docs/scripts/grid.py --rows text-lr --folders))
 R=docs/results/window-frame
 python docs/scripts/window_frame.py "${L[@]}" --json $R/select.json
 for frame in clip own; do

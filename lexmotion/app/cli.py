@@ -247,7 +247,6 @@ def add_served_motion_options(parser) -> None:
                              "clip unless its config says own")
 
 
-
 def _add_words_command(eval_cmds) -> None:
     """`lexmotion eval words`."""
     words = eval_cmds.add_parser(
