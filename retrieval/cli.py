@@ -32,6 +32,10 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
                         "then a moment: the clip, its start and end (default: whole clips)")
     p.add_argument("--stride", type=float, metavar="SECONDS", help="--window: seconds between windows (default: "
                                                                      "half a window)")
+    p.add_argument("--segments", action="store_true",
+                   help="index moments of every clip cut where its motion changes, as the model sees it: every "
+                        "span of 1-10 s between two change points (or a clip's ends); a hit is the clip, its start "
+                        "and end (instead of --window)")
     p.add_argument("--texts", action="store_true", help="index the captions instead of the motions "
                                                        "(for `lexmotion search --motion`)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -66,11 +70,13 @@ def run_index_build(args) -> int:
         model = load(args.model)
         index = build_index(model, args.model, args.data, None if args.split == "all" else args.split,
                             backend=args.backend, texts=args.texts, progress=not args.quiet, window=args.window,
-                            stride=args.stride)
+                            stride=args.stride, segments=args.segments)
         index.save(args.out, overwrite=args.overwrite)
     m = index.meta
-    what = (f"{m['n']} windows of {m['window']:g} s (every {m['stride']:g} s) of "
-            f"{len({item['id'] for item in index.items})} motions" if "window" in m else f"{m['n']} {m['collection']}")
+    clips = len({item["id"] for item in index.items})
+    what = (f"{m['n']} windows of {m['window']:g} s (every {m['stride']:g} s) of {clips} motions" if "window" in m
+            else f"{m['n']} segments (cut where the motion changes) of {clips} motions" if "segments" in m
+            else f"{m['n']} {m['collection']}")
     print(f"indexed {what} of {args.data} ({args.split}) with {m['backend']} -> {args.out}"
           + (f"; {m['active_columns']} active vocabulary columns of {m['vocab_size']}" if "active_columns" in m else ""))
     return 0

@@ -9,6 +9,12 @@ from lexmotion import __version__
 from lexmotion.errors import LexmotionError
 
 
+def encoded_rows(vectors) -> np.ndarray:
+    """Encoded vectors (sparse COO or dense tensor) -> L2-normalised float rows."""
+    v = (vectors.to_dense() if vectors.is_sparse else vectors).float().cpu().numpy()
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
 def windows(n_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
     """(start, end) frames of windows of WINDOW frames every STRIDE frames over a clip of N_FRAMES; the last
     one ends with the clip; a clip no longer than a window stays whole."""
@@ -29,8 +35,15 @@ def check_window_length(seconds: float, patch_frames: int, max_frames: int, opti
                              f"not {seconds}")
 
 
-def check_windows(model, window: float | None, stride: float | None, texts: bool) -> None:
-    """--window / --stride in seconds: positive, at least one patch, at most the encoder's window; motions only."""
+def check_windows(model, window: float | None, stride: float | None, texts: bool, segments: bool = False) -> None:
+    """--window / --stride in seconds: positive, at least one patch, at most the encoder's window; motions only.
+    --segments: motions only, and no --window."""
+    if segments:
+        if window is not None or stride is not None:
+            raise LexmotionError("--segments cuts each motion where it changes; it takes no --window or --stride")
+        if texts:
+            raise LexmotionError("--segments indexes moments of motions; a caption index (--texts) has none")
+        return
     if window is None:
         if stride is not None:
             raise LexmotionError("--stride needs --window (the windows' length in seconds)")
@@ -44,10 +57,12 @@ def check_windows(model, window: float | None, stride: float | None, texts: bool
 
 def encode_collection(model, data_dir: str | Path, split: str | None = "test", texts: bool = False,
                       progress: bool = True, window: float | None = None,
-                      stride: float | None = None) -> tuple[list[dict], object]:
+                      stride: float | None = None, segments: bool = False) -> tuple[list[dict], object]:
     """-> (items [{id, texts}], raw vectors): (N, V) scipy CSR for a lexical model, a dense array for a dense one.
     ``texts``: the split's captions, one item each, instead of its motions. ``window`` (seconds): an item
-    per window of each clip, every ``stride`` seconds (default half a window), with its start and end."""
+    per window of each clip, every ``stride`` seconds (default half a window), with its start and end.
+    ``segments``: an item per span of each clip between the points where its motion changes
+    (``retrieval.segments``), with its start and end."""
     import scipy.sparse as sp
     from tqdm.auto import tqdm
 
@@ -71,10 +86,16 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
                                  progress=progress)
         items = [{"id": r["id"], "texts": r["texts"]} for r in data.rows]
         feats = [r["features"] for r in data.rows]
-        if window is not None:
+        if window is not None or segments:
             from lexmotion.data.features import WORKING_FPS
-            size, step = round(window * WORKING_FPS), max(1, round((stride or window / 2) * WORKING_FPS))
-            spans = [(item, f, a, b) for item, f in zip(items, feats) for a, b in windows(len(f), size, step)]
+            if segments:
+                from retrieval.segments import segments as cut
+                spans = [(item, f, a, b) for item, f in tqdm(list(zip(items, feats)), desc="finding where motions change",
+                                                             leave=False, disable=not progress)
+                         for a, b in cut(model, f)]
+            else:
+                size, step = round(window * WORKING_FPS), max(1, round((stride or window / 2) * WORKING_FPS))
+                spans = [(item, f, a, b) for item, f in zip(items, feats) for a, b in windows(len(f), size, step)]
             items = [{**item, "start": round(a / WORKING_FPS, 2), "end": round(b / WORKING_FPS, 2)}
                      for item, _, a, b in spans]
             feats = [model.read_window(f[a:b]) for _, f, a, b in spans]
@@ -85,16 +106,17 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
 
 def build_index(model, model_path: str | Path, data_dir: str | Path, split: str | None = "test",
                 backend: str = "faiss", texts: bool = False, progress: bool = True, window: float | None = None,
-                stride: float | None = None):
+                stride: float | None = None, segments: bool = False):
     """Encode the collection with MODEL (the checkpoint at MODEL_PATH) and index it with BACKEND; with
-    ``window``, windows of the clips (see ``encode_collection``)."""
-    check_windows(model, window, stride, texts)
+    ``window``, windows of the clips, with ``segments``, the spans between where they change (see
+    ``encode_collection``)."""
+    check_windows(model, window, stride, texts, segments)
     from lexmotion.models.checkpoint import config_fingerprint, weights_fingerprint
     from lexmotion.models.querybank import clip_priors
     from retrieval.backend import backend_class
     from retrieval.index import INDEX_FORMAT, Index
     backend_class(backend).check(model.has_words)      # before the encoding, not after
-    items, raw = encode_collection(model, data_dir, split, texts, progress, window, stride)
+    items, raw = encode_collection(model, data_dir, split, texts, progress, window, stride, segments)
     meta = {"lexmotion_version": __version__, "format": INDEX_FORMAT, "backend": backend,
             "kind": model.config.kind, "collection": "texts" if texts else "motions",
             "model_path": str(model_path), "model_sha1": weights_fingerprint(model_path),
@@ -102,11 +124,15 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
             "vocab_size": int(raw.shape[1]), "data": str(data_dir), "split": split, "n": len(items)}
     if window is not None:
         meta.update(window=window, stride=stride or window / 2)
+    if segments:
+        from retrieval import segments as cut
+        meta["segments"] = {"novelty_window_s": cut.NOVELTY_WINDOW_S, "novelty_step_s": cut.NOVELTY_STEP_S,
+                            "peak_radius_s": cut.PEAK_RADIUS_S, "seconds": list(cut.SEGMENT_SECONDS)}
     if model.has_words:
         meta["thresholds"] = _thresholds(model_path)
     # a text query's ranking subtracts each whole clip's hub prior (lexmotion/models/querybank.py); windows have
     # none: a bank of whole clips' captions did not help rank moments (docs/results/querybank.md)
-    bank = None if texts or window is not None else getattr(model, "querybank", None)
+    bank = None if texts or window is not None or segments else getattr(model, "querybank", None)
     if bank is not None:
         for item, prior in zip(items, clip_priors(model, bank, raw)):
             item["prior"] = round(float(prior), 6)

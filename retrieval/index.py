@@ -152,6 +152,11 @@ class Index:
         return index
 
     # --- saving and loading ---------------------------------------------------------
+    @property
+    def moments(self) -> bool:
+        """Whether the items are moments of clips (windows, or segments cut where the motion changes)."""
+        return "window" in self.meta or "segments" in self.meta
+
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
         """Write the index folder OUT whole: it is the old complete index, briefly absent, or the new one.
 
@@ -351,7 +356,7 @@ class Index:
         """The k best (score, row, start, end); a windowed index's hits are moments (``moment_hits``). With
         PRIORS, a score is the cosine less the item's prior. The backend is asked for more candidates until
         k hits are found and no item it has not returned could beat them, or every item was seen."""
-        windowed = "window" in self.meta
+        windowed = self.moments
         wanted = min(4 * k if windowed or priors is not None else k, len(self.items))
         lowest_prior = float(priors.min()) if priors is not None and len(priors) else 0.0
         while True:
@@ -385,7 +390,8 @@ class Index:
         def place(row):
             return self.items[row]["id"], self.items[row]["start"], self.items[row]["end"]
 
-        return moment_hits(ranked, place, windows_of, k=k)
+        # a segment is a moment already (retrieval/segments.py): ranked as it is, never grown
+        return moment_hits(ranked, place, windows_of, 0.0 if "segments" in self.meta else MOMENT_TOLERANCE, k=k)
 
 
 def check_k(k, option: str = "-k") -> int:

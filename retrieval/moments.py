@@ -38,7 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lexmotion.errors import BadValueError, LexmotionError
+from retrieval.collection import encoded_rows
 from retrieval.index import MOMENT_TOLERANCE, moment_hits
+from retrieval.segments import PROPOSALS, segments
 
 WINDOWS_S = (2.0, 4.0, 8.0)
 IOUS = (0.5, 0.7)
@@ -164,12 +166,6 @@ def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _rows(vectors) -> np.ndarray:
-    """Encoded vectors (sparse COO or dense tensor) -> L2-normalised float rows."""
-    v = (vectors.to_dense() if vectors.is_sparse else vectors).float().cpu().numpy()
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-
-
 def sequence_windows(sequences: list[Sequence], max_frames: int,
                      lengths: tuple = WINDOWS_S) -> list[tuple[int, float, float]]:
     """(sequence, start s, end s) of every window of LENGTHS seconds (default 2, 4 and 8; stride half a window)
@@ -231,19 +227,31 @@ def _window_vectors(model, sequences: list[Sequence], spans, progress: bool) -> 
     from lexmotion.data.features import WORKING_FPS
     feats = [normalise(sequences[s].features, model.stats) for s in range(len(sequences))]
     clips = [model.read_window(feats[s][round(a * WORKING_FPS):round(b * WORKING_FPS)]) for s, a, b in spans]
-    return np.concatenate([_rows(model.encode_motion(clips[i:i + 64])) for i in
+    return np.concatenate([encoded_rows(model.encode_motion(clips[i:i + 64])) for i in
                            tqdm(range(0, len(clips), 64), desc="encoding windows", leave=False, disable=not progress)])
 
 
+def sequence_segments(model, sequences: list[Sequence]) -> list[tuple[int, float, float]]:
+    """(sequence, start s, end s) of every proposal cut where a sequence's motion changes
+    (``retrieval.segments``)."""
+    from lexmotion.data.batching import normalise
+    from lexmotion.data.features import WORKING_FPS
+    return [(s, a / WORKING_FPS, b / WORKING_FPS) for s, seq in enumerate(sequences)
+            for a, b in segments(model, normalise(seq.features, model.stats))]
+
+
 def window_scores(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False,
-                  lengths: tuple = WINDOWS_S) -> tuple[np.ndarray, list, list]:
+                  lengths: tuple = WINDOWS_S, proposals: str = "windows") -> tuple[np.ndarray, list, list]:
     """Every part's caption scored against every window of the sequences -> (scores (Q, W), spans, queries).
+    ``proposals``: "windows" of LENGTHS seconds, or "segments" cut where the motion changes (``sequence_segments``).
     ``querybank``: a checkpoint with a query bank scores a window by its cosine less its hub prior (off by
     default, as in windowed indexes: on windows it did not help, docs/results/querybank.md)."""
     from lexmotion.models.querybank import clip_priors
-    spans = sequence_windows(sequences, model.config.motion.max_frames, lengths)
+    check_proposals(proposals)
+    spans = (sequence_windows(sequences, model.config.motion.max_frames, lengths) if proposals == "windows"
+             else sequence_segments(model, sequences))
     queries = _queries(sequences)
-    text = _rows(model.encode_text([part["caption"] for _, part in queries]))
+    text = encoded_rows(model.encode_text([part["caption"] for _, part in queries]))
     motion = _window_vectors(model, sequences, spans, progress)
     scores = text @ motion.T
     bank = getattr(model, "querybank", None) if querybank else None
@@ -252,13 +260,21 @@ def window_scores(model, sequences: list[Sequence], progress: bool = False, quer
     return scores, spans, queries
 
 
+def check_proposals(proposals: str) -> None:
+    if proposals not in PROPOSALS:
+        raise BadValueError(f"--proposals must be one of {', '.join(PROPOSALS)}, not {proposals!r}")
+
+
 def retrieve_moments(model, sequences: list[Sequence], progress: bool = False, querybank: bool = False,
-                     tolerance: float = MOMENT_TOLERANCE, lengths: tuple = WINDOWS_S) -> dict:
-    """Moment retrieval of one checkpoint (lexical or dense); ``per_item``: each query's 0/1 outcomes."""
-    scores, spans, queries = window_scores(model, sequences, progress, querybank, lengths)
+                     tolerance: float = MOMENT_TOLERANCE, lengths: tuple = WINDOWS_S, proposals: str = "windows") -> dict:
+    """Moment retrieval of one checkpoint (lexical or dense); ``per_item``: each query's 0/1 outcomes; ``spans``:
+    the (sequence, start, end) ranked. A segment is a moment already, so segments are ranked as they are (no
+    growing: ``tolerance`` applies to windows)."""
+    scores, spans, queries = window_scores(model, sequences, progress, querybank, lengths, proposals)
     per_item = {}
-    return {**moment_recall(scores, spans, queries, per_item, tolerance), "windows": len(spans), "queries": len(queries),
-            "per_item": per_item}
+    grow = tolerance if proposals == "windows" else 0.0
+    return {**moment_recall(scores, spans, queries, per_item, grow), "windows": len(spans), "queries": len(queries),
+            "per_item": per_item, "spans": spans}
 
 
 # --- word localisation --------------------------------------------------------------------------------------------
@@ -335,8 +351,8 @@ def _peaks(model, features: np.ndarray, words: list[str]) -> list[tuple[float | 
     from retrieval.collection import windows
     size = round(WINDOWS_S[0] * WORKING_FPS)
     spans = windows(len(features), size, round(0.5 * WORKING_FPS))
-    motion = _rows(model.encode_motion([model.read_window(features[a:b]) for a, b in spans]))
-    scores = _rows(model.encode_text(words)) @ motion.T
+    motion = encoded_rows(model.encode_motion([model.read_window(features[a:b]) for a, b in spans]))
+    scores = encoded_rows(model.encode_text(words)) @ motion.T
     return [((spans[j][0] + spans[j][1]) / 2 / WORKING_FPS,) * 2 for j in scores.argmax(1)]
 
 
@@ -348,40 +364,45 @@ METRICS = ("moment_R1_iou0.5", "moment_R5_iou0.5", "moment_R1_iou0.7", "moment_R
 def evaluate_moments(models: list[str], seqs: list[Sequence], seed: int = 0, dense: tuple = (), device: str = "cpu",
                      progress: bool = False, against: tuple = (), resamples: int = 2000, querybank: bool = False,
                      serving: dict | None = None, tolerance: float = MOMENT_TOLERANCE,
-                     lengths: tuple = WINDOWS_S) -> dict:
+                     lengths: tuple = WINDOWS_S, proposals: str = "windows") -> dict:
     """The benchmark on the sequences SEQS (``build_sequences``) for MODELS (and the DENSE baselines): per
     checkpoint, mean ± std over MODELS, and the baselines (SEED: their random draws). AGAINST: checkpoints
     that MODELS are compared with on the same queries and words (``compare_moments``). ``querybank``: windows
     of a checkpoint with a query bank score their cosine less their hub prior (``window_scores``). ``serving``:
     served-vector settings for every checkpoint (``LexMotionModel.override_serving``; None keeps each one's).
     ``tolerance``: how far below its best window a moment grows (``moment_recall``; 0: single windows).
-    ``lengths``: the windows' lengths in seconds (one length: what an index of windows holds)."""
+    ``lengths``: the windows' lengths in seconds (one length: what an index of windows holds). ``proposals``:
+    "segments" ranks spans cut where the motion changes instead of windows (``retrieve_moments``); the random
+    baseline then ranks the first checkpoint's."""
     from lexmotion.models.checkpoint import load
-    runs = {}
+    runs, spans_of = {}, {}
     for path in dict.fromkeys(list(models) + list(dense) + list(against)):
         model = load(path, device=device)
         model.override_serving(**(serving or {}))
-        run = {**retrieve_moments(model, seqs, progress, querybank, tolerance, lengths),
+        run = {**retrieve_moments(model, seqs, progress, querybank, tolerance, lengths, proposals),
                **localise_words(model, seqs, np.random.default_rng(seed), progress)}
         run["per_item"]["word_localisation"] = run.pop("word_hits")
         run["per_item"]["word_localisation_logits"] = run.pop("word_hits_logits")
+        spans_of[path] = run.pop("spans")
         runs[path] = run
     mean_std = {k: {"mean": float(np.mean([runs[m][k] for m in models])),
                     "std": float(np.std([runs[m][k] for m in models]))} for k in METRICS}
     first = runs[models[0]]
     rng = np.random.default_rng(seed)
     max_frames = load_max_frames(models[0])
-    spans = sequence_windows(seqs, max_frames, lengths)
+    spans = spans_of[models[0]]
     queries = _queries(seqs)
-    baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries, None, tolerance),
+    grow = tolerance if proposals == "windows" else 0.0
+    baselines = {"random": {**moment_recall(rng.random((len(queries), len(spans))), spans, queries, None, grow),
                             "word_localisation": first["random_word_localisation"],
                             "word_localisation_logits": first["random_word_localisation"]},
                  "uniform": {"word_localisation": first["word_chance"], "word_localisation_logits": first["word_chance"]}}
     if dense:
         baselines["dense"] = {k: {"mean": float(np.mean([runs[d][k] for d in dense])),
                                   "std": float(np.std([runs[d][k] for d in dense]))} for k in METRICS}
-    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "windows_s": encodable(lengths, max_frames),
-           "blend_s": BLEND_S, "moment_tolerance": tolerance, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
+    out = {"sequences": len(seqs), "parts": len(seqs[0].parts), "seed": seed, "proposals": proposals,
+           "windows_s": encodable(lengths, max_frames) if proposals == "windows" else [],
+           "blend_s": BLEND_S, "moment_tolerance": grow, "models": list(models), "dense": list(dense), **mean_std, "runs": runs,
            "baselines": baselines, "layout": [s.parts for s in seqs],
            "serving": {k: v for k, v in (serving or {}).items() if v is not None}}
     if against:
@@ -410,7 +431,9 @@ def format_moments(result: dict) -> str:
     rows = [("checkpoints", {k: result[k] for k in METRICS})]
     rows += [(f"baseline: {name}", {k: b.get(k) for k in METRICS}) for name, b in result["baselines"].items()]
     lines = [f"{result['sequences']} sequences of {result['parts']} parts from {result['data']} "
-             f"({result['split']}), seed {result['seed']}; windows {', '.join(f'{w:g}' for w in result['windows_s'])} s",
+             f"({result['split']}), seed {result['seed']}; " + (f"windows {', '.join(f'{w:g}' for w in result['windows_s'])} s"
+                                                                if result.get("proposals", "windows") == "windows"
+                                                                else "segments cut where the motion changes"),
              "| | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(cell(v.get(k)) for k in METRICS) + " |" for name, v in rows]
     first = result["runs"][result["models"][0]]

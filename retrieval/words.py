@@ -93,12 +93,12 @@ def query_ap(model, groups: dict[str, dict], clips: list) -> dict[str, float]:
     """Each word's AP when CLIPS (feature arrays) are ranked by their score against the word as a query: the
     cosine, less each clip's hub prior when the model has a query bank, as search ranks them."""
     from lexmotion.models.querybank import clip_priors
-    from retrieval.moments import _rows  # encoded vectors -> L2-normalised rows
+    from retrieval.collection import encoded_rows
     names = list(groups)
     if not names:
         return {}
-    queries = _rows(model.encode_text([groups[n]["word"].replace("-", " ") for n in names]))
-    motions = _rows(model.encode_motion(clips))
+    queries = encoded_rows(model.encode_text([groups[n]["word"].replace("-", " ") for n in names]))
+    motions = encoded_rows(model.encode_motion(clips))
     scores = queries @ motions.T
     if getattr(model, "querybank", None):
         scores = scores - clip_priors(model, model.querybank, motions)[None]

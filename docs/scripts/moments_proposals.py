@@ -23,16 +23,16 @@ def main() -> int:
     from lexmotion.data.features import WORKING_FPS
     from lexmotion.models.checkpoint import load
     from retrieval import moments
-    from retrieval.collection import windows
+    from retrieval.collection import encoded_rows, windows
     model = load(sys.argv[1])
     seqs = moments.build_sequences("data/kitml", "test")
     queries = moments._queries(seqs)
-    text = moments._rows(model.encode_text([part["caption"] for _, part in queries]))
+    text = encoded_rows(model.encode_text([part["caption"] for _, part in queries]))
     curves, centres = [], []
     for seq in seqs:
         features = normalise(seq.features, model.stats)
         spans = windows(len(features), round(2 * WORKING_FPS), round(0.5 * WORKING_FPS))
-        curves.append(text @ moments._rows(model.encode_motion([features[a:b] for a, b in spans])).T)
+        curves.append(text @ encoded_rows(model.encode_motion([features[a:b] for a, b in spans])).T)
         centres.append(np.array([(a + b) / 2 / WORKING_FPS for a, b in spans]))
     rules = {"mean_in": lambda i, o: i.mean(),
              "contrast": lambda i, o: i.mean() - (o.mean() if len(o) else i.mean()),

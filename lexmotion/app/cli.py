@@ -275,6 +275,7 @@ def _add_words_command(eval_cmds) -> None:
 
 def _add_moments_command(eval_cmds) -> None:
     """`lexmotion eval moments`."""
+    from retrieval.segments import PROPOSALS
     mom = eval_cmds.add_parser(
         "moments", help="find the moment: moment retrieval and word localisation in joined real clips",
         description="Join real clips of a split (2-10 s each, duplicates removed, no caption shared inside a "
@@ -318,6 +319,11 @@ def _add_moments_command(eval_cmds) -> None:
     mom.add_argument("--moment-tolerance", type=float, default=None, metavar="T",
                      help="a hit grows from its best window through the overlapping windows that score at least "
                           "(1 - T) of it, as windowed indexes do (0 to 1, default 0.2); 0 ranks single windows")
+    mom.add_argument("--proposals", choices=PROPOSALS, default="windows",
+                     help="what a query ranks: windows (the default: fixed lengths, see --windows, grown into "
+                          "moments) or segments (spans between the points where each sequence's motion changes, "
+                          "found by the model itself without the query, ranked as they are; as `index build "
+                          "--segments` cuts them)")
     add_device_option(mom, "where the models encode")
     mom.set_defaults(run=lambda args: __import__("lexmotion.app.moments", fromlist=["main_moments"]).main_moments(args))
 

@@ -31,6 +31,10 @@ def main_moments(args) -> int:
         read_captioner_config(Path(path))
     if args.json and Path(args.json).is_dir():
         raise WrongPathError(f"{args.json}: is a folder; --json is the file to write")
+    if args.proposals == "segments" and (args.windows or args.moment_tolerance is not None):
+        from lexmotion.errors import BadValueError
+        raise BadValueError("--windows and --moment-tolerance shape fixed windows; --proposals segments cuts its own "
+                            "spans where the motion changes and ranks them as they are")
     tolerance = MOMENT_TOLERANCE if args.moment_tolerance is None else args.moment_tolerance
     check_settings("eval moments", moment_tolerance=(tolerance, "probability"))
     device = resolve_device(args.device)
@@ -39,7 +43,8 @@ def main_moments(args) -> int:
               **evaluate_moments(models, sequences, args.seed, tuple(dense), device, progress=not args.quiet,
                                  against=tuple(against), querybank=args.querybank,
                                  serving=served_overrides(args),
-                                 tolerance=tolerance, lengths=asked or WINDOWS_S)}
+                                 tolerance=tolerance, lengths=asked or WINDOWS_S,
+                                 proposals=args.proposals)}
     result["captioners"] = [localise_captions(c, sequences, device, progress=not args.quiet) for c in captioners]
     print(format_moments(result))
     if args.json:

@@ -142,6 +142,7 @@ class SearchService:
     def info(self) -> dict:
         m = self.index.meta
         return {"items": m["n"], "clips": len(self.ids), "window": m.get("window"), "stride": m.get("stride"),
+                "segments": "segments" in m,
                 "backend": m["backend"], "kind": m["kind"], "model": str(self.model_path),
                 "phase": getattr(self.model, "phase", None), "data": m.get("data"), "split": m.get("split")}
 
@@ -424,6 +425,8 @@ def served(info: dict) -> str:
     """What an index holds, in words: '774 motions', or '898 windows of 4 s of 170 motions'."""
     if info.get("window"):
         return f"{info['items']} windows of {info['window']:g} s of {info['clips']} motions"
+    if info.get("segments"):
+        return f"{info['items']} segments of {info['clips']} motions"
     return f"{info['items']} motions"
 
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# What a moment query ranks (eval moments --proposals): the rule on the selection sequences
+# (docs/scripts/moment_segments.py), then, for the record, both on the moment benchmark's kitml-cmu test sequences
+# for the default's seeds 0-2 (grid row text-lr) and dense on the same data (grid row dense-text-lr), with paired
+# intervals. docs/results/moments.md ("Moments cut where the motion changes"). Run from the repository root once
+# both rows' folders are trained (`python docs/scripts/grid.py --rows text-lr dense-text-lr`).
+set -euo pipefail
+L=($(python docs/scripts/grid.py --rows text-lr --folders))
+D=($(python docs/scripts/grid.py --rows dense-text-lr --folders))
+R=docs/results/moments
+python docs/scripts/moment_segments.py "${L[@]}" --json $R/segments-select.json
+for side in windows segments; do
+    lexmotion eval moments --model "${L[@]}" --dense "${D[@]}" --data data/kitml --proposals $side \
+        --json $R/proposals-$side.json --quiet
+done
+python docs/scripts/moments_paired.py $R/proposals-windows.json $R/proposals-segments.json
