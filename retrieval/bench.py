@@ -18,10 +18,11 @@ approximate backends (sparse-ivf, seismic, FAISS IVF) at a few search settings. 
 whose dense (N x active words) matrix would not fit in --max-dense-gb are skipped.
 
 With ``--windows W,S`` it measures a windowed index instead: every clip of --data (all splits) indexed
-whole, and as windows of W seconds every S seconds (``index build --window W --stride S``), each with
-the backends of ``--window-backends``; then the same caption queries through what ``Index.search`` does
-after encoding (ranking, growing each hit into its moment, the hits' explanations), one at a time
-on one thread, and the windowed index's time per query over the whole-clip one's.
+whole, as windows of W seconds every S seconds (``index build --window W --stride S``), and as segments cut
+where each motion changes (``index build --segments``), each with the backends of ``--window-backends``; then
+the same caption queries through what ``Index.search`` does after encoding (ranking, growing each hit into its
+moment, the hits' explanations), one at a time on one thread, and each index's time per query over the
+whole-clip one's.
 """
 from __future__ import annotations
 
@@ -244,7 +245,7 @@ def run(collection, queries, max_dense_gb: float, k: int = 10, seismic_postings:
 
 def windows_table(model_path: str, data: str, window: float, stride: float, n_queries: int,
                   backends: list[str]) -> list[dict]:
-    """Rows of the --windows table: per backend, the whole-clip and the windowed index of DATA."""
+    """Rows of the --windows table: per backend, the whole-clip, the windowed and the segment index of DATA."""
     import torch
 
     import lexmotion
@@ -258,8 +259,9 @@ def windows_table(model_path: str, data: str, window: float, stride: float, n_qu
     rows = []
     for backend in backends:
         per_query = {}
-        for name, options in (("whole clips", {}), (f"windows {window:g} s / {stride:g} s", {"window": window,
-                                                                                              "stride": stride})):
+        kinds = (("whole clips", {}), (f"windows {window:g} s / {stride:g} s", {"window": window, "stride": stride}),
+                 ("segments", {"segments": True}))
+        for name, options in kinds:
             start = time.perf_counter()
             index = build_index(model, model_path, data, "all", backend, progress=False, **options)
             build_s = time.perf_counter() - start

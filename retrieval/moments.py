@@ -11,7 +11,8 @@ middle of its blend. Then, per checkpoint:
   of the sequence reaches that IoU at all. A query's hits are moments, as a windowed index returns them
   (``retrieval.index.moment_hits``): its best window, grown through the overlapping windows of its sequence
   that score within ``MOMENT_TOLERANCE`` of it, then the next window that overlaps no earlier hit
-  (``--moment-tolerance 0``: single windows, one hit per place);
+  (``--moment-tolerance 0``: single windows, one hit per place). ``--proposals segments`` ranks instead the
+  spans between the points where each sequence's motion changes (``retrieval.segments``), as they are;
 - word localisation (lexical models): each content word of a part's caption, less words whose stem
   every part's caption holds, is found when the peak of its word timeline (``word_timelines``) lies
   inside a part whose caption holds the word or its stem. Its chance is those parts' share of the

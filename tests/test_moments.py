@@ -128,7 +128,10 @@ def test_against_gives_a_paired_interval_on_the_same_queries_and_words(capsys, t
                                              (["--sequences", 50], "ask for at most"),
                                              (["--moment-tolerance", 1.5], "--moment-tolerance must be a number from 0 to 1"),
                                              (["--windows", "2,x"], "--windows takes window lengths in seconds"),
-                                             (["--windows", "0.1"], "--windows must be from one patch")])
+                                             (["--windows", "0.1"], "--windows must be from one patch"),
+                                             (["--proposals", "segments", "--windows", "2"], "--proposals segments cuts"),
+                                             (["--proposals", "segments", "--moment-tolerance", "0.1"],
+                                              "--proposals segments cuts")])
 def test_bad_moment_requests_are_one_line(capsys, tiny_setup, lex, options, message):
     fails(capsys, ["eval", "moments", "--model", lex, "--data", tiny_setup / "kit", "--split", "train", *options],
           message)

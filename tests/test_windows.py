@@ -75,11 +75,12 @@ def test_bad_windows_are_one_line(capsys, tiny_setup, lex, tmp_path, options, me
                    *options], message)
 
 
-def test_the_bench_compares_a_windowed_index_with_the_whole_clip_one(tiny_setup, lex, capsys):
+def test_the_bench_compares_windowed_and_segment_indexes_with_the_whole_clip_one(tiny_setup, lex, capsys):
     from retrieval.bench import main as bench
     assert bench(["--model", str(lex / "lex"), "--data", str(tiny_setup / "kit"), "--windows", "2,1",
                   "--window-backends", "sparse", "--queries", "3"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| sparse")]
-    whole, windowed = (line.split(" | ") for line in lines)
-    assert whole[1] == "whole clips" and windowed[1] == "windows 2 s / 1 s"
+    whole, windowed, segments = (line.split(" | ") for line in lines)
+    assert whole[1] == "whole clips" and windowed[1] == "windows 2 s / 1 s" and segments[1] == "segments"
     assert int(windowed[2]) > int(whole[2]) == 12 and float(whole[-1].rstrip(" |")) == 1.0
+    assert int(segments[2]) >= 12
