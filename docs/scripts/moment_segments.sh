@@ -14,3 +14,9 @@ for side in windows segments; do
         --json $R/proposals-$side.json --quiet
 done
 python docs/scripts/moments_paired.py $R/proposals-windows.json $R/proposals-segments.json
+# The second rule (moment_segments.py's docstring), written after the lines above had run: segments read as clips
+# of their own against the shipped reading, on the selection sequences; then kitml-cmu test for the record.
+python docs/scripts/moment_segments.py "${L[@]}" --b segments:own --json $R/segments-own-select.json
+lexmotion eval moments --model "${L[@]}" --dense "${D[@]}" --data data/kitml --proposals segments --window-frame own \
+    --json $R/proposals-segments-own.json --quiet
+python docs/scripts/moments_paired.py $R/proposals-windows.json $R/proposals-segments-own.json
