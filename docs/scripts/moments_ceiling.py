@@ -2,7 +2,7 @@
 `eval moments`' kitml-cmu test sequences (3 parts, seed 0), split R@1 at IoU 0.5 into finding the query's
 sequence and finding its part inside that sequence.
 
-    python docs/scripts/moments_ceiling.py CKPT [CKPT ...]
+    python docs/scripts/moments_ceiling.py CKPT [CKPT ...] [--on DIR:SPLIT]    (default data/kitml:test)
 
 - sequence R@1: the query's best window lies in its own sequence (the windows' best score per sequence);
 - own-sequence R@1 at IoU 0.5 / 0.7: the same ranking restricted to the query's own sequence;
@@ -11,16 +11,16 @@ A query's moment is found only when both steps succeed, so sequence R@1 bounds m
 """
 from __future__ import annotations
 
-import sys
+import argparse
 
 import numpy as np
 
 
-def ceiling(path: str, data: str = "data/kitml") -> dict:
+def ceiling(path: str, data: str = "data/kitml", split: str = "test") -> dict:
     from lexmotion.models.checkpoint import load
     from retrieval import moments
     model = load(path)
-    seqs = moments.build_sequences(data, "test")
+    seqs = moments.build_sequences(data, split)
     scores, spans, queries = moments.window_scores(model, seqs)
     seq_of, length = np.array([s for s, _, _ in spans]), np.array([b - a for _, a, b in spans])
     truth = np.array([s for s, _ in queries])
@@ -43,10 +43,12 @@ def ceiling(path: str, data: str = "data/kitml") -> dict:
 
 
 def main() -> int:
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
-    rows = {path: ceiling(path) for path in sys.argv[1:]}
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+")
+    p.add_argument("--on", default="data/kitml:test", help="DIR:SPLIT of the sequences (default data/kitml:test)")
+    args = p.parse_args()
+    data, _, split = args.on.rpartition(":")
+    rows = {path: ceiling(path, data, split) for path in args.models}
     first = next(iter(rows.values()))
     keys = [k for k in first if k not in ("queries", "windows", "top_window_lengths")]
     print(f"{first['queries']} queries over {first['windows']} windows")
@@ -59,4 +61,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
