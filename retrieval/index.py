@@ -151,12 +151,12 @@ class Index:
         index.backend = backend_class(meta["backend"]).build(index.vectors, progress=progress)
         return index
 
-    # --- saving and loading ---------------------------------------------------------
     @property
     def moments(self) -> bool:
         """Whether the items are moments of clips (windows, or segments cut where the motion changes)."""
         return "window" in self.meta or "segments" in self.meta
 
+    # --- saving and loading ---------------------------------------------------------
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
         """Write the index folder OUT whole: it is the old complete index, briefly absent, or the new one.
 

@@ -22,6 +22,7 @@ NOVELTY_STEP_S = 0.25
 PEAK_RADIUS_S = 1.0
 SEGMENT_SECONDS = (1.0, 10.0)
 PROPOSALS = ("windows", "segments")
+CHUNK = 256         # novelty steps encoded together
 
 
 def novelty(model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,8 +33,13 @@ def novelty(model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lag = size // step          # the window that ends at a step started LAG steps before it
     if len(starts) <= lag:
         return np.zeros(0, dtype=int), np.zeros(0)
-    rows = encoded_rows(model.encode_motion([model.read_window(features[a:a + size]) for a in starts]))
-    return starts[lag:], 1.0 - np.einsum("ij,ij->i", rows[:-lag], rows[lag:])
+    values = []
+    for first in range(0, len(starts) - lag, CHUNK):    # a long take's vectors, dense, would not fit at once
+        last = min(first + CHUNK, len(starts) - lag)
+        rows = encoded_rows(model.encode_motion([model.read_window(features[a:a + size])
+                                                 for a in starts[first:last + lag]]))
+        values.append(1.0 - np.einsum("ij,ij->i", rows[:last - first], rows[lag:]))
+    return starts[lag:], np.concatenate(values)
 
 
 def change_points(frames: np.ndarray, values: np.ndarray, radius: int) -> list[int]:

@@ -105,3 +105,13 @@ def test_eval_moments_ranks_segments_as_they_are(capsys, tiny_setup, lex, tmp_pa
     result = json.loads(out.read_text())
     assert result["proposals"] == "segments" and result["moment_tolerance"] == 0.0 and result["windows_s"] == []
     assert 0 <= result["moment_R1_iou0.5"]["mean"] <= result["runs"][str(lex)]["oracle_iou0.5"] <= 1
+
+
+def test_a_long_take_reads_its_novelty_in_chunks_with_the_same_values(monkeypatch):
+    import retrieval.segments as cut
+    rng = np.random.default_rng(1)
+    features = np.repeat(rng.standard_normal((12, 3)), 2 * SECOND, axis=0).astype(np.float32)   # 24 s, a change every 2 s
+    whole = novelty(MeanModel(), features)
+    monkeypatch.setattr(cut, "CHUNK", 7)
+    chunked = novelty(MeanModel(), features)
+    assert np.array_equal(whole[0], chunked[0]) and np.allclose(whole[1], chunked[1])

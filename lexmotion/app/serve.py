@@ -422,7 +422,8 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
 
 
 def served(info: dict) -> str:
-    """What an index holds, in words: '774 motions', or '898 windows of 4 s of 170 motions'."""
+    """What an index holds, in words: '774 motions', '898 windows of 4 s of 170 motions' or '985 segments of 170
+    motions'."""
     if info.get("window"):
         return f"{info['items']} windows of {info['window']:g} s of {info['clips']} motions"
     if info.get("segments"):
