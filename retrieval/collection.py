@@ -7,23 +7,7 @@ import numpy as np
 
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError
-
-
-def encoded_rows(vectors) -> np.ndarray:
-    """Encoded vectors (sparse COO or dense tensor) -> L2-normalised float rows."""
-    v = (vectors.to_dense() if vectors.is_sparse else vectors).float().cpu().numpy()
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-
-
-def windows(n_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
-    """(start, end) frames of windows of WINDOW frames every STRIDE frames over a clip of N_FRAMES; the last
-    one ends with the clip; a clip no longer than a window stays whole."""
-    if n_frames <= window:
-        return [(0, n_frames)]
-    starts = list(range(0, n_frames - window + 1, stride))
-    if starts[-1] + window < n_frames:
-        starts.append(n_frames - window)
-    return [(s, s + window) for s in starts]
+from retrieval.segments import windows
 
 
 def check_window_length(seconds: float, patch_frames: int, max_frames: int, option: str = "--window") -> None:

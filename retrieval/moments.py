@@ -39,9 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lexmotion.errors import BadValueError, LexmotionError
-from retrieval.collection import encoded_rows
 from retrieval.index import MOMENT_TOLERANCE, moment_hits
-from retrieval.segments import PROPOSALS, segments
+from retrieval.segments import PROPOSALS, encoded_rows, segments
 
 WINDOWS_S = (2.0, 4.0, 8.0)
 IOUS = (0.5, 0.7)
@@ -172,7 +171,7 @@ def sequence_windows(sequences: list[Sequence], max_frames: int,
     """(sequence, start s, end s) of every window of LENGTHS seconds (default 2, 4 and 8; stride half a window)
     that the encoder takes."""
     from lexmotion.data.features import WORKING_FPS
-    from retrieval.collection import windows
+    from retrieval.segments import windows
     out = []
     for s, seq in enumerate(sequences):
         for seconds in encodable(lengths, max_frames):
@@ -349,7 +348,7 @@ def _peaks(model, features: np.ndarray, words: list[str]) -> list[tuple[float | 
                  float(seconds[int(np.argmax(z))]) if np.isfinite(np.max(z)) else None)
                 for v, z in zip(timelines["words"].values(), timelines["logits"].values())]
     from lexmotion.data.features import WORKING_FPS
-    from retrieval.collection import windows
+    from retrieval.segments import windows
     size = round(WINDOWS_S[0] * WORKING_FPS)
     spans = windows(len(features), size, round(0.5 * WORKING_FPS))
     motion = encoded_rows(model.encode_motion([model.read_window(features[a:b]) for a, b in spans]))

@@ -1,4 +1,4 @@
-"""Moments cut where the motion changes: segment proposals that do not depend on the query.
+"""How a motion is cut into moments: fixed windows (``windows``), or segments cut where the motion changes.
 
 A motion is read through short windows (``NOVELTY_WINDOW_S`` long, one every ``NOVELTY_STEP_S``). At each
 step its novelty is 1 − the cosine between the window that ends there and the window that starts there, as
@@ -7,7 +7,7 @@ motion's mean novelty) are its change points. Every span between two change poin
 ``SEGMENT_SECONDS`` long, is a proposal; a stretch longer than that with no change point inside is covered
 by encoder-length windows every half a window. A motion too short for a change point is one proposal.
 
-Windowed search ranks fixed windows (``retrieval.collection.windows``) and grows a hit through its
+Windowed search ranks fixed windows (``windows``) and grows a hit through its
 neighbours; a proposal is a moment already, so it is ranked as it is. ``docs/results/moments.md``
 ("Moments cut where the motion changes") measures both.
 """
@@ -15,14 +15,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.collection import encoded_rows, windows
-
 NOVELTY_WINDOW_S = 2.0
 NOVELTY_STEP_S = 0.25
 PEAK_RADIUS_S = 1.0
 SEGMENT_SECONDS = (1.0, 10.0)
 PROPOSALS = ("windows", "segments")
 CHUNK = 256         # novelty steps encoded together
+
+
+def encoded_rows(vectors) -> np.ndarray:
+    """Encoded vectors (sparse COO or dense tensor) -> L2-normalised float rows."""
+    v = (vectors.to_dense() if vectors.is_sparse else vectors).float().cpu().numpy()
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def windows(n_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """(start, end) frames of windows of WINDOW frames every STRIDE frames over a clip of N_FRAMES; the last
+    one ends with the clip; a clip no longer than a window stays whole."""
+    if n_frames <= window:
+        return [(0, n_frames)]
+    starts = list(range(0, n_frames - window + 1, stride))
+    if starts[-1] + window < n_frames:
+        starts.append(n_frames - window)
+    return [(s, s + window) for s in starts]
 
 
 def novelty(model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

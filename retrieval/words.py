@@ -93,7 +93,7 @@ def query_ap(model, groups: dict[str, dict], clips: list) -> dict[str, float]:
     """Each word's AP when CLIPS (feature arrays) are ranked by their score against the word as a query: the
     cosine, less each clip's hub prior when the model has a query bank, as search ranks them."""
     from lexmotion.models.querybank import clip_priors
-    from retrieval.collection import encoded_rows
+    from retrieval.segments import encoded_rows
     names = list(groups)
     if not names:
         return {}

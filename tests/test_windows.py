@@ -6,8 +6,8 @@ from conftest import tiny_lexical_with_words
 from test_hardening import fails
 
 from lexmotion.app.cli import main
-from retrieval.collection import windows
 from retrieval.index import grow_moment, moment_hits
+from retrieval.segments import windows
 
 
 def test_windows_cover_the_clip_and_a_short_clip_stays_whole():

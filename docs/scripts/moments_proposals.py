@@ -23,7 +23,7 @@ def main() -> int:
     from lexmotion.data.features import WORKING_FPS
     from lexmotion.models.checkpoint import load
     from retrieval import moments
-    from retrieval.collection import encoded_rows, windows
+    from retrieval.segments import encoded_rows, windows
     model = load(sys.argv[1])
     seqs = moments.build_sequences("data/kitml", "test")
     queries = moments._queries(seqs)

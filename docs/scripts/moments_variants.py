@@ -35,7 +35,7 @@ def window_peaks(seconds: float):
     def peaks(model, features, words):
         from lexmotion.data.features import WORKING_FPS
         from lexmotion.models.vocabulary import vocabulary_word
-        from retrieval.collection import windows
+        from retrieval.segments import windows
         spans = windows(len(features), round(seconds * WORKING_FPS), round(0.4 * WORKING_FPS))
         vectors = model.encode_motion([features[a:b] for a, b in spans])
         weights = (vectors.to_dense() if vectors.is_sparse else vectors).numpy()
