@@ -76,9 +76,19 @@ def segment_spans(points: list[int], n_frames: int, max_frames: int) -> list[tup
     return spans or [(0, n_frames)]
 
 
-def segments(model, features: np.ndarray) -> list[tuple[int, int]]:
-    """The proposals (start, end frames) of one motion's normalised features, cut where it changes."""
+def cut_points(model, features: np.ndarray) -> list[int]:
+    """The frames where one motion's normalised features change (its novelty's peaks)."""
     from lexmotion.data.features import WORKING_FPS
     frames, values = novelty(model, features)
-    points = change_points(frames, values, round(PEAK_RADIUS_S * WORKING_FPS))
-    return segment_spans(points, len(features), model.config.motion.max_frames)
+    return change_points(frames, values, round(PEAK_RADIUS_S * WORKING_FPS))
+
+
+def segments(model, features: np.ndarray) -> list[tuple[int, int]]:
+    """The proposals (start, end frames) of one motion's normalised features, cut where it changes."""
+    return segment_spans(cut_points(model, features), len(features), model.config.motion.max_frames)
+
+
+def stretches(model, features: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) frames of the stretches between one motion's consecutive change points, ends included."""
+    ends = sorted({0, len(features), *cut_points(model, features)})
+    return list(zip(ends, ends[1:]))

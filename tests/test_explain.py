@@ -108,3 +108,23 @@ def test_the_command_marks_where_a_calibrated_checkpoint_shows_each_word(capsys,
     assert r["shown"] and sum(round((b - a) / patch) for a, b in r["shown"]) == int((timeline > threshold).sum())
     (tmp_path / "cal" / THRESHOLDS).write_text("{not json")    # damaged: one line naming it, not "uncalibrated"
     fails(capsys, argv, f"{THRESHOLDS}: damaged JSON")
+
+
+def test_changes_give_the_stretches_between_where_the_motion_changes(capsys, lex, tiny_setup, tmp_path):
+    from lexmotion.data.features import WORKING_FPS
+    from retrieval.segments import cut_points
+    ds = MotionDataset(tiny_setup / "kit")
+    i = int(np.argmax([len(ds.row(k)["joints"]) / float(ds.row(k)["fps"]) for k in range(len(ds))]))   # the longest
+    np.save(tmp_path / "clip.npy", ds.row(i)["joints"])
+    argv = ["explain", "--model", lex / "lex", "--motion", tmp_path / "clip.npy", "--fps", ds.row(i)["fps"],
+            "--words", "walking", "--changes"]
+    assert main([str(a) for a in argv]) == 0
+    assert "where the motion changes: " in capsys.readouterr().out
+    assert main([str(a) for a in [*argv, "--json"]]) == 0
+    stretches = json.loads(capsys.readouterr().out)["stretches"]
+    model = lexmotion.load(str(lex / "lex"))
+    features = model.whole_features(_clip(ds, i))
+    cuts = [round(f / WORKING_FPS, 2) for f in cut_points(model, features)]
+    assert [s["start"] for s in stretches] == [0.0, *cuts]            # one stretch per change, end to end
+    assert [s["end"] for s in stretches] == [*cuts, round(len(features) / WORKING_FPS, 2)]
+    assert all(set(s["words"]) == {"walking"} and len(s["top"]) <= 5 for s in stretches)

@@ -18,7 +18,7 @@ def main() -> int:
     from lexmotion.data.features import WORKING_FPS
     from lexmotion.models.checkpoint import load
     from retrieval.moments import build_sequences
-    from retrieval.segments import PEAK_RADIUS_S, change_points, novelty
+    from retrieval.segments import cut_points
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+")
     p.add_argument("--on", default="data/kitml:test", help="DIR:SPLIT of the sequences (default data/kitml:test)")
@@ -33,8 +33,7 @@ def main() -> int:
         model.override_serving(window_frame=args.window_frame)
         found, points = [], []
         for seq in seqs:
-            frames, values = novelty(model, normalise(seq.features, model.stats))
-            cuts = np.array(change_points(frames, values, round(PEAK_RADIUS_S * WORKING_FPS))) / WORKING_FPS
+            cuts = np.array(cut_points(model, normalise(seq.features, model.stats))) / WORKING_FPS
             points.append(len(cuts))
             found += [bool(len(cuts)) and float(np.min(np.abs(cuts - part["end"]))) <= NEAR_S for part in seq.parts[:-1]]
         print(f"| {path} | {np.mean(found):.3f} ({sum(found)} of {len(found)}) | {np.mean(points):.1f} | "

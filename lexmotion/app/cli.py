@@ -418,6 +418,9 @@ def _add_explain_command(groups) -> None:
     ex.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,
                     help=f"the longest clip read, frames / fps (default {DEFAULT_LIMITS.max_duration_s:g})")
     ex.add_argument("--plot", metavar="OUT.png", help="draw the timelines into this figure (.png, .pdf, .svg)")
+    ex.add_argument("--changes", action="store_true",
+                    help="also find where the motion changes (as `index build --segments` cuts it) and give each "
+                         "stretch between changes, encoded alone, with the words' weights and its own top words")
     ex.add_argument("--json", action="store_true", help="print JSON")
     add_device_option(ex, "where the model encodes")
     ex.set_defaults(run=lambda args: __import__("lexmotion.app.explain", fromlist=["run_explain"]).run_explain(args))

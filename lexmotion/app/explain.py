@@ -51,6 +51,21 @@ def word_thresholds(model_path, tokenizer, words: list[str]) -> dict | None:
     return {w: float(limits[vocabulary_word(tokenizer, w)[1]]) for w in words}
 
 
+def stretch_words(model, clip, words: list[str], k: int = 5) -> list[dict]:
+    """CLIP's stretches between the points where its motion changes (``retrieval.segments``), each encoded alone:
+    its start and end in seconds, the weight of each of WORDS, and its K top words."""
+    from lexmotion.data.features import WORKING_FPS
+    from lexmotion.models.vocabulary import vocabulary_word
+    from retrieval.segments import stretches
+    features = model.whole_features(clip)
+    spans = stretches(model, features)
+    vectors = model.encode_motion([model.read_window(features[a:b]) for a, b in spans]).to_dense()
+    ids = [vocabulary_word(model.tokenizer, w)[1] for w in words]
+    return [{"start": round(a / WORKING_FPS, 2), "end": round(b / WORKING_FPS, 2),
+             "words": {w: round(float(v[i]), 4) for w, i in zip(words, ids)},
+             "top": [[w, round(float(x), 4)] for w, x in model.explain(v, k)]} for (a, b), v in zip(spans, vectors)]
+
+
 def run_explain(args) -> int:
     import json
 
@@ -80,6 +95,8 @@ def run_explain(args) -> int:
         if limits is not None:                               # shown: over the threshold tag and +word use
             r["threshold"] = round(limits[word], 4)
             r["shown"] = shown_spans(seconds, timelines["words"][word] > limits[word])
+    if args.changes:
+        report["stretches"] = stretch_words(model, clip, words)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -96,6 +113,12 @@ def run_explain(args) -> int:
         if limits is None:
             print("  (this checkpoint has no calibrated thresholds, so no word is marked shown: "
                   "`lexmotion tag --calibrate` makes a calibrated copy)")
+        if args.changes:
+            cuts = [r["start"] for r in report["stretches"][1:]]
+            print("where the motion changes: " + (", ".join(f"{c:.1f}" for c in cuts) + " s" if cuts else "nowhere"))
+            for r in report["stretches"]:
+                print(f"  {r['start']:.1f}-{r['end']:.1f} s: " + ", ".join(f"{w} {x:.2f}" for w, x in r["words"].items())
+                      + "; its top words: " + ", ".join(f"{w} {x:.2f}" for w, x in r["top"]))
     if args.plot:
         import sys
 

@@ -425,6 +425,10 @@ class LexMotionModel(nn.Module):
         return max_pool_logits(text_logits, real_mask, self.vocab_mask)
 
     # --- the user's API --------------------------------------------------------------------
+    def whole_features(self, clip) -> np.ndarray:
+        """A clip's whole normalised features, uncropped (T at 20 fps, 105); CLIP as ``encode_motion`` takes it."""
+        return self._clip_features(clip)
+
     def _clip_features(self, clip, i: int = 0) -> np.ndarray:
         """A clip's whole normalised features (T at 20 fps, 105): a feature array as it is, or a dict with
         joints, fps and skeleton (a Skeleton or a registered name, as a built dataset's rows carry it)."""
