@@ -7,6 +7,7 @@ import numpy as np
 
 from lexmotion import __version__
 from lexmotion.errors import LexmotionError
+from retrieval import segments as cut
 from retrieval.segments import windows
 
 
@@ -73,10 +74,9 @@ def encode_collection(model, data_dir: str | Path, split: str | None = "test", t
         if window is not None or segments:
             from lexmotion.data.features import WORKING_FPS
             if segments:
-                from retrieval.segments import segments as cut
                 spans = [(item, f, a, b) for item, f in tqdm(list(zip(items, feats)), desc="finding where motions change",
                                                              leave=False, disable=not progress)
-                         for a, b in cut(model, f)]
+                         for a, b in cut.segments(model, f)]
             else:
                 size, step = round(window * WORKING_FPS), max(1, round((stride or window / 2) * WORKING_FPS))
                 spans = [(item, f, a, b) for item, f in zip(items, feats) for a, b in windows(len(f), size, step)]
@@ -109,7 +109,6 @@ def build_index(model, model_path: str | Path, data_dir: str | Path, split: str 
     if window is not None:
         meta.update(window=window, stride=stride or window / 2)
     if segments:
-        from retrieval import segments as cut
         meta["segments"] = {"novelty_window_s": cut.NOVELTY_WINDOW_S, "novelty_step_s": cut.NOVELTY_STEP_S,
                             "peak_radius_s": cut.PEAK_RADIUS_S, "seconds": list(cut.SEGMENT_SECONDS)}
     if model.has_words:

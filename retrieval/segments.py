@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lexmotion.data.features import WORKING_FPS
+
 NOVELTY_WINDOW_S = 2.0
 NOVELTY_STEP_S = 0.25
 PEAK_RADIUS_S = 1.0
@@ -42,7 +44,6 @@ def windows(n_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
 
 def novelty(model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Normalised (T, F) features -> (frames, novelty) at every step where a whole window fits either side."""
-    from lexmotion.data.features import WORKING_FPS
     size, step = round(NOVELTY_WINDOW_S * WORKING_FPS), round(NOVELTY_STEP_S * WORKING_FPS)
     starts = np.arange(0, len(features) - size + 1, step)
     lag = size // step          # the window that ends at a step started LAG steps before it
@@ -66,7 +67,6 @@ def change_points(frames: np.ndarray, values: np.ndarray, radius: int) -> list[i
 
 def segment_spans(points: list[int], n_frames: int, max_frames: int) -> list[tuple[int, int]]:
     """(start, end) frames of the proposals between change POINTS of a motion of N_FRAMES (see the module)."""
-    from lexmotion.data.features import WORKING_FPS
     shortest, longest = (round(s * WORKING_FPS) for s in SEGMENT_SECONDS)
     ends = sorted({0, n_frames, *points})
     spans = [(a, b) for i, a in enumerate(ends) for b in ends[i + 1:] if shortest <= b - a <= longest]
@@ -78,7 +78,6 @@ def segment_spans(points: list[int], n_frames: int, max_frames: int) -> list[tup
 
 def cut_points(model, features: np.ndarray) -> list[int]:
     """The frames where one motion's normalised features change (its novelty's peaks)."""
-    from lexmotion.data.features import WORKING_FPS
     frames, values = novelty(model, features)
     return change_points(frames, values, round(PEAK_RADIUS_S * WORKING_FPS))
 
