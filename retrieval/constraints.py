@@ -84,4 +84,8 @@ def describe(constraints: list[Constraint], n_items: int, calibrated: bool = Tru
     if not calibrated:
         line += (" (this index's model has no calibrated thresholds, so a motion carries any word it weighs > 0; "
                  "calibrate it with `lexmotion tag --calibrate` and rebuild the index)")
+    elif any(c.sign == "+" and c.removed == n_items > 0 for c in constraints):
+        # Thresholds set on one archive's captions can sit above every motion of another capture.
+        line += (" (no item shows a +word over its calibrated threshold; for motions unlike those the model was "
+                 "calibrated on, calibrate on labelled clips of your own with `lexmotion tag --calibrate`)")
     return line

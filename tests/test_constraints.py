@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from conftest import pretrain_tiny
 
 from lexmotion.errors import BadValueError, EmptyQueryError
-from retrieval.constraints import Constraint, allowed_items, parse, split_query
+from retrieval.constraints import Constraint, allowed_items, describe, parse, split_query
 from retrieval.index import Index
 
 
@@ -40,6 +40,15 @@ def test_allowed_items_counts_what_each_constraint_removes():
     assert (plus.removed, minus.removed) == (2, 2)
     limits = np.array([2.0, 0.0, 0.0])                 # calibrated: "a" needs a weight over 2
     assert allowed_items(vectors, [plus], limits).tolist() == [False, False, True, False] and plus.removed == 3
+
+
+def test_a_plus_word_that_removes_everything_says_how_to_calibrate_for_these_motions():
+    vectors = sp.csr_matrix(np.array([[1, 0], [0.5, 1]], dtype=np.float32)).tocsc()
+    plus = Constraint("+", "a", 0)
+    allowed_items(vectors, [plus], np.array([2.0, 0.0]))         # thresholds set on other motions
+    assert plus.removed == 2 and "tag --calibrate" in describe([plus], 2)
+    allowed_items(vectors, [plus], np.array([0.8, 0.0]))
+    assert plus.removed == 1 and "calibrate" not in describe([plus], 2)
 
 
 def _collection(n=600, vocab=3000, seed=0):

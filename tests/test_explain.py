@@ -75,6 +75,25 @@ def test_the_command(capsys, lex, tiny_setup, tmp_path):
     fails(capsys, [*argv[:-1], ","], "--words")
 
 
+def test_without_words_the_motion_s_strongest_words_are_placed(capsys, lex, tiny_setup, tmp_path):
+    model = lexmotion.load(lex / "lex")
+    model.config.motion_max_words = 0
+    ds = MotionDataset(tiny_setup / "kit")
+    clip = _clip(ds, 0)
+    np.save(tmp_path / "clip.npy", clip["joints"])
+    assert main([str(a) for a in ["explain", "--model", lex / "lex", "--motion", tmp_path / "clip.npy",
+                                  "--fps", clip["fps"], "--json"]]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["words_chosen"] == "the motion's strongest" and 0 < len(report["words"]) <= 5
+    # they are the largest whole words anywhere in the motion: none outside them weighs more in its time
+    weakest = min(r["weight"] for r in report["words"].values())
+    timeline = model.patch_timeline(clip, lambda tokens: model.motion_head(tokens))[1].amax(0)
+    vocab = model.tokenizer.convert_ids_to_tokens(list(range(len(timeline))))
+    heavier = [w for w, x in zip(vocab, np.log1p(np.maximum(timeline.numpy(), 0)) * model.motion_mask.cpu().numpy())
+               if x > weakest + 1e-4 and w.isalpha()]
+    assert set(heavier) <= set(report["words"])
+
+
 def test_shown_spans():
     seconds = np.arange(6) * 0.4 + 0.2
     assert shown_spans(seconds, np.array([1, 1, 0, 0, 1, 0], bool)) == [[0.0, 0.8], [1.6, 2.0]]

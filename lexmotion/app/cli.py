@@ -26,7 +26,7 @@ def _cmd_data_build(args) -> int:
                            progress=not args.quiet, **options)
     splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
     print(f"built {args.out}: {report['clips']} clips ({splits}), {report['captions']} captions, "
-          f"{report['num_skipped']} skipped, {report['seconds']} s")
+          f"{report['num_skipped']} skipped, in {report['seconds']} s")
     for s in report["skipped"][:10]:
         print(f"  skipped: {s['reason']}" if s["reason"].startswith(s["item"]) else f"  skipped {s['item']}: {s['reason']}")
     if report["num_skipped"] > 10:
@@ -412,7 +412,8 @@ def _add_explain_command(groups) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ex.add_argument("--model", required=True, help="a lexical checkpoint folder")
     ex.add_argument("--motion", required=True, help="a .bvh file, or a .npy of joints (frames, joints, 3)")
-    ex.add_argument("--words", required=True, help="comma-separated vocabulary words, e.g. kick,jump")
+    ex.add_argument("--words", help="comma-separated vocabulary words, e.g. kick,jump (default: the motion's 5 "
+                                    "strongest words, each at its largest anywhere in the motion)")
     ex.add_argument("--fps", type=float, default=20.0, help=".npy: its frame rate (default 20)")
     ex.add_argument("--skeleton", help=".npy: registered skeleton (default by joint count: 21 kitml-cmu, 22 humanml3d)")
     ex.add_argument("--max-duration-s", type=float, default=DEFAULT_LIMITS.max_duration_s,

@@ -66,59 +66,97 @@ def stretch_words(model, clip, words: list[str], k: int = 5) -> list[dict]:
              "top": [[w, round(float(x), 4)] for w, x in model.explain(v, k)]} for (a, b), v in zip(spans, vectors)]
 
 
-def run_explain(args) -> int:
-    import json
+def strongest_words(model, clip, k: int = 5) -> list[str]:
+    """The K whole words CLIP weighs most anywhere in its time (each word's largest logit over the patches, as
+    the motion vector's max-pool takes it): what ``explain`` places when it is given no words."""
+    active = model.motion_mask.nonzero().flatten()
+    _, timeline = model.patch_timeline(clip, lambda tokens: model.motion_head(tokens, active.to(model.device)))
+    best = timeline.amax(0)
+    words = []
+    for i in best.argsort(descending=True).tolist():
+        if best[i] <= 0 or len(words) == k:
+            break
+        word = model.tokenizer.convert_ids_to_tokens(int(active[i]))
+        if word.isalpha():                      # a "##ly" piece cannot be asked for with --words
+            words.append(word)
+    return words
 
-    from lexmotion.data.limits import check_duration_option
-    from lexmotion.data.motion_file import read_motion_file
-    from lexmotion.device import resolve_device
-    from lexmotion.errors import LexmotionError
-    from lexmotion.models.checkpoint import load
-    words = [w.strip() for w in args.words.split(",") if w.strip()]
-    if not words:
-        raise LexmotionError("--words: give one or more words, e.g. --words kick,jump")
-    model = load(args.model, device=resolve_device(args.device))
-    if not model.has_words:
-        raise LexmotionError(f"{args.model}: a dense checkpoint has no words to place in time; use a lexical one")
-    clip = read_motion_file(args.motion, args.fps, args.skeleton, check_duration_option(args.max_duration_s))
-    timelines = model.word_timelines(clip, words)
+
+def word_report(timelines: dict, limits: dict | None) -> dict:
+    """Each word of TIMELINES: its weight and peaks; where the motion comes closest to a word that never fires;
+    with LIMITS (calibrated thresholds), the spans where the motion shows it."""
     seconds = timelines["seconds"]
-    report = {"motion": args.motion, "seconds": round(float(len(seconds) * model.config.motion.patch_frames / 20), 2),
-              "words": {w: {"weight": round(float(v.max()), 4),
-                            "peaks": [{"second": round(s, 2), "weight": round(x, 4)} for s, x in peaks(seconds, v)]}
-                        for w, v in timelines["words"].items()}}
-    limits = word_thresholds(args.model, model.tokenizer, words)
-    for word, r in report["words"].items():
+    report = {}
+    for word, values in timelines["words"].items():
+        r = report[word] = {"weight": round(float(values.max()), 4),
+                            "peaks": [{"second": round(s, 2), "weight": round(x, 4)} for s, x in peaks(seconds, values)]}
         logits = timelines["logits"][word]
         if not r["peaks"] and np.isfinite(logits.max()):     # never fires: where the motion comes closest to it
             r["closest"] = {"second": round(float(seconds[int(np.argmax(logits))]), 2), "logit": round(float(logits.max()), 4)}
         if limits is not None:                               # shown: over the threshold tag and +word use
             r["threshold"] = round(limits[word], 4)
-            r["shown"] = shown_spans(seconds, timelines["words"][word] > limits[word])
+            r["shown"] = shown_spans(seconds, values > limits[word])
+    return report
+
+
+def print_report(report: dict, patches: int) -> None:
+    """The text form of ``run_explain``'s report."""
+    print(f"{report['motion']}: {report['seconds']:.1f} s, {patches} time patches")
+    if report["words_chosen"] != "asked":
+        print(f"  (no --words: its {len(report['words'])} strongest words)")
+    for word, r in report["words"].items():
+        where = "peaks at " + (", ".join(f"{p['second']:.1f} s ({p['weight']:.2f})" for p in r["peaks"])
+                               or "nowhere (0 all along)")
+        if "closest" in r:
+            where = f"never fires; comes closest at {r['closest']['second']:.1f} s (logit {r['closest']['logit']:.2f})"
+        if "threshold" in r:
+            where += (f"; shown (over {r['threshold']:.2f}) " + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in r["shown"])
+                      if r["shown"] else f"; never over its threshold {r['threshold']:.2f}")
+        print(f"  {word:<12} weight {r['weight']:.3f}; {where}")
+    if not any("threshold" in r for r in report["words"].values()):
+        print("  (this checkpoint has no calibrated thresholds, so no word is marked shown: "
+              "`lexmotion tag --calibrate` makes a calibrated copy)")
+    if "stretches" in report:
+        cuts = [r["start"] for r in report["stretches"][1:]]
+        print("where the motion changes: " + (", ".join(f"{c:.1f}" for c in cuts) + " s" if cuts else "nowhere"))
+        for r in report["stretches"]:
+            print(f"  {r['start']:.1f}-{r['end']:.1f} s: " + ", ".join(f"{w} {x:.2f}" for w, x in r["words"].items())
+                  + "; its top words: " + ", ".join(f"{w} {x:.2f}" for w, x in r["top"]))
+
+
+def run_explain(args) -> int:
+    import json
+
+    from lexmotion.data.features import WORKING_FPS
+    from lexmotion.data.limits import check_duration_option
+    from lexmotion.data.motion_file import read_motion_file
+    from lexmotion.device import resolve_device
+    from lexmotion.errors import LexmotionError
+    from lexmotion.models.checkpoint import load
+    words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words is not None else None
+    if words == []:
+        raise LexmotionError("--words: give one or more words, e.g. --words kick,jump")
+    model = load(args.model, device=resolve_device(args.device))
+    if not model.has_words:
+        raise LexmotionError(f"{args.model}: a dense checkpoint has no words to place in time; use a lexical one")
+    clip = read_motion_file(args.motion, args.fps, args.skeleton, check_duration_option(args.max_duration_s))
+    chosen = words is None
+    if chosen:
+        words = strongest_words(model, clip)
+        if not words:
+            raise LexmotionError(f"{args.motion}: the model weighs no word in this motion; ask for words with --words")
+    timelines = model.word_timelines(clip, words)
+    patches = len(timelines["seconds"])
+    limits = word_thresholds(args.model, model.tokenizer, words)
+    report = {"motion": args.motion, "seconds": round(patches * model.config.motion.patch_frames / WORKING_FPS, 2),
+              "words_chosen": "the motion's strongest" if chosen else "asked",
+              "words": word_report(timelines, limits)}
     if args.changes:
         report["stretches"] = stretch_words(model, clip, words)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print(f"{args.motion}: {report['seconds']:.1f} s, {len(seconds)} time patches")
-        for word, r in report["words"].items():
-            where = "peaks at " + (", ".join(f"{p['second']:.1f} s ({p['weight']:.2f})" for p in r["peaks"])
-                                   or "nowhere (0 all along)")
-            if "closest" in r:
-                where = f"never fires; comes closest at {r['closest']['second']:.1f} s (logit {r['closest']['logit']:.2f})"
-            if "threshold" in r:
-                where += (f"; shown (over {r['threshold']:.2f}) " + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in r["shown"])
-                          if r["shown"] else f"; never over its threshold {r['threshold']:.2f}")
-            print(f"  {word:<12} weight {r['weight']:.3f}; {where}")
-        if limits is None:
-            print("  (this checkpoint has no calibrated thresholds, so no word is marked shown: "
-                  "`lexmotion tag --calibrate` makes a calibrated copy)")
-        if args.changes:
-            cuts = [r["start"] for r in report["stretches"][1:]]
-            print("where the motion changes: " + (", ".join(f"{c:.1f}" for c in cuts) + " s" if cuts else "nowhere"))
-            for r in report["stretches"]:
-                print(f"  {r['start']:.1f}-{r['end']:.1f} s: " + ", ".join(f"{w} {x:.2f}" for w, x in r["words"].items())
-                      + "; its top words: " + ", ".join(f"{w} {x:.2f}" for w, x in r["top"]))
+        print_report(report, patches)
     if args.plot:
         import sys
 
