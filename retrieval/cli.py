@@ -111,7 +111,7 @@ def run_search(args) -> int:
     print(f"query: {query if len(query) <= 120 else query[:117] + '...'}")
     if constraints:
         from retrieval.constraints import describe
-        print(describe(constraints, len(index.items), bool(index.meta.get("thresholds"))) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
+        print(describe(constraints, len(index.items), index.meta.get("thresholds")) + (f"; {len(hits)} left" if len(hits) < args.k else ""))
     for rank, h in enumerate(hits, 1):
         moment = f" [{h.start:.1f}-{h.end:.1f} s]" if h.start is not None else ""
         prior = f" (cosine {h.score + h.prior:.3f} less hub prior {h.prior:.3f})" if h.prior is not None else ""

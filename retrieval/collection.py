@@ -128,4 +128,5 @@ def _thresholds(model_path) -> dict | None:
     shows (+word / -word, and the words that explain a hit); None for a checkpoint without them."""
     from lexmotion.models.thresholds import optional_thresholds
     t = optional_thresholds(model_path)
-    return None if t is None else {"global": t["global"], "per_word": {str(k): v for k, v in t["per_word"].items()}}
+    return None if t is None else {"global": t["global"], "per_word": {str(k): v for k, v in t["per_word"].items()},
+                                   "data": t["data"]}

@@ -77,15 +77,16 @@ def parse(query: str, tokenizer) -> tuple[str, list[Constraint]]:
     return text, constraints
 
 
-def describe(constraints: list[Constraint], n_items: int, calibrated: bool = True) -> str:
-    """One line: what each constraint removed (and, for an index without calibrated thresholds, what a
-    word then means)."""
+def describe(constraints: list[Constraint], n_items: int, thresholds: dict | None) -> str:
+    """One line: what each constraint removed (and, for an index without calibrated THRESHOLDS, what a word then
+    means; where a +word removed every item, where the thresholds came from)."""
     line = "constraints: " + ", ".join(f"{c} removed {c.removed} of {n_items} items" for c in constraints)
-    if not calibrated:
+    if not thresholds:
         line += (" (this index's model has no calibrated thresholds, so a motion carries any word it weighs > 0; "
                  "calibrate it with `lexmotion tag --calibrate` and rebuild the index)")
     elif any(c.sign == "+" and c.removed == n_items > 0 for c in constraints):
         # Thresholds set on one archive's captions can sit above every motion of another capture.
-        line += (" (no item shows a +word over its calibrated threshold; for motions unlike those the model was "
-                 "calibrated on, calibrate on labelled clips of your own with `lexmotion tag --calibrate`)")
+        where = ", ".join(thresholds.get("data", [])) or "other data"
+        line += (f" (no item shows a +word over its threshold, calibrated on {where}; for motions unlike those, "
+                 "calibrate on labelled clips of your own with `lexmotion tag --calibrate` and rebuild the index)")
     return line

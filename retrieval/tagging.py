@@ -85,6 +85,17 @@ def _tag_dataset(model, args, thresholds: dict, progress: bool) -> list[dict]:
     return tags
 
 
+def summary(tags: list[dict], thresholds: dict) -> str:
+    """One line: how many motions got no word, and, when most did, where the thresholds came from."""
+    bare = sum(not t["words"] for t in tags)
+    line = f"{len(tags)} motion(s) tagged, {bare} with no word over its threshold"
+    if bare > len(tags) / 2:            # thresholds set on one archive can sit above every motion of another capture
+        line += (f"; the thresholds were calibrated on {', '.join(map(str, thresholds.get('data', []))) or 'other data'}: "
+                 "for motions unlike those, calibrate on labelled clips of this library (`lexmotion tag --calibrate "
+                 "--model CKPT --data DIR --out NEW_CKPT`)")
+    return line
+
+
 def main_tag(args) -> int:
     """`lexmotion tag`: calibrate a copy of a checkpoint, or tag motions with its calibrated words."""
     from lexmotion.device import resolve_device
@@ -112,6 +123,8 @@ def main_tag(args) -> int:
         print(f"{t.get('id') or t['file']}: " + (", ".join(f"{w} {v:.2f}" for w, v in t["words"]) or "(no word)"))
     for s in skipped:
         print(f"skipped {s['file']}: {s['reason']}")
+    if tags:
+        print(summary(tags, thresholds))
     if args.json:
         write_json(Path(args.json), {"model": str(args.model), "tags": tags, "skipped": skipped})
     if not tags:

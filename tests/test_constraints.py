@@ -46,9 +46,11 @@ def test_a_plus_word_that_removes_everything_says_how_to_calibrate_for_these_mot
     vectors = sp.csr_matrix(np.array([[1, 0], [0.5, 1]], dtype=np.float32)).tocsc()
     plus = Constraint("+", "a", 0)
     allowed_items(vectors, [plus], np.array([2.0, 0.0]))         # thresholds set on other motions
-    assert plus.removed == 2 and "tag --calibrate" in describe([plus], 2)
+    thresholds = {"global": 2.0, "per_word": {}, "data": ["data/kitml"]}
+    assert plus.removed == 2 and "calibrated on data/kitml" in describe([plus], 2, thresholds)
     allowed_items(vectors, [plus], np.array([0.8, 0.0]))
-    assert plus.removed == 1 and "calibrate" not in describe([plus], 2)
+    assert plus.removed == 1 and "calibrate" not in describe([plus], 2, thresholds)
+    assert "has no calibrated thresholds" in describe([plus], 2, None)
 
 
 def _collection(n=600, vocab=3000, seed=0):

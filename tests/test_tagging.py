@@ -13,6 +13,14 @@ from lexmotion.data.dataset import MotionDataset, build_dataset
 from lexmotion.models.thresholds import best_threshold
 
 
+def test_the_summary_says_where_thresholds_came_from_when_most_motions_get_no_word():
+    from retrieval.tagging import summary
+    thresholds = {"global": 1.0, "per_word": {}, "data": ["data/kitml"]}
+    bare = summary([{"words": []}, {"words": []}, {"words": [("walk", 2.0)]}], thresholds)
+    assert bare.startswith("3 motion(s) tagged, 2 with no word") and "calibrated on data/kitml" in bare
+    assert "calibrate" not in summary([{"words": []}, {"words": [("walk", 2.0)]}], thresholds)
+
+
 def test_the_best_f1_threshold():
     t, f1 = best_threshold(np.array([0.9, 0.8, 0.1, 0.05]), np.array([True, True, False, False]))
     assert 0.1 < t < 0.8 and f1 == 1.0

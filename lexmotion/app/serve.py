@@ -153,7 +153,7 @@ class SearchService:
         return {"query": query, "hits": [h.to_dict() for h in hits],
                 "timelines": bool(self.model.has_words and self.data is not None),
                 "constraints": [c.to_dict() for c in constraints],
-                "constraints_text": describe(constraints, len(self.index.items), bool(self.index.meta.get("thresholds")))
+                "constraints_text": describe(constraints, len(self.index.items), self.index.meta.get("thresholds"))
                 if constraints else ""}
 
     def _row(self, clip_id: str) -> dict:

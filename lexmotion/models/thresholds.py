@@ -124,7 +124,8 @@ def read_thresholds(model_path) -> dict:
         raise LexmotionError(f"{model_path}: has no calibrated thresholds; make a calibrated copy with "
                              f"`lexmotion tag --calibrate --model {model_path} --data DIR --out NEW_CKPT`")
     t = read_json(path)
-    return {"per_word": {int(k): float(v) for k, v in t["per_word"].items()}, "global": float(t["global"])}
+    return {"per_word": {int(k): float(v) for k, v in t["per_word"].items()}, "global": float(t["global"]),
+            "data": [str(d) for d in t.get("data", [])]}
 
 
 def optional_thresholds(model_path) -> dict | None:
