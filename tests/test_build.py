@@ -129,7 +129,10 @@ def test_bvh_folder_with_captions_and_bad_files(capsys, bandai_slice, tmp_path):
     ds = MotionDataset(tmp_path / "ds")
     texts = {ds.row(i)["id"]: ds.row(i)["texts"] for i in range(len(ds))}
     assert texts[good[0].stem] == ["a person waves"] and texts[good[1].stem] == []
-    assert sorted(ds.table["split"]) == ["test", "train"]
+    assert sorted(ds.table["split"]) == ["test", "train"] and "--split all" not in out
+    (root / "captions.jsonl").unlink()                  # no captions: every clip lands in train, and it says how to reach them
+    code, out, _ = run(capsys, "data", "build", "bvh", "--root", root, "--out", tmp_path / "bare", "--quiet")
+    assert code == 0 and "every clip is in split train" in out and "--split all" in out
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -27,6 +27,8 @@ def _cmd_data_build(args) -> int:
     splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
     print(f"built {args.out}: {report['clips']} clips ({splits}), {report['captions']} captions, "
           f"{report['num_skipped']} skipped, in {report['seconds']} s")
+    if list(report["splits"]) == ["train"]:
+        print("  every clip is in split train: `index build` and `tag` take them with --split all")
     for s in report["skipped"][:10]:
         print(f"  skipped: {s['reason']}" if s["reason"].startswith(s["item"]) else f"  skipped {s['item']}: {s['reason']}")
     if report["num_skipped"] > 10:
