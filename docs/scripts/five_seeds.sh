@@ -17,3 +17,10 @@ lexmotion eval compare --a "${D[@]}" --b "${L[@]}" --data data/cmu-extra --proto
 lexmotion eval moments --model "${L[@]}" --against "${D[@]}" --data data/kitml --json $R/moments.json --quiet
 lexmotion eval words --model "${L[@]}" --data data/kitml --json $R/words-kitml.json --quiet
 lexmotion eval words --model "${D[@]}" --data data/kitml --json $R/words-kitml-dense.json --quiet
+# Added after the lines above had run: query AP (a word typed as a query, the one word figure dense has), paired
+# over words and seeds; and cmu-extra for seeds 0-2 alone, to show what seeds 3-4 moved.
+python docs/scripts/words_intervals.py $R/words-kitml-dense.json ap_query $R/words-kitml.json ap_query
+L3=($(python docs/scripts/grid.py --rows text-lr --seeds 0,1,2 --folders))
+D3=($(python docs/scripts/grid.py --rows dense-text-lr --seeds 0,1,2 --folders))
+lexmotion eval compare --a "${D3[@]}" --b "${L3[@]}" --data data/cmu-extra --protocol threshold \
+    --json $R/compare-cmu-extra-seeds012.json --quiet
