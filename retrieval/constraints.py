@@ -86,7 +86,8 @@ def describe(constraints: list[Constraint], n_items: int, thresholds: dict | Non
                  "calibrate it with `lexmotion tag --calibrate` and rebuild the index)")
     elif any(c.sign == "+" and c.removed == n_items > 0 for c in constraints):
         # Thresholds set on one archive's captions can sit above every motion of another capture.
-        where = ", ".join(thresholds.get("data", [])) or "other data"
-        line += (f" (no item shows a +word over its threshold, calibrated on {where}; for motions unlike those, "
-                 "calibrate on labelled clips of your own with `lexmotion tag --calibrate` and rebuild the index)")
+        from lexmotion.models.thresholds import calibrated_on
+        line += (f" (no item shows a +word over its threshold, calibrated on {calibrated_on(thresholds)}; for motions "
+                 "unlike those, calibrate on labelled clips of your own with `lexmotion tag --calibrate` and rebuild "
+                 "the index)")
     return line

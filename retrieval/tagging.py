@@ -87,10 +87,11 @@ def _tag_dataset(model, args, thresholds: dict, progress: bool) -> list[dict]:
 
 def summary(tags: list[dict], thresholds: dict) -> str:
     """One line: how many motions got no word, and, when most did, where the thresholds came from."""
+    from lexmotion.models.thresholds import calibrated_on
     bare = sum(not t["words"] for t in tags)
     line = f"{len(tags)} motion(s) tagged, {bare} with no word over its threshold"
     if bare > len(tags) / 2:            # thresholds set on one archive can sit above every motion of another capture
-        line += (f"; the thresholds were calibrated on {', '.join(map(str, thresholds.get('data', []))) or 'other data'}: "
+        line += (f"; the thresholds were calibrated on {calibrated_on(thresholds)}: "
                  "for motions unlike those, calibrate on labelled clips of this library (`lexmotion tag --calibrate "
                  "--model CKPT --data DIR --out NEW_CKPT`)")
     return line

@@ -128,6 +128,11 @@ def read_thresholds(model_path) -> dict:
             "data": [str(d) for d in t.get("data", [])]}
 
 
+def calibrated_on(thresholds: dict) -> str:
+    """Where THRESHOLDS (``read_thresholds``, or an index's copy) were calibrated, for a message."""
+    return ", ".join(map(str, thresholds.get("data", []))) or "other data"
+
+
 def optional_thresholds(model_path) -> dict | None:
     """``read_thresholds``, or None for a checkpoint calibrated never (an older one): for readers that work
     either way, where ``tag`` needs them and says how to make them. A damaged file is still one line."""
