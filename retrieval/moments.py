@@ -314,7 +314,7 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
         words = localisation_words(model.tokenizer, seq)
         if not words:
             continue
-        peaks = _peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
+        peaks = word_peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
         for (word, holders), (peak, closest) in zip(words, peaks):
             found.append(peak is not None and inside(peak, seq, holders))
             by_logit.append(closest is not None and inside(closest, seq, holders))
@@ -338,7 +338,7 @@ def localise_words(model, sequences: list[Sequence], rng: np.random.Generator | 
     return out
 
 
-def _peaks(model, features: np.ndarray, words: list[str]) -> list[tuple[float | None, float | None]]:
+def word_peaks(model, features: np.ndarray, words: list[str]) -> list[tuple[float | None, float | None]]:
     """Where each word peaks in FEATURES, in seconds: (the peak of its weights, None when they stay 0; the peak
     of its logits, None for a word outside the motion vocabulary). A dense model's two are the same."""
     if model.has_words:

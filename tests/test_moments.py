@@ -142,7 +142,7 @@ def test_a_silent_word_is_a_miss_by_its_weights_and_placed_by_its_logits(monkeyp
     model = lexmotion.load(lex)
     seqs = build_sequences(tiny_setup / "kit", "train", parts=2, seed=3)
     # every word silent, and its logits peaking at the first second of the sequence
-    monkeypatch.setattr(moments, "_peaks", lambda model, features, words: [(None, 0.0)] * len(words))
+    monkeypatch.setattr(moments, "word_peaks", lambda model, features, words: [(None, 0.0)] * len(words))
     out = moments.localise_words(model, seqs)
     expected = [moments.inside(0.0, s, holders) for s in seqs for _, holders in localisation_words(model.tokenizer, s)]
     assert out["silent"] == out["words"] == len(expected) > 0 and out["word_localisation"] == 0

@@ -22,14 +22,14 @@ def placements(path: str, sequences) -> list[tuple[str, bool, bool, float]]:
     """(word, hit, silent, chance) for every word `eval moments` places in SEQUENCES with the checkpoint PATH."""
     from lexmotion.data.batching import normalise
     from lexmotion.models.checkpoint import load
-    from retrieval.moments import _peaks, inside, localisation_words, share
+    from retrieval.moments import inside, localisation_words, share, word_peaks
     model = load(path)
     out = []
     for seq in sequences:
         words = localisation_words(model.tokenizer, seq)
         if not words:
             continue
-        peaks = _peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
+        peaks = word_peaks(model, normalise(seq.features, model.stats), [w for w, _ in words])
         for (word, holders), (peak, _) in zip(words, peaks):
             out.append((word, peak is not None and inside(peak, seq, holders), peak is None, share(seq, holders)))
     return out

@@ -26,7 +26,7 @@ def smoothed_peaks(k: int):
         for values in timelines["words"].values():
             smooth = np.convolve(values, np.ones(k) / k, mode="same")
             peak = float(timelines["seconds"][int(np.argmax(smooth))]) if np.max(values) > 0 else None
-            out.append((peak, peak))             # moments._peaks' pair: (weights' peak, logits' peak)
+            out.append((peak, peak))             # moments.word_peaks' pair: (weights' peak, logits' peak)
         return out
     return peaks
 
@@ -47,11 +47,11 @@ def window_peaks(seconds: float):
 
 def localisation_with(model, seqs, peaks) -> float:
     from retrieval import moments
-    original, moments._peaks = moments._peaks, peaks
+    original, moments.word_peaks = moments.word_peaks, peaks
     try:
         return moments.localise_words(model, seqs)["word_localisation"]
     finally:
-        moments._peaks = original
+        moments.word_peaks = original
 
 
 def moments_per_length(model, seqs) -> tuple[float, float]:
