@@ -75,6 +75,23 @@ def test_the_command(capsys, lex, tiny_setup, tmp_path):
     fails(capsys, [*argv[:-1], ","], "--words")
 
 
+def test_a_dataset_clip_is_explained_as_its_file_is(capsys, lex, tiny_setup, tmp_path):
+    ds = MotionDataset(tiny_setup / "kit")
+    row = ds.row(0)
+    np.save(tmp_path / "clip.npy", row["joints"])
+    common = ["explain", "--model", lex / "lex", "--words", "walking,forward", "--json"]
+    assert main([str(a) for a in [*common, "--motion", tmp_path / "clip.npy", "--fps", row["fps"]]]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert main([str(a) for a in [*common, "--data", tiny_setup / "kit", "--id", row["id"]]]) == 0
+    from_data = json.loads(capsys.readouterr().out)
+    assert from_data["motion"] == f"{tiny_setup / 'kit'}:{row['id']}"
+    assert from_data["words"] == from_file["words"]
+    fails(capsys, [*common[:-1], "--data", tiny_setup / "kit"], "--data DIR with --id ID")
+    fails(capsys, [*common[:-1], "--motion", tmp_path / "clip.npy", "--data", tiny_setup / "kit", "--id", row["id"]],
+          "--data DIR with --id ID")
+    fails(capsys, [*common[:-1], "--data", tiny_setup / "kit", "--id", "no-such-clip"], "no clip with id")
+
+
 def test_without_words_the_motion_s_strongest_words_are_placed(capsys, lex, tiny_setup, tmp_path):
     model = lexmotion.load(lex / "lex")
     model.config.motion_max_words = 0

@@ -410,10 +410,13 @@ def _add_explain_command(groups) -> None:
                     "than the encoder's window are covered by overlapping windows). Prints each word's weight, "
                     "its peaks and, for a calibrated checkpoint, the spans where the motion shows the word (over "
                     "its threshold, as `tag` and +word read it); --plot draws the timelines and thresholds.",
-        epilog="example: lexmotion explain --model runs/d0/lexcmlp --motion take.bvh --words kick,jump --plot t.png",
+        epilog="examples:\n  lexmotion explain --model runs/d0/lexcmlp --motion take.bvh --words kick,jump --plot t.png\n"
+               "  lexmotion explain --model runs/d0/lexcmlp --data data/cmu-extra --id 13_30 --changes",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ex.add_argument("--model", required=True, help="a lexical checkpoint folder")
-    ex.add_argument("--motion", required=True, help="a .bvh file, or a .npy of joints (frames, joints, 3)")
+    ex.add_argument("--motion", help="a .bvh file, or a .npy of joints (frames, joints, 3)")
+    ex.add_argument("--data", help="instead of --motion: a dataset folder, with --id (a hit of `search` on its index)")
+    ex.add_argument("--id", help="with --data: the clip's id, as `search` and `data info` show it")
     ex.add_argument("--words", help="comma-separated vocabulary words, e.g. kick,jump (default: the motion's 5 "
                                     "strongest words, each at its largest anywhere in the motion)")
     ex.add_argument("--fps", type=float, default=20.0, help=".npy: its frame rate (default 20)")

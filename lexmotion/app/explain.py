@@ -129,7 +129,7 @@ def run_explain(args) -> int:
 
     from lexmotion.data.features import WORKING_FPS
     from lexmotion.data.limits import check_duration_option
-    from lexmotion.data.motion_file import read_motion_file
+    from lexmotion.data.motion_file import read_dataset_clip, read_motion_file
     from lexmotion.device import resolve_device
     from lexmotion.errors import LexmotionError
     from lexmotion.models.checkpoint import load
@@ -139,16 +139,20 @@ def run_explain(args) -> int:
     model = load(args.model, device=resolve_device(args.device))
     if not model.has_words:
         raise LexmotionError(f"{args.model}: a dense checkpoint has no words to place in time; use a lexical one")
-    clip = read_motion_file(args.motion, args.fps, args.skeleton, check_duration_option(args.max_duration_s))
+    if (args.motion is None) == (args.data is None) or (args.data is None) != (args.id is None):
+        raise LexmotionError("give a motion: --motion FILE, or --data DIR with --id ID (a clip of a built dataset)")
+    read_limits = check_duration_option(args.max_duration_s)
+    clip = (read_motion_file(args.motion, args.fps, args.skeleton, read_limits) if args.motion
+            else read_dataset_clip(args.data, args.id))
     chosen = words is None
     if chosen:
         words = strongest_words(model, clip)
         if not words:
-            raise LexmotionError(f"{args.motion}: the model weighs no word in this motion; ask for words with --words")
+            raise LexmotionError(f"{clip['source']}: the model weighs no word in this motion; ask for words with --words")
     timelines = model.word_timelines(clip, words)
     patches = len(timelines["seconds"])
     limits = word_thresholds(args.model, model.tokenizer, words)
-    report = {"motion": args.motion, "seconds": round(patches * model.config.motion.patch_frames / WORKING_FPS, 2),
+    report = {"motion": clip["source"], "seconds": round(patches * model.config.motion.patch_frames / WORKING_FPS, 2),
               "words_chosen": "the motion's strongest" if chosen else "asked",
               "words": word_report(timelines, limits)}
     if args.changes:
@@ -161,6 +165,6 @@ def run_explain(args) -> int:
         import sys
 
         from lexmotion.files import save_figure
-        save_figure(timeline_figure(timelines, f"{Path(args.motion).name}: {', '.join(words)}", limits), args.plot)
+        save_figure(timeline_figure(timelines, f"{Path(clip['source']).name}: {', '.join(words)}", limits), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)      # --json: stdout is JSON alone
     return 0
