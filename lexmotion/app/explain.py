@@ -127,9 +127,10 @@ def print_report(report: dict, patches: int) -> None:
 def run_explain(args) -> int:
     import json
 
+    from lexmotion.data.dataset import MotionDataset
     from lexmotion.data.features import WORKING_FPS
     from lexmotion.data.limits import check_duration_option
-    from lexmotion.data.motion_file import read_dataset_clip, read_motion_file
+    from lexmotion.data.motion_file import read_motion_file
     from lexmotion.device import resolve_device
     from lexmotion.errors import LexmotionError
     from lexmotion.models.checkpoint import load
@@ -143,7 +144,7 @@ def run_explain(args) -> int:
         raise LexmotionError("give a motion: --motion FILE, or --data DIR with --id ID (a clip of a built dataset)")
     read_limits = check_duration_option(args.max_duration_s)
     clip = (read_motion_file(args.motion, args.fps, args.skeleton, read_limits) if args.motion
-            else read_dataset_clip(args.data, args.id))
+            else MotionDataset(args.data).clip(args.id))
     chosen = words is None
     if chosen:
         words = strongest_words(model, clip)

@@ -219,6 +219,12 @@ class MotionDataset:
         row["meta"] = json.loads(row["meta"])
         return row
 
+    def clip(self, clip_id: str) -> dict:
+        """The clip CLIP_ID as a motion file reads (``read_motion_file``): {joints, fps, skeleton, source}."""
+        row = self.row(self.find(clip_id))
+        return {"joints": row["joints"], "fps": float(row["fps"]), "skeleton": self.skeleton(row["skeleton"]),
+                "source": f"{self.path}:{clip_id}"}
+
     def metas(self) -> list[dict]:
         """Every row's ``meta`` (parsed JSON), read from its column alone (no joints)."""
         return [json.loads(m) for m in self.table["meta"]]

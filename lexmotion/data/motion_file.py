@@ -26,15 +26,6 @@ def read_motion_file(path: str, fps: float = 20.0, skeleton: str | None = None,
     return read_motion_bytes(str(p), p.read_bytes(), fps, skeleton, limits)
 
 
-def read_dataset_clip(data: str, clip_id: str) -> dict:
-    """One clip of a built dataset, as ``read_motion_file`` gives a file: {joints, fps, skeleton, source}."""
-    from lexmotion.data.dataset import MotionDataset
-    ds = MotionDataset(data)
-    row = ds.row(ds.find(clip_id))
-    return {"joints": row["joints"], "fps": float(row["fps"]), "skeleton": ds.skeleton(row["skeleton"]),
-            "source": f"{data}:{clip_id}"}
-
-
 def read_motion_bytes(name: str, content: bytes, fps: float = 20.0, skeleton: str | None = None,
                       limits: ReadLimits = DEFAULT_LIMITS) -> dict:
     """``read_motion_file`` on a file's bytes (an upload): messages name ``name``, never a temporary path.
