@@ -47,7 +47,10 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True, help="an index folder from `lexmotion index build`")
     p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--motion", help="search captions with a motion: a .bvh file or a .npy of joints (T, J, 3)")
+    p.add_argument("--motion", help="search with a motion, a .bvh file or a .npy of joints (T, J, 3): on a motion "
+                                    "index, the motions most like it; on a caption index (--texts), its captions")
+    p.add_argument("--like", metavar="ID", help="a motion index: the motions most like the clip ID of the dataset "
+                                                "it was built from (any split), the clip itself left out")
     p.add_argument("--fps", type=float, default=20.0, help=".npy motion: its frame rate (default 20)")
     p.add_argument("--skeleton", help=".npy motion: registered skeleton (default by joint count: 21 kitml-cmu, "
                                       "22 humanml3d)")
@@ -92,9 +95,15 @@ def run_search(args) -> int:
     index = Index.load(index_path, model_path=model_path).to(args.device)
     index.set_search_parameters(args.nprobe, args.ef_search)
     model = load(model_path, device=args.device)
-    if args.motion:
-        hits = index.search_motion(model, read_motion_file(args.motion, args.fps, args.skeleton, limits), k=args.k)
-        query = args.motion
+    if args.like is not None or args.motion:
+        if args.like is not None and (args.motion or args.query):
+            raise LexmotionError("--like ID searches with that clip alone: give it without a query or --motion")
+        if args.like is not None:
+            clip = like_clip(index, args.like)
+        else:
+            clip = read_motion_file(args.motion, args.fps, args.skeleton, limits)
+        hits = index.search_motion(model, clip, k=args.k, exclude=args.like)
+        query = clip["source"]
     else:
         if args.query is None or not args.query.strip():
             raise LexmotionError('empty query: give a description such as "a person kicks with the left leg"')
@@ -119,6 +128,17 @@ def run_search(args) -> int:
         if because := h.because():
             print("    " + because)
     return 0
+
+
+def like_clip(index: Index, clip_id: str) -> dict:
+    """The clip CLIP_ID of the dataset that INDEX was built from, for ``search --like``."""
+    from lexmotion.data.dataset import MotionDataset
+    if index.meta["collection"] != "motions":
+        raise LexmotionError("--like needs an index of motions; this one holds captions (search it with --motion FILE)")
+    if not Path(index.meta["data"]).is_dir():
+        raise LexmotionError(f"--like reads the clip from the index's dataset, {index.meta['data']}, which is not "
+                             "there any more; use --motion FILE")
+    return MotionDataset(index.meta["data"]).clip(clip_id)
 
 
 def run_querybank(args) -> int:

@@ -299,17 +299,22 @@ class Index:
         hits = self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms, allowed)
         return Hits(hits, constraints)
 
-    def search_motion(self, model, clip, k: int = 5, n_terms: int = 5) -> "Hits":
-        """The k captions nearest a motion: a clip (dict of joints, fps, skeleton) or its vector, already
-        encoded by MODEL (a caller that also explains the motion encodes it once)."""
-        if self.meta["collection"] != "texts":
-            raise LexmotionError("this index holds motions: build one with `lexmotion index build --texts` "
-                                 "to search captions with a motion")
+    def search_motion(self, model, clip, k: int = 5, n_terms: int = 5, exclude: str | None = None) -> "Hits":
+        """Search with a motion: a clip (dict of joints, fps, skeleton) or its vector, already encoded by MODEL
+        (a caller that also explains the motion encodes it once). On a caption index, the k captions nearest
+        it; on a motion index, the k motions most like it, by the cosine alone (the hub prior is a text
+        query's), explained by words both motions show. EXCLUDE: a clip id to leave out (the query's own)."""
+        check_k(k)
         vec = clip if hasattr(clip, "is_sparse") else model.encode_motion([clip])[0]
         vec = (vec.to_dense() if vec.is_sparse else vec).numpy()
         if not np.any(vec):
             raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
-        return Hits(self._hits(model, vec, k, n_terms))
+        allowed = None
+        if exclude is not None:
+            allowed = np.array([item["id"] != exclude for item in self.items])
+            if not allowed.any():
+                raise LexmotionError(f"the index holds nothing but {exclude}: nothing else to find")
+        return Hits(self._hits(model, vec, k, n_terms, allowed, query_is_motion=True))
 
     def word_limits(self) -> np.ndarray | None:
         """(V,) the weight over which an item shows each word (the model's calibrated thresholds, at least 0);
@@ -322,15 +327,17 @@ class Index:
             self._limits = word_limits(t, self.raw_vectors.shape[1])
         return self._limits
 
-    def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int, allowed=None) -> list[Hit]:
+    def _hits(self, model, query_vec: np.ndarray, k: int, n_terms: int, allowed=None,
+              query_is_motion: bool = False) -> list[Hit]:
         if not np.any(query_vec):
             raise EmptyQueryError("the query has no vocabulary term after encoding (only stop words or unknown "
                                  "words?): describe the motion, e.g. \"someone walks in a circle\"")
-        found = self._ranked(query_vec, k, allowed, self.priors)      # a caption index has no priors
+        # a caption index has no priors, and a motion query takes none: the prior corrects a text query's hubs
+        found = self._ranked(query_vec, k, allowed, None if query_is_motion else self.priors)
         hits = []
         word = model.tokenizer.convert_ids_to_tokens
-        limits = self.word_limits()
-        motion_is_query = self.meta["collection"] == "texts"       # motion -> captions: the query is the motion
+        limits = 0 if self.word_limits() is None else self.word_limits()
+        items_are_motions = self.meta["collection"] == "motions"
         lexical = self.meta["kind"] == "lexical"
         if lexical and (self._whole is None or len(self._whole) != len(query_vec)):
             self._whole = np.array([is_whole_word(t) for t in word(list(range(len(query_vec))))])
@@ -338,17 +345,19 @@ class Index:
             terms, near = [], []
             if lexical:
                 item = self.raw_vectors[i].toarray().ravel()
-                motion = query_vec if motion_is_query else item
-                # the words that explain a hit are words the motion shows (over their thresholds, when calibrated)
+                # the words that explain a hit are words the motion shows (over their thresholds, when calibrated);
+                # between two motions, words both show
+                shown = ((query_vec > limits) if query_is_motion else True) & ((item > limits) if items_are_motions else True)
                 shared = query_vec * item * self._whole
-                contrib = np.where(motion > (0 if limits is None else limits), shared, 0)
+                contrib = np.where(shown, shared, 0)
                 terms = [(word(int(v)), float(query_vec[v]), float(item[v]))
                          for v in np.argsort(-contrib)[:n_terms] if contrib[v] > 0]
-                if not terms and limits is not None:    # ranked by the whole vector: say so, never a blank
+                if not terms and self.word_limits() is not None:    # ranked by the whole vector: say so, never a blank
+                    motion = item if items_are_motions else query_vec
                     near = [(word(int(v)), float(motion[v]), float(limits[v]))
                             for v in np.argsort(-shared)[:3] if shared[v] > 0]
             hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end,
-                            self.items[i].get("prior"), near))
+                            None if query_is_motion else self.items[i].get("prior"), near))
         return hits
 
     def _ranked(self, query_vec: np.ndarray, k: int, allowed=None,

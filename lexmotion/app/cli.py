@@ -394,9 +394,14 @@ def _add_index_and_search_commands(groups) -> None:
     qb.add_argument("--out", required=True, help="the new checkpoint folder")
     qb.set_defaults(run=run_querybank)
     search = groups.add_parser("search", help="search an index with a text (or a motion), with explanations",
-                               description="Search an index. Each hit shows its id, score, captions and the "
-                                           "vocabulary terms that contributed most (term, query weight, item weight).",
-                               epilog='example: lexmotion search --index idx/kit "a person kicks with the left leg" -k 5')
+                               description="Search an index with a description, or with a motion (--motion FILE, "
+                                           "--like ID: the motions most like it). Each hit shows its id, score, "
+                                           "captions and the vocabulary terms that contributed most (term, query "
+                                           "weight, item weight).",
+                               epilog='examples:\n  lexmotion search --index idx/kit "a person kicks with the left leg" -k 5\n'
+                                      '  lexmotion search --index idx/kit --like 03424        # motions like clip 03424\n'
+                                      '  lexmotion search --index idx/kit --motion take.bvh   # motions like a file',
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
     add_search_arguments(search)
     search.set_defaults(run=run_search)
 
