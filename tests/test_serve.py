@@ -88,6 +88,23 @@ def test_a_hits_words_in_time(server):
         assert status == 400 and message in json.loads(body)["error"]
 
 
+def test_more_like_this_equals_search_like(server, capsys):
+    status, _, page = _get(server["url"])
+    assert b"more like this" in page
+    clip_id = json.loads(_get(server["url"] + "api/search?q=a+person+walks&k=1")[2])["hits"][0]["id"]
+    status, _, body = _get(server["url"] + "api/like?" + urllib.parse.urlencode({"id": clip_id, "k": 4}))
+    served = json.loads(body)
+    capsys.readouterr()
+    assert main(["search", "--index", str(server["root"] / "idx"), "--like", clip_id, "-k", "4", "--json"]) == 0
+    searched = json.loads(capsys.readouterr().out)
+    assert status == 200 and served["like"] == clip_id and len(served["hits"]) == 4
+    assert [(h["id"], h["score"]) for h in served["hits"]] == [(h["id"], h["score"]) for h in searched["hits"]]
+    assert clip_id not in [h["id"] for h in served["hits"]]
+    for query, message in (({"id": "nope"}, "not a clip of this index"), ({"id": clip_id, "k": "x"}, "whole number")):
+        status, _, body = _get(server["url"] + "api/like?" + urllib.parse.urlencode(query))
+        assert status == 400 and message in json.loads(body)["error"]
+
+
 def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, sample_root):
     url = server["url"]
     status, _, body = _get(url + "api/search?q=")

@@ -3,7 +3,8 @@
 Text to motion: a search box (keyword constraints included); each hit shows its animated stick
 figure (rendered on demand with ``lexmotion.data.render``, cached; a windowed index's hit shows its
 moment), its id and captions, the words behind its score as bars of query weight x motion weight,
-and (lexical models) those words' timelines over the whole take, the hit's moment shaded. Motion to text: an
+and (lexical models) those words' timelines over the whole take, the hit's moment shaded; "more like this" ranks the
+indexed motions by their likeness to a hit (``Index.search_motion``). Motion to text: an
 uploaded .bvh or .npy (size-limited, read with the same reader as ``lexmotion search
 --motion``) is ranked against the captions of the indexed clips. A bad query or upload is a
 message on the page; the server goes on. It binds to 127.0.0.1 unless told otherwise.
@@ -71,6 +72,8 @@ function render(out, data, withClip) {
   if (data.error) { out.innerHTML = `<div class="error">${esc(data.error)}</div>`; return; }
   let h = data.constraints && data.constraints.length ? `<p class="constraints">${esc(data.constraints_text)}</p>` : '';
   if (data.words) h += `<p class="constraints">the motion's words: ${esc(data.words.map(w => w[0]).join(', '))}</p>`;
+  if (data.like) h += `<p class="constraints">motions most like ${esc(data.like)}, by the cosine of the two motion vectors ` +
+    `(bars: its weight × the hit's, on words both show)</p>`;
   if (!data.hits.length) h += '<p>No hit.</p>';
   for (const [i, hit] of data.hits.entries()) {
     const span = hit.start !== undefined ? `?start=${hit.start}&end=${hit.end}` : '';
@@ -78,8 +81,8 @@ function render(out, data, withClip) {
     h += `<div class="hit" data-id="${esc(hit.id)}">` + (withClip ? `<img src="clip/${encodeURIComponent(hit.id)}.gif${span}" alt="${esc(hit.id)}">` : '') +
       `<div><h3>${i + 1}. ${esc(hit.id)}${when} <span class="hint">score ${hit.score.toFixed(3)}` +
       (hit.prior !== undefined ? ` (cosine ${(hit.score + hit.prior).toFixed(3)} less hub prior ${hit.prior.toFixed(3)})` : '') +
-      `</span></h3>` +
-      `<ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}${near(hit)}` +
+      `</span>` + (withClip ? ` <a href="#" class="hint" onclick="like(event, '${encodeURIComponent(hit.id)}')">more like this</a>` : '') +
+      `</h3><ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}${near(hit)}` +
       `<div class="timeline" id="tl-${i}"></div></div></div>`; }
   out.innerHTML = h;
   if (data.timelines) data.hits.forEach((hit, i) => timeline(hit, document.getElementById(`tl-${i}`))); }
@@ -99,6 +102,9 @@ async function timeline(hit, box) {      // the query words over the whole take;
 async function search(e) { e.preventDefault(); const out = document.getElementById('t2m-out'); out.textContent = 'searching…';
   const r = await fetch(`api/search?q=${encodeURIComponent(document.getElementById('q').value)}&k=${document.getElementById('k').value}`);
   render(out, await r.json(), true); }
+async function like(e, id) { e.preventDefault(); show('t2m'); const out = document.getElementById('t2m-out');
+  out.textContent = 'searching…'; window.scrollTo(0, 0);
+  const r = await fetch(`api/like?id=${id}&k=${document.getElementById('k').value}`); render(out, await r.json(), true); }
 async function upload(e) { e.preventDefault(); const out = document.getElementById('m2t-out');
   const f = document.getElementById('file').files[0]; if (!f) { out.innerHTML = '<div class="error">choose a .bvh or .npy file</div>'; return; }
   out.textContent = 'encoding…'; const body = new FormData(); body.append('file', f); body.append('fps', document.getElementById('fps').value);
@@ -155,6 +161,14 @@ class SearchService:
                 "constraints": [c.to_dict() for c in constraints],
                 "constraints_text": describe(constraints, len(self.index.items), self.index.meta.get("thresholds"))
                 if constraints else ""}
+
+    def like(self, clip_id: str, k: int) -> dict:
+        """The motions most like the indexed clip CLIP_ID (``Index.search_motion``), the clip itself left out."""
+        row = self._row(clip_id)
+        clip = {"joints": row["joints"], "fps": float(row["fps"]), "skeleton": self.data.skeleton(row["skeleton"])}
+        hits = self.index.search_motion(self.model, clip, k=k, exclude=clip_id)
+        return {"query": clip_id, "like": clip_id, "hits": [h.to_dict() for h in hits],
+                "timelines": bool(self.model.has_words), "constraints": []}
 
     def _row(self, clip_id: str) -> dict:
         if clip_id not in self.ids:
@@ -355,7 +369,7 @@ def _motion_endpoint(service: SearchService, request_timeout_s: float, concurren
 
 def create_app(service: SearchService, request_timeout_s: float = 30.0, max_query_bytes: int = 8192,
                concurrent_uploads: int = 2):
-    """The Starlette app: the page, /api/info, /api/search, /api/motion and /clip/ID.gif.
+    """The Starlette app: the page, /api/info, /api/search, /api/motion, /api/timeline, /api/like and /clip/ID.gif.
 
     Every bad request is a 4xx with one line; an upload is read from memory with the service's
     limits, at most ``concurrent_uploads`` at a time, and answered 503 after ``request_timeout_s``."""
@@ -387,14 +401,20 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
     def api_info(request: Request):
         return JSONResponse(info)
 
-    def api_search(request: Request):
-        k = request.query_params.get("k", "5")
-        if not k.strip().isdigit():
-            return JSONResponse({"error": "k must be a whole number"}, status_code=400)
-        try:
-            return JSONResponse(service.search(request.query_params.get("q", ""), max(1, min(int(k), 50))))
-        except Exception as err:      # the server survives every bad query
-            return failed(err)
+    def ranked(answer):
+        """An endpoint that answers ANSWER(its query parameters, k of 1-50)."""
+        def endpoint(request: Request):
+            k = request.query_params.get("k", "5")
+            if not k.strip().isdigit():
+                return JSONResponse({"error": "k must be a whole number"}, status_code=400)
+            try:
+                return JSONResponse(answer(request.query_params, max(1, min(int(k), 50))))
+            except Exception as err:      # the server survives every bad query
+                return failed(err)
+        return endpoint
+
+    api_search = ranked(lambda params, k: service.search(params.get("q", ""), k))
+    api_like = ranked(lambda params, k: service.like(params.get("id", ""), k))
 
     api_motion = _motion_endpoint(service, request_timeout_s, concurrent_uploads, failed)
 
@@ -417,7 +437,7 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
 
     app = Starlette(routes=[Route("/", home), Route("/api/info", api_info), Route("/api/search", api_search),
                             Route("/api/motion", api_motion, methods=["POST"]), Route("/api/timeline", api_timeline),
-                            Route("/clip/{clip_id:path}.gif", clip)])
+                            Route("/api/like", api_like), Route("/clip/{clip_id:path}.gif", clip)])
     return _Guard(app, service.max_upload + 2 ** 16, max_query_bytes)
 
 
