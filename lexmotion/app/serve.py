@@ -164,19 +164,21 @@ class SearchService:
 
     def like(self, clip_id: str, k: int) -> dict:
         """The motions most like the indexed clip CLIP_ID (``Index.search_motion``), the clip itself left out."""
-        row = self._row(clip_id)
-        clip = {"joints": row["joints"], "fps": float(row["fps"]), "skeleton": self.data.skeleton(row["skeleton"])}
-        hits = self.index.search_motion(self.model, clip, k=k, exclude=clip_id)
+        hits = self.index.search_motion(self.model, self._data_of(clip_id).clip(clip_id), k=k, exclude=clip_id)
         return {"query": clip_id, "like": clip_id, "hits": [h.to_dict() for h in hits],
                 "timelines": bool(self.model.has_words), "constraints": []}
 
-    def _row(self, clip_id: str) -> dict:
+    def _data_of(self, clip_id: str):
+        """The index's dataset, once CLIP_ID is known to be one of its indexed clips."""
         if clip_id not in self.ids:
             raise LexmotionError(f"{clip_id}: not a clip of this index")
         if self.data is None:
             raise LexmotionError(f"{self.index.meta['data']}: the index's dataset folder is not on this machine, "
-                                 "so its clips cannot be drawn")
-        return self.data.row(self.data.find(clip_id))
+                                 "so its clips cannot be read")
+        return self.data
+
+    def _row(self, clip_id: str) -> dict:
+        return self._data_of(clip_id).row(self.data.find(clip_id))
 
     def clip_gif(self, clip_id: str, start: float | None = None, end: float | None = None) -> Path:
         """The clip's stick figure (the moment START-END seconds of it, for a windowed hit), rendered once
@@ -207,10 +209,9 @@ class SearchService:
         words = [w for w in dict.fromkeys(words) if w][:5]
         if not words:
             raise LexmotionError("give the words to place, e.g. words=kick,jump")
-        row = self._row(clip_id)
-        t = self.model.word_timelines({"joints": row["joints"], "fps": float(row["fps"]),
-                                       "skeleton": self.data.skeleton(row["skeleton"])}, words)
-        return {"id": clip_id, "duration": round((len(row["joints"]) - 1) / float(row["fps"]), 3),
+        clip = self._data_of(clip_id).clip(clip_id)
+        t = self.model.word_timelines(clip, words)
+        return {"id": clip_id, "duration": round((len(clip["joints"]) - 1) / clip["fps"], 3),
                 "seconds": [round(float(x), 3) for x in t["seconds"]],
                 "words": {w: [round(float(x), 4) for x in v] for w, v in t["words"].items()}}
 
