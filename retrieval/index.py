@@ -63,21 +63,24 @@ class Hit:
     # when the motion (item or query) shows none of the words behind the score: the nearest ones, as
     # (word, the motion's weight, the word's calibrated threshold)
     near: list[tuple[str, float, float]] = field(default_factory=list)
+    both: bool = False                      # query and item are motions: a word counts when both show it
+
 
     def because(self) -> str:
         """One line on which words explain the hit, or, when the motion shows none, which came closest."""
         if self.terms:
             return "because: " + ", ".join(f"{t} (query {q:.2f} x item {m:.2f})" for t, q, m in self.terms)
         if self.near:
-            return ("no shared word is over its threshold in the motion; nearest: "
-                    + ", ".join(f"{t} ({m:.2f} of {limit:.2f})" for t, m, limit in self.near))
+            where, weight = ("in both motions", "the weaker ") if self.both else ("in the motion", "")
+            return (f"no shared word is over its threshold {where}; nearest: "
+                    + ", ".join(f"{t} ({weight}{m:.2f} of {limit:.2f})" for t, m, limit in self.near))
         return ""
 
     def to_dict(self) -> dict:
         span = {"start": self.start, "end": self.end} if self.start is not None else {}
         prior = {"prior": round(self.prior, 6)} if self.prior is not None else {}
         near = {"near_terms": [{"term": t, "motion_weight": round(m, 4), "threshold": round(limit, 4)}
-                               for t, m, limit in self.near]} if self.near else {}
+                               for t, m, limit in self.near], **({"near_in_both": True} if self.both else {})} if self.near else {}
         return {"id": self.id, **span, "score": round(self.score, 6), **prior, "texts": self.texts,
                 "terms": [{"term": t, "query_weight": round(q, 4), "item_weight": round(m, 4)} for t, q, m in self.terms],
                 **near}
@@ -353,11 +356,13 @@ class Index:
                 terms = [(word(int(v)), float(query_vec[v]), float(item[v]))
                          for v in np.argsort(-contrib)[:n_terms] if contrib[v] > 0]
                 if not terms and self.word_limits() is not None:    # ranked by the whole vector: say so, never a blank
-                    motion = item if items_are_motions else query_vec
+                    # between two motions, a word is as near as the weaker of its two weights
+                    motion = (np.minimum(item, query_vec) if query_is_motion else item) if items_are_motions else query_vec
                     near = [(word(int(v)), float(motion[v]), float(limits[v]))
                             for v in np.argsort(-shared)[:3] if shared[v] > 0]
             hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end,
-                            None if query_is_motion else self.items[i].get("prior"), near))
+                            None if query_is_motion else self.items[i].get("prior"), near,
+                            both=query_is_motion and items_are_motions))
         return hits
 
     def _ranked(self, query_vec: np.ndarray, k: int, allowed=None,

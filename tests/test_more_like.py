@@ -56,3 +56,11 @@ def test_bad_input_is_one_line(capsys, index, served_models, tiny_setup, tmp_pat
                                   "--split", "all", "--out", texts, "--texts", "--quiet"]]) == 0
     capsys.readouterr()
     fails(capsys, ["search", "--index", texts, "--like", some_id], "--like needs an index of motions")
+
+
+def test_between_two_motions_a_near_word_is_as_near_as_the_weaker_weight():
+    from retrieval.index import Hit
+    hit = Hit("b", 0.8, ["a person kicks"], [], near=[("kick", 1.80, 1.93)], both=True)
+    assert hit.because() == "no shared word is over its threshold in both motions; nearest: kick (the weaker 1.80 of 1.93)"
+    assert hit.to_dict()["near_in_both"] is True
+    assert "near_in_both" not in Hit("b", 0.8, [], [], near=[("kick", 1.80, 1.93)]).to_dict()

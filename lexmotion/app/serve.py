@@ -66,8 +66,9 @@ function bars(terms) { if (!terms.length) return '';
     return `<div class="bar"><span class="w">${esc(t.term)}</span><div style="width:${Math.round(200 * v / top)}px"></div>` +
            `<span class="v">${t.query_weight.toFixed(2)} × ${t.item_weight.toFixed(2)}</span></div>`; }).join(''); }
 function near(hit) { if (hit.terms.length || !hit.near_terms) return '';   // ranked by the whole vector, no word shown
-  return `<p class="hint">no shared word is over its threshold in the motion; nearest: ` +
-    esc(hit.near_terms.map(t => `${t.term} (${t.motion_weight.toFixed(2)} of ${t.threshold.toFixed(2)})`).join(', ')) + '</p>'; }
+  const both = hit.near_in_both ? ['in both motions', 'the weaker '] : ['in the motion', ''];
+  return `<p class="hint">no shared word is over its threshold ${both[0]}; nearest: ` +
+    esc(hit.near_terms.map(t => `${t.term} (${both[1]}${t.motion_weight.toFixed(2)} of ${t.threshold.toFixed(2)})`).join(', ')) + '</p>'; }
 function render(out, data, withClip) {
   if (data.error) { out.innerHTML = `<div class="error">${esc(data.error)}</div>`; return; }
   let h = data.constraints && data.constraints.length ? `<p class="constraints">${esc(data.constraints_text)}</p>` : '';
