@@ -339,8 +339,10 @@ class Index:
         found = self._ranked(query_vec, k, allowed, None if query_is_motion else self.priors)
         hits = []
         word = model.tokenizer.convert_ids_to_tokens
-        limits = 0 if self.word_limits() is None else self.word_limits()
+        calibrated = self.word_limits()
+        limits = 0 if calibrated is None else calibrated
         items_are_motions = self.meta["collection"] == "motions"
+        both = query_is_motion and items_are_motions          # motion to motion: a word counts when both show it
         lexical = self.meta["kind"] == "lexical"
         if lexical and (self._whole is None or len(self._whole) != len(query_vec)):
             self._whole = np.array([is_whole_word(t) for t in word(list(range(len(query_vec))))])
@@ -348,21 +350,17 @@ class Index:
             terms, near = [], []
             if lexical:
                 item = self.raw_vectors[i].toarray().ravel()
-                # the words that explain a hit are words the motion shows (over their thresholds, when calibrated);
-                # between two motions, words both show
-                shown = ((query_vec > limits) if query_is_motion else True) & ((item > limits) if items_are_motions else True)
+                # the words that explain a hit are words the motion (or both motions) shows, over their thresholds
+                motion = np.minimum(item, query_vec) if both else item if items_are_motions else query_vec
                 shared = query_vec * item * self._whole
-                contrib = np.where(shown, shared, 0)
+                contrib = np.where(motion > limits, shared, 0)
                 terms = [(word(int(v)), float(query_vec[v]), float(item[v]))
                          for v in np.argsort(-contrib)[:n_terms] if contrib[v] > 0]
-                if not terms and self.word_limits() is not None:    # ranked by the whole vector: say so, never a blank
-                    # between two motions, a word is as near as the weaker of its two weights
-                    motion = (np.minimum(item, query_vec) if query_is_motion else item) if items_are_motions else query_vec
+                if not terms and calibrated is not None:    # ranked by the whole vector: say so, never a blank
                     near = [(word(int(v)), float(motion[v]), float(limits[v]))
                             for v in np.argsort(-shared)[:3] if shared[v] > 0]
             hits.append(Hit(self.items[i]["id"], float(score), self.items[i]["texts"], terms, start, end,
-                            None if query_is_motion else self.items[i].get("prior"), near,
-                            both=query_is_motion and items_are_motions))
+                            None if query_is_motion else self.items[i].get("prior"), near, both=both))
         return hits
 
     def _ranked(self, query_vec: np.ndarray, k: int, allowed=None,
