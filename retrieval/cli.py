@@ -11,7 +11,7 @@ from lexmotion.device import add_device_option, resolve_device
 from lexmotion.errors import LexmotionError
 from lexmotion.files import claim_output, output_lock
 from retrieval.backend import BACKENDS
-from retrieval.collection import build_index
+from retrieval.collection import build_index, moment_query
 from retrieval.index import Index, check_k
 
 
@@ -51,6 +51,10 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                                     "index, the motions most like it; on a caption index (--texts), its captions")
     p.add_argument("--like", metavar="ID", help="a motion index: the motions most like the clip ID of the dataset "
                                                 "it was built from (any split), the clip itself left out")
+    p.add_argument("--start", type=float, metavar="SECONDS", help="--like: search with the moment of the clip "
+                   "from here (default its start), e.g. a windowed hit's; only the windows of the clip that overlap "
+                   "the moment are left out")
+    p.add_argument("--end", type=float, metavar="SECONDS", help="--like: the moment's end (default the clip's end)")
     p.add_argument("--fps", type=float, default=20.0, help=".npy motion: its frame rate (default 20)")
     p.add_argument("--skeleton", help=".npy motion: registered skeleton (default by joint count: 21 kitml-cmu, "
                                       "22 humanml3d)")
@@ -89,6 +93,8 @@ def run_search(args) -> int:
     from lexmotion.models.checkpoint import load
     check_k(args.k)
     limits = check_duration_option(args.max_duration_s)
+    if (args.start is not None or args.end is not None) and args.like is None:
+        raise LexmotionError("--start and --end choose a moment of the --like clip; give --like ID")
     args.device = str(resolve_device(args.device))
     index_path = Path(args.index)
     model_path = args.model or Index.read_meta(index_path)["model_path"]
@@ -102,8 +108,11 @@ def run_search(args) -> int:
             clip = like_clip(index, args.like)
         else:
             clip = read_motion_file(args.motion, args.fps, args.skeleton, limits)
-        hits = index.search_motion(model, clip, k=args.k, exclude=args.like)
         query = clip["source"]
+        clip, span = moment_query(model, clip, args.start, args.end)
+        if span is not None:
+            query += f" [{span[0]:g}-{span[1]:g} s]"
+        hits = index.search_motion(model, clip, k=args.k, exclude=args.like, span=span)
     else:
         if args.query is None or not args.query.strip():
             raise LexmotionError('empty query: give a description such as "a person kicks with the left leg"')

@@ -40,6 +40,30 @@ def check_windows(model, window: float | None, stride: float | None, texts: bool
         raise LexmotionError(f"--stride must be a positive number of seconds, not {stride}")
 
 
+def moment_query(model, clip, start: float | None = None, end: float | None = None):
+    """CLIP as ``Index.search_motion`` takes it: as it is when START and END are None; else START to END seconds
+    of it (either None: the clip's own start or end), read as MODEL reads an indexed window: that slice of the
+    whole clip's normalised features (``read_window``), so a moment equal to a window encodes to its vector; a
+    moment longer than the encoder's window is read as a clip that long is. -> (the query, None or the
+    moment's (start, end), END cut to the clip's length)."""
+    from lexmotion.data.features import WORKING_FPS
+    if start is None and end is None:
+        return clip, None
+    feats = model.whole_features(clip)
+    duration = len(feats) / WORKING_FPS
+    a = 0.0 if start is None else float(start)
+    b = duration if end is None else min(float(end), duration)
+    if not 0 <= a < duration:
+        raise LexmotionError(f"--start must be from 0 to the clip's length ({duration:g} s), not {start}")
+    if not b > a:
+        raise LexmotionError(f"--end must come after --start ({a:g} s), not {end}")
+    patch = model.config.motion.patch_frames / WORKING_FPS
+    if b - a < patch:       # longer than the encoder's window is fine: read as a clip is (a grown moment can be)
+        raise LexmotionError(f"the moment (--end less --start) must be at least one patch ({patch:g} s), not "
+                             f"{b - a:g} s")
+    return model.read_window(feats[round(a * WORKING_FPS):round(b * WORKING_FPS)]), (a, b)
+
+
 def encode_collection(model, data_dir: str | Path, split: str | None = "test", texts: bool = False,
                       progress: bool = True, window: float | None = None,
                       stride: float | None = None, segments: bool = False) -> tuple[list[dict], object]:

@@ -302,11 +302,14 @@ class Index:
         hits = self._hits(model, vec.to_dense()[0].numpy() if vec.is_sparse else vec[0].numpy(), k, n_terms, allowed)
         return Hits(hits, constraints)
 
-    def search_motion(self, model, clip, k: int = 5, n_terms: int = 5, exclude: str | None = None) -> "Hits":
-        """Search with a motion: a clip (dict of joints, fps, skeleton) or its vector, already encoded by MODEL
-        (a caller that also explains the motion encodes it once). On a caption index, the k captions nearest
-        it; on a motion index, the k motions most like it, by the cosine alone (the hub prior is a text
-        query's), explained by words both motions show. EXCLUDE: a clip id to leave out (the query's own)."""
+    def search_motion(self, model, clip, k: int = 5, n_terms: int = 5, exclude: str | None = None,
+                      span: tuple[float, float] | None = None) -> "Hits":
+        """Search with a motion: a clip (dict of joints, fps, skeleton, or a feature array) or its vector,
+        already encoded by MODEL (a caller that also explains the motion encodes it once). On a caption index,
+        the k captions nearest it; on a motion index, the k motions most like it, by the cosine alone (the hub
+        prior is a text query's), explained by words both motions show. EXCLUDE: a clip id to leave out (the
+        query's own); with SPAN (start, end seconds: the query is that moment of it), only the windows of it
+        that overlap the moment, so that the take's other moments can be found."""
         check_k(k)
         vec = clip if hasattr(clip, "is_sparse") else model.encode_motion([clip])[0]
         vec = (vec.to_dense() if vec.is_sparse else vec).numpy()
@@ -314,7 +317,10 @@ class Index:
             raise EmptyQueryError("the motion encodes to no word (an empty vector): nothing to search with")
         allowed = None
         if exclude is not None:
-            allowed = np.array([item["id"] != exclude for item in self.items])
+            def own(item):     # a whole clip holds any moment of it
+                return item["id"] == exclude and (span is None or "start" not in item
+                                                  or (item["start"] < span[1] and item["end"] > span[0]))
+            allowed = np.array([not own(item) for item in self.items])
             if not allowed.any():
                 raise LexmotionError(f"the index holds nothing but {exclude}: nothing else to find")
         return Hits(self._hits(model, vec, k, n_terms, allowed, query_is_motion=True))

@@ -113,6 +113,9 @@ def test_bad_queries_and_uploads_are_messages_and_the_server_survives(server, sa
     assert status == 400 and "not a word of the model's vocabulary" in json.loads(body)["error"]
     status, _, _ = _get(url + "clip/no-such-clip.gif")
     assert status == 404
+    some_id = json.loads(_get(url + "api/search?q=a+person+walks&k=1")[2])["hits"][0]["id"]
+    status, _, body = _get(url + f"clip/{some_id}.gif?start=soon&end=2")
+    assert status == 404 and "numbers of seconds" in json.loads(body)["error"]
     status, reply = _post_file(url + "api/motion", "notes.txt", b"hello")
     assert status == 400 and ".bvh" in reply["error"]
     status, reply = _post_file(url + "api/motion", "big.npy", b"\0" * 200_000)

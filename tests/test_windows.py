@@ -84,3 +84,53 @@ def test_the_bench_compares_windowed_and_segment_indexes_with_the_whole_clip_one
     assert whole[1] == "whole clips" and windowed[1] == "windows 2 s / 1 s" and segments[1] == "segments"
     assert int(windowed[2]) > int(whole[2]) == 12 and float(whole[-1].rstrip(" |")) == 1.0
     assert int(segments[2]) >= 12
+
+
+def test_more_like_a_moment_reads_it_as_its_window_and_leaves_out_only_the_windows_it_overlaps(capsys, tiny_setup, lex):
+    import numpy as np
+
+    import lexmotion
+    from lexmotion.data.dataset import MotionDataset
+    from retrieval.collection import moment_query
+    from retrieval.index import Index
+    idx = lex / "like-idx"
+    assert main([str(a) for a in ["index", "build", "--model", lex / "lex", "--data", tiny_setup / "kit", "--split", "all",
+                                  "--out", idx, "--backend", "sparse", "--window", 2, "--stride", 1, "--quiet"]]) == 0
+    items = [json.loads(line) for line in (idx / "items.jsonl").read_text().splitlines()]
+    # a window of a clip that has windows apart from it
+    row, w = next((r, w) for r, w in enumerate(items)
+                  if any(o["id"] == w["id"] and o["start"] >= w["end"] for o in items))
+    model = lexmotion.load(lex / "lex")
+    query, span = moment_query(model, MotionDataset(tiny_setup / "kit").clip(w["id"]), w["start"], w["end"])
+    assert span == (w["start"], w["end"])
+    vector = model.encode_motion([query]).to_dense().numpy()[0]
+    assert np.allclose(vector, Index.load(idx).raw_vectors[row].toarray().ravel(), atol=1e-5)
+    capsys.readouterr()
+    argv = ["search", "--index", str(idx), "--like", w["id"], "--start", str(w["start"]), "--end", str(w["end"]),
+            "-k", str(len(items)), "--json"]
+    assert main(argv) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["query"].endswith(f"[{w['start']:g}-{w['end']:g} s]")
+    own = [h for h in found["hits"] if h["id"] == w["id"]]
+    assert own and all(h["start"] >= w["end"] or h["end"] <= w["start"] for h in own)   # the take's other moments
+    pytest.importorskip("starlette")
+    from lexmotion.app.serve import SearchService, moment_of
+    served = SearchService(idx, cache=lex / "like-cache").like(w["id"], len(items), w["start"], w["end"])
+    assert [(h["id"], h["start"], h["score"]) for h in served["hits"]] == \
+        [(h["id"], h["start"], h["score"]) for h in found["hits"]]
+    with pytest.raises(lexmotion.LexmotionError, match="numbers of seconds"):
+        moment_of({"start": "soon", "end": "2"})
+
+
+@pytest.mark.parametrize("options,message", [(["--start", 0.1, "--end", 0.2], "at least one patch"),
+                                             (["--start", 999], "--start must be from 0 to the clip's length"),
+                                             (["--start", 1, "--end", 0.5], "--end must come after --start")])
+def test_a_bad_moment_is_one_line(capsys, tiny_setup, lex, options, message):
+    from lexmotion.data.dataset import MotionDataset
+    idx = lex / "like-bad"
+    if not idx.exists():
+        assert main([str(a) for a in ["index", "build", "--model", lex / "lex", "--data", tiny_setup / "kit",
+                                      "--split", "all", "--out", idx, "--backend", "sparse", "--quiet"]]) == 0
+    some_id = MotionDataset(tiny_setup / "kit").table["id"][0]
+    fails(capsys, ["search", "--index", idx, "--like", some_id, *options], message)
+    fails(capsys, ["search", "--index", idx, "a person walks", "--start", 1], "give --like ID")

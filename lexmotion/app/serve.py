@@ -82,7 +82,7 @@ function render(out, data, withClip) {
     h += `<div class="hit" data-id="${esc(hit.id)}">` + (withClip ? `<img src="clip/${encodeURIComponent(hit.id)}.gif${span}" alt="${esc(hit.id)}">` : '') +
       `<div><h3>${i + 1}. ${esc(hit.id)}${when} <span class="hint">score ${hit.score.toFixed(3)}` +
       (hit.prior !== undefined ? ` (cosine ${(hit.score + hit.prior).toFixed(3)} less hub prior ${hit.prior.toFixed(3)})` : '') +
-      `</span>` + (withClip ? ` <a href="#" class="hint" onclick="like(event, '${encodeURIComponent(hit.id)}')">more like this</a>` : '') +
+      `</span>` + (withClip ? ` <a href="#" class="hint" onclick="like(event, 'id=${encodeURIComponent(hit.id)}${span.replace('?', '&')}')">more like this</a>` : '') +
       `</h3><ul class="captions">${hit.texts.map(t => `<li>${esc(t)}</li>`).join('')}</ul>${bars(hit.terms)}${near(hit)}` +
       `<div class="timeline" id="tl-${i}"></div></div></div>`; }
   out.innerHTML = h;
@@ -103,9 +103,9 @@ async function timeline(hit, box) {      // the query words over the whole take;
 async function search(e) { e.preventDefault(); const out = document.getElementById('t2m-out'); out.textContent = 'searching…';
   const r = await fetch(`api/search?q=${encodeURIComponent(document.getElementById('q').value)}&k=${document.getElementById('k').value}`);
   render(out, await r.json(), true); }
-async function like(e, id) { e.preventDefault(); show('t2m'); const out = document.getElementById('t2m-out');
-  out.textContent = 'searching…'; window.scrollTo(0, 0);
-  const r = await fetch(`api/like?id=${id}&k=${document.getElementById('k').value}`); render(out, await r.json(), true); }
+async function like(e, params) { e.preventDefault(); show('t2m'); const out = document.getElementById('t2m-out');
+  out.textContent = 'searching…'; window.scrollTo(0, 0);   // params: id=ID, and a windowed hit's start and end
+  const r = await fetch(`api/like?${params}&k=${document.getElementById('k').value}`); render(out, await r.json(), true); }
 async function upload(e) { e.preventDefault(); const out = document.getElementById('m2t-out');
   const f = document.getElementById('file').files[0]; if (!f) { out.innerHTML = '<div class="error">choose a .bvh or .npy file</div>'; return; }
   out.textContent = 'encoding…'; const body = new FormData(); body.append('file', f); body.append('fps', document.getElementById('fps').value);
@@ -163,10 +163,14 @@ class SearchService:
                 "constraints_text": describe(constraints, len(self.index.items), self.index.meta.get("thresholds"))
                 if constraints else ""}
 
-    def like(self, clip_id: str, k: int) -> dict:
-        """The motions most like the indexed clip CLIP_ID (``Index.search_motion``), the clip itself left out."""
-        hits = self.index.search_motion(self.model, self._data_of(clip_id).clip(clip_id), k=k, exclude=clip_id)
-        return {"query": clip_id, "like": clip_id, "hits": [h.to_dict() for h in hits],
+    def like(self, clip_id: str, k: int, start: float | None = None, end: float | None = None) -> dict:
+        """The motions most like the indexed clip CLIP_ID (``Index.search_motion``), the clip itself left out;
+        with START and END, like that moment of it, the clip's windows overlapping the moment left out."""
+        from retrieval.collection import moment_query
+        query, span = moment_query(self.model, self._data_of(clip_id).clip(clip_id), start, end)
+        hits = self.index.search_motion(self.model, query, k=k, exclude=clip_id, span=span)
+        like = clip_id if span is None else f"{clip_id} [{span[0]:g}-{span[1]:g} s]"
+        return {"query": like, "like": like, "hits": [h.to_dict() for h in hits],
                 "timelines": bool(self.model.has_words), "constraints": []}
 
     def _data_of(self, clip_id: str):
@@ -369,6 +373,14 @@ def _motion_endpoint(service: SearchService, request_timeout_s: float, concurren
     return api_motion
 
 
+def moment_of(params) -> tuple[float | None, float | None]:
+    """A request's start and end in seconds (each None when absent)."""
+    try:
+        return tuple(None if params.get(k) in (None, "") else float(params[k]) for k in ("start", "end"))
+    except ValueError:
+        raise LexmotionError("start and end must be numbers of seconds") from None
+
+
 def create_app(service: SearchService, request_timeout_s: float = 30.0, max_query_bytes: int = 8192,
                concurrent_uploads: int = 2):
     """The Starlette app: the page, /api/info, /api/search, /api/motion, /api/timeline, /api/like and /clip/ID.gif.
@@ -416,7 +428,7 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
         return endpoint
 
     api_search = ranked(lambda params, k: service.search(params.get("q", ""), k))
-    api_like = ranked(lambda params, k: service.like(params.get("id", ""), k))
+    api_like = ranked(lambda params, k: service.like(params.get("id", ""), k, *moment_of(params)))
 
     api_motion = _motion_endpoint(service, request_timeout_s, concurrent_uploads, failed)
 
@@ -429,8 +441,9 @@ def create_app(service: SearchService, request_timeout_s: float = 30.0, max_quer
 
     def clip(request: Request):
         try:
-            span = [request.query_params.get(k) for k in ("start", "end")]
-            start, end = (float(x) for x in span) if all(span) else (None, None)
+            start, end = moment_of(request.query_params)
+            if start is None or end is None:
+                start = end = None
             return FileResponse(service.clip_gif(request.path_params["clip_id"], start, end), media_type="image/gif")
         except Exception as err:
             response = failed(err)
