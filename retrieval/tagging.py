@@ -60,7 +60,7 @@ def _tag_files(model, files: list[Path], args, thresholds: dict, progress: bool)
         try:
             clip = read_motion_file(str(f), args.fps, args.skeleton, limits)
             with torch.no_grad():
-                vector = model.motion_lexical(*model._features([clip]), prune=False).float().cpu().numpy()
+                vector = model.motion_lexical(*model.served_batch([clip]), prune=False).float().cpu().numpy()
         except LexmotionError as err:
             skipped.append({"file": str(f), "reason": str(err).removeprefix(f"{f}: ")})   # the file is its own key
             continue
@@ -79,7 +79,7 @@ def _tag_dataset(model, args, thresholds: dict, progress: bool) -> list[dict]:
     for i in range(0, len(items.rows), 64):
         rows = items.rows[i:i + 64]
         with torch.no_grad():
-            vectors = model.motion_lexical(*model._features([r["features"] for r in rows]), prune=False)
+            vectors = model.motion_lexical(*model.served_batch([r["features"] for r in rows]), prune=False)
         for r, words in zip(rows, tag_vectors(model, vectors.float().cpu().numpy(), thresholds, args.k)):
             tags.append({"id": r["id"], "texts": r["texts"], "words": words})
     return tags

@@ -131,7 +131,7 @@ def evaluate_words(model, data_dir, split: str = "test", min_positives: int = MI
     first = [r["texts"][0] for r in items.rows]
     from lexmotion.models.lexical import lexical_weights
     with torch.no_grad():                     # one pass each: the network's vectors, no pruning, no floor
-        logits = torch.cat([model.motion_pooled_logits(*model._features([r["features"] for r in items.rows[i:i + 64]]))
+        logits = torch.cat([model.motion_pooled_logits(*model.served_batch([r["features"] for r in items.rows[i:i + 64]]))
                             .float().cpu() for i in range(0, len(items), 64)])
         network = lexical_weights(logits)     # motion_lexical(prune=False), from the logits kept for ap_logits
         text = torch.cat([model.text_lexical(**model.tokenize(first[i:i + 256]), own_word_floor=False).float().cpu()

@@ -155,7 +155,7 @@ def test_a_stage_that_reads_crops_alone_serves_them_so(tiny_setup, tmp_path, lon
     assert len(joints) > width
     feats = normalise(part_features(joints, 20.0, skeleton), model.stats)
     start = (len(feats) - width) // 2
-    served, _ = model._features([{"joints": joints, "fps": 20.0, "skeleton": skeleton}])    # what encode_motion reads
+    served, _ = model.served_batch([{"joints": joints, "fps": 20.0, "skeleton": skeleton}])    # what encode_motion reads
     np.testing.assert_allclose(served[0].numpy(), as_own_clip(feats[start:start + width], stats), atol=1e-5)
     assert np.abs(served[0].numpy() - feats[start:start + width]).max() > 0.1
     # a later stage without crop_frame keeps the checkpoint's reading

@@ -36,7 +36,7 @@ def main() -> int:
         items = MotionTextDataset(ds, "test", model.stats, model.served_frames)
         rows = [r for r in items.rows if metas[r["index"]].get("content") in WALKS]
         with torch.no_grad():
-            vectors = model.motion_lexical(*model._features([r["features"] for r in rows]), prune=False).float().numpy()
+            vectors = model.motion_lexical(*model.served_batch([r["features"] for r in rows]), prune=False).float().numpy()
         walk = model.tokenizer.convert_tokens_to_ids("walk")
         tags = tag_vectors(model, vectors, thresholds, 10)
         print(f"{path} (calibrated on {calibrated_on(thresholds)}): {len(rows)} walking takes of Bandai-2 test; "

@@ -24,7 +24,7 @@ CLIPS = ("kick with the right", "sits down", "dancing and jumping")   # the firs
 
 def words(model, path, features):
     with torch.no_grad():
-        served = model.prune_motion(model.motion_lexical(*model._features([features]), prune=False)).float()[0].numpy()
+        served = model.prune_motion(model.motion_lexical(*model.served_batch([features]), prune=False)).float()[0].numpy()
     limits = word_limits(read_thresholds(path), len(served))
     order = [i for i in np.argsort(-served) if served[i] > 0 and not model.tokenizer.convert_ids_to_tokens(int(i)).startswith("##")]
     token = model.tokenizer.convert_ids_to_tokens

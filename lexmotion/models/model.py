@@ -453,7 +453,7 @@ class LexMotionModel(nn.Module):
             raise CorruptFileError(f"clip {i}: NaN or infinite features")
         return f
 
-    def _features(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
+    def served_batch(self, clips) -> tuple[torch.Tensor, torch.Tensor]:
         """clips (see ``_clip_features``) -> padded (B, T, 105) features and their (B, T) mask; a clip longer
         than ``served_frames`` is centre-cropped to it, as in evaluation."""
         from lexmotion.data.batching import read_crop
@@ -496,7 +496,7 @@ class LexMotionModel(nn.Module):
         self.eval()
         out = []
         for i in range(0, len(clips), batch_size):
-            out.append(self.motion_vectors(*self._features(clips[i:i + batch_size])).float().cpu())
+            out.append(self.motion_vectors(*self.served_batch(clips[i:i + batch_size])).float().cpu())
         self.train(was_training)
         return self._served(torch.cat(out))
 

@@ -92,7 +92,7 @@ def calibrate(model, data_dirs, seed: int = 0, min_positives: int = 3, progress:
         raise LexmotionError(f"{', '.join(map(str, data_dirs))}: {len(rows_of)} captioned val / held-back clips; "
                              f"calibration needs at least {2 * min_positives}")
     with torch.no_grad():
-        network = torch.cat([model.motion_lexical(*model._features([r["features"] for r in rows_of[i:i + 64]]),
+        network = torch.cat([model.motion_lexical(*model.served_batch([r["features"] for r in rows_of[i:i + 64]]),
                                                   prune=False).float().cpu() for i in range(0, len(rows_of), 64)]).numpy()
     # a word's threshold holds for all its inflections: Bandai's captions say "waves", its labels "wave"
     groups = word_groups(model.tokenizer, [r["texts"] for r in rows_of], 1, every_inflection=True)
