@@ -10,7 +10,9 @@ the query's. Per query: precision at 10 and average precision over the whole ran
 and mean ± std over checkpoints. Baselines: chance (a random ranking: the share of the other takes that are
 relevant) and the take's normalised features, averaged and spread over time (mean and std of each feature, as
 the model reads them), ranked by cosine: what a search with no learned model finds. B − A: the paired bootstrap
-of `eval compare` over queries and seeds (seed i of --model paired with seed i of --dense).
+of `eval compare` over queries and seeds (seed i of --model paired with seed i of --dense). --encoder: also
+each lexical checkpoint's motion-encoder tokens, mean-pooled before the lexical head, to see what the head and
+its max over time lose.
 """
 from __future__ import annotations
 
@@ -83,11 +85,33 @@ def feature_rankings(path: str, data: str, split: str, ids: list[str]) -> list[l
     model = load(path)
     rows = {r["id"]: r["features"] for r in MotionTextDataset(MotionDataset(data), split, model.stats,
                                                                model.served_frames, require_text=False).rows}
-    x = np.stack([np.concatenate([rows[i].mean(0), rows[i].std(0)]) for i in ids])
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return cosine_rankings(np.stack([np.concatenate([rows[i].mean(0), rows[i].std(0)]) for i in ids]))
+
+
+def encoder_rankings(path: str, data: str, split: str, ids: list[str]) -> list[list[int]]:
+    """Where the lexical vectors lose what they lose: each take's motion-encoder tokens (before the lexical
+    head and its max over time), mean-pooled as a dense model pools them, ranked by cosine."""
+    from lexmotion.data.batching import MotionTextDataset
+    from lexmotion.data.dataset import MotionDataset
+    from lexmotion.models.checkpoint import load
+    from lexmotion.models.motion_encoder import MotionPatchEncoder
+    model = load(path).eval()
+    rows = {r["id"]: r["features"] for r in MotionTextDataset(MotionDataset(data), split, model.stats,
+                                                               model.served_frames, require_text=False).rows}
+    pooled = []
+    with torch.no_grad():
+        for start in range(0, len(ids), 64):
+            out = model.motion_tokens(*model.served_batch([rows[i] for i in ids[start:start + 64]]))
+            pooled.append(MotionPatchEncoder.pooled(out["tokens"], out["token_mask"]).float().cpu().numpy())
+    return cosine_rankings(np.concatenate(pooled))
+
+
+def cosine_rankings(x: np.ndarray) -> list[list[int]]:
+    """Each row's ranking of the other rows by the cosine of X's rows."""
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     sim = x @ x.T
     np.fill_diagonal(sim, -np.inf)
-    return [[int(j) for j in np.argsort(-sim[q], kind="stable")[:-1]] for q in range(len(ids))]
+    return [[int(j) for j in np.argsort(-sim[q], kind="stable")[:-1]] for q in range(len(x))]
 
 
 def readings(rankings: list[list[int]], labels: dict[str, list[str]]) -> dict:
@@ -112,6 +136,8 @@ def main() -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test")
     p.add_argument("--json", help="write the figures here")
+    p.add_argument("--encoder", action="store_true", help="also rank by each lexical checkpoint's motion-encoder "
+                                                           "tokens, mean-pooled, before its lexical head")
     p.add_argument("--motion-max-words", type=int, help="prune lexical motion vectors to this many words instead "
                                                         "of as served (0: keep all)")
     args = p.parse_args()
@@ -126,6 +152,8 @@ def main() -> None:
         print(f"{path}: " + ", ".join(f"{key} P@10 {np.mean(runs[path][key]['p10']):.3f} AP "
                                       f"{np.mean(runs[path][key]['ap']):.3f}" for key in READINGS), flush=True)
     features = readings(feature_rankings(args.model[0], args.data, args.split, ids), labels)
+    encoder = {m: readings(encoder_rankings(m, args.data, args.split, ids), labels) for m in args.model} \
+        if args.encoder else {}
     chance = chances(labels)
     table = ["| reading | measure | chance | features | lexical | dense | lexical − features [95%] | lexical − dense [95%] |",
              "|---|---|---|---|---|---|---|---|"]
@@ -142,28 +170,42 @@ def main() -> None:
                 cells.update(dense=float(dense.mean()), dense_std=float(dense.mean(1).std()),
                              lexical_minus_dense=paired_difference(dense, lex))
                 diff = interval(cells["lexical_minus_dense"], "dense")
+            if encoder:
+                before = np.array([encoder[m][key][measure] for m in args.model])
+                cells.update(encoder=float(before.mean()), encoder_std=float(before.mean(1).std()),
+                             lexical_minus_encoder=paired_difference(before, lex))
             summary[f"{key}_{measure}"] = cells
             dense_cell = f"{cells['dense']:.3f} ± {cells['dense_std']:.3f}" if args.dense else "–"
             table.append(f"| {key} | {'P@10' if measure == 'p10' else 'AP'} | {chance[key]:.3f} | {cells['features']:.3f} | "
                          f"{cells['lexical']:.3f} ± {cells['lexical_std']:.3f} | {dense_cell} | "
                          f"{interval(cells['lexical_minus_features'], 'features')} | {diff} |")
     print("\n".join(table))
+    if encoder:
+        print("\n| reading | measure | lexical's encoder, mean-pooled | lexical − its encoder [95%] |\n|---|---|---|---|")
+        for key in READINGS:
+            for measure in ("p10", "ap"):
+                cells = summary[f"{key}_{measure}"]
+                print(f"| {key} | {'P@10' if measure == 'p10' else 'AP'} | {cells['encoder']:.3f} ± "
+                      f"{cells['encoder_std']:.3f} | {interval(cells['lexical_minus_encoder'], 'encoder')} |")
     actions = sorted(set(labels["content"]))
     print("\n| action | takes | features P@10 | lexical P@10 |" + (" dense P@10 |" if args.dense else "")
-          + "\n|---|---|---|---|" + ("---|" if args.dense else ""))
+          + (" lexical's encoder P@10 |" if encoder else "")
+          + "\n|---|---|---|---|" + ("---|" if args.dense else "") + ("---|" if encoder else ""))
     for action in actions:
         rows = [q for q, c in enumerate(labels["content"]) if c == action]
 
         def p10(paths):
             return np.mean([np.mean([runs[m]["content"]["p10"][q] for q in rows]) for m in paths])
         print(f"| {action} | {len(rows)} | {np.mean([features['content']['p10'][q] for q in rows]):.3f} | "
-              f"{p10(args.model):.3f} |" + (f" {p10(args.dense):.3f} |" if args.dense else ""))
+              f"{p10(args.model):.3f} |" + (f" {p10(args.dense):.3f} |" if args.dense else "")
+              + (f" {np.mean([np.mean([encoder[m]['content']['p10'][q] for q in rows]) for m in args.model]):.3f} |"
+                 if encoder else ""))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"data": args.data, "split": args.split, "queries": len(ids),
                                                "motion_max_words": args.motion_max_words,
                                                "models": args.model, "dense": args.dense, "summary": summary,
-                                               "runs": runs, "features": features}, indent=1))
+                                               "runs": runs, "features": features, "encoder": encoder}, indent=1))
 
 
 if __name__ == "__main__":
