@@ -54,13 +54,12 @@ def moment_query(model, clip, start: float | None = None, end: float | None = No
     a = 0.0 if start is None else float(start)
     b = duration if end is None else min(float(end), duration)
     if not 0 <= a < duration:
-        raise LexmotionError(f"--start must be from 0 to the clip's length ({duration:g} s), not {start}")
+        raise LexmotionError(f"the moment's start must be from 0 to the clip's length ({duration:g} s), not {start}")
     if not b > a:
-        raise LexmotionError(f"--end must come after --start ({a:g} s), not {end}")
+        raise LexmotionError(f"the moment's end must come after its start ({a:g} s), not {end}")
     patch = model.config.motion.patch_frames / WORKING_FPS
     if b - a < patch:       # longer than the encoder's window is fine: read as a clip is (a grown moment can be)
-        raise LexmotionError(f"the moment (--end less --start) must be at least one patch ({patch:g} s), not "
-                             f"{b - a:g} s")
+        raise LexmotionError(f"the moment must be at least one patch ({patch:g} s) long, not {b - a:g} s")
     return model.read_window(feats[round(a * WORKING_FPS):round(b * WORKING_FPS)]), (a, b)
 
 

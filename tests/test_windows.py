@@ -123,8 +123,8 @@ def test_more_like_a_moment_reads_it_as_its_window_and_leaves_out_only_the_windo
 
 
 @pytest.mark.parametrize("options,message", [(["--start", 0.1, "--end", 0.2], "at least one patch"),
-                                             (["--start", 999], "--start must be from 0 to the clip's length"),
-                                             (["--start", 1, "--end", 0.5], "--end must come after --start")])
+                                             (["--start", 999], "the moment's start must be from 0 to the clip's length"),
+                                             (["--start", 1, "--end", 0.5], "the moment's end must come after its start")])
 def test_a_bad_moment_is_one_line(capsys, tiny_setup, lex, options, message):
     from lexmotion.data.dataset import MotionDataset
     idx = lex / "like-bad"
