@@ -147,4 +147,7 @@ def resolve(phase: str, recipe: dict | None = None, **flags):
                              f"checkpoint's); got {train_config.crop_frame!r}")
     if not isinstance(train_config.batch_by_dataset, bool):
         raise LexmotionError(f"{source}: batch_by_dataset is true or false; got {train_config.batch_by_dataset!r}")
+    if train_config.whole_take_words is not None and not isinstance(train_config.whole_take_words, bool):
+        raise LexmotionError(f"{source}: whole_take_words is true or false (or absent: the --init checkpoint's); "
+                             f"got {train_config.whole_take_words!r}")
     return train_config, model_config

@@ -117,6 +117,9 @@ class TrainConfig:
     # This phase's motion-encoder dropout and stochastic depth, also over an --init checkpoint's (None: keep).
     motion_dropout: float | None = None
     motion_drop_path: float | None = None
+    # Lexical motion vectors from the whole take as well as its patches (ModelConfig.whole_take_words), set
+    # on the checkpoint from this phase on; None keeps the --init checkpoint's (a new model's: false).
+    whole_take_words: bool | None = None
     settings: PhaseSettings = field(default_factory=PhaseSettings)
 
     def to_dict(self) -> dict:
@@ -186,6 +189,8 @@ class Trainer:
             self._adopt_vocabulary(config.vocabulary or self.model.config.vocabulary,
                                    config.text_side or self.model.config.text_side)
         self.model.provenance = parent
+        if config.whole_take_words is not None:
+            self.model.config.whole_take_words = config.whole_take_words
         if config.motion_dropout is not None or config.motion_drop_path is not None:
             self.model.motion_encoder.set_regularisation(config.motion_dropout, config.motion_drop_path)
         self._record_provenance(init)

@@ -80,6 +80,10 @@ class ModelConfig:
     # read; "clip" reads it in the whole motion's first-frame frame (the first versions). A centred crop is
     # read as the statistics say (``crops_of``: the clip's frame unless trained with crop_frame own).
     window_frame: str = "clip"
+    # Lexical motion vectors: each word's weight is its largest over the time patches and, when true, the
+    # whole take too (the head on the mean of the patches), so that a word can also fire on what only the
+    # whole take shows, such as the side a walk turns to. Word timelines read the patches alone.
+    whole_take_words: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -308,7 +312,12 @@ class LexMotionModel(nn.Module):
 
     def _window_pooled_logits(self, motion, mask) -> torch.Tensor:
         out = self.motion_tokens(motion, mask)
-        return pool_over_vocabulary(self.motion_head, out["time_tokens"], out["time_mask"], self.motion_mask)
+        tokens, real = out["time_tokens"], out["time_mask"]
+        if self.config.whole_take_words:      # the take's mean patch joins the patches the max runs over
+            m = real[..., None].to(tokens.dtype)
+            whole = (tokens * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1)
+            tokens, real = torch.cat([tokens, whole], 1), torch.cat([real, real.new_ones(len(real), 1)], 1)
+        return pool_over_vocabulary(self.motion_head, tokens, real, self.motion_mask)
 
     def motion_lexical(self, motion, mask, prune: bool = True) -> torch.Tensor:
         """(B, V) the served motion vector: the lexical head's, pruned to ``motion_max_words``

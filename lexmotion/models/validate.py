@@ -60,9 +60,10 @@ def check_model_config(model: dict, source: str) -> None:
     where = f"{source} model"
     _check_section(model, _MODEL_RANGES, where,
                    allowed=("kind", "text_model", "motion", "vocabulary", "text_side", "mirror_average", "long_motion",
-                            "window_frame"))
-    if not isinstance(model.get("mirror_average", False), bool):
-        raise LexmotionError(f"{where}: mirror_average is {model['mirror_average']!r}; it must be true or false")
+                            "window_frame", "whole_take_words"))
+    for key in ("mirror_average", "whole_take_words"):
+        if not isinstance(model.get(key, False), bool):
+            raise LexmotionError(f"{where}: {key} is {model[key]!r}; it must be true or false")
     for key, choices in (("kind", KINDS), ("vocabulary", VOCABULARIES), ("text_side", TEXT_SIDES),
                          ("long_motion", LONG_MOTIONS), ("window_frame", WINDOW_FRAMES)):
         if key in model and model[key] not in choices:
