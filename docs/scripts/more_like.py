@@ -28,8 +28,8 @@ LABELS = ("content", "style")
 READINGS = ("content", "style", "content_other_style")
 
 
-def interval(d: dict, other: str) -> str:
-    verdict = {"B better": "lexical better", "A better": f"{other} better"}.get(d["verdict"], d["verdict"])
+def interval(d: dict, other: str, this: str = "lexical") -> str:
+    verdict = {"B better": f"{this} better", "A better": f"{other} better"}.get(d["verdict"], d["verdict"])
     return f"{d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}], {verdict}"
 
 
@@ -133,6 +133,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", nargs="+", required=True, help="lexical checkpoints (one per seed)")
     p.add_argument("--dense", nargs="*", default=[], help="dense checkpoints, paired with --model seed by seed")
+    p.add_argument("--model-label", default="lexical", help="what to call --model in the tables")
+    p.add_argument("--dense-label", default="dense", help="what to call --dense in the tables, when it holds other "
+                                                          "checkpoints (e.g. another lexical recipe's)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test")
     p.add_argument("--json", help="write the figures here")
@@ -155,7 +158,8 @@ def main() -> None:
     encoder = {m: readings(encoder_rankings(m, args.data, args.split, ids), labels) for m in args.model} \
         if args.encoder else {}
     chance = chances(labels)
-    table = ["| reading | measure | chance | features | lexical | dense | lexical − features [95%] | lexical − dense [95%] |",
+    this, other = args.model_label, args.dense_label
+    table = [f"| reading | measure | chance | features | {this} | {other} | {this} − features [95%] | {this} − {other} [95%] |",
              "|---|---|---|---|---|---|---|---|"]
     summary = {}
     for key in READINGS:
@@ -169,7 +173,7 @@ def main() -> None:
                 dense = np.array([runs[m][key][measure] for m in args.dense])
                 cells.update(dense=float(dense.mean()), dense_std=float(dense.mean(1).std()),
                              lexical_minus_dense=paired_difference(dense, lex))
-                diff = interval(cells["lexical_minus_dense"], "dense")
+                diff = interval(cells["lexical_minus_dense"], other, this)
             if encoder:
                 before = np.array([encoder[m][key][measure] for m in args.model])
                 cells.update(encoder=float(before.mean()), encoder_std=float(before.mean(1).std()),
@@ -178,7 +182,7 @@ def main() -> None:
             dense_cell = f"{cells['dense']:.3f} ± {cells['dense_std']:.3f}" if args.dense else "–"
             table.append(f"| {key} | {'P@10' if measure == 'p10' else 'AP'} | {chance[key]:.3f} | {cells['features']:.3f} | "
                          f"{cells['lexical']:.3f} ± {cells['lexical_std']:.3f} | {dense_cell} | "
-                         f"{interval(cells['lexical_minus_features'], 'features')} | {diff} |")
+                         f"{interval(cells['lexical_minus_features'], 'features', this)} | {diff} |")
     print("\n".join(table))
     if encoder:
         print("\n| reading | measure | lexical's encoder, mean-pooled | lexical − its encoder [95%] |\n|---|---|---|---|")
@@ -186,9 +190,9 @@ def main() -> None:
             for measure in ("p10", "ap"):
                 cells = summary[f"{key}_{measure}"]
                 print(f"| {key} | {'P@10' if measure == 'p10' else 'AP'} | {cells['encoder']:.3f} ± "
-                      f"{cells['encoder_std']:.3f} | {interval(cells['lexical_minus_encoder'], 'encoder')} |")
+                      f"{cells['encoder_std']:.3f} | {interval(cells['lexical_minus_encoder'], 'encoder', this)} |")
     actions = sorted(set(labels["content"]))
-    print("\n| action | takes | features P@10 | lexical P@10 |" + (" dense P@10 |" if args.dense else "")
+    print(f"\n| action | takes | features P@10 | {this} P@10 |" + (f" {other} P@10 |" if args.dense else "")
           + (" lexical's encoder P@10 |" if encoder else "")
           + "\n|---|---|---|---|" + ("---|" if args.dense else "") + ("---|" if encoder else ""))
     for action in actions:
@@ -204,7 +208,7 @@ def main() -> None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"data": args.data, "split": args.split, "queries": len(ids),
                                                "motion_max_words": args.motion_max_words,
-                                               "models": args.model, "dense": args.dense, "summary": summary,
+                                               "models": args.model, "dense": args.dense, "model_label": this, "dense_label": other, "summary": summary,
                                                "runs": runs, "features": features, "encoder": encoder}, indent=1))
 
 
