@@ -93,7 +93,7 @@ ROWS = {
     "dense-body-frame": {"config": f"{GRID}/body-frame.json", "phases": ("dense",)},
     "crop-frame": {"config": f"{GRID}/crop-frame.json", "phases": LEXICAL},
     # the default with LexCMLP's motion words read from the whole take as well as its patches (more-like.md)
-    "whole-take": {"config": f"{GRID}/whole-take.json", "phases": LEXICAL},
+    "take-words": {"config": f"{GRID}/take-words.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
@@ -123,7 +123,7 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
                ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds"),
-               ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"), ("text-lr", "whole-take"),
+               ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"), ("text-lr", "take-words"),
                ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame"),
                ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame")]
 
