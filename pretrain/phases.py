@@ -39,6 +39,12 @@ happens; a word timeline (``word_timelines``) reads exactly these per-patch logi
 Distillation (off unless a config sets ``distil`` > 0; a stage started with ``--init``): LexCMLP also asks
 the in-batch score distributions of its text and motion vectors to match those of the ``--init``
 checkpoint, kept frozen (``distillation_loss``), so that a stage that sparsifies may keep the ranking it began from.
+
+Mirror pairs (off unless a config sets ``mirror_pairs`` > 0; LexCMLP and dense): each training pair whose
+caption names a side ("turns left") also brings its mirror image, the same crop reflected with the caption's
+sides swapped (``MotionTextDataset``), and ``mirror_pair_loss`` asks each caption to pick its own motion over
+the mirror image, and each motion its own caption over the swapped one. Random mirroring alone leaves the
+side to the rare batch that holds both a left and a right turn.
 """
 from __future__ import annotations
 
@@ -57,6 +63,7 @@ from lexmotion.models.losses import (
     flops_terms,
     gather_batch,
     gather_objects,
+    mirror_pair_loss,
     quadratic_warmup,
 )
 from lexmotion.models.model import mask_tokens
@@ -64,6 +71,7 @@ from lexmotion.models.vocabulary import caption_targets, caption_word_ids
 
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
 ALL_PHASES = PHASES + ("dense",)
+MIRROR_PAIR_PHASES = ("lexcmlp", "dense")      # the phases that read the mirror_pairs setting
 
 
 @dataclass
@@ -90,6 +98,7 @@ class PhaseSettings:
     absent_text: float = 0.0         # the same on text vectors
     localise_motion: float = 0.0     # LexCMLP: weight of the localisation hinge on joined pairs of clips
     distil: float = 0.0              # LexCMLP: weight of matching the frozen --init checkpoint's batch scores
+    mirror_pairs: float = 0.0        # LexCMLP, dense: weight of telling a side-naming pair from its mirror image
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -99,7 +108,7 @@ class PhaseSettings:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
         for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
                      "select_motion", "select_text", "select_margin", "absent_motion", "absent_text",
-                     "localise_motion", "distil"):
+                     "localise_motion", "distil", "mirror_pairs"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -260,18 +269,32 @@ def _contrastive(settings: PhaseSettings, text, motion, texts: list[str]) -> dic
     return InfoNCE(settings.temperature, settings.duplicate_threshold)(text.float(), motion.float(), similarity)
 
 
+def _lexical_text(model, ids, mask, settings: PhaseSettings, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(LexCMLP's text vectors, their pooled logits; None on the inference-free side, which has none)."""
+    if model.config.text_side == "inference-free":
+        return model.text_lexical(ids, mask), None
+    text_pooled = model.text_pooled_logits(ids, mask)
+    text = lexical_weights(text_pooled)
+    if step < settings.own_words_steps:   # STAIR's first stage: a caption's own words only
+        real = model.real_tokens(ids, mask)
+        own = torch.zeros_like(text).scatter_(1, ids.masked_fill(~real, 0), real.to(text.dtype))
+        text = text * own.clamp(max=1)
+    return text, text_pooled
+
+
+def _add_mirror_pairs(batch, settings: PhaseSettings, text, motion, encode_text, encode_motion, terms: dict) -> None:
+    """The mirror-pair term (module docstring), when its weight is set and the batch holds pairs."""
+    if not settings.mirror_pairs or "pair_of" not in batch:
+        return
+    of = batch["pair_of"]
+    terms["mirror_pairs"] = mirror_pair_loss(text[of], motion[of], encode_text(batch["pair_text_ids"], batch["pair_text_mask"]),
+                                             encode_motion(batch["pair_motion"], batch["pair_mask"]), settings.temperature)
+    terms["loss"] = terms["loss"] + settings.mirror_pairs * terms["mirror_pairs"]
+
+
 def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
-    ids, mask = batch["text_ids"], batch["text_mask"]
     inference_free = model.config.text_side == "inference-free"
-    if inference_free:
-        text = model.text_lexical(ids, mask)
-    else:
-        text_pooled = model.text_pooled_logits(ids, mask)
-        text = lexical_weights(text_pooled)
-        if step < settings.own_words_steps:   # STAIR's first stage: a caption's own words only
-            real = model.real_tokens(ids, mask)
-            own = torch.zeros_like(text).scatter_(1, ids.masked_fill(~real, 0), real.to(text.dtype))
-            text = text * own.clamp(max=1)
+    text, text_pooled = _lexical_text(model, batch["text_ids"], batch["text_mask"], settings, step)
     motion_pooled = model.motion_pooled_logits(batch["motion"], batch["mask"])
     motion = lexical_weights(motion_pooled)
     every_text, every_motion, texts = _global(model, batch, text, motion)
@@ -290,6 +313,8 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if not inference_free:
         sides["select_text"] = (text_pooled, model.vocab_mask)
     _add_selectivity(model, batch["texts"], settings, sides, terms)
+    _add_mirror_pairs(batch, settings, text, motion, lambda i, m: _lexical_text(model, i, m, settings, step)[0],
+                      lambda x, m: lexical_weights(model.motion_pooled_logits(x, m)), terms)
     if settings.localise_motion:
         terms["localise_motion"] = localisation_loss(model, batch, settings.select_margin)
         terms["loss"] = terms["loss"] + settings.localise_motion * terms["localise_motion"]
@@ -390,6 +415,7 @@ def dense(model, batch, settings: PhaseSettings, step: int) -> dict:
     motion = model.motion_dense(batch["motion"], batch["mask"])
     terms = _contrastive(settings, *_global(model, batch, text, motion))
     terms["loss"] = terms["contrastive"]
+    _add_mirror_pairs(batch, settings, text, motion, model.text_dense, model.motion_dense, terms)
     return terms
 
 

@@ -66,7 +66,7 @@ def test_the_folders_the_results_cite_keep_their_names(grid, row, seed, folder):
 
 @pytest.mark.parametrize("phase", ["lexmlm", "cmmm", "lexmmm", "dense"])
 def test_a_phase_folder_is_named_by_every_setting_its_loss_reads(grid, tiny_setup, tmp_path, monkeypatch, phase):
-    """grid.py names a phase's folder by the settings it believes the phase reads (SETTINGS_READ, LEXCMLP_ONLY):
+    """grid.py names a phase's folder by the settings it believes the phase reads (SETTINGS_READ, ONLY_READ_BY):
     a setting the loss reads but the name leaves out would let two rows share a folder trained differently.
     The loss's reads are traced as it trains; each must change the folder's name."""
     import dataclasses

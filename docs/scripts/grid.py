@@ -94,12 +94,16 @@ ROWS = {
     "crop-frame": {"config": f"{GRID}/crop-frame.json", "phases": LEXICAL},
     # the default with LexCMLP's motion words read from the whole take as well as its patches (more-like.md)
     "take-words": {"config": f"{GRID}/take-words.json", "phases": LEXICAL},
+    # the default with each side-naming LexCMLP pair told apart from its mirror image (more-like.md)
+    "mirror-pairs": {"config": f"{GRID}/mirror-pairs.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
 SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
-LEXCMLP_ONLY = ("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text", "distil")        # settings no other phase reads: the rows share those phases
+# settings that only these phases read: the rows share their other phases
+ONLY_READ_BY = {**dict.fromkeys(("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text",
+                                 "distil"), ("lexcmlp",)), "mirror_pairs": ("lexcmlp", "dense")}
 # everyday queries over cmu-extra test, each judged by a pattern on the clip's CMU description (issue 33)
 EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"suitcase",
             "a person sits on a stool": r"stool", "a person does jumping jacks": r"jumping jack",
@@ -123,13 +127,13 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-cmu-words", "dense-text-lr"), ("dense-text-lr", "text-lr"),
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
                ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds"),
-               ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"), ("text-lr", "take-words"),
+               ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"), ("text-lr", "take-words"), ("text-lr", "mirror-pairs"),
                ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame"),
                ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
-    settings = {k: v for k, v in recipe.get("settings", {}).items() if phase == "lexcmlp" or k not in LEXCMLP_ONLY}
+    settings = {k: v for k, v in recipe.get("settings", {}).items() if phase in ONLY_READ_BY.get(k, (phase,))}
     read = SETTINGS_READ.get(phase)
     decided = {"phase": phase, "seed": seed, "previous": previous, "model": recipe.get("model", {}),
                "train": recipe.get("train", {}), "section": recipe.get("phases", {}).get(phase, {}),

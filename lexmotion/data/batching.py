@@ -4,7 +4,10 @@ Batches are dicts with fixed keys:
   motion (B, T, F) normalised features at 20 fps, zero-padded;
   mask (B, T) bool of real frames; lengths (B,);
   texts (list of B captions); ids (list of B clip ids); index (B,) row indices;
-  text_ids / text_mask (B, L) when the collate has a tokenizer.
+  text_ids / text_mask (B, L) when the collate has a tokenizer;
+  with mirror pairs (training items that carry one): pair_of (P,) the batch row of each pair, pair_motion /
+  pair_mask (P, T', F) / (P, T') the mirror image of that row's crop, pair_texts its caption with the sides
+  swapped, and pair_text_ids / pair_text_mask when tokenised.
 """
 from __future__ import annotations
 
@@ -51,12 +54,15 @@ class MotionTextDataset(torch.utils.data.Dataset):
     ``max_frames`` (read as the statistics say, ``read_crop``), with ``mirror_prob`` the mirrored clip with its
     left/right words swapped, and one of ``speeds`` (the clip replayed that much faster; 1.0 as captured). Evaluation
     takes the first caption and a centred crop (the whole clip with ``max_frames`` None: a model's
-    ``served_frames`` for ``long_motion`` "windows")."""
+    ``served_frames`` for ``long_motion`` "windows").
+
+    With ``mirror_pairs`` a training item whose drawn caption names a side (``mirror_text`` changes it) also
+    carries its "pair": the mirror image of the same crop, with the caption's sides swapped."""
 
     def __init__(self, data: MotionDataset, split: str | None, stats: dict | None = None,
                  max_frames: int | None = 200, train: bool = False, mirror_prob: float = 0.0,
                  require_text: bool = True, progress: bool = False, sources: tuple[str, ...] | None = None,
-                 speeds: tuple[float, ...] = (1.0,)):
+                 speeds: tuple[float, ...] = (1.0,), mirror_pairs: bool = False):
         """``sources``: keep only the captions of these sources (the text_sources column); None keeps all."""
         if not speeds or any(not s > 0 for s in speeds):
             raise LexmotionError(f"speeds are playback rates above 0, got {list(speeds)}")
@@ -64,6 +70,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
 
         self.data, self.train, self.max_frames = data, train, max_frames
         self.mirror_prob = mirror_prob if train else 0.0
+        self.mirror_pairs = mirror_pairs and train
         self.speeds = tuple(float(s) for s in speeds) if train else (1.0,)
         self.stats = stats or data.stats
         self.rows = []
@@ -81,7 +88,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
             variants = {s: self._views(part_features(row["joints"], float(row["fps"]) * s, skeleton))
                         for s in dict.fromkeys((1.0, *self.speeds))}
             item = {"index": index, "id": row["id"], "texts": row["texts"], "features": variants[1.0][0]}
-            if self.mirror_prob > 0:
+            if self._mirrors:
                 item["mirrored"] = variants[1.0][1]
             if self.speeds != (1.0,):
                 item["variants"] = [variants[s] for s in self.speeds]
@@ -93,26 +100,38 @@ class MotionTextDataset(torch.utils.data.Dataset):
 
     def _views(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(normalised features, their mirror image's, or None without mirroring)."""
-        mirrored = normalise(mirror_features(features), self.stats) if self.mirror_prob > 0 else None
+        mirrored = normalise(mirror_features(features), self.stats) if self._mirrors else None
         return normalise(features, self.stats), mirrored
+
+    @property
+    def _mirrors(self) -> bool:
+        return self.mirror_prob > 0 or self.mirror_pairs
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict:
         row = self.rows[i]
-        features, mirrored = (row["features"], row.get("mirrored")) if "variants" not in row \
+        views = (row["features"], row.get("mirrored")) if "variants" not in row \
             else row["variants"][int(torch.randint(len(row["variants"]), ()))]
         texts = row["texts"]
-        if self.mirror_prob > 0 and torch.rand(()) < self.mirror_prob:
-            features, texts = mirrored, [mirror_text(t) for t in texts]
-        T = len(features)
-        if self.max_frames is not None and T > self.max_frames:
+        flipped = self.mirror_prob > 0 and bool(torch.rand(()) < self.mirror_prob)
+        if flipped:
+            views, texts = views[::-1], [mirror_text(t) for t in texts]
+        features = views[0]
+        T, start = len(features), 0
+        cropped = self.max_frames is not None and T > self.max_frames
+        if cropped:
             start = int(torch.randint(T - self.max_frames + 1, ())) if self.train else (T - self.max_frames) // 2
             features = read_crop(features[start:start + self.max_frames], self.stats)
         text = texts[int(torch.randint(len(texts), ()))] if self.train and texts else (texts[0] if texts else "")
-        return {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text, "id": row["id"],
+        item = {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text, "id": row["id"],
                 "index": row["index"]}
+        if self.mirror_pairs and mirror_text(text) != text:
+            mirrored = views[1][start:start + self.max_frames] if cropped else views[1]
+            mirrored = read_crop(mirrored, self.stats) if cropped else mirrored
+            item["pair"] = {"motion": torch.from_numpy(np.ascontiguousarray(mirrored)), "text": mirror_text(text)}
+        return item
 
 
 def pad_motions(motions: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -143,4 +162,12 @@ class Collate:
         if self.tokenizer is not None:
             text = self.tokenize_only(items)
             batch["text_ids"], batch["text_mask"] = text["text_ids"], text["text_mask"]
+        paired = [(b, it["pair"]) for b, it in enumerate(items) if "pair" in it]
+        if paired:
+            batch["pair_of"] = torch.tensor([b for b, _ in paired])
+            batch["pair_motion"], batch["pair_mask"], _ = pad_motions([p["motion"] for _, p in paired])
+            batch["pair_texts"] = [p["text"] for _, p in paired]
+            if self.tokenizer is not None:
+                text = self.tokenize_only([{"text": p["text"]} for _, p in paired])
+                batch["pair_text_ids"], batch["pair_text_mask"] = text["text_ids"], text["text_mask"]
         return batch

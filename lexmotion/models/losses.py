@@ -116,3 +116,17 @@ def distillation_loss(text: torch.Tensor, motion: torch.Tensor, teacher_text: to
         return F.log_softmax(logits, dim=-1), F.log_softmax(logits.T, dim=-1)
     student, teacher = log_probs(text, motion), log_probs(teacher_text.detach(), teacher_motion.detach())
     return sum(F.kl_div(s, t, log_target=True, reduction="batchmean") for s, t in zip(student, teacher)) / 2
+
+
+def mirror_pair_loss(text: torch.Tensor, motion: torch.Tensor, mirror_text: torch.Tensor,
+                     mirror_motion: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric InfoNCE within each pair and its mirror image (P pairs): a caption that names a side must
+    score its own motion above that motion's mirror image, and a motion its own caption above the caption
+    with the sides swapped. In-batch negatives almost never differ by the side alone, so without this the
+    contrastive loss hardly asks a vector to say which side moved."""
+    t = F.normalize(torch.stack([text, mirror_text], 1).float(), dim=-1)         # (P, 2, D)
+    m = F.normalize(torch.stack([motion, mirror_motion], 1).float(), dim=-1)
+    logits = t @ m.transpose(1, 2) / temperature                                  # (P, 2, 2)
+    target = torch.arange(2, device=logits.device).repeat(len(logits))
+    return (F.cross_entropy(logits.reshape(-1, 2), target)
+            + F.cross_entropy(logits.transpose(1, 2).reshape(-1, 2), target)) / 2
