@@ -11,7 +11,7 @@ from lexmotion.device import add_device_option, resolve_device
 from lexmotion.errors import LexmotionError
 from lexmotion.files import claim_output, output_lock
 from retrieval.backend import BACKENDS
-from retrieval.collection import build_index, moment_query
+from retrieval.collection import build_index, moment_label, moment_query
 from retrieval.index import Index, check_k
 
 
@@ -108,10 +108,9 @@ def run_search(args) -> int:
             clip = like_clip(index, args.like)
         else:
             clip = read_motion_file(args.motion, args.fps, args.skeleton, limits)
-        query = clip["source"]
+        source = clip["source"]
         clip, span = moment_query(model, clip, args.start, args.end)
-        if span is not None:
-            query += f" [{span[0]:g}-{span[1]:g} s]"
+        query = moment_label(source, span)
         hits = index.search_motion(model, clip, k=args.k, exclude=args.like, span=span)
     else:
         if args.query is None or not args.query.strip():

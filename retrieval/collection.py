@@ -63,6 +63,11 @@ def moment_query(model, clip, start: float | None = None, end: float | None = No
     return model.read_window(feats[round(a * WORKING_FPS):round(b * WORKING_FPS)]), (a, b)
 
 
+def moment_label(name: str, span: tuple[float, float] | None) -> str:
+    """How a query names a clip, or a moment of it (``moment_query``'s span): "ID [2-6 s]"."""
+    return name if span is None else f"{name} [{span[0]:g}-{span[1]:g} s]"
+
+
 def encode_collection(model, data_dir: str | Path, split: str | None = "test", texts: bool = False,
                       progress: bool = True, window: float | None = None,
                       stride: float | None = None, segments: bool = False) -> tuple[list[dict], object]:

@@ -166,10 +166,10 @@ class SearchService:
     def like(self, clip_id: str, k: int, start: float | None = None, end: float | None = None) -> dict:
         """The motions most like the indexed clip CLIP_ID (``Index.search_motion``), the clip itself left out;
         with START and END, like that moment of it, the clip's windows overlapping the moment left out."""
-        from retrieval.collection import moment_query
+        from retrieval.collection import moment_label, moment_query
         query, span = moment_query(self.model, self._data_of(clip_id).clip(clip_id), start, end)
         hits = self.index.search_motion(self.model, query, k=k, exclude=clip_id, span=span)
-        like = clip_id if span is None else f"{clip_id} [{span[0]:g}-{span[1]:g} s]"
+        like = moment_label(clip_id, span)
         return {"query": like, "like": like, "hits": [h.to_dict() for h in hits],
                 "timelines": bool(self.model.has_words), "constraints": []}
 
