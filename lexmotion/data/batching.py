@@ -128,8 +128,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
         item = {"motion": torch.from_numpy(np.ascontiguousarray(features)), "text": text, "id": row["id"],
                 "index": row["index"]}
         if self.mirror_pairs and mirror_text(text) != text:
-            mirrored = views[1][start:start + self.max_frames] if cropped else views[1]
-            mirrored = read_crop(mirrored, self.stats) if cropped else mirrored
+            mirrored = read_crop(views[1][start:start + self.max_frames], self.stats) if cropped else views[1]
             item["pair"] = {"motion": torch.from_numpy(np.ascontiguousarray(mirrored)), "text": mirror_text(text)}
         return item
 
