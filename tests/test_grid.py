@@ -57,7 +57,9 @@ def test_a_finished_run_is_skipped(grid, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("row,seed,folder", [("text-lr", 0, "lexcmlp-1447018292"), ("text-lr", 1, "lexcmlp-c30e43a96a"),
                                              ("text-lr", 2, "lexcmlp-2c572c1b9f"), ("localise", 0, "lexcmlp-3de739b0a3"),
                                              ("dense-text-lr", 0, "dense-08979097b8"), ("dense-text-lr", 1, "dense-efcaec0dec"),
-                                             ("dense-text-lr", 2, "dense-352443dc48"), ("take-words", 0, "lexcmlp-fcc97080db")])
+                                             ("dense-text-lr", 2, "dense-352443dc48"), ("take-words", 0, "lexcmlp-fcc97080db"),
+                                             ("mirror-pairs", 0, "lexcmlp-e8a9e08a3b"), ("mirror-pairs", 1, "lexcmlp-cdb64fe948"),
+                                             ("mirror-pairs", 2, "lexcmlp-f25540c845")])
 def test_the_folders_the_results_cite_keep_their_names(grid, row, seed, folder):
     # docs/results name these folders in their commands; a config edit that changed a phase's key (a config
     # rewritten over a base, a setting moved) would leave those commands pointing at nothing
