@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from pretrain.phases import MIRROR_PAIR_PHASES
 from pretrain.settings import load_recipe
 
 SHARED = Path("../shared/data")
@@ -103,7 +104,7 @@ SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
 # settings that only these phases read: the rows share their other phases
 ONLY_READ_BY = {**dict.fromkeys(("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text",
-                                 "distil"), ("lexcmlp",)), "mirror_pairs": ("lexcmlp", "dense")}
+                                 "distil"), ("lexcmlp",)), "mirror_pairs": MIRROR_PAIR_PHASES}
 # everyday queries over cmu-extra test, each judged by a pattern on the clip's CMU description (issue 33)
 EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"suitcase",
             "a person sits on a stool": r"stool", "a person does jumping jacks": r"jumping jack",
