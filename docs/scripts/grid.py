@@ -97,6 +97,8 @@ ROWS = {
     "take-words": {"config": f"{GRID}/take-words.json", "phases": LEXICAL},
     # the default with each side-naming LexCMLP pair told apart from its mirror image (more-like.md)
     "mirror-pairs": {"config": f"{GRID}/mirror-pairs.json", "phases": LEXICAL},
+    # ... and dense with the same pairs, so that lexical against dense stays fair if the default takes them
+    "dense-mirror-pairs": {"config": f"{GRID}/mirror-pairs.json", "phases": ("dense",)},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
@@ -129,6 +131,7 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("text-lr", "text-lr-3e-4"), ("dense-text-lr", "text-lr-3e-4"), ("text-lr", "batch-64"),
                ("text-lr", "lexmlm-text-lr"), ("text-lr", "speeds"), ("dense-text-lr", "speeds"),
                ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"), ("text-lr", "take-words"), ("text-lr", "mirror-pairs"),
+               ("dense-text-lr", "dense-mirror-pairs"), ("dense-mirror-pairs", "mirror-pairs"),
                ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame"),
                ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame")]
 
