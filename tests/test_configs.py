@@ -64,7 +64,8 @@ def _grid_row(name: str) -> dict:
     return json.loads(json.dumps(_without_comment(f"grid/{name}.json")).replace('-words"', '"'))
 
 
-@pytest.mark.parametrize("recipe,lexical,dense", [("default.json", "text-lr", "text-lr"),
+@pytest.mark.parametrize("recipe,lexical,dense", [("default.json", "mirror-pairs", "mirror-pairs"),
+                                                  ("baselines/text-lr-v6.json", "text-lr", "text-lr"),
                                                   ("baselines/cmu-words-v5.json", "cmu-words", "cmu-words"),
                                                   ("baselines/descriptions-long-v4.json", "descriptions-long",
                                                    "dense-descriptions-long"),

@@ -59,7 +59,10 @@ def test_a_finished_run_is_skipped(grid, tmp_path, monkeypatch, capsys):
                                              ("dense-text-lr", 0, "dense-08979097b8"), ("dense-text-lr", 1, "dense-efcaec0dec"),
                                              ("dense-text-lr", 2, "dense-352443dc48"), ("take-words", 0, "lexcmlp-fcc97080db"),
                                              ("mirror-pairs", 0, "lexcmlp-e8a9e08a3b"), ("mirror-pairs", 1, "lexcmlp-cdb64fe948"),
-                                             ("mirror-pairs", 2, "lexcmlp-f25540c845")])
+                                             ("mirror-pairs", 2, "lexcmlp-f25540c845"),
+                                             ("dense-mirror-pairs", 0, "dense-46d33424e8"),
+                                             ("dense-mirror-pairs", 1, "dense-07152c6106"),
+                                             ("dense-mirror-pairs", 2, "dense-8e1846ec4d")])
 def test_the_folders_the_results_cite_keep_their_names(grid, row, seed, folder):
     # docs/results name these folders in their commands; a config edit that changed a phase's key (a config
     # rewritten over a base, a setting moved) would leave those commands pointing at nothing
