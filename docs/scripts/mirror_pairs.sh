@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Grid row mirror-pairs: the default (grid row text-lr) with LexCMLP telling each side-naming pair from its mirror
+# Grid row mirror-pairs: the default then (grid row text-lr) with LexCMLP telling each side-naming pair from its mirror
 # image (settings.mirror_pairs 1, docs/pretraining.md). It shares the default's LexMLM, CMMM and LexMMM folders.
 # The rule, in pretrain/configs/grid/mirror-pairs.json before any run: judged on Bandai-2 test "more like this"
 # against the default, by the turn and one-hand actions' P@10 and action P@10 with its interval; adopted only after
@@ -7,8 +7,8 @@
 # Trains the seeds (SEEDS, default "0 1 2"; one seed per process to train them side by side), then, once all three
 # are trained, writes under docs/results/mirror-pairs/: more like this and side pairs against the default,
 # `eval compare` on both test sets (docs/results/cmu-words/compare-*-mirror-pairs-vs-default.json), `eval words`
-# on kitml-cmu test and Bandai-2 test, and `eval moments --against` the default. The default's own `eval words`
-# figures are those of docs/results/crop-frame/ (the same three folders).
+# on kitml-cmu test and Bandai-2 test, `eval moments --against` the default, and the everyday queries of both. The
+# default's own `eval words` figures are those of docs/results/crop-frame/ (the same three folders).
 # Run from the repository root.
 set -euo pipefail
 for seed in ${SEEDS:-0 1 2}; do
@@ -26,3 +26,5 @@ env -u SEEDS bash docs/scripts/compare_rows.sh text-lr mirror-pairs mirror-pairs
 lexmotion eval words --model "${N[@]}" --data data/kitml --json $R/kitml-words-mirror-pairs.json --quiet
 lexmotion eval words --model "${N[@]}" --data data/bandai --json $R/bandai-words-mirror-pairs.json --quiet
 lexmotion eval moments --model "${N[@]}" --against "${T[@]}" --data data/kitml --json $R/moments-mirror-pairs.json --quiet
+# issue 33's everyday queries on the same folders (the grid's JSON for text-lr predates its folders' retraining)
+python docs/scripts/everyday_folders.py --a "${T[@]}" --b "${N[@]}" --json $R/everyday.json
