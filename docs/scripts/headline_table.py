@@ -48,8 +48,9 @@ def cell(mean: float, std: float, digits: int) -> str:
 
 
 def diff(d: dict, digits: int) -> str:
-    text = f"{d['difference']:+.{digits}f} [{d['low']:+.{digits}f}, {d['high']:+.{digits}f}]"
-    return f"**{text}**" if d["low"] > 0 or d["high"] < 0 else text
+    """B − A [low, high], in bold when the interval's own verdict says one side is better."""
+    text = f"{d['difference']:+.{digits}f} [{d['low']:+.{digits}f}, {d['high']:+.{digits}f}]".replace("-", "−")
+    return text if d["verdict"] == "no measurable difference" else f"**{text}**"
 
 
 def words_row() -> dict:
