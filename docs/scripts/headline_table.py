@@ -15,12 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
-from words_intervals import per_word  # noqa: E402
-
-from retrieval.compare import paired_difference  # noqa: E402
+from words_intervals import interval  # noqa: E402
 
 R = Path("docs/results")
 DEFAULT, PREVIOUS = "mirror-pairs", "text-lr"
@@ -55,10 +51,8 @@ def diff(d: dict, digits: int) -> str:
 
 def words_row() -> dict:
     """Word AP of the default's and the previous default's motion vectors, paired over words and seeds."""
-    a = per_word(str(R / "crop-frame" / "kitml-words-default.json"), "ap")
-    b = per_word(str(R / "mirror-pairs" / "kitml-words-mirror-pairs.json"), "ap")
-    words = sorted(set(a) & set(b))
-    return paired_difference(np.array([a[w] for w in words]).T, np.array([b[w] for w in words]).T)
+    return interval(str(R / "crop-frame" / "kitml-words-default.json"), "ap",
+                    str(R / "mirror-pairs" / "kitml-words-mirror-pairs.json"), "ap")[1]
 
 
 def main() -> None:

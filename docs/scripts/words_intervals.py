@@ -36,13 +36,18 @@ def per_word(path: str, key: str) -> dict[str, list[float]]:
     return {w: [r["words"][w][key] for r in runs] for w in sorted(words)}
 
 
+def interval(a_path: str, a_key: str, b_path: str, b_key: str) -> tuple[int, dict]:
+    """(how many words both sides score, B − A with its paired bootstrap over those words and the seeds)."""
+    a, b = per_word(a_path, a_key), per_word(b_path, b_key)
+    words = sorted(set(a) & set(b))
+    return len(words), paired_difference(np.array([a[w] for w in words]).T, np.array([b[w] for w in words]).T)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) != 4:
         sys.exit(__doc__)
-    a, b = per_word(argv[0], argv[1]), per_word(argv[2], argv[3])
-    words = sorted(set(a) & set(b))
-    r = paired_difference(np.array([a[w] for w in words]).T, np.array([b[w] for w in words]).T)
-    print(f"{len(words)} words: A {r['a']:.3f} ± {r['a_std']:.3f}, B {r['b']:.3f} ± {r['b_std']:.3f}, "
+    n, r = interval(*argv)
+    print(f"{n} words: A {r['a']:.3f} ± {r['a_std']:.3f}, B {r['b']:.3f} ± {r['b_std']:.3f}, "
           f"B − A {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]: {r['verdict']}")
 
 
