@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 import torch
@@ -69,4 +70,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from lexmotion.errors import LexmotionError
+    try:
+        main()
+    except LexmotionError as e:          # a wrong path or folder: one line, as the CLI says it
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
