@@ -45,6 +45,11 @@ caption names a side ("turns left") also brings its mirror image, the same crop 
 sides swapped (``MotionTextDataset``), and ``mirror_pair_loss`` asks each caption to pick its own motion over
 the mirror image, and each motion its own caption over the swapped one. Random mirroring alone leaves the
 side to the rare batch that holds both a left and a right turn.
+
+Side words (off unless a config sets ``side_words`` > 0; LexCMLP, on the same pairs): the pair term can tell a
+motion from its mirror image by any word, so the side may never reach the words *left* and *right*.
+``side_word_loss`` asks the pooled logits of each motion to rank the side word its caption names above that
+word's mirror, and the mirror image the reverse.
 """
 from __future__ import annotations
 
@@ -65,6 +70,7 @@ from lexmotion.models.losses import (
     gather_objects,
     mirror_pair_loss,
     quadratic_warmup,
+    side_word_loss,
 )
 from lexmotion.models.model import mask_tokens
 from lexmotion.models.vocabulary import caption_targets, caption_word_ids
@@ -72,6 +78,11 @@ from lexmotion.models.vocabulary import caption_targets, caption_word_ids
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
 ALL_PHASES = PHASES + ("dense",)
 MIRROR_PAIR_PHASES = ("lexcmlp", "dense")      # the phases that read the mirror_pairs setting
+
+
+def wants_pairs(phase: str, settings) -> bool:
+    """Whether PHASE's training items carry their mirror pairs: a term that reads them has a weight."""
+    return (phase in MIRROR_PAIR_PHASES and settings.mirror_pairs > 0) or (phase == "lexcmlp" and settings.side_words > 0)
 
 
 @dataclass
@@ -99,6 +110,7 @@ class PhaseSettings:
     localise_motion: float = 0.0     # LexCMLP: weight of the localisation hinge on joined pairs of clips
     distil: float = 0.0              # LexCMLP: weight of matching the frozen --init checkpoint's batch scores
     mirror_pairs: float = 0.0        # LexCMLP, dense: weight of telling a side-naming pair from its mirror image
+    side_words: float = 0.0          # LexCMLP: weight of ranking the named side's word above its mirror's (pairs)
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -108,7 +120,7 @@ class PhaseSettings:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
         for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
                      "select_motion", "select_text", "select_margin", "absent_motion", "absent_text",
-                     "localise_motion", "distil", "mirror_pairs"):
+                     "localise_motion", "distil", "mirror_pairs", "side_words"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -282,14 +294,36 @@ def _lexical_text(model, ids, mask, settings: PhaseSettings, step: int) -> tuple
     return text, text_pooled
 
 
-def _add_mirror_pairs(batch, settings: PhaseSettings, text, motion, encode_text, encode_motion, terms: dict) -> None:
-    """The mirror-pair term (module docstring), when its weight is set and the batch holds pairs."""
+def _add_mirror_pairs(batch, settings: PhaseSettings, text, motion, encode_text, mirror_motion, terms: dict) -> None:
+    """The mirror-pair term (module docstring), when its weight is set and the batch holds pairs (MIRROR_MOTION:
+    the pairs' motion vectors)."""
     if not settings.mirror_pairs or "pair_of" not in batch:
         return
     of = batch["pair_of"]
     terms["mirror_pairs"] = mirror_pair_loss(text[of], motion[of], encode_text(batch["pair_text_ids"], batch["pair_text_mask"]),
-                                             encode_motion(batch["pair_motion"], batch["pair_mask"]), settings.temperature)
+                                             mirror_motion, settings.temperature)
     terms["loss"] = terms["loss"] + settings.mirror_pairs * terms["mirror_pairs"]
+
+
+def side_word_rows(model, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each side word a caption names (left, clockwise, ...) inside the motion vocabulary, and whose mirror
+    it does not name too: (its caption's row, its id, its mirror's id), each (N,)."""
+    order, mask = model.mirror_words().cpu(), model.motion_mask.cpu()
+    found = [(b, i, int(order[i])) for b, text in enumerate(texts)
+             for ids in [set(caption_word_ids(model.tokenizer, text))] for i in ids
+             if int(order[i]) != i and int(order[i]) not in ids and mask[i] > 0 and mask[order[i]] > 0]
+    return tuple(torch.tensor([f[k] for f in found], dtype=torch.long) for k in range(3))
+
+
+def _add_side_words(model, batch, settings: PhaseSettings, pooled, mirror_pooled, terms: dict) -> None:
+    """The side-word term (module docstring), when its weight is set and the batch's pairs name a side word."""
+    if not settings.side_words or "pair_of" not in batch:
+        return
+    of = batch["pair_of"]
+    rows, own, other = (t.to(pooled.device) for t in side_word_rows(model, [batch["texts"][int(b)] for b in of]))
+    if len(rows):
+        terms["side_words"] = side_word_loss(pooled[of], mirror_pooled, rows, own, other)
+        terms["loss"] = terms["loss"] + settings.side_words * terms["side_words"]
 
 
 def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
@@ -313,8 +347,11 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if not inference_free:
         sides["select_text"] = (text_pooled, model.vocab_mask)
     _add_selectivity(model, batch["texts"], settings, sides, terms)
-    _add_mirror_pairs(batch, settings, text, motion, lambda i, m: _lexical_text(model, i, m, settings, step)[0],
-                      lambda x, m: lexical_weights(model.motion_pooled_logits(x, m)), terms)
+    if "pair_of" in batch and (settings.mirror_pairs or settings.side_words):
+        mirror_pooled = model.motion_pooled_logits(batch["pair_motion"], batch["pair_mask"])
+        _add_mirror_pairs(batch, settings, text, motion, lambda i, m: _lexical_text(model, i, m, settings, step)[0],
+                          lexical_weights(mirror_pooled), terms)
+        _add_side_words(model, batch, settings, motion_pooled, mirror_pooled, terms)
     if settings.localise_motion:
         terms["localise_motion"] = localisation_loss(model, batch, settings.select_margin)
         terms["loss"] = terms["loss"] + settings.localise_motion * terms["localise_motion"]
@@ -415,7 +452,9 @@ def dense(model, batch, settings: PhaseSettings, step: int) -> dict:
     motion = model.motion_dense(batch["motion"], batch["mask"])
     terms = _contrastive(settings, *_global(model, batch, text, motion))
     terms["loss"] = terms["contrastive"]
-    _add_mirror_pairs(batch, settings, text, motion, model.text_dense, model.motion_dense, terms)
+    if settings.mirror_pairs and "pair_of" in batch:
+        _add_mirror_pairs(batch, settings, text, motion, model.text_dense,
+                          model.motion_dense(batch["pair_motion"], batch["pair_mask"]), terms)
     return terms
 
 

@@ -52,7 +52,7 @@ from lexmotion.models.model import LexMotionModel, ModelConfig
 from lexmotion.tracking import start_wandb
 from pretrain.averaging import WeightAverage
 from pretrain.data_sources import data_sources, keep_share, union_stats
-from pretrain.phases import LOSSES, MIRROR_PAIR_PHASES, PhaseSettings, teacher_vectors
+from pretrain.phases import LOSSES, PhaseSettings, teacher_vectors, wants_pairs
 from pretrain.run_state import RunState
 from pretrain.schedule import batches as _batches
 from pretrain.schedule import dataset_batches, distributed, make_optimizer, seed_everything
@@ -321,7 +321,7 @@ class Trainer:
         sets = [MotionTextDataset(d, "train", self.model.stats, c.max_frames, train=True, mirror_prob=c.mirror_prob,
                                   require_text=c.phase != "cmmm", progress=self.progress and self.rank == 0,
                                   sources=src.captions, speeds=tuple(c.speeds),
-                                  mirror_pairs=c.phase in MIRROR_PAIR_PHASES and c.settings.mirror_pairs > 0)
+                                  mirror_pairs=wants_pairs(c.phase, c.settings))
                 for d, src in zip(self.datasets, self.sources)]
         if c.train_share < 1.0:
             for dataset in sets:

@@ -99,6 +99,8 @@ ROWS = {
     "mirror-pairs": {"config": f"{GRID}/mirror-pairs.json", "phases": LEXICAL},
     # ... and dense with the same pairs, so that lexical against dense stays fair if the default takes them
     "dense-mirror-pairs": {"config": f"{GRID}/mirror-pairs.json", "phases": ("dense",)},
+    # the default with LexCMLP ranking each pair's named side word above its mirror (docs/scripts/side_words_row.sh)
+    "side-words": {"config": f"{GRID}/side-words.json", "phases": LEXICAL},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
@@ -106,7 +108,7 @@ SETTINGS_READ = {"lexmlm": ("mlm_ratio", "decoder_mask_ratio", "identity"),
                  "cmmm": ("motion_mask_ratio", "view_temperature")}
 # settings that only these phases read: the rows share their other phases
 ONLY_READ_BY = {**dict.fromkeys(("localise_motion", "select_motion", "select_text", "absent_motion", "absent_text",
-                                 "distil"), ("lexcmlp",)), "mirror_pairs": MIRROR_PAIR_PHASES}
+                                 "distil", "side_words"), ("lexcmlp",)), "mirror_pairs": MIRROR_PAIR_PHASES}
 # everyday queries over cmu-extra test, each judged by a pattern on the clip's CMU description (issue 33)
 EVERYDAY = {"a person runs": r"\brun|\bjog", "someone carries a suitcase": r"suitcase",
             "a person sits on a stool": r"stool", "a person does jumping jacks": r"jumping jack",
@@ -133,7 +135,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("text-lr", "body-frame"), ("dense-text-lr", "body-frame"), ("text-lr", "take-words"), ("text-lr", "mirror-pairs"),
                ("dense-text-lr", "dense-mirror-pairs"), ("dense-mirror-pairs", "mirror-pairs"),
                ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame"),
-               ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame")]
+               ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame"), ("mirror-pairs", "side-words"),
+               ("dense-mirror-pairs", "side-words")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:

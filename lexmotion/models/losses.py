@@ -118,6 +118,16 @@ def distillation_loss(text: torch.Tensor, motion: torch.Tensor, teacher_text: to
     return sum(F.kl_div(s, t, log_target=True, reduction="batchmean") for s, t in zip(student, teacher)) / 2
 
 
+def side_word_loss(pooled: torch.Tensor, mirror_pooled: torch.Tensor, rows: torch.Tensor, own: torch.Tensor,
+                   other: torch.Tensor) -> torch.Tensor:
+    """Logistic ranking of side words on (P, V) pooled motion logits and their mirror images': for each
+    (row, the side word its caption names, that word's mirror) the motion must score its own side above the
+    other, and its mirror image the other side above its own. Read on the logits, not the weights, because a
+    side word whose logit stays below 0 on both sides gets no gradient through log(1 + ReLU) at all."""
+    z, zm = pooled.float(), mirror_pooled.float()
+    return (F.softplus(z[rows, other] - z[rows, own]) + F.softplus(zm[rows, own] - zm[rows, other])).mean() / 2
+
+
 def mirror_pair_loss(text: torch.Tensor, motion: torch.Tensor, mirror_text: torch.Tensor,
                      mirror_motion: torch.Tensor, temperature: float) -> torch.Tensor:
     """Symmetric InfoNCE within each pair and its mirror image (P pairs): a caption that names a side must
