@@ -294,14 +294,13 @@ def _lexical_text(model, ids, mask, settings: PhaseSettings, step: int) -> tuple
     return text, text_pooled
 
 
-def _add_mirror_pairs(batch, settings: PhaseSettings, text, motion, encode_text, mirror_motion, terms: dict) -> None:
-    """The mirror-pair term (module docstring), when its weight is set and the batch holds pairs (MIRROR_MOTION:
-    the pairs' motion vectors)."""
+def _add_mirror_pairs(batch, settings: PhaseSettings, text, motion, encode_text, encode_motion, terms: dict) -> None:
+    """The mirror-pair term (module docstring), when its weight is set and the batch holds pairs."""
     if not settings.mirror_pairs or "pair_of" not in batch:
         return
     of = batch["pair_of"]
     terms["mirror_pairs"] = mirror_pair_loss(text[of], motion[of], encode_text(batch["pair_text_ids"], batch["pair_text_mask"]),
-                                             mirror_motion, settings.temperature)
+                                             encode_motion(batch["pair_motion"], batch["pair_mask"]), settings.temperature)
     terms["loss"] = terms["loss"] + settings.mirror_pairs * terms["mirror_pairs"]
 
 
@@ -315,13 +314,15 @@ def side_word_rows(model, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor,
     return tuple(torch.tensor([f[k] for f in found], dtype=torch.long) for k in range(3))
 
 
-def _add_side_words(model, batch, settings: PhaseSettings, pooled, mirror_pooled, terms: dict) -> None:
-    """The side-word term (module docstring), when its weight is set and the batch's pairs name a side word."""
+def _add_side_words(model, batch, settings: PhaseSettings, pooled, encode_pooled, terms: dict) -> None:
+    """The side-word term (module docstring), when its weight is set and the batch's pairs name a side word
+    (ENCODE_POOLED: the pairs' motions -> their pooled logits)."""
     if not settings.side_words or "pair_of" not in batch:
         return
     of = batch["pair_of"]
     rows, own, other = (t.to(pooled.device) for t in side_word_rows(model, [batch["texts"][int(b)] for b in of]))
     if len(rows):
+        mirror_pooled = encode_pooled(batch["pair_motion"], batch["pair_mask"])
         terms["side_words"] = side_word_loss(pooled[of], mirror_pooled, rows, own, other)
         terms["loss"] = terms["loss"] + settings.side_words * terms["side_words"]
 
@@ -347,11 +348,15 @@ def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:
     if not inference_free:
         sides["select_text"] = (text_pooled, model.vocab_mask)
     _add_selectivity(model, batch["texts"], settings, sides, terms)
-    if "pair_of" in batch and (settings.mirror_pairs or settings.side_words):
-        mirror_pooled = model.motion_pooled_logits(batch["pair_motion"], batch["pair_mask"])
-        _add_mirror_pairs(batch, settings, text, motion, lambda i, m: _lexical_text(model, i, m, settings, step)[0],
-                          lexical_weights(mirror_pooled), terms)
-        _add_side_words(model, batch, settings, motion_pooled, mirror_pooled, terms)
+    mirror = {}                     # the pairs' pooled logits, encoded once for both terms that read them
+
+    def mirror_pooled(x, m):
+        if "pooled" not in mirror:
+            mirror["pooled"] = model.motion_pooled_logits(x, m)
+        return mirror["pooled"]
+    _add_mirror_pairs(batch, settings, text, motion, lambda i, m: _lexical_text(model, i, m, settings, step)[0],
+                      lambda x, m: lexical_weights(mirror_pooled(x, m)), terms)
+    _add_side_words(model, batch, settings, motion_pooled, mirror_pooled, terms)
     if settings.localise_motion:
         terms["localise_motion"] = localisation_loss(model, batch, settings.select_margin)
         terms["loss"] = terms["loss"] + settings.localise_motion * terms["localise_motion"]
@@ -452,9 +457,7 @@ def dense(model, batch, settings: PhaseSettings, step: int) -> dict:
     motion = model.motion_dense(batch["motion"], batch["mask"])
     terms = _contrastive(settings, *_global(model, batch, text, motion))
     terms["loss"] = terms["contrastive"]
-    if settings.mirror_pairs and "pair_of" in batch:
-        _add_mirror_pairs(batch, settings, text, motion, model.text_dense,
-                          model.motion_dense(batch["pair_motion"], batch["pair_mask"]), terms)
+    _add_mirror_pairs(batch, settings, text, motion, model.text_dense, model.motion_dense, terms)
     return terms
 
 
