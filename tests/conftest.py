@@ -198,3 +198,16 @@ def serve_tiny(setup: Path, root: Path, *options):
     yield {"url": url, "port": port, "root": root, "process": process}
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture
+def sided_captions(monkeypatch):
+    """Every training caption names a side (" to the left" added), so every batch holds mirror pairs."""
+    from lexmotion.data.batching import MotionTextDataset
+    original = MotionTextDataset.__init__
+
+    def sided(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        for row in self.rows:
+            row["texts"] = [t + " to the left" for t in row["texts"]]
+    monkeypatch.setattr(MotionTextDataset, "__init__", sided)

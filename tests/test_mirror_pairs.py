@@ -86,18 +86,10 @@ def test_the_loss_is_log_2_when_the_vectors_cannot_tell_the_sides_and_falls_when
 
 @pytest.mark.slow
 @pytest.mark.parametrize("phase", ["lexcmlp", "dense"])
-def test_a_phase_trains_with_mirror_pairs_and_records_the_term(tiny_setup, tmp_path, phase, monkeypatch):
+def test_a_phase_trains_with_mirror_pairs_and_records_the_term(tiny_setup, tmp_path, phase, sided_captions):
     recipe = json.loads((tiny_setup / "tiny.json").read_text())
     recipe.setdefault("settings", {})["mirror_pairs"] = 1.0
     (tmp_path / "pairs.json").write_text(json.dumps(recipe))
-    # every caption names a side, so every batch holds pairs
-    original = MotionTextDataset.__init__
-
-    def sided(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        for row in self.rows:
-            row["texts"] = [t + " to the left" for t in row["texts"]]
-    monkeypatch.setattr(MotionTextDataset, "__init__", sided)
     from lexmotion.app.cli import main
     assert main([str(a) for a in ["pretrain", phase, "--data", tiny_setup / "kit", "--config", tmp_path / "pairs.json",
                                   "--out", tmp_path / phase, "--batch-size", 4, "--max-steps", 2, "--wandb",

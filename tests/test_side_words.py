@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 
-from lexmotion.data.batching import MotionTextDataset
 from lexmotion.errors import LexmotionError
 from lexmotion.models.losses import side_word_loss
 from pretrain.phases import PhaseSettings, side_word_rows, wants_pairs
@@ -59,18 +58,11 @@ def test_a_negative_weight_is_one_line():
 
 
 @pytest.mark.slow
-def test_lexcmlp_trains_with_side_words_alone_and_records_the_term(tiny_setup, tmp_path, monkeypatch):
+def test_lexcmlp_trains_with_side_words_alone_and_records_the_term(tiny_setup, tmp_path, sided_captions):
     recipe = json.loads((tiny_setup / "tiny.json").read_text())
     recipe.setdefault("settings", {}).update(side_words=1.0, mirror_pairs=0.0)
     recipe["model"]["vocabulary"] = "clean"       # the slice's captions may never say "right": both sides sayable
     (tmp_path / "sides.json").write_text(json.dumps(recipe))
-    original = MotionTextDataset.__init__
-
-    def sided(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        for row in self.rows:
-            row["texts"] = [t + " to the left" for t in row["texts"]]
-    monkeypatch.setattr(MotionTextDataset, "__init__", sided)
     from lexmotion.app.cli import main
     assert main([str(a) for a in ["pretrain", "lexcmlp", "--data", tiny_setup / "kit", "--config", tmp_path / "sides.json",
                                   "--out", tmp_path / "run", "--batch-size", 4, "--max-steps", 2, "--wandb", "disabled",
