@@ -101,6 +101,9 @@ ROWS = {
     "dense-mirror-pairs": {"config": f"{GRID}/mirror-pairs.json", "phases": ("dense",)},
     # the default with LexCMLP ranking each pair's named side word above its mirror (docs/scripts/side_words_row.sh)
     "side-words": {"config": f"{GRID}/side-words.json", "phases": LEXICAL},
+    # the default with LexCMLP and dense at 1,200 steps, to fit the time limits (docs/scripts/steps_1200_row.sh)
+    "steps-1200": {"config": f"{GRID}/steps-1200.json", "phases": LEXICAL},
+    "dense-steps-1200": {"config": f"{GRID}/steps-1200.json", "phases": ("dense",)},
 }
 # the PhaseSettings each loss reads (pretrain/phases.py); the other phases read them all. tests/test_grid.py traces
 # each loss as it trains and fails if a setting it reads does not change its folder's name.
@@ -136,7 +139,8 @@ COMPARISONS = [("today", "all-motions"), ("all-motions", "descriptions"), ("toda
                ("dense-text-lr", "dense-mirror-pairs"), ("dense-mirror-pairs", "mirror-pairs"),
                ("dense-text-lr", "dense-body-frame"), ("dense-body-frame", "body-frame"),
                ("text-lr", "crop-frame"), ("dense-text-lr", "crop-frame"), ("mirror-pairs", "side-words"),
-               ("dense-mirror-pairs", "side-words")]
+               ("dense-mirror-pairs", "side-words"), ("mirror-pairs", "steps-1200"),
+               ("dense-mirror-pairs", "dense-steps-1200"), ("dense-steps-1200", "steps-1200")]
 
 
 def phase_key(recipe: dict, phase: str, seed: int, previous: str | None, data: list) -> str:
