@@ -2,6 +2,7 @@
 bootstrap (words and seeds resampled, seed i of A paired with seed i of B).
 
     python docs/scripts/words_intervals.py A.json KEY B.json KEY
+    python docs/scripts/words_intervals.py A.json:0 KEY B.json KEY     # only A's first checkpoint (a one-seed probe)
 
 KEY is a per-word figure: ap, ap_logits or ap_query of `eval words`, or calibrated.precision, calibrated.recall,
 calibrated.held of its calibrated thresholds; word_localisation or
@@ -9,7 +10,7 @@ word_localisation_logits of `eval moments` (its --model checkpoints, on the same
 word_localisation_guess: each silent word (weights 0 all along) counted at its chance, as a uniform guess
 would score it, and every other word as word_localisation does. A and B may be the
 same file (two readings of the same checkpoints) or two files scored on the same split (two recipes). Only
-words that both sides score are used.
+words that both sides score are used. PATH:I,J keeps only the checkpoints at those places of the file's --model list.
 """
 import json
 import sys
@@ -20,7 +21,14 @@ from retrieval.compare import paired_difference
 
 
 def per_word(path: str, key: str) -> dict[str, list[float]]:
+    path, _, keep = path.partition(":")
     result = json.loads(open(path).read())
+    if keep:
+        places = [int(i) for i in keep.split(",")]
+        models = [result["models"][i] for i in places]
+        result["runs"] = ({m: result["runs"][m] for m in models} if isinstance(result["runs"], dict)
+                          else [result["runs"][i] for i in places])
+        result["models"] = models
     if isinstance(result["runs"], dict):          # eval moments: each word of each sequence, in a fixed order
         runs = [result["runs"][m] for m in result["models"]]
         if key == "word_localisation_guess":
