@@ -86,3 +86,17 @@ def test_bad_comparisons_are_one_line(capsys, tiny_setup, sides, tmp_path, case)
         fails(capsys, argv, "no such checkpoint")
     else:
         fails(capsys, [*argv, "--resamples", "5"], "at least 100")
+
+
+def test_words_intervals_keeps_the_checkpoints_named_after_the_path(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "words_intervals", Path(__file__).resolve().parents[1] / "docs" / "scripts" / "words_intervals.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    runs = [{"words": {"walk": {"ap": 0.1 * (i + 1)}, "jump": {"ap": 0.2 * (i + 1)}}} for i in range(3)]
+    path = tmp_path / "words.json"
+    path.write_text(json.dumps({"models": ["a", "b", "c"], "runs": runs}))
+    assert module.per_word(str(path), "ap") == {"jump": pytest.approx([0.2, 0.4, 0.6]), "walk": pytest.approx([0.1, 0.2, 0.3])}
+    assert module.per_word(f"{path}:2,0", "ap") == {"jump": pytest.approx([0.6, 0.2]), "walk": pytest.approx([0.3, 0.1])}
