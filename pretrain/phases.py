@@ -49,7 +49,8 @@ side to the rare batch that holds both a left and a right turn.
 Side words (off unless a config sets ``side_words`` > 0; LexCMLP, on the same pairs): the pair term can tell a
 motion from its mirror image by any word, so the side may never reach the words *left* and *right*.
 ``side_word_loss`` asks the pooled logits of each motion to rank the side word its caption names above that
-word's mirror, and the mirror image the reverse.
+word's mirror, and the mirror image the reverse. ``side_lift`` (``side_lift_loss``) also asks the shown side word's
+logit above +``select_margin``: ranked below 0, both words still weigh 0.
 """
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ from lexmotion.models.losses import (
     gather_objects,
     mirror_pair_loss,
     quadratic_warmup,
+    side_lift_loss,
     side_word_loss,
 )
 from lexmotion.models.model import mask_tokens
@@ -82,7 +84,8 @@ MIRROR_PAIR_PHASES = ("lexcmlp", "dense")      # the phases that read the mirror
 
 def wants_pairs(phase: str, settings) -> bool:
     """Whether PHASE's training items carry their mirror pairs: a term that reads them has a weight."""
-    return (phase in MIRROR_PAIR_PHASES and settings.mirror_pairs > 0) or (phase == "lexcmlp" and settings.side_words > 0)
+    return ((phase in MIRROR_PAIR_PHASES and settings.mirror_pairs > 0)
+            or (phase == "lexcmlp" and (settings.side_words > 0 or settings.side_lift > 0)))
 
 
 @dataclass
@@ -111,6 +114,7 @@ class PhaseSettings:
     distil: float = 0.0              # LexCMLP: weight of matching the frozen --init checkpoint's batch scores
     mirror_pairs: float = 0.0        # LexCMLP, dense: weight of telling a side-naming pair from its mirror image
     side_words: float = 0.0          # LexCMLP: weight of ranking the named side's word above its mirror's (pairs)
+    side_lift: float = 0.0           # LexCMLP: weight of lifting the shown side word above +select_margin (pairs)
 
     def __post_init__(self):
         # A config file reaches here unchecked: a negative temperature would train with the similarity
@@ -120,7 +124,7 @@ class PhaseSettings:
                 raise LexmotionError(f"settings: {name} must be positive, got {getattr(self, name)}")
         for name in ("flops_text", "flops_motion", "identity", "bow_text", "bow_motion", "own_words_steps",
                      "select_motion", "select_text", "select_margin", "absent_motion", "absent_text",
-                     "localise_motion", "distil", "mirror_pairs", "side_words"):
+                     "localise_motion", "distil", "mirror_pairs", "side_words", "side_lift"):
             if getattr(self, name) < 0:
                 raise LexmotionError(f"settings: {name} must not be negative, got {getattr(self, name)}")
 
@@ -315,16 +319,21 @@ def side_word_rows(model, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor,
 
 
 def _add_side_words(model, batch, settings: PhaseSettings, pooled, encode_pooled, terms: dict) -> None:
-    """The side-word term (module docstring), when its weight is set and the batch's pairs name a side word
+    """The side-word terms (module docstring), when a weight is set and the batch's pairs name a side word
     (ENCODE_POOLED: the pairs' motions -> their pooled logits)."""
-    if not settings.side_words or "pair_of" not in batch:
+    if not (settings.side_words or settings.side_lift) or "pair_of" not in batch:
         return
     of = batch["pair_of"]
     rows, own, other = (t.to(pooled.device) for t in side_word_rows(model, [batch["texts"][int(b)] for b in of]))
-    if len(rows):
-        mirror_pooled = encode_pooled(batch["pair_motion"], batch["pair_mask"])
+    if not len(rows):
+        return
+    mirror_pooled = encode_pooled(batch["pair_motion"], batch["pair_mask"])
+    if settings.side_words:
         terms["side_words"] = side_word_loss(pooled[of], mirror_pooled, rows, own, other)
         terms["loss"] = terms["loss"] + settings.side_words * terms["side_words"]
+    if settings.side_lift:
+        terms["side_lift"] = side_lift_loss(pooled[of], mirror_pooled, rows, own, other, settings.select_margin)
+        terms["loss"] = terms["loss"] + settings.side_lift * terms["side_lift"]
 
 
 def lexcmlp(model, batch, settings: PhaseSettings, step: int) -> dict:

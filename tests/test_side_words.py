@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lexmotion.errors import LexmotionError
-from lexmotion.models.losses import side_word_loss
+from lexmotion.models.losses import side_lift_loss, side_word_loss
 from pretrain.phases import PhaseSettings, side_word_rows, wants_pairs
 
 
@@ -29,6 +29,19 @@ def test_the_loss_reaches_logits_below_zero():
     assert pooled.grad[0, 1] < 0 < pooled.grad[0, 2]
 
 
+def test_the_lift_asks_the_shown_side_above_the_margin_where_the_ranking_is_already_met():
+    rows, own, other = torch.tensor([0]), torch.tensor([1]), torch.tensor([2])
+    ranked_below_zero = torch.tensor([[0.0, -1.0, -6.0, 0.0]], requires_grad=True)    # left over right, both silent
+    mirror = torch.tensor([[0.0, -6.0, -1.0, 0.0]])
+    assert side_word_loss(ranked_below_zero, mirror, rows, own, other).item() < 0.01
+    lift = side_lift_loss(ranked_below_zero, mirror, rows, own, other, margin=1.0)
+    assert lift.item() == pytest.approx(2.0)                                          # (1 - -1 + 1 - -1) / 2
+    lift.backward()
+    assert ranked_below_zero.grad[0, 1] < 0 and ranked_below_zero.grad[0, 2] == 0     # only the shown side is lifted
+    shown = torch.tensor([[0.0, 1.5, -6.0, 0.0]])
+    assert side_lift_loss(shown, torch.tensor([[0.0, -6.0, 1.5, 0.0]]), rows, own, other, margin=1.0).item() == 0
+
+
 def test_each_named_side_word_is_paired_with_its_mirror():
     from lexmotion.models.model import LexicalModel
     from lexmotion.models.text import load_text_backbone
@@ -46,7 +59,7 @@ def test_each_named_side_word_is_paired_with_its_mirror():
 
 def test_the_pairs_are_built_for_either_term():
     assert not wants_pairs("lexcmlp", PhaseSettings())
-    assert wants_pairs("lexcmlp", PhaseSettings(side_words=1.0))
+    assert wants_pairs("lexcmlp", PhaseSettings(side_words=1.0)) and wants_pairs("lexcmlp", PhaseSettings(side_lift=1.0))
     assert wants_pairs("dense", PhaseSettings(mirror_pairs=1.0)) and not wants_pairs("dense", PhaseSettings(side_words=1.0))
     assert not wants_pairs("lexmmm", PhaseSettings(mirror_pairs=1.0, side_words=1.0))
 
@@ -55,12 +68,14 @@ def test_a_negative_weight_is_one_line():
     from pretrain.settings import resolve
     with pytest.raises(LexmotionError, match="side_words must not be negative"):
         resolve("lexcmlp", {"settings": {"side_words": -1}, "source": "mine.json"})
+    with pytest.raises(LexmotionError, match="side_lift must not be negative"):
+        resolve("lexcmlp", {"settings": {"side_lift": -1}, "source": "mine.json"})
 
 
 @pytest.mark.slow
-def test_lexcmlp_trains_with_side_words_alone_and_records_the_term(tiny_setup, tmp_path, sided_captions):
+def test_lexcmlp_trains_with_the_side_terms_alone_and_records_them(tiny_setup, tmp_path, sided_captions):
     recipe = json.loads((tiny_setup / "tiny.json").read_text())
-    recipe.setdefault("settings", {}).update(side_words=1.0, mirror_pairs=0.0)
+    recipe.setdefault("settings", {}).update(side_words=1.0, side_lift=1.0, mirror_pairs=0.0)
     recipe["model"]["vocabulary"] = "clean"       # the slice's captions may never say "right": both sides sayable
     (tmp_path / "sides.json").write_text(json.dumps(recipe))
     from lexmotion.app.cli import main
@@ -68,6 +83,7 @@ def test_lexcmlp_trains_with_side_words_alone_and_records_the_term(tiny_setup, t
                                   "--out", tmp_path / "run", "--batch-size", 4, "--max-steps", 2, "--wandb", "disabled",
                                   "--quiet"]]) == 0
     metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    terms = [m["train_side_words"] for m in metrics if "train_side_words" in m]
-    assert terms and all(0 < t < 10 for t in terms)
+    for name in ("train_side_words", "train_side_lift"):
+        terms = [m[name] for m in metrics if name in m]
+        assert terms and all(0 < t < 10 for t in terms), name
     assert not any("train_mirror_pairs" in m for m in metrics)

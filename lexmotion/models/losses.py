@@ -128,6 +128,15 @@ def side_word_loss(pooled: torch.Tensor, mirror_pooled: torch.Tensor, rows: torc
     return (F.softplus(z[rows, other] - z[rows, own]) + F.softplus(zm[rows, own] - zm[rows, other])).mean() / 2
 
 
+def side_lift_loss(pooled: torch.Tensor, mirror_pooled: torch.Tensor, rows: torch.Tensor, own: torch.Tensor,
+                   other: torch.Tensor, margin: float) -> torch.Tensor:
+    """Hinge lifting the side word each motion shows above +MARGIN on (P, V) pooled logits: the caption's side
+    on the motion, its mirror on the mirror image. The ranking (``side_word_loss``) is met with both side words
+    below 0, where both weights are 0; this asks the shown side into the vector."""
+    z, zm = pooled.float(), mirror_pooled.float()
+    return (F.relu(margin - z[rows, own]) + F.relu(margin - zm[rows, other])).mean() / 2
+
+
 def mirror_pair_loss(text: torch.Tensor, motion: torch.Tensor, mirror_text: torch.Tensor,
                      mirror_motion: torch.Tensor, temperature: float) -> torch.Tensor:
     """Symmetric InfoNCE within each pair and its mirror image (P pairs): a caption that names a side must
