@@ -327,12 +327,12 @@ def _add_side_words(model, batch, settings: PhaseSettings, pooled, encode_pooled
     rows, own, other = (t.to(pooled.device) for t in side_word_rows(model, [batch["texts"][int(b)] for b in of]))
     if not len(rows):
         return
-    mirror_pooled = encode_pooled(batch["pair_motion"], batch["pair_mask"])
+    paired, mirror_pooled = pooled[of], encode_pooled(batch["pair_motion"], batch["pair_mask"])
     if settings.side_words:
-        terms["side_words"] = side_word_loss(pooled[of], mirror_pooled, rows, own, other)
+        terms["side_words"] = side_word_loss(paired, mirror_pooled, rows, own, other)
         terms["loss"] = terms["loss"] + settings.side_words * terms["side_words"]
     if settings.side_lift:
-        terms["side_lift"] = side_lift_loss(pooled[of], mirror_pooled, rows, own, other, settings.select_margin)
+        terms["side_lift"] = side_lift_loss(paired, mirror_pooled, rows, own, other, settings.select_margin)
         terms["loss"] = terms["loss"] + settings.side_lift * terms["side_lift"]
 
 
